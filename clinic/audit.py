@@ -1,0 +1,45 @@
+"""Writing the audit trail: one call for every state move, change, login and record view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from clinic.models import AuditEvent, Patient, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    # REMOTE_ADDR only: behind a proxy, the deployment sets it from the proxy's header.
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record_event(
+    *,
+    actor: User | None,
+    action: str,
+    obj: models.Model | None = None,
+    patient: Patient | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+    username: str = "",
+) -> AuditEvent:
+    """Append one audit event. Call it inside the transaction of the change it records."""
+    if actor is not None and not actor.is_authenticated:
+        actor = None
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_username=actor.username if actor is not None else username[:150],
+        role=actor.role if actor is not None else "",
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        patient=patient,
+        old_values=old or {},
+        new_values=new or {},
+        client_ip=client_ip(request),
+    )

@@ -1,0 +1,46 @@
+"""Role checks for views: who may open a page is decided on the server, per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from clinic.models import Role
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def role_required(*roles: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Anonymous users go to the login page; signed-in users of another role get 403."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if user.role not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapper.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+# The front desk's pages are open to administrators as well.
+DESK_ROLES = (Role.RECEPTIONIST, Role.ADMIN)
+
+# Each role's home page, by URL name.
+HOME_URL_NAMES = {
+    Role.PATIENT: "appointments:my-appointments",
+    Role.RECEPTIONIST: "appointments:desk",
+    Role.DOCTOR: "visits:doctor-queue",
+    Role.ADMIN: "admin:index",
+}

@@ -1,0 +1,32 @@
+"""Every login attempt, good or bad, is an audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from clinic.audit import record_event
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    record_event(actor=user, action="auth.login", obj=user, request=request)
+
+
+@receiver(user_logged_out, dispatch_uid="audit_logout")
+def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        record_event(actor=user, action="auth.logout", obj=user, request=request)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def audit_login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
+    # Never the password: Django already masks it, and only the username is kept.
+    record_event(
+        actor=None,
+        action="auth.login_failed",
+        username=str(credentials.get("username", "")),
+        request=request,
+    )

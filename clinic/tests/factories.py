@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import factory
+
+from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
+from clinic.validators import resident_id_check_char
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+def make_resident_id(birth_date: dt.date | None = None, *, seed: int | None = None) -> str:
+    """A valid 18-character resident ID (Beijing area code, real check digit)."""
+    rng = random.Random(seed)
+    birth_date = birth_date or dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(20000))
+    first17 = f"110105{birth_date:%Y%m%d}{rng.randrange(1000):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+    code = factory.Sequence(lambda n: f"D{n}")
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    room_number = factory.Sequence(lambda n: f"R{n:03d}")
+    department = factory.SubFactory(DepartmentFactory)
+
+
+class EmployeeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Employee
+
+    emp_id = factory.Sequence(lambda n: f"E{n:04d}")
+    name = factory.Sequence(lambda n: f"Staff {n}")
+    gender = Gender.FEMALE
+    position = Position.NURSE
+    phone = factory.Sequence(lambda n: f"138{n:08d}")
+
+
+class DoctorFactory(EmployeeFactory):
+    emp_id = factory.Sequence(lambda n: f"D{n:04d}")
+    name = factory.Sequence(lambda n: f"Doctor {n}")
+    position = Position.DOCTOR
+    department = factory.SubFactory(DepartmentFactory)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    name = factory.Sequence(lambda n: f"Patient {n}")
+    gender = Gender.MALE
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    id_card = factory.Sequence(lambda n: make_resident_id(seed=n))
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.PATIENT
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def _save_password(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.save()
+
+
+class PatientUserFactory(UserFactory):
+    role = Role.PATIENT
+    patient = factory.RelatedFactory(PatientFactory, factory_related_name="user")
+
+
+class ReceptionistFactory(UserFactory):
+    role = Role.RECEPTIONIST
+    employee = factory.SubFactory(EmployeeFactory, position=Position.RECEPTIONIST)
+
+
+class DoctorUserFactory(UserFactory):
+    role = Role.DOCTOR
+    employee = factory.SubFactory(DoctorFactory)
+
+
+class AdminUserFactory(UserFactory):
+    role = Role.ADMIN
+    employee = factory.SubFactory(EmployeeFactory, position=Position.ADMIN)

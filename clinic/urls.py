@@ -1,0 +1,17 @@
+"""Root URLconf. Domain apps are included by dotted path so that `clinic` imports none of them."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from clinic import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("appointments/", include("appointments.urls")),
+    path("visits/", include("visits.urls")),
+]

@@ -1,0 +1,66 @@
+"""Shared fixtures: one persona per role, and the marker for MariaDB-only tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from clinic.tests.factories import (
+    AdminUserFactory,
+    DoctorUserFactory,
+    PatientUserFactory,
+    ReceptionistFactory,
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor == "mysql":
+        return
+    skip = pytest.mark.skip(
+        reason="needs a MySQL-family server: set DATABASE_URL=mysql://... (SQLite has no row locks)"
+    )
+    for item in items:
+        if "mariadb" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def patient_user(db):
+    return PatientUserFactory()
+
+
+@pytest.fixture
+def other_patient_user(db):
+    return PatientUserFactory()
+
+
+@pytest.fixture
+def receptionist(db):
+    return ReceptionistFactory()
+
+
+@pytest.fixture
+def doctor_user(db):
+    return DoctorUserFactory()
+
+
+@pytest.fixture
+def other_doctor_user(db):
+    return DoctorUserFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminUserFactory()
+
+
+@pytest.fixture
+def personas(patient_user, receptionist, doctor_user, admin_user):
+    """The signed-in roles plus anonymous (None), by name."""
+    return {
+        "anonymous": None,
+        "patient": patient_user,
+        "receptionist": receptionist,
+        "doctor": doctor_user,
+        "admin": admin_user,
+    }

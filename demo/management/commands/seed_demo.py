@@ -1,0 +1,313 @@
+"""Load the demo clinic: departments, rooms, staff, accounts, a week of schedules and some activity.
+
+Idempotent by natural keys (department code, room number, staff code, username, schedule
+doctor × date × slot, booking reference): a second run changes nothing, and a run on a later
+day tops the schedule window up and adds that day's demo activity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from billing.models import Bill, IncomeRecord, PayStatus
+from clinic.codes import READABLE_ALPHABET
+from clinic.models import (
+    Department,
+    Employee,
+    Gender,
+    Patient,
+    Position,
+    Role,
+    Room,
+    User,
+)
+from clinic.validators import resident_id_check_char
+from scheduling.models import Schedule, TimeSlot, slot_bounds
+from visits.models import Visit, VisitStatus
+
+SCHEDULE_DAYS = 7
+CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
+
+DEPARTMENTS = [
+    # code, name, description, rooms
+    ("IM", "内科", "Internal medicine: fever, cough, blood pressure, diabetes.", ["101", "102"]),
+    ("SURG", "外科", "General surgery: wounds, sprains, minor procedures.", ["201", "202"]),
+    ("PED", "儿科", "Children up to 14 years.", ["301"]),
+    ("GYN", "妇科", "Gynaecology.", ["302"]),
+    ("ENT", "耳鼻喉科", "Ear, nose and throat.", ["401"]),
+    ("DENT", "口腔科", "Dentistry.", ["402", "403"]),
+]
+
+DOCTORS = [
+    # emp_id, name, gender, department code, room, title
+    ("D001", "王建国", Gender.MALE, "IM", "101", "主任医师"),
+    ("D002", "李秀英", Gender.FEMALE, "IM", "102", "主治医师"),
+    ("D003", "张伟", Gender.MALE, "SURG", "201", "副主任医师"),
+    ("D004", "刘洋", Gender.MALE, "SURG", "202", "主治医师"),
+    ("D005", "陈静", Gender.FEMALE, "PED", "301", "主治医师"),
+    ("D006", "杨丽", Gender.FEMALE, "GYN", "302", "副主任医师"),
+    ("D007", "赵磊", Gender.MALE, "ENT", "401", "主治医师"),
+    ("D008", "黄敏", Gender.FEMALE, "DENT", "402", "主治医师"),
+    ("D009", "周强", Gender.MALE, "DENT", "403", "医师"),
+]
+
+OTHER_STAFF = [
+    # emp_id, name, gender, position, department code, phone
+    ("R001", "吴芳", Gender.FEMALE, Position.RECEPTIONIST, None, "13800000101"),
+    ("A001", "郑海", Gender.MALE, Position.ADMIN, None, "13800000102"),
+    ("N001", "孙婷", Gender.FEMALE, Position.NURSE, "IM", "13800000103"),
+]
+
+ACCOUNTS = [
+    # username, password, role, staff code
+    ("admin", "Admin-demo-2026", Role.ADMIN, "A001"),
+    ("reception", "Desk-demo-2026", Role.RECEPTIONIST, "R001"),
+    ("doctor", "Doctor-demo-2026", Role.DOCTOR, "D001"),
+    ("patient", "Patient-demo-2026", Role.PATIENT, None),
+]
+
+PATIENTS = [
+    # name, gender, id number without its check digit (or None), phone
+    ("张三", Gender.MALE, "11010519850314123", "13912345678"),
+    ("李四", Gender.MALE, "31010419900722201", "13712345601"),
+    ("王芳", Gender.FEMALE, "44030519780101302", "13612345602"),
+    ("赵敏", Gender.FEMALE, "51010720150609404", "13512345603"),
+    ("钱坤", Gender.MALE, None, "18812345604"),
+    ("孙丽", Gender.FEMALE, "32010619921130505", "15912345605"),
+    ("周杰", Gender.MALE, None, "17712345606"),
+    ("吴霞", Gender.FEMALE, "42010219660818606", "15012345607"),
+]
+PATIENT_ACCOUNT_PHONE = "13912345678"
+
+
+def demo_reference(day: dt.date, index: int) -> str:
+    """A stable, non-sequential-looking booking reference for the day's n-th demo booking."""
+    digest = hashlib.sha256(f"clinic-flow-demo:{day.isoformat()}:{index}".encode()).digest()
+    return "".join(READABLE_ALPHABET[b % len(READABLE_ALPHABET)] for b in digest[:8])
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data: departments, staff, accounts, schedules and activity."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        today = timezone.localdate()
+        with transaction.atomic():
+            departments = self._departments()
+            doctors = self._staff(departments)
+            self._accounts()
+            patients = self._patients()
+            created_schedules = self._schedules(today, doctors)
+            self._activity(today, patients)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {Department.objects.count()} departments, "
+                f"{Employee.objects.count()} staff, {Schedule.objects.count()} schedules "
+                f"({created_schedules} new), {Appointment.objects.count()} appointments, "
+                f"{Visit.objects.count()} visits."
+            )
+        )
+        self.stdout.write("Demo accounts (username / password):")
+        for username, password, role, _emp in ACCOUNTS:
+            self.stdout.write(f"  {role.label:<14} {username} / {password}")
+
+    def _departments(self) -> dict[str, Department]:
+        departments = {}
+        for code, name, description, rooms in DEPARTMENTS:
+            department, _ = Department.objects.get_or_create(
+                code=code, defaults={"name": name, "description": description}
+            )
+            departments[code] = department
+            for room_number in rooms:
+                Room.objects.get_or_create(
+                    room_number=room_number, defaults={"department": department}
+                )
+        return departments
+
+    def _staff(self, departments: dict[str, Department]) -> list[tuple[Employee, Room]]:
+        doctors = []
+        for index, (emp_id, name, gender, dept_code, room_number, title) in enumerate(DOCTORS):
+            employee, _ = Employee.objects.get_or_create(
+                emp_id=emp_id,
+                defaults={
+                    "name": name,
+                    "gender": gender,
+                    "position": Position.DOCTOR,
+                    "department": departments[dept_code],
+                    "title": title,
+                    "phone": f"1380000{index + 1:04d}",
+                },
+            )
+            doctors.append((employee, Room.objects.get(room_number=room_number)))
+        for emp_id, name, gender, position, dept_code, phone in OTHER_STAFF:
+            Employee.objects.get_or_create(
+                emp_id=emp_id,
+                defaults={
+                    "name": name,
+                    "gender": gender,
+                    "position": position,
+                    "department": departments[dept_code] if dept_code else None,
+                    "phone": phone,
+                },
+            )
+        return doctors
+
+    def _accounts(self) -> None:
+        for username, password, role, emp_id in ACCOUNTS:
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User(username=username, role=role)
+            if emp_id:
+                user.employee = Employee.objects.get(emp_id=emp_id)
+            user.set_password(password)
+            user.save()
+
+    def _patients(self) -> list[Patient]:
+        patients = []
+        for name, gender, id17, phone in PATIENTS:
+            id_card = f"{id17}{resident_id_check_char(id17)}" if id17 else None
+            lookup = {"id_card": id_card} if id_card else {"phone": phone, "name": name}
+            patient, created = Patient.objects.get_or_create(
+                **lookup,
+                defaults={"name": name, "gender": gender, "phone": phone, "id_card": id_card},
+            )
+            if created:
+                patient.full_clean()  # derives the birth date and proves the demo IDs valid
+                patient.save()
+            patients.append(patient)
+        account = User.objects.get(username="patient")
+        if not Patient.objects.filter(user=account).exists():
+            Patient.objects.filter(phone=PATIENT_ACCOUNT_PHONE, user__isnull=True).update(
+                user=account
+            )
+        return patients
+
+    def _schedules(self, today: dt.date, doctors: list[tuple[Employee, Room]]) -> int:
+        created = 0
+        for offset in range(SCHEDULE_DAYS):
+            day = today + dt.timedelta(days=offset)
+            for doctor, room in doctors:
+                for slot, capacity in CAPACITY.items():
+                    _, was_created = Schedule.objects.get_or_create(
+                        doctor=doctor,
+                        work_date=day,
+                        time_slot=slot,
+                        defaults={
+                            "department_id": doctor.department_id,
+                            "room": room,
+                            "max_patients": capacity,
+                        },
+                    )
+                    created += was_created
+        return created
+
+    def _activity(self, today: dt.date, patients: list[Patient]) -> None:
+        """Today's demo bookings and visits in several states (once per day)."""
+        if Appointment.objects.filter(reference=demo_reference(today, 0)).exists():
+            return
+        now = timezone.now()
+        tomorrow = today + dt.timedelta(days=1)
+        schedules = {
+            (s.doctor.emp_id, s.work_date, s.time_slot): s
+            for s in Schedule.objects.filter(work_date__in=[today, tomorrow]).select_related(
+                "doctor"
+            )
+        }
+
+        def schedule(emp_id: str, day: dt.date, slot: str = TimeSlot.MORNING) -> Schedule:
+            return schedules[(emp_id, day, slot)]
+
+        def book(index: int, patient: Patient, sched: Schedule, status: str) -> Appointment:
+            start, _end = slot_bounds(sched.work_date, sched.time_slot)
+            return Appointment.objects.create(
+                reference=demo_reference(today, index),
+                patient_name=patient.name,
+                phone=patient.phone,
+                id_card=patient.id_card or "",
+                department_id=sched.department_id,
+                schedule=sched,
+                expected_time=start + dt.timedelta(minutes=20 * index),
+                status=status,
+                patient=patient,
+                cancelled_at=now if status == AppointmentStatus.CANCELLED else None,
+                cancel_reason="Patient called to cancel" if status == "cancelled" else "",
+            )
+
+        queue: dict[int, int] = {}
+
+        def visit(patient: Patient, sched: Schedule, status: str, appointment=None) -> Visit:
+            queue[sched.pk] = queue.get(sched.pk, sched.visits.count()) + 1
+            seen = status != VisitStatus.WAITING
+            done = status in (VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
+            return Visit.objects.create(
+                appointment=appointment,
+                patient=patient,
+                department_id=sched.department_id,
+                schedule=sched,
+                queue_number=queue[sched.pk],
+                status=status,
+                visit_date=sched.work_date,
+                check_in_time=now - dt.timedelta(minutes=60),
+                called_at=now - dt.timedelta(minutes=45) if seen else None,
+                finished_at=now - dt.timedelta(minutes=30) if done else None,
+            )
+
+        zhang, li, wang, zhao, qian, sun, zhou, wu = patients
+        # Bookings still ahead: pending and confirmed, today and tomorrow; one cancelled.
+        book(0, zhang, schedule("D001", tomorrow), AppointmentStatus.CONFIRMED)
+        book(1, li, schedule("D001", today, TimeSlot.AFTERNOON), AppointmentStatus.PENDING)
+        book(2, wang, schedule("D003", today, TimeSlot.AFTERNOON), AppointmentStatus.CONFIRMED)
+        book(3, sun, schedule("D005", tomorrow), AppointmentStatus.PENDING)
+        book(4, wu, schedule("D002", tomorrow), AppointmentStatus.CANCELLED)
+        # Today's visits along the whole loop, two from checked-in bookings.
+        checked_in = book(5, zhao, schedule("D001", today), AppointmentStatus.COMPLETED)
+        visit(zhao, schedule("D001", today), VisitStatus.LEFT, checked_in)
+        visit(qian, schedule("D001", today), VisitStatus.AWAITING_PAYMENT)
+        visit(zhou, schedule("D001", today), VisitStatus.IN_CONSULTATION)
+        checked_in = book(6, li, schedule("D001", today), AppointmentStatus.COMPLETED)
+        visit(li, schedule("D001", today), VisitStatus.WAITING, checked_in)
+        visit(wang, schedule("D002", today), VisitStatus.WAITING)
+        left = visit(zhang, schedule("D003", today), VisitStatus.LEFT)
+
+        cashier = User.objects.get(username="reception")
+        for paid_visit, total, insurance in (
+            (Visit.objects.get(appointment__reference=demo_reference(today, 5)), "86.50", "50.00"),
+            (left, "120.00", "0.00"),
+        ):
+            bill = Bill.objects.create(
+                visit=paid_visit,
+                total_amount=Decimal(total),
+                insurance_amount=Decimal(insurance),
+                self_pay_amount=Decimal(total) - Decimal(insurance),
+                pay_status=PayStatus.PAID,
+                pay_time=now - dt.timedelta(minutes=25),
+                cashier=cashier,
+            )
+            IncomeRecord.objects.create(
+                bill=bill,
+                department_id=paid_visit.department_id,
+                doctor_id=paid_visit.schedule.doctor_id,
+                amount=bill.total_amount,
+                record_date=today,
+            )
+        self._recount(Schedule.objects.filter(work_date__in=[today, tomorrow]))
+
+    def _recount(self, schedules) -> None:
+        """Set each schedule's counter to the places its bookings and visits hold."""
+        for sched in schedules.annotate(
+            live=Count(
+                "appointments",
+                filter=Q(appointments__status__in=LIVE_STATUSES),
+                distinct=True,
+            ),
+            seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+        ):
+            Schedule.objects.filter(pk=sched.pk).update(current_patients=sched.live + sched.seen)

@@ -1,0 +1,173 @@
+"""Doctors' schedules: who sees patients in which room, on which day and half-day, for how many."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Department, Employee, EmployeeStatus, Position, Room, RoomStatus
+
+
+class TimeSlot(models.TextChoices):
+    MORNING = "morning", _("Morning")
+    AFTERNOON = "afternoon", _("Afternoon")
+    FULL_DAY = "full_day", _("Full day")
+
+
+# A full day overlaps both halves; each half overlaps itself and the full day.
+OVERLAPPING_SLOTS: dict[str, tuple[str, ...]] = {
+    TimeSlot.MORNING: (TimeSlot.MORNING, TimeSlot.FULL_DAY),
+    TimeSlot.AFTERNOON: (TimeSlot.AFTERNOON, TimeSlot.FULL_DAY),
+    TimeSlot.FULL_DAY: (TimeSlot.MORNING, TimeSlot.AFTERNOON, TimeSlot.FULL_DAY),
+}
+
+
+def slot_hours(time_slot: str) -> tuple[dt.time, dt.time]:
+    """The configured opening hours of a slot (clinic-local wall-clock times)."""
+    morning, afternoon = settings.CLINIC_MORNING_HOURS, settings.CLINIC_AFTERNOON_HOURS
+    if time_slot == TimeSlot.MORNING:
+        return morning
+    if time_slot == TimeSlot.AFTERNOON:
+        return afternoon
+    return morning[0], afternoon[1]
+
+
+def slot_bounds(work_date: dt.date, time_slot: str) -> tuple[dt.datetime, dt.datetime]:
+    """The aware start and end of a slot on a date, in the clinic's time zone."""
+    start, end = slot_hours(time_slot)
+    tz = timezone.get_default_timezone()
+    return (
+        timezone.make_aware(dt.datetime.combine(work_date, start), tz),
+        timezone.make_aware(dt.datetime.combine(work_date, end), tz),
+    )
+
+
+class Schedule(models.Model):
+    """A doctor seeing patients in a room for one slot of one day.
+
+    `current_patients` counts the places in use: live appointments (pending, confirmed) plus
+    visits on this schedule that were not cancelled. It only changes under a row lock, and the
+    database refuses any value outside 0..max_patients.
+    """
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="schedules"
+    )
+    room = models.ForeignKey(
+        Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="schedules"
+    )
+    doctor = models.ForeignKey(
+        Employee, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="schedules"
+    )
+    work_date = models.DateField(_("work date"))
+    time_slot = models.CharField(_("time slot"), max_length=16, choices=TimeSlot.choices)
+    # Signed columns with CHECK constraints: an out-of-range write is an IntegrityError on every
+    # backend (MySQL would report an UNSIGNED overflow as a DataError instead).
+    max_patients = models.IntegerField(_("maximum patients"), validators=[MinValueValidator(0)])
+    current_patients = models.IntegerField(_("places taken"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["work_date", "time_slot", "department_id", "id"]
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        indexes = [
+            models.Index(fields=["department", "work_date"], name="schedule_dept_date_idx"),
+            models.Index(fields=["work_date"], name="schedule_work_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_patients__gte=0), name="schedule_max_patients_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(current_patients__gte=0) & Q(current_patients__lte=F("max_patients")),
+                name="schedule_current_patients_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_slot__in=TimeSlot.values), name="schedule_time_slot_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "work_date", "time_slot"], name="schedule_unique_doctor_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["room", "work_date", "time_slot"], name="schedule_unique_room_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_date} {self.get_time_slot_display()} · {self.doctor.name} · {self.room}"
+
+    @property
+    def remaining_places(self) -> int:
+        return self.max_patients - self.current_patients
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        return slot_bounds(self.work_date, self.time_slot)[0]
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return slot_bounds(self.work_date, self.time_slot)[1]
+
+    def overlapping(self) -> models.QuerySet[Schedule]:
+        """Other schedules of this doctor or this room that overlap this one's slot."""
+        return (
+            Schedule.objects.filter(
+                work_date=self.work_date, time_slot__in=OVERLAPPING_SLOTS[self.time_slot]
+            )
+            .filter(Q(doctor_id=self.doctor_id) | Q(room_id=self.room_id))
+            .exclude(pk=self.pk)
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        room = self.room if self.room_id else None
+        doctor = self.doctor if self.doctor_id else None
+        if room is not None:
+            if room.status != RoomStatus.ACTIVE:
+                errors["room"] = _("This room is disabled.")
+            elif self.department_id and room.department_id != self.department_id:
+                errors["room"] = _("The room belongs to another department.")
+        if doctor is not None:
+            if doctor.position != Position.DOCTOR:
+                errors["doctor"] = _("This staff member is not a doctor.")
+            elif doctor.status != EmployeeStatus.ACTIVE:
+                errors["doctor"] = _("This doctor is not on active duty.")
+            elif self.department_id and doctor.department_id != self.department_id:
+                errors["doctor"] = _("The doctor belongs to another department.")
+        if self.max_patients is not None and self.max_patients < self.current_patients:
+            errors["max_patients"] = _(
+                "%(held)d places are already taken; the maximum cannot be lower."
+            ) % {"held": self.current_patients}
+        if room is not None and doctor is not None and self.work_date and self.time_slot:
+            for other in self.overlapping().select_related("doctor", "room"):
+                if other.doctor_id == self.doctor_id:
+                    errors.setdefault(
+                        "doctor",
+                        _("%(doctor)s already works %(slot)s on this day (room %(room)s).")
+                        % {
+                            "doctor": other.doctor.name,
+                            "slot": other.get_time_slot_display(),
+                            "room": other.room,
+                        },
+                    )
+                if other.room_id == self.room_id:
+                    errors.setdefault(
+                        "room",
+                        _("Room %(room)s is already used %(slot)s on this day by %(doctor)s.")
+                        % {
+                            "room": other.room,
+                            "slot": other.get_time_slot_display(),
+                            "doctor": other.doctor.name,
+                        },
+                    )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import F
+
+from clinic.models import EmployeeStatus, RoomStatus
+from clinic.testing import assert_db_rejects
+from clinic.tests.factories import DoctorFactory, EmployeeFactory, RoomFactory
+from scheduling.models import Schedule, TimeSlot, slot_bounds
+from scheduling.tests.factories import ScheduleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class TestCapacityConstraints:
+    def test_current_patients_cannot_exceed_max(self):
+        schedule = ScheduleFactory(max_patients=2, current_patients=2)
+        assert_db_rejects(
+            lambda: Schedule.objects.filter(pk=schedule.pk).update(
+                current_patients=F("current_patients") + 1
+            )
+        )
+
+    def test_current_patients_cannot_go_negative(self):
+        schedule = ScheduleFactory(current_patients=0)
+        assert_db_rejects(
+            lambda: Schedule.objects.filter(pk=schedule.pk).update(
+                current_patients=F("current_patients") - 1
+            )
+        )
+
+    def test_max_patients_cannot_go_negative(self):
+        schedule = ScheduleFactory(max_patients=0)
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=schedule.pk).update(max_patients=-1))
+
+    def test_max_patients_cannot_drop_below_places_taken(self):
+        schedule = ScheduleFactory(max_patients=5, current_patients=4)
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=schedule.pk).update(max_patients=3))
+
+    def test_unknown_time_slot_is_refused(self):
+        schedule = ScheduleFactory()
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=schedule.pk).update(time_slot="night"))
+
+
+class TestUniqueSlots:
+    def test_a_doctor_has_one_schedule_per_slot(self):
+        first = ScheduleFactory()
+        second = ScheduleFactory(
+            doctor=DoctorFactory(department=first.department), department=first.department
+        )
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=second.pk).update(doctor=first.doctor))
+
+    def test_a_room_has_one_schedule_per_slot(self):
+        first = ScheduleFactory()
+        second = ScheduleFactory(
+            doctor=DoctorFactory(department=first.department), department=first.department
+        )
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=second.pk).update(room=first.room))
+
+
+class TestScheduleValidation:
+    def build(self, **kwargs) -> Schedule:
+        doctor = kwargs.pop("doctor", None) or DoctorFactory()
+        room = kwargs.pop("room", None) or RoomFactory(department=doctor.department)
+        fields = {
+            "department": doctor.department,
+            "doctor": doctor,
+            "room": room,
+            "work_date": dt.date(2030, 1, 7),
+            "time_slot": TimeSlot.MORNING,
+            "max_patients": 10,
+        }
+        fields.update(kwargs)
+        return Schedule(**fields)
+
+    def errors(self, schedule: Schedule) -> dict[str, list[str]]:
+        with pytest.raises(ValidationError) as excinfo:
+            schedule.full_clean()
+        return excinfo.value.message_dict
+
+    def test_a_valid_schedule_passes(self):
+        self.build().full_clean()
+
+    def test_room_of_another_department_is_refused(self):
+        assert "room" in self.errors(self.build(room=RoomFactory()))
+
+    def test_disabled_room_is_refused(self):
+        doctor = DoctorFactory()
+        room = RoomFactory(department=doctor.department, status=RoomStatus.DISABLED)
+        assert "room" in self.errors(self.build(doctor=doctor, room=room))
+
+    def test_doctor_of_another_department_is_refused(self):
+        schedule = self.build()
+        schedule.doctor = DoctorFactory()
+        assert "doctor" in self.errors(schedule)
+
+    def test_non_doctor_is_refused(self):
+        schedule = self.build()
+        schedule.doctor = EmployeeFactory(department=schedule.department)
+        assert "doctor" in self.errors(schedule)
+
+    def test_doctor_on_leave_is_refused(self):
+        doctor = DoctorFactory(status=EmployeeStatus.ON_LEAVE)
+        assert "doctor" in self.errors(self.build(doctor=doctor))
+
+    @pytest.mark.parametrize(
+        ("existing", "new"),
+        [
+            (TimeSlot.FULL_DAY, TimeSlot.MORNING),
+            (TimeSlot.FULL_DAY, TimeSlot.AFTERNOON),
+            (TimeSlot.MORNING, TimeSlot.FULL_DAY),
+            (TimeSlot.AFTERNOON, TimeSlot.AFTERNOON),
+        ],
+    )
+    def test_overlapping_slots_of_a_doctor_are_refused(self, existing, new):
+        first = self.build(time_slot=existing)
+        first.save()
+        other_room = RoomFactory(department=first.department)
+        second = self.build(doctor=first.doctor, room=other_room, time_slot=new)
+        assert "doctor" in self.errors(second)
+
+    def test_overlapping_slots_of_a_room_are_refused(self):
+        first = self.build(time_slot=TimeSlot.FULL_DAY)
+        first.save()
+        other_doctor = DoctorFactory(department=first.department)
+        second = self.build(doctor=other_doctor, room=first.room, time_slot=TimeSlot.MORNING)
+        assert "room" in self.errors(second)
+
+    def test_morning_and_afternoon_do_not_overlap(self):
+        first = self.build(time_slot=TimeSlot.MORNING)
+        first.save()
+        self.build(doctor=first.doctor, room=first.room, time_slot=TimeSlot.AFTERNOON).full_clean()
+
+    def test_maximum_below_places_taken_is_refused(self):
+        schedule = ScheduleFactory(max_patients=5, current_patients=4)
+        schedule.max_patients = 3
+        assert "max_patients" in self.errors(schedule)
+
+
+def test_slot_bounds_use_the_configured_hours_in_the_clinic_time_zone(settings):
+    settings.CLINIC_MORNING_HOURS = (dt.time(8), dt.time(12))
+    settings.CLINIC_AFTERNOON_HOURS = (dt.time(13, 30), dt.time(17, 30))
+    start, end = slot_bounds(dt.date(2030, 1, 7), TimeSlot.FULL_DAY)
+    assert (start.isoformat(), end.isoformat()) == (
+        "2030-01-07T08:00:00+08:00",
+        "2030-01-07T17:30:00+08:00",
+    )
