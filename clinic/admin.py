@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,8 @@ from clinic.privacy import mask_id_card
 admin.site.site_header = _("Clinic Flow administration")
 admin.site.site_title = _("Clinic Flow")
 admin.site.index_title = _("Clinic data")
+# Access follows the account's role, not Django groups.
+admin.site.unregister(Group)
 
 
 class StaffAccountCreationForm(UserCreationForm):

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinic.validators import (
     birth_date_from_resident_id,
@@ -139,8 +140,8 @@ class Department(models.Model):
 
 
 class RoomStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    DISABLED = "disabled", _("Disabled")
+    ACTIVE = "active", pgettext_lazy("room status", "Active")
+    DISABLED = "disabled", pgettext_lazy("room status", "Disabled")
 
 
 class Room(models.Model):
@@ -179,9 +180,9 @@ class Position(models.TextChoices):
 
 
 class EmployeeStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    ON_LEAVE = "on_leave", _("On leave")
-    LEFT = "left", _("Left")
+    ACTIVE = "active", pgettext_lazy("employee status", "Active")
+    ON_LEAVE = "on_leave", pgettext_lazy("employee status", "On leave")
+    LEFT = "left", pgettext_lazy("employee status", "Left")
 
 
 class Employee(models.Model):

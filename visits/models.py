@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appointments.models import Appointment
 from clinic.models import Department, Patient
@@ -16,7 +17,7 @@ class VisitStatus(models.TextChoices):
     WAITING = "waiting", _("Waiting")
     IN_CONSULTATION = "in_consultation", _("In consultation")
     AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
-    LEFT = "left", _("Left")
+    LEFT = "left", pgettext_lazy("visit status", "Left")
     CANCELLED = "cancelled", _("Left unseen")
 
 
