@@ -21,7 +21,7 @@ class AppointmentAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", "department", "schedule__time_slot")
     list_select_related = ("department", "schedule__doctor")
     search_fields = ("=reference", "patient_name", "=phone")
-    date_hierarchy = "expected_time"
+    date_hierarchy = "schedule__work_date"
 
     @admin.display(description=_("doctor"))
     def doctor(self, obj: Appointment) -> str:

@@ -22,7 +22,7 @@ class BillAdmin(ReadOnlyModelAdmin):
     list_filter = ("pay_status", "visit__department")
     list_select_related = ("visit__patient", "cashier")
     search_fields = ("=number", "visit__patient__name", "=visit__patient__phone")
-    date_hierarchy = "created_at"
+    date_hierarchy = "visit__visit_date"
 
     @admin.display(description=_("patient"))
     def patient(self, obj: Bill) -> str:

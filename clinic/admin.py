@@ -102,7 +102,6 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_filter = ("position", "status", "department")
     list_select_related = ("department", "user")
     search_fields = ("emp_id", "name", "phone")
-    date_hierarchy = "created_at"
 
     @admin.display(description=_("account"))
     def account(self, obj: Employee) -> str:
@@ -123,7 +122,6 @@ class PatientAdmin(admin.ModelAdmin):
     list_filter = ("gender", "id_type")
     list_select_related = ("user",)
     search_fields = ("name", "=phone", "=id_card")
-    date_hierarchy = "created_at"
     raw_id_fields = ("user",)
 
     @admin.display(description=_("ID number"))
@@ -138,8 +136,9 @@ class PatientAdmin(admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "actor_username", "role", "action", "object_type", "object_id")
-    list_filter = ("action", "role", "object_type")
+    # A date filter on the timestamp, not date_hierarchy: the hierarchy converts time zones
+    # in SQL, which needs MySQL's time-zone tables.
+    list_filter = ("created_at", "action", "role", "object_type")
     search_fields = ("actor_username", "action", "object_id", "=patient__phone")
-    date_hierarchy = "created_at"
     list_select_related = ("actor", "patient")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]

@@ -38,4 +38,4 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     list_display = ("visit", "diagnosis", "updated_at", "updated_by")
     list_select_related = ("visit__patient", "updated_by")
     search_fields = ("visit__patient__name", "=visit__patient__phone", "diagnosis")
-    date_hierarchy = "updated_at"
+    date_hierarchy = "visit__visit_date"
