@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, settings
+
 
 from clinic.tests.factories import (
     AdminUserFactory,
@@ -11,6 +15,21 @@ from clinic.tests.factories import (
     PatientUserFactory,
     ReceptionistFactory,
 )
+
+# Property-based tests: a bounded budget by default (and in CI), more with HYPOTHESIS_PROFILE.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config, items):

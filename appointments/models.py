@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments.exceptions import NoShowTooEarly
+from clinic.audit import record_event
 from clinic.codes import random_code
-from clinic.models import Department, Patient
-from scheduling.models import Schedule
+from clinic.db import atomic_with_retry
+from clinic.exceptions import PermissionDenied
+from clinic.models import Department, Patient, Role, User
+from clinic.roles import DESK_ROLES, ensure_role
+from clinic.state import StateMachineMixin
+from scheduling.models import Schedule, half_day_slot_at, slot_bounds
 
 
 class AppointmentStatus(models.TextChoices):
@@ -22,14 +31,35 @@ class AppointmentStatus(models.TextChoices):
 
 # The statuses that hold a place on their schedule.
 LIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
+_FINAL: frozenset[str] = frozenset()
 
 
 def new_reference() -> str:
     return random_code(8)
 
 
-class Appointment(models.Model):
+class Appointment(StateMachineMixin, models.Model):
+    """A place held on a schedule for a person, from booking until check-in, cancellation or
+    no-show. Only the methods below change `status`."""
+
     Status = AppointmentStatus
+    # completed only through check-in (visits.services.check_in); no_show only after the slot.
+    ALLOWED = {
+        AppointmentStatus.PENDING: frozenset(
+            {
+                AppointmentStatus.CONFIRMED,
+                AppointmentStatus.CANCELLED,
+                AppointmentStatus.COMPLETED,
+                AppointmentStatus.NO_SHOW,
+            }
+        ),
+        AppointmentStatus.CONFIRMED: frozenset(
+            {AppointmentStatus.CANCELLED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW}
+        ),
+        AppointmentStatus.COMPLETED: _FINAL,
+        AppointmentStatus.CANCELLED: _FINAL,
+        AppointmentStatus.NO_SHOW: _FINAL,
+    }
 
     reference = models.CharField(
         _("booking reference"), max_length=12, unique=True, default=new_reference, editable=False
@@ -90,3 +120,82 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} · {self.patient_name}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def slot_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """Start and end of the half-day slot this appointment was booked for."""
+        local = timezone.localtime(self.expected_time)
+        half = half_day_slot_at(local.time()) or self.schedule.time_slot
+        return slot_bounds(local.date(), half)
+
+    def no_show_allowed_from(self) -> dt.datetime:
+        return self.slot_bounds[1] + dt.timedelta(minutes=settings.CLINIC_NO_SHOW_GRACE_MINUTES)
+
+    def _audit(self, by: User | None, action: str, old: dict, new: dict) -> None:
+        record_event(
+            actor=by,
+            action=f"appointment.{action}",
+            obj=self,
+            patient=self.patient,
+            old=old,
+            new=new,
+        )
+
+    @atomic_with_retry
+    def confirm(self, *, by: User) -> None:
+        ensure_role(by, *DESK_ROLES)
+        self._lock()
+        self._check_move(AppointmentStatus.CONFIRMED)
+        self._audit(by, "confirmed", *self._status_change(AppointmentStatus.CONFIRMED))
+
+    confirm.alters_data = True
+
+    @atomic_with_retry
+    def cancel(self, *, by: User, reason: str = "") -> None:
+        """Cancel and give the place back. Patients may cancel only their own bookings."""
+        if by is not None and by.is_authenticated and by.role == Role.PATIENT:
+            owner_id = Patient.objects.filter(pk=self.patient_id).values_list("user_id", flat=True)
+            if not self.patient_id or owner_id.first() != by.pk:
+                raise PermissionDenied()
+        else:
+            ensure_role(by, *DESK_ROLES)
+        # Lock order: Appointment, then its Schedule.
+        self._lock()
+        self._check_move(AppointmentStatus.CANCELLED)
+        changes = self._status_change(
+            AppointmentStatus.CANCELLED,
+            cancelled_at=timezone.now(),
+            cancel_reason=(reason or "").strip()[:200],
+        )
+        self.schedule.release_place()
+        self._audit(by, "cancelled", *changes)
+
+    cancel.alters_data = True
+
+    @atomic_with_retry
+    def mark_no_show(self, *, by: User | None, now: dt.datetime | None = None) -> None:
+        """The patient never came: allowed once the slot has ended plus the grace period."""
+        ensure_role(by, *DESK_ROLES, allow_system=True)
+        self._lock()
+        self._check_move(AppointmentStatus.NO_SHOW)
+        if (now or timezone.now()) < self.no_show_allowed_from():
+            raise NoShowTooEarly(details={"allowed_from": self.no_show_allowed_from().isoformat()})
+        changes = self._status_change(AppointmentStatus.NO_SHOW)
+        self.schedule.release_place()
+        self._audit(by, "no_show", *changes)
+
+    mark_no_show.alters_data = True
+
+    def complete_by_check_in(self, *, by: User) -> None:
+        """Part of check-in (visits.services.check_in), inside its transaction and locks.
+
+        The place stays held: it now belongs to the visit.
+        """
+        self._check_move(AppointmentStatus.COMPLETED)
+        self._audit(by, "completed", *self._status_change(AppointmentStatus.COMPLETED))
+
+    complete_by_check_in.alters_data = True

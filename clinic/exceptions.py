@@ -1,13 +1,14 @@
-"""The root of every domain error in Clinic Flow.
+"""The root of every domain error in Clinic Flow, and the errors shared by all apps.
 
-Each app defines its errors in its own `exceptions.py` as subclasses of `ClinicError`. A
+Each app defines its own errors in its `exceptions.py` as subclasses of `ClinicError`. A
 domain error carries a stable machine-readable `code` (what the API returns), a translated
-human message, and optional `details` (a JSON-serialisable dict). Views turn it into a form
-error or an error partial with `status` (4xx), never a 500.
+human message, optional `details` (a JSON-serialisable dict), and the HTTP `status` (4xx)
+with which views and the API answer it — never a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,7 @@ class ClinicError(Exception):
     status: int = 400
     default_message = _("The request could not be carried out.")
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+    def __init__(self, message: Any = None, *, details: dict[str, Any] | None = None):
         self.message = str(message or self.default_message)
         self.details = details or {}
         super().__init__(self.message)
@@ -34,8 +35,42 @@ class InvalidTransition(ClinicError):
     status = 409
     default_message = _("This change of status is not allowed.")
 
+    @classmethod
+    def for_move(
+        cls, *, obj: Any, current: str, requested: str, allowed: Iterable[str]
+    ) -> InvalidTransition:
+        status_field = type(obj)._meta.get_field("status")
+        labels = dict(status_field.choices)
+        allowed = sorted(allowed)
+        message = _(
+            "%(object)s cannot go from “%(current)s” to “%(requested)s”. Allowed now: %(allowed)s."
+        ) % {
+            "object": type(obj)._meta.verbose_name.capitalize(),
+            "current": labels.get(current, current),
+            "requested": labels.get(requested, requested),
+            "allowed": ", ".join(str(labels[s]) for s in allowed) or _("none"),
+        }
+        return cls(message, details={"from": current, "to": requested, "allowed": allowed})
+
 
 class PermissionDenied(ClinicError):
     code = "permission_denied"
     status = 403
     default_message = _("You are not allowed to do this.")
+
+
+class InvalidInput(ClinicError):
+    """Input that fails validation; `details` maps field names to lists of messages."""
+
+    code = "validation_error"
+    status = 400
+    default_message = _("Some of the details are not valid.")
+
+
+class PatientConflict(ClinicError):
+    code = "patient_conflict"
+    status = 409
+    default_message = _(
+        "This ID number belongs to a patient with another name. Check the identity at the "
+        "desk before going on."
+    )

@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from clinic.exceptions import PermissionDenied as ClinicPermissionDenied
 from clinic.models import Role
 
 ViewFunc = Callable[..., HttpResponse]
@@ -44,3 +45,17 @@ HOME_URL_NAMES = {
     Role.DOCTOR: "visits:doctor-queue",
     Role.ADMIN: "admin:index",
 }
+
+
+def ensure_role(user: Any, *roles: str, allow_system: bool = False) -> None:
+    """Domain-level role check for model methods and services.
+
+    `user=None` is the system itself (a timer's management command); only moves that the
+    clinic runs automatically accept it.
+    """
+    if user is None:
+        if allow_system:
+            return
+        raise ClinicPermissionDenied()
+    if not user.is_authenticated or not user.is_active or user.role not in roles:
+        raise ClinicPermissionDenied()

@@ -6,11 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from scheduling.forms import ScheduleForm
 from scheduling.models import Schedule
 
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
+    form = ScheduleForm
     list_display = (
         "work_date",
         "time_slot",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Department, Employee, EmployeeStatus, Position, Room, RoomStatus
+from scheduling.exceptions import NoCapacity, ScheduleInUse
 
 
 class TimeSlot(models.TextChoices):
@@ -27,6 +29,10 @@ OVERLAPPING_SLOTS: dict[str, tuple[str, ...]] = {
     TimeSlot.AFTERNOON: (TimeSlot.AFTERNOON, TimeSlot.FULL_DAY),
     TimeSlot.FULL_DAY: (TimeSlot.MORNING, TimeSlot.AFTERNOON, TimeSlot.FULL_DAY),
 }
+
+
+# The half-day slots patients book; a full-day schedule serves both.
+HALF_DAY_SLOTS = (TimeSlot.MORNING, TimeSlot.AFTERNOON)
 
 
 def slot_hours(time_slot: str) -> tuple[dt.time, dt.time]:
@@ -47,6 +53,15 @@ def slot_bounds(work_date: dt.date, time_slot: str) -> tuple[dt.datetime, dt.dat
         timezone.make_aware(dt.datetime.combine(work_date, start), tz),
         timezone.make_aware(dt.datetime.combine(work_date, end), tz),
     )
+
+
+def half_day_slot_at(local_time: dt.time) -> TimeSlot | None:
+    """The half-day slot whose hours contain a clinic-local time, or None when closed."""
+    for slot in HALF_DAY_SLOTS:
+        start, end = slot_hours(slot)
+        if start <= local_time < end:
+            return slot
+    return None
 
 
 class Schedule(models.Model):
@@ -104,6 +119,23 @@ class Schedule(models.Model):
     def __str__(self) -> str:
         return f"{self.work_date} {self.get_time_slot_display()} · {self.doctor.name} · {self.room}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The counter belongs to reserve_place()/release_place(), which write it under the row
+        # lock. Any other save of an existing schedule (admin, API) leaves it alone, so a
+        # stale in-memory copy can never overwrite places taken meanwhile.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in ("current_patients", "created_at")
+            ]
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if Schedule.objects.filter(pk=self.pk, current_patients__gt=0).exists():
+            raise ScheduleInUse()
+        return super().delete(*args, **kwargs)
+
     @property
     def remaining_places(self) -> int:
         return self.max_patients - self.current_patients
@@ -115,6 +147,52 @@ class Schedule(models.Model):
     @property
     def ends_at(self) -> dt.datetime:
         return slot_bounds(self.work_date, self.time_slot)[1]
+
+    def _lock(self) -> None:
+        self.refresh_from_db(from_queryset=Schedule.objects.select_for_update())
+
+    def reserve_place(self) -> None:
+        """Take one place. Runs inside the caller's transaction; locks this row."""
+        self._lock()
+        if self.current_patients >= self.max_patients:
+            raise NoCapacity(
+                _("%(doctor)s has no place left on %(date)s %(slot)s.")
+                % {
+                    "doctor": self.doctor.name,
+                    "date": self.work_date.isoformat(),
+                    "slot": self.get_time_slot_display(),
+                },
+                details={"schedule_id": self.pk},
+            )
+        self.current_patients += 1
+        self.save(update_fields=["current_patients"])
+
+    reserve_place.alters_data = True
+
+    def release_place(self) -> None:
+        """Give one place back. Runs inside the caller's transaction; locks this row."""
+        self._lock()
+        # The CHECK constraint refuses a negative counter: a release without a reservation
+        # fails loudly instead of silently creating a phantom place.
+        self.current_patients -= 1
+        self.save(update_fields=["current_patients"])
+
+    release_place.alters_data = True
+
+    def lock_doctor_and_room(self) -> None:
+        """Lock the doctor's and the room's rows, so that overlap checks cannot race.
+
+        Two admins scheduling the same doctor (or room) for a morning and a full day at once
+        would otherwise both pass the overlap check: no unique constraint spans the two slots.
+        """
+        Employee.objects.select_for_update().filter(pk=self.doctor_id).first()
+        Room.objects.select_for_update().filter(pk=self.room_id).first()
+        if self.pk is not None:
+            self.current_patients = (
+                Schedule.objects.select_for_update()
+                .values_list("current_patients", flat=True)
+                .get(pk=self.pk)
+            )
 
     def overlapping(self) -> models.QuerySet[Schedule]:
         """Other schedules of this doctor or this room that overlap this one's slot."""

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appointments.models import Appointment
-from clinic.models import Department, Patient
+from clinic.audit import record_event
+from clinic.db import atomic_with_retry
+from clinic.exceptions import PermissionDenied
+from clinic.models import Department, Patient, Role, User
+from clinic.roles import DESK_ROLES, ensure_role
+from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
+from visits.exceptions import SettlementRequired
 
 
 class VisitStatus(models.TextChoices):
@@ -21,8 +30,23 @@ class VisitStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Left unseen")
 
 
-class Visit(models.Model):
+class Visit(StateMachineMixin, models.Model):
+    """A patient's day at the clinic. Forward only, one step at a time; `left` only by
+    settlement (billing.services.settle_visit). Only the methods below change `status`."""
+
     Status = VisitStatus
+    ALLOWED = {
+        VisitStatus.WAITING: frozenset({VisitStatus.IN_CONSULTATION, VisitStatus.CANCELLED}),
+        VisitStatus.IN_CONSULTATION: frozenset({VisitStatus.AWAITING_PAYMENT}),
+        VisitStatus.AWAITING_PAYMENT: frozenset({VisitStatus.LEFT}),
+        VisitStatus.LEFT: frozenset(),
+        VisitStatus.CANCELLED: frozenset(),
+    }
+    # What "advance" means at each step (the desk's and the doctor's "next" button).
+    NEXT_STEP = {
+        VisitStatus.WAITING: VisitStatus.IN_CONSULTATION,
+        VisitStatus.IN_CONSULTATION: VisitStatus.AWAITING_PAYMENT,
+    }
 
     # One visit per appointment: a nullable one-to-one is a unique index that walk-ins (NULL)
     # never collide on.
@@ -74,6 +98,90 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.queue_number} {self.patient} ({self.visit_date})"
+
+    @staticmethod
+    def next_queue_number(schedule: Schedule) -> int:
+        """The next number on a schedule. The caller holds the schedule's row lock, which
+        serialises every visit created on it."""
+        current = Visit.objects.filter(schedule=schedule).aggregate(top=Max("queue_number"))
+        return (current["top"] or 0) + 1
+
+    def _ensure_may_move(self, by: User) -> None:
+        """The desk, or the doctor this visit is scheduled with."""
+        if by is not None and by.is_authenticated and by.role == Role.DOCTOR:
+            doctor_id = Schedule.objects.filter(pk=self.schedule_id).values_list(
+                "doctor_id", flat=True
+            )
+            if not by.is_active or by.employee_id is None or doctor_id.first() != by.employee_id:
+                raise PermissionDenied()
+            return
+        ensure_role(by, *DESK_ROLES)
+
+    def _audit(self, by: User | None, action: str, old: dict, new: dict) -> None:
+        record_event(
+            actor=by, action=f"visit.{action}", obj=self, patient=self.patient, old=old, new=new
+        )
+
+    @atomic_with_retry
+    def start_consultation(self, *, by: User, now: dt.datetime | None = None) -> None:
+        self._ensure_may_move(by)
+        self._lock()
+        self._check_move(VisitStatus.IN_CONSULTATION)
+        changes = self._status_change(VisitStatus.IN_CONSULTATION, called_at=now or timezone.now())
+        self._audit(by, "consultation_started", *changes)
+
+    start_consultation.alters_data = True
+
+    @atomic_with_retry
+    def finish_consultation(self, *, by: User, now: dt.datetime | None = None) -> None:
+        """Send the patient to pay. A medical record is not required."""
+        self._ensure_may_move(by)
+        self._lock()
+        self._check_move(VisitStatus.AWAITING_PAYMENT)
+        changes = self._status_change(
+            VisitStatus.AWAITING_PAYMENT, finished_at=now or timezone.now()
+        )
+        self._audit(by, "consultation_finished", *changes)
+
+    finish_consultation.alters_data = True
+
+    @atomic_with_retry
+    def advance(self, *, by: User, now: dt.datetime | None = None) -> None:
+        """The next forward step; from awaiting payment only settlement goes on."""
+        self._lock()
+        if self.status == VisitStatus.AWAITING_PAYMENT:
+            raise SettlementRequired(details={"from": self.status, "to": VisitStatus.LEFT})
+        step = self.NEXT_STEP.get(self.status)
+        if step == VisitStatus.IN_CONSULTATION:
+            self.start_consultation(by=by, now=now)
+        elif step == VisitStatus.AWAITING_PAYMENT:
+            self.finish_consultation(by=by, now=now)
+        else:
+            self._ensure_may_move(by)
+            self._check_move(VisitStatus.LEFT)
+
+    advance.alters_data = True
+
+    @atomic_with_retry
+    def leave_unseen(self, *, by: User) -> None:
+        """The patient left before being seen: the place goes back to the schedule."""
+        self._ensure_may_move(by)
+        # Lock order: Visit, then its Schedule.
+        self._lock()
+        self._check_move(VisitStatus.CANCELLED)
+        changes = self._status_change(VisitStatus.CANCELLED, finished_at=timezone.now())
+        self.schedule.release_place()
+        self._audit(by, "left_unseen", *changes)
+
+    leave_unseen.alters_data = True
+
+    def leave_after_settlement(self, *, by: User) -> None:
+        """Part of settlement (billing.services.settle_visit), inside its transaction, with
+        this row already locked and the move already checked."""
+        self._check_move(VisitStatus.LEFT)
+        self._audit(by, "left", *self._status_change(VisitStatus.LEFT))
+
+    leave_after_settlement.alters_data = True
 
 
 class MedicalRecord(models.Model):

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from clinic.exceptions import ClinicError
+
+
+class DuplicateBooking(ClinicError):
+    code = "duplicate_booking"
+    status = 409
+    default_message = _(
+        "There is already a live booking for this person in this department and slot."
+    )
+
+
+class NoShowTooEarly(ClinicError):
+    code = "no_show_too_early"
+    status = 409
+    default_message = _("An appointment can be marked a no-show only after its slot has ended.")

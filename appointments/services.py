@@ -1,0 +1,189 @@
+"""Booking: turning a wish for a department, a date and a slot into a held place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.exceptions import DuplicateBooking
+from appointments.models import LIVE_STATUSES, Appointment
+from clinic.audit import record_event
+from clinic.db import atomic_with_retry
+from clinic.exceptions import PermissionDenied
+from clinic.models import Department, Employee, Patient, Role, User
+from clinic.roles import DESK_ROLES, ensure_role
+from clinic.services import validated_patient
+from scheduling.exceptions import (
+    BeyondHorizon,
+    NoCapacity,
+    NoSchedule,
+    OutsideClinicHours,
+    SlotEnded,
+)
+from scheduling.models import TimeSlot, half_day_slot_at, slot_bounds
+from scheduling.selectors import next_available_slots
+from scheduling.services import lock_slot_schedules, pick_schedule
+
+
+@dataclass(frozen=True)
+class RequestedSlot:
+    """A validated booking time: its local date, its half-day slot and that slot's bounds."""
+
+    expected_time: dt.datetime
+    work_date: dt.date
+    time_slot: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def as_clinic_time(value: dt.datetime) -> dt.datetime:
+    """An aware datetime; naive input is read in the clinic's time zone."""
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, timezone.get_default_timezone())
+    return value
+
+
+def requested_slot(expected_time: dt.datetime, *, now: dt.datetime) -> RequestedSlot:
+    """Check a wished-for time against clinic hours, the clock and the booking horizon."""
+    expected_time = as_clinic_time(expected_time)
+    local = timezone.localtime(expected_time)
+    half = half_day_slot_at(local.time())
+    if half is None:
+        raise OutsideClinicHours(details={"expected_time": [_("The clinic is closed then.")]})
+    starts_at, ends_at = slot_bounds(local.date(), half)
+    if ends_at <= now:
+        raise SlotEnded(details={"expected_time": [_("This slot has already ended.")]})
+    horizon = timezone.localdate(now) + dt.timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS)
+    if local.date() > horizon:
+        raise BeyondHorizon(
+            _("Bookings open %(days)d days ahead, up to %(date)s.")
+            % {"days": settings.CLINIC_BOOKING_HORIZON_DAYS, "date": horizon.isoformat()},
+            details={"expected_time": [_("Choose a date up to %s.") % horizon.isoformat()]},
+        )
+    return RequestedSlot(expected_time, local.date(), half, starts_at, ends_at)
+
+
+def _no_capacity(department: Department, slot: RequestedSlot, now: dt.datetime) -> NoCapacity:
+    return NoCapacity(
+        _("%(department)s is fully booked on %(date)s %(slot)s.")
+        % {
+            "department": department.name,
+            "date": slot.work_date.isoformat(),
+            "slot": TimeSlot(slot.time_slot).label,
+        },
+        details={
+            "department": department.pk,
+            "date": slot.work_date.isoformat(),
+            "time_slot": slot.time_slot,
+            "alternatives": _alternatives(department, slot, now),
+        },
+    )
+
+
+@atomic_with_retry
+def book_appointment(
+    *,
+    by: User,
+    department: Department,
+    expected_time: dt.datetime,
+    patient: Patient | None = None,
+    patient_name: str = "",
+    phone: str = "",
+    id_card: str = "",
+    doctor: Employee | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Hold one place for a person and return the pending appointment.
+
+    A patient books for their own record; the desk books for a patient record or, on the
+    phone, by name and phone alone. Without a chosen doctor, the schedule with the most
+    places left wins (ties to the lowest id).
+    """
+    now = now or timezone.now()
+    if by.role == Role.PATIENT:
+        own = Patient.objects.filter(user=by).first()
+        if own is None or (patient is not None and patient.pk != own.pk):
+            raise PermissionDenied()
+        patient = own
+    else:
+        ensure_role(by, *DESK_ROLES)
+    if not department.is_active:
+        raise NoSchedule(details={"department": [_("This department is not taking bookings.")]})
+    slot = requested_slot(expected_time, now=now)
+
+    if patient is not None:
+        # Lock order: Patient before Schedule. Serialises this person's bookings.
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        name, phone_number, id_number = patient.name, patient.phone, patient.id_card or ""
+    else:
+        caller = validated_patient(
+            name=patient_name, phone=phone, id_card=id_card or None, id_type="", gender=""
+        )
+        name, phone_number, id_number = caller.name, caller.phone, caller.id_card or ""
+
+    schedules = lock_slot_schedules(
+        department=department, work_date=slot.work_date, half_day_slot=slot.time_slot
+    )
+    if not schedules:
+        raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
+
+    same_person = (
+        Q(patient=patient)
+        if patient is not None
+        else Q(patient__isnull=True, phone=phone_number, patient_name=name)
+    )
+    if Appointment.objects.filter(
+        same_person,
+        department=department,
+        status__in=LIVE_STATUSES,
+        expected_time__gte=slot.starts_at,
+        expected_time__lt=slot.ends_at,
+    ).exists():
+        raise DuplicateBooking()
+
+    chosen = pick_schedule(schedules, doctor=doctor)
+    if chosen is None:
+        raise NoSchedule(
+            _("%(doctor)s does not see patients then.") % {"doctor": doctor.name},
+            details={"doctor_id": [doctor.emp_id]},
+        )
+    if chosen.remaining_places <= 0:
+        raise _no_capacity(department, slot, now)
+    chosen.reserve_place()
+
+    appointment = Appointment.objects.create(
+        patient_name=name,
+        phone=phone_number,
+        id_card=id_number,
+        department=department,
+        schedule=chosen,
+        expected_time=slot.expected_time,
+        patient=patient,
+        created_by=by,
+    )
+    record_event(
+        actor=by,
+        action="appointment.booked",
+        obj=appointment,
+        patient=patient,
+        new={
+            "status": appointment.status,
+            "schedule": chosen.pk,
+            "expected_time": appointment.expected_time.isoformat(),
+        },
+    )
+    return appointment
+
+
+def _alternatives(department: Department, slot: RequestedSlot, now: dt.datetime) -> list[dict]:
+    return [
+        alternative.as_dict()
+        for alternative in next_available_slots(
+            department=department, after=(slot.work_date, slot.time_slot), now=now
+        )
+    ]

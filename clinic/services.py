@@ -1,0 +1,75 @@
+"""Finding the patient record for a person at the desk, without ever merging two people."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from clinic.exceptions import InvalidInput, PatientConflict
+from clinic.models import IdType, Patient
+from clinic.validators import normalize_phone, normalize_resident_id
+
+
+def validated_patient(
+    *, name: str, phone: str, id_card: str | None, id_type: str, gender: str
+) -> Patient:
+    """An unsaved Patient with normalised, validated fields (InvalidInput otherwise)."""
+    patient = Patient(
+        name=(name or "").strip(),
+        phone=normalize_phone(phone),
+        id_card=normalize_resident_id(id_card),
+        id_type=id_type or IdType.RESIDENT_ID,
+        gender=gender or "",
+    )
+    try:
+        # Uniqueness is the matcher's business (an existing ID number is a match, not an error).
+        patient.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        raise InvalidInput(details=error.message_dict) from error
+    return patient
+
+
+def match_or_create_patient(
+    *,
+    name: str,
+    phone: str,
+    id_card: str | None = None,
+    id_type: str = IdType.RESIDENT_ID,
+    gender: str = "",
+) -> Patient:
+    """The existing record of this person, locked, or a new one.
+
+    An ID number decides when given: the record with that number is the person, and a
+    different name on it is a conflict for the desk to resolve, never an overwrite. Without
+    an ID number, phone and name must both match (family members share phones). Runs inside
+    the caller's transaction; the returned row is locked (Patient comes after Appointment
+    and before Schedule in the lock order).
+    """
+    candidate = validated_patient(
+        name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
+    )
+    locked = Patient.objects.select_for_update()
+    if candidate.id_card:
+        existing = locked.filter(id_card=candidate.id_card).first()
+        if existing is not None:
+            if existing.name != candidate.name:
+                raise PatientConflict(
+                    details={"id_card": [_("This ID number is registered to another name.")]}
+                )
+            return existing
+        # A record of this person made without the ID number (same phone and name) gets it.
+        same_person = list(
+            locked.filter(phone=candidate.phone, name=candidate.name, id_card__isnull=True)[:2]
+        )
+        if len(same_person) == 1:
+            existing = same_person[0]
+            existing.id_card, existing.id_type = candidate.id_card, candidate.id_type
+            existing.birth_date = candidate.birth_date
+            existing.save(update_fields=["id_card", "id_type", "birth_date"])
+            return existing
+    else:
+        existing = locked.filter(phone=candidate.phone, name=candidate.name).order_by("id").first()
+        if existing is not None:
+            return existing
+    candidate.save()
+    return candidate

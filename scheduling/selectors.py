@@ -1,0 +1,140 @@
+"""Reading availability: which half-day slots of a department have places left."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from clinic.models import Department
+from scheduling.models import HALF_DAY_SLOTS, OVERLAPPING_SLOTS, Schedule, TimeSlot, slot_bounds
+
+
+@dataclass(frozen=True)
+class DoctorPlaces:
+    schedule_id: int
+    doctor_id: int
+    emp_id: str
+    doctor_name: str
+    title: str
+    room_number: str
+    remaining: int
+
+
+@dataclass
+class SlotAvailability:
+    """One bookable half-day slot of a department on one date."""
+
+    work_date: dt.date
+    time_slot: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    has_ended: bool
+    doctors: list[DoctorPlaces] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return sum(doctor.remaining for doctor in self.doctors)
+
+    @property
+    def is_full(self) -> bool:
+        return self.remaining == 0
+
+    @property
+    def is_bookable(self) -> bool:
+        return not self.has_ended and self.remaining > 0
+
+    @property
+    def time_slot_label(self) -> str:
+        return str(TimeSlot(self.time_slot).label)
+
+    def as_dict(self) -> dict:
+        return {
+            "date": self.work_date.isoformat(),
+            "time_slot": self.time_slot,
+            "remaining": self.remaining,
+        }
+
+
+def booking_horizon_end(today: dt.date | None = None) -> dt.date:
+    today = today or timezone.localdate()
+    return today + dt.timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS)
+
+
+def slot_availability(
+    *,
+    department: Department,
+    start_date: dt.date,
+    end_date: dt.date,
+    now: dt.datetime | None = None,
+) -> list[SlotAvailability]:
+    """Every half-day slot with at least one schedule, in date and slot order (one query).
+
+    A full-day schedule's places count in both halves: it is one pool that either half
+    may draw from.
+    """
+    now = now or timezone.now()
+    schedules = (
+        Schedule.objects.filter(
+            department=department, work_date__gte=start_date, work_date__lte=end_date
+        )
+        .select_related("doctor", "room")
+        .order_by("work_date", "id")
+    )
+    slots: dict[tuple[dt.date, str], SlotAvailability] = {}
+    for schedule in schedules:
+        for half in HALF_DAY_SLOTS:
+            if schedule.time_slot not in OVERLAPPING_SLOTS[half]:
+                continue
+            key = (schedule.work_date, half)
+            if key not in slots:
+                starts_at, ends_at = slot_bounds(schedule.work_date, half)
+                slots[key] = SlotAvailability(
+                    work_date=schedule.work_date,
+                    time_slot=half,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    has_ended=ends_at <= now,
+                )
+            slots[key].doctors.append(
+                DoctorPlaces(
+                    schedule_id=schedule.pk,
+                    doctor_id=schedule.doctor_id,
+                    emp_id=schedule.doctor.emp_id,
+                    doctor_name=schedule.doctor.name,
+                    title=schedule.doctor.title,
+                    room_number=schedule.room.room_number,
+                    remaining=schedule.remaining_places,
+                )
+            )
+    return [slots[key] for key in sorted(slots, key=lambda k: (k[0], HALF_DAY_SLOTS.index(k[1])))]
+
+
+def next_available_slots(
+    *,
+    department: Department,
+    after: tuple[dt.date, str] | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 3,
+) -> list[SlotAvailability]:
+    """The next bookable slots of a department (after a given one), within the horizon."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    slots = slot_availability(
+        department=department, start_date=today, end_date=booking_horizon_end(today), now=now
+    )
+    order = {slot: index for index, slot in enumerate(HALF_DAY_SLOTS)}
+    found = []
+    for slot in slots:
+        if after is not None and (slot.work_date, order[slot.time_slot]) <= (
+            after[0],
+            order[after[1]],
+        ):
+            continue
+        if slot.is_bookable:
+            found.append(slot)
+            if len(found) == limit:
+                break
+    return found

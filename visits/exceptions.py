@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from clinic.exceptions import ClinicError
+
+
+class VerificationFailed(ClinicError):
+    """The arriving person's details do not match the booking."""
+
+    code = "verification_failed"
+    status = 400
+    default_message = _("The details given do not match the booking.")
+
+
+class CheckInClosed(ClinicError):
+    code = "check_in_closed"
+    status = 409
+    default_message = _("Check-in for this appointment is not open now.")
+
+
+class SettlementRequired(ClinicError):
+    code = "settlement_required"
+    status = 409
+    default_message = _("A visit leaves the clinic only by settling its bill at the desk.")
