@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from hypothesis import HealthCheck, settings
 
-
 from clinic.tests.factories import (
     AdminUserFactory,
     DoctorUserFactory,
