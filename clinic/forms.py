@@ -1,10 +1,99 @@
 from __future__ import annotations
 
-from django.contrib.auth.forms import AuthenticationForm
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from clinic.exceptions import ClinicError
+from clinic.models import Gender, User
+from clinic.validators import (
+    normalize_phone,
+    normalize_resident_id,
+    validate_mobile_phone,
+    validate_resident_id,
+)
+
+
+def apply_clinic_error(
+    form: forms.Form, error: ClinicError, field_map: dict[str, str] | None = None
+) -> None:
+    """Show a domain error on the form: field errors where the details name a field of the
+    form (through `field_map` when the engine's name differs), else a form-wide error."""
+    field_map = field_map or {}
+    placed = False
+    for key, messages in error.details.items():
+        field = field_map.get(key, key)
+        if field in form.fields and isinstance(messages, list):
+            for message in messages:
+                form.add_error(field, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+class PhoneField(forms.CharField):
+    default_validators = [validate_mobile_phone]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("label", _("Mobile phone"))
+        super().__init__(**kwargs)
+        self.widget.input_type = "tel"
+        self.widget.attrs.update({"autocomplete": "tel", "inputmode": "numeric"})
+
+    def to_python(self, value: Any) -> str:
+        return normalize_phone(super().to_python(value))
+
+
+class ResidentIdField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 18)
+        kwargs.setdefault("label", _("Resident ID number"))
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+    def to_python(self, value: Any) -> str:
+        return normalize_resident_id(super().to_python(value)) or ""
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value:
+            validate_resident_id(value)
 
 
 class LoginForm(AuthenticationForm):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username"})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class RegistrationForm(BaseUserCreationForm):
+    """A patient's own account. Password rules are Django's validators (settings)."""
+
+    name = forms.CharField(label=_("Full name"), max_length=50)
+    phone = PhoneField()
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
+    id_card = ResidentIdField(
+        required=False,
+        help_text=_("Optional. With it, the desk can find your records at the clinic."),
+    )
+
+    field_order = ("username", "name", "phone", "gender", "id_card", "password1", "password2")
+
+    class Meta(BaseUserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Patients always sign in with a password: no "unusable password" choice here.
+        self.fields.pop("usable_password", None)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter your name."))
+        return name

@@ -1,12 +1,17 @@
-"""Finding the patient record for a person at the desk, without ever merging two people."""
+"""Patient records: finding the record for a person without ever merging two people, and
+patients registering their own accounts."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from clinic.audit import record_event
+from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PatientConflict
-from clinic.models import IdType, Patient
+from clinic.models import IdType, Patient, Role, User
 from clinic.validators import normalize_phone, normalize_resident_id
 
 
@@ -73,3 +78,65 @@ def match_or_create_patient(
             return existing
     candidate.save()
     return candidate
+
+
+@dataclass(frozen=True)
+class Registration:
+    user: User
+    patient: Patient
+    # A record made at the desk was found and attached (name, phone and ID all matched).
+    linked_existing: bool
+    # The ID number given is on another record: the desk must check and link it.
+    needs_desk_review: bool
+
+
+@atomic_with_retry
+def register_patient_account(
+    *,
+    username: str,
+    password: str,
+    name: str,
+    phone: str,
+    gender: str,
+    id_card: str | None = None,
+) -> Registration:
+    """Create a patient's own account and the patient record it acts for.
+
+    A record made at the desk is attached only when name, phone and ID number all match and
+    it has no account yet: attaching on a partial match would hand one person's history to
+    another. When the ID number belongs to some other record, the account gets a record of
+    its own without the number, and the desk verifies and links them later.
+    """
+    candidate = validated_patient(
+        name=name, phone=phone, id_card=id_card, id_type=IdType.RESIDENT_ID, gender=gender
+    )
+    user = User(username=username, role=Role.PATIENT)
+    user.set_password(password)
+    user.save()
+    existing = None
+    if candidate.id_card:
+        existing = Patient.objects.select_for_update().filter(id_card=candidate.id_card).first()
+    if (
+        existing is not None
+        and existing.user_id is None
+        and existing.name == candidate.name
+        and existing.phone == candidate.phone
+    ):
+        existing.user = user
+        existing.save(update_fields=["user"])
+        record_event(actor=user, action="patient.account_linked", obj=existing, patient=existing)
+        return Registration(user, existing, linked_existing=True, needs_desk_review=False)
+    needs_review = existing is not None
+    if needs_review:
+        candidate.id_card = None
+        candidate.birth_date = None
+    candidate.user = user
+    candidate.save()
+    record_event(
+        actor=user,
+        action="patient.registered",
+        obj=candidate,
+        patient=candidate,
+        new={"needs_desk_review": needs_review},
+    )
+    return Registration(user, candidate, linked_existing=False, needs_desk_review=needs_review)

@@ -173,6 +173,8 @@ if CLINIC_MORNING_HOURS[1] > CLINIC_AFTERNOON_HOURS[0]:
 CLINIC_BOOKING_HORIZON_DAYS = env.int("CLINIC_BOOKING_HORIZON_DAYS", default=30)
 CLINIC_CHECK_IN_EARLY_MINUTES = env.int("CLINIC_CHECK_IN_EARLY_MINUTES", default=60)
 CLINIC_NO_SHOW_GRACE_MINUTES = env.int("CLINIC_NO_SHOW_GRACE_MINUTES", default=30)
+# Whether patients read their medical records on the patient site (off unless enabled).
+CLINIC_PATIENTS_SEE_RECORDS = env.bool("CLINIC_PATIENTS_SEE_RECORDS", default=False)
 
 LOGGING = {
     "version": 1,

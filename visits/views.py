@@ -1,7 +1,8 @@
-"""Visit pages: the doctor's queue for today."""
+"""Visit pages: the patient's own visits and bills, and the doctor's queue for today."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,6 +12,19 @@ from clinic.models import Role
 from clinic.roles import role_required
 from scheduling.models import Schedule
 from visits.models import Visit
+from visits.selectors import visits_of_patient_account
+
+
+@role_required(Role.PATIENT)
+def my_visits(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "visits/my_visits.html",
+        {
+            "visits": visits_of_patient_account(request.user),
+            "show_records": settings.CLINIC_PATIENTS_SEE_RECORDS,
+        },
+    )
 
 
 @role_required(Role.DOCTOR)

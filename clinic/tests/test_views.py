@@ -78,6 +78,8 @@ def test_logout_needs_post_and_ends_the_session(client, patient_user):
 
 ROLE_PAGES = {
     "appointments:my-appointments": {"patient"},
+    "appointments:book": {"patient"},
+    "visits:my-visits": {"patient"},
     "appointments:desk": {"receptionist", "admin"},
     "visits:doctor-queue": {"doctor"},
 }

@@ -1,0 +1,260 @@
+"""The patient booking site: booking with live availability, my appointments, cancelling."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from appointments.tests.factories import AppointmentFactory
+from clinic.tests.factories import DoctorFactory, RoomFactory
+from scheduling.tests.factories import ScheduleFactory
+
+pytestmark = pytest.mark.django_db
+
+BOOK = reverse("appointments:book")
+MINE = reverse("appointments:my-appointments")
+TOMORROW = timezone.localdate() + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def schedule():
+    return ScheduleFactory(work_date=TOMORROW, max_patients=3)
+
+
+@pytest.fixture
+def patient_client(client, patient_user):
+    client.force_login(patient_user)
+    return client
+
+
+def booking_data(schedule, **overrides):
+    data = {
+        "department": schedule.department.pk,
+        "date": schedule.work_date.isoformat(),
+        "time_slot": "morning",
+        "doctor": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def held(schedule) -> int:
+    schedule.refresh_from_db()
+    return schedule.current_patients
+
+
+class TestBookingPage:
+    def test_full_page_and_htmx_partial_from_the_same_url(self, patient_client, schedule):
+        params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
+        page = patient_client.get(BOOK, params)
+        partial = patient_client.get(BOOK, params, headers={"HX-Request": "true"})
+        assert page.status_code == partial.status_code == 200
+        page_html, partial_html = page.content.decode(), partial.content.decode()
+        assert "<html" in page_html and "<html" not in partial_html
+        assert partial_html.strip().startswith('<div id="availability"')
+        assert "3 places left" in partial_html or "3 个名额" in partial_html
+        assert schedule.doctor.name in partial_html
+
+    def test_full_slots_are_shown_as_full_not_hidden(self, patient_client, schedule):
+        schedule.current_patients = 3
+        schedule.save(update_fields=["current_patients"])
+        params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
+        html = patient_client.get(BOOK, params, headers={"Accept-Language": "en"}).content.decode()
+        assert "Full" in html
+        assert 'value="morning" disabled' in html
+
+    def test_availability_changes_after_a_booking(self, patient_client, schedule):
+        params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
+        patient_client.post(BOOK, booking_data(schedule))
+        html = patient_client.get(
+            BOOK, params, headers={"HX-Request": "true", "Accept-Language": "en"}
+        ).content.decode()
+        assert "2 places left" in html
+
+    def test_booking_redirects_to_the_confirmation(self, patient_client, patient_user, schedule):
+        response = patient_client.post(BOOK, booking_data(schedule))
+        appointment = Appointment.objects.get()
+        assert response.status_code == 302
+        assert response["Location"] == reverse("appointments:detail", args=[appointment.pk])
+        assert appointment.patient == patient_user.patient
+        assert held(schedule) == 1
+        page = patient_client.get(response["Location"]).content.decode()
+        for expected in (appointment.reference, schedule.doctor.name, schedule.room.room_number):
+            assert expected in page
+
+    def test_choosing_a_doctor(self, patient_client, schedule):
+        other = ScheduleFactory(
+            doctor=DoctorFactory(department=schedule.department),
+            department=schedule.department,
+            room=RoomFactory(department=schedule.department),
+            work_date=TOMORROW,
+            max_patients=1,
+        )
+        patient_client.post(BOOK, booking_data(schedule, doctor=other.doctor.pk))
+        assert Appointment.objects.get().schedule == other
+
+    def test_no_capacity_offers_alternatives_as_one_click_choices(self, patient_client, schedule):
+        schedule.current_patients = 3
+        schedule.save(update_fields=["current_patients"])
+        ScheduleFactory(
+            doctor=schedule.doctor,
+            department=schedule.department,
+            room=schedule.room,
+            work_date=TOMORROW,
+            time_slot="afternoon",
+        )
+        response = patient_client.post(BOOK, booking_data(schedule))
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert 'name="time_slot" value="afternoon"' in html
+        assert f'name="date" value="{TOMORROW.isoformat()}"' in html
+        assert not Appointment.objects.exists()
+        one_click = booking_data(schedule, time_slot="afternoon")
+        assert patient_client.post(BOOK, one_click).status_code == 302
+
+    @pytest.mark.parametrize(
+        ("overrides", "field"),
+        [
+            ({"date": (timezone.localdate() - dt.timedelta(days=1)).isoformat()}, "date"),
+            ({"date": (timezone.localdate() + dt.timedelta(days=31)).isoformat()}, "date"),
+            ({"date": "not-a-date"}, "date"),
+            ({"time_slot": "night"}, "time_slot"),
+            ({"time_slot": "full_day"}, "time_slot"),
+            ({"department": "999999"}, "department"),
+            ({"department": "abc"}, "department"),
+            ({"doctor": "999999"}, "doctor"),
+        ],
+    )
+    def test_bad_input_gives_a_field_error_and_changes_nothing(
+        self, patient_client, schedule, overrides, field
+    ):
+        response = patient_client.post(BOOK, booking_data(schedule, **overrides))
+        assert response.status_code == 400
+        assert field in response.context["form"].errors
+        assert not Appointment.objects.exists()
+        assert held(schedule) == 0
+
+    def test_a_doctor_of_another_department_is_refused(self, patient_client, schedule):
+        response = patient_client.post(BOOK, booking_data(schedule, doctor=DoctorFactory().pk))
+        assert response.status_code == 400
+        assert "doctor" in response.context["form"].errors
+        assert not Appointment.objects.exists()
+
+    def test_a_department_without_schedules_that_day(self, patient_client, schedule):
+        data = booking_data(schedule, date=(TOMORROW + dt.timedelta(days=1)).isoformat())
+        response = patient_client.post(BOOK, data)
+        assert response.status_code == 409
+        assert response.context["form"].non_field_errors()
+        assert not Appointment.objects.exists()
+
+    def test_an_ended_slot_is_refused(self, patient_client, settings):
+        today = ScheduleFactory(work_date=timezone.localdate(), time_slot="morning")
+        settings.CLINIC_MORNING_HOURS = (dt.time(0, 0), dt.time(0, 1))
+        response = patient_client.post(BOOK, booking_data(today))
+        assert response.status_code == 400
+        assert "time_slot" in response.context["form"].errors
+        assert held(today) == 0
+
+    def test_a_duplicate_live_booking_is_refused(self, patient_client, schedule):
+        patient_client.post(BOOK, booking_data(schedule))
+        response = patient_client.post(BOOK, booking_data(schedule))
+        assert response.status_code == 409
+        assert Appointment.objects.count() == 1
+        assert held(schedule) == 1
+
+    def test_csrf_is_enforced(self, patient_user, schedule):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(patient_user)
+        assert client.post(BOOK, booking_data(schedule)).status_code == 403
+        assert not Appointment.objects.exists()
+
+
+class TestMyAppointments:
+    def test_upcoming_and_past_are_listed_apart(self, patient_client, patient_user, schedule):
+        upcoming = AppointmentFactory(schedule=schedule, patient=patient_user.patient)
+        past = AppointmentFactory(
+            schedule=schedule, patient=patient_user.patient, status=AppointmentStatus.CANCELLED
+        )
+        response = patient_client.get(MINE)
+        assert [a.pk for a in response.context["upcoming"]] == [upcoming.pk]
+        assert [a.pk for a in response.context["past"]] == [past.pk]
+
+    def test_only_own_appointments_are_listed(self, patient_client, other_patient_user, schedule):
+        theirs = AppointmentFactory(schedule=schedule, patient=other_patient_user.patient)
+        assert theirs.reference not in patient_client.get(MINE).content.decode()
+
+    def test_query_count_does_not_grow_with_appointments(self, patient_client, patient_user):
+        def count() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert patient_client.get(MINE).status_code == 200
+            return len(queries)
+
+        AppointmentFactory.create_batch(3, patient=patient_user.patient)
+        with_3 = count()
+        AppointmentFactory.create_batch(27, patient=patient_user.patient)
+        assert count() == with_3
+
+    @pytest.mark.parametrize("persona", ["receptionist", "doctor", "admin"])
+    def test_staff_are_not_shown_patient_pages(self, client, personas, persona, patient_user):
+        AppointmentFactory(patient=patient_user.patient)
+        client.force_login(personas[persona])
+        for url in (MINE, BOOK, reverse("visits:my-visits")):
+            assert client.get(url).status_code == 403
+
+
+class TestDetailAndCancel:
+    def test_another_patients_appointment_is_404_everywhere(
+        self, patient_client, other_patient_user, schedule
+    ):
+        theirs = AppointmentFactory(schedule=schedule, patient=other_patient_user.patient)
+        schedule.current_patients = 1
+        schedule.save(update_fields=["current_patients"])
+        for url in (
+            reverse("appointments:detail", args=[theirs.pk]),
+            reverse("appointments:cancel", args=[theirs.pk]),
+        ):
+            assert patient_client.get(url).status_code == 404
+            assert patient_client.post(url).status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.status == AppointmentStatus.PENDING
+        assert held(schedule) == 1
+
+    def test_an_unknown_id_is_404_too(self, patient_client):
+        assert patient_client.get(reverse("appointments:detail", args=[987654])).status_code == 404
+
+    def test_cancel_asks_then_releases_the_place(self, patient_client, schedule):
+        patient_client.post(BOOK, booking_data(schedule))
+        appointment = Appointment.objects.get()
+        url = reverse("appointments:cancel", args=[appointment.pk])
+        confirm_page = patient_client.get(url)
+        assert confirm_page.status_code == 200
+        appointment.refresh_from_db()
+        assert appointment.status == AppointmentStatus.PENDING  # a GET changes nothing
+        response = patient_client.post(url, {"reason": "Feeling better"})
+        assert response.status_code == 302
+        appointment.refresh_from_db()
+        assert (appointment.status, appointment.cancel_reason) == (
+            AppointmentStatus.CANCELLED,
+            "Feeling better",
+        )
+        assert held(schedule) == 0
+
+    def test_cancelling_twice_is_a_clear_error(self, patient_client, patient_user, schedule):
+        appointment = AppointmentFactory(
+            schedule=schedule, patient=patient_user.patient, status=AppointmentStatus.CANCELLED
+        )
+        response = patient_client.post(reverse("appointments:cancel", args=[appointment.pk]))
+        assert response.status_code == 409
+        assert response.context["form"].non_field_errors()
+
+    def test_desk_may_read_any_appointment(self, client, receptionist):
+        appointment = AppointmentFactory()
+        client.force_login(receptionist)
+        assert client.get(reverse("appointments:detail", args=[appointment.pk])).status_code == 200
