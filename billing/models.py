@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -20,9 +22,9 @@ class PayStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
-def new_bill_number() -> str:
-    """Readable and unique: the local date, then a random part (B20261128-7K3PQ9)."""
-    return f"B{timezone.localdate():%Y%m%d}-{random_code(6)}"
+def new_bill_number(when: dt.datetime | None = None) -> str:
+    """Readable and unique: the local payment date, then a random part (B20261128-7K3PQ9)."""
+    return f"B{timezone.localdate(when):%Y%m%d}-{random_code(6)}"
 
 
 class Bill(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.exceptions import AlreadySettled, InvalidAmounts
-from billing.models import Bill, IncomeRecord, PayStatus
+from billing.models import Bill, IncomeRecord, PayStatus, new_bill_number
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.models import User
@@ -101,6 +101,7 @@ def settle_visit(
     visit._check_move(Visit.Status.LEFT)
     bill = Bill.objects.create(
         visit=visit,
+        number=new_bill_number(now),
         total_amount=amounts.total,
         insurance_amount=amounts.insurance,
         self_pay_amount=amounts.self_pay,

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -319,6 +319,38 @@ class Patient(models.Model):
         today = timezone.localdate()
         before_birthday = (today.month, today.day) < (self.birth_date.month, self.birth_date.day)
         return today.year - self.birth_date.year - before_birthday
+
+
+class IdentityLock(models.Model):
+    """A row to lock while deciding whether a person is already on file.
+
+    Locking the matching patient rows is not enough: when nobody matches yet there is no row
+    to lock (READ COMMITTED takes no gap locks), and two desks registering the same new
+    person at once would both create a record. Both lock this row (one per phone number)
+    first, so the second sees the first one's patient.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("identity lock")
+        verbose_name_plural = _("identity locks")
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def acquire(cls, key: str) -> None:
+        """Lock the row for `key`, creating it first if needed. Inside a transaction."""
+        if not cls.objects.select_for_update().filter(key=key).exists():
+            try:
+                # A savepoint: a concurrent insert of the same key waits for the other
+                # transaction, then fails here as a duplicate and we lock its row instead.
+                with transaction.atomic():
+                    cls.objects.create(key=key)
+            except IntegrityError:
+                pass
+            cls.objects.select_for_update().get(key=key)
 
 
 class AuditEventQuerySet(models.QuerySet):

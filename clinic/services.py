@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PatientConflict
-from clinic.models import IdType, Patient, Role, User
+from clinic.models import IdentityLock, IdType, Patient, Role, User
 from clinic.validators import normalize_phone, normalize_resident_id
 
 
@@ -53,6 +54,8 @@ def match_or_create_patient(
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
     )
+    # Serialise decisions about people sharing this phone (a match may not exist yet).
+    IdentityLock.acquire(f"phone:{candidate.phone}")
     locked = Patient.objects.select_for_update()
     if candidate.id_card:
         existing = locked.filter(id_card=candidate.id_card).first()
@@ -76,7 +79,19 @@ def match_or_create_patient(
         existing = locked.filter(phone=candidate.phone, name=candidate.name).order_by("id").first()
         if existing is not None:
             return existing
-    candidate.save()
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        # The same ID number was registered meanwhile under another phone: decide again.
+        existing = locked.filter(id_card=candidate.id_card).first()
+        if existing is None:
+            raise
+        if existing.name != candidate.name:
+            raise PatientConflict(
+                details={"id_card": [_("This ID number is registered to another name.")]}
+            ) from None
+        return existing
     return candidate
 
 
