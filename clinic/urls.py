@@ -15,4 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("appointments/", include("appointments.urls")),
     path("visits/", include("visits.urls")),
+    path("billing/", include("billing.urls")),
+    path("scheduling/", include("scheduling.urls")),
+    path("api/", include("api.urls")),
 ]

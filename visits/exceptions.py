@@ -23,3 +23,21 @@ class SettlementRequired(ClinicError):
     code = "settlement_required"
     status = 409
     default_message = _("A visit leaves the clinic only by settling its bill at the desk.")
+
+
+class ConsultationInProgress(ClinicError):
+    code = "consultation_in_progress"
+    status = 409
+    default_message = _("Finish the current consultation before calling the next patient.")
+
+
+class QueueEmpty(ClinicError):
+    code = "queue_empty"
+    status = 409
+    default_message = _("Nobody is waiting.")
+
+
+class RecordNotEditable(ClinicError):
+    code = "record_not_editable"
+    status = 409
+    default_message = _("A medical record is written once the consultation has started.")

@@ -1,4 +1,5 @@
-"""Arrivals: checking in a booked patient and registering a walk-in, each as one transaction."""
+"""Arrivals (check-in of a booked patient, walk-in registration) and the consultation (the
+doctor calling the next patient, the medical record), each write one transaction."""
 
 from __future__ import annotations
 
@@ -11,16 +12,23 @@ from django.utils.translation import gettext as _
 from appointments.models import Appointment, AppointmentStatus
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
-from clinic.models import Department, Employee, IdType, Patient, User
+from clinic.exceptions import PermissionDenied
+from clinic.models import Department, Employee, IdType, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
-from scheduling.models import HALF_DAY_SLOTS, Schedule, slot_bounds
+from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot, slot_bounds
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_slot_schedules, pick_schedule
-from visits.exceptions import CheckInClosed, VerificationFailed
-from visits.models import Visit
+from visits.exceptions import (
+    CheckInClosed,
+    ConsultationInProgress,
+    QueueEmpty,
+    RecordNotEditable,
+    VerificationFailed,
+)
+from visits.models import MedicalRecord, Visit, VisitStatus
 
 
 def check_in_window(schedule: Schedule) -> tuple[dt.datetime, dt.datetime]:
@@ -168,3 +176,107 @@ def register_walk_in(
         new={"status": visit.status, "queue_number": visit.queue_number, "schedule": chosen.pk},
     )
     return visit
+
+
+# Consultation order: today's schedules by slot start (morning, full day, afternoon), then
+# queue number.
+_SLOT_ORDER = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
+
+
+@atomic_with_retry
+def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
+    """The doctor calls the first waiting patient of their schedules today.
+
+    The doctor's schedule rows are locked first, so two tabs calling at once take turns;
+    the visit is then locked and re-read, so a patient the desk has just moved on is never
+    called twice.
+    """
+    if by is None or by.role != Role.DOCTOR or not by.employee_id or not by.is_active:
+        raise PermissionDenied()
+    now = now or timezone.now()
+    # Lock order: Schedules by ascending id, then the Visit.
+    schedules = list(
+        Schedule.objects.select_for_update()
+        .filter(doctor_id=by.employee_id, work_date=timezone.localdate(now))
+        .order_by("id")
+    )
+    in_consultation = (
+        Visit.objects.filter(schedule__in=schedules, status=VisitStatus.IN_CONSULTATION)
+        .order_by("called_at")
+        .first()
+    )
+    if in_consultation is not None:
+        raise ConsultationInProgress(
+            details={"visit": in_consultation.pk, "queue_number": in_consultation.queue_number}
+        )
+    for schedule in sorted(schedules, key=lambda s: (_SLOT_ORDER[s.time_slot], s.pk)):
+        visit = (
+            Visit.objects.select_for_update()
+            .filter(schedule=schedule, status=VisitStatus.WAITING)
+            .order_by("queue_number")
+            .first()
+        )
+        if visit is not None:
+            visit.start_consultation(by=by, now=now)
+            return visit
+    raise QueueEmpty()
+
+
+MEDICAL_RECORD_FIELDS = ("diagnosis", "treatment", "prescription", "note")
+_RECORD_WRITABLE = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
+
+
+@atomic_with_retry
+def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalRecord:
+    """Write the visit's medical record: its own doctor, or an administrator correcting it.
+
+    Every change is an audit event with the old and new value of each changed field.
+    """
+    unknown = set(fields) - set(MEDICAL_RECORD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown medical record fields: {sorted(unknown)}")
+    if by is None or not by.is_authenticated or not by.is_active:
+        raise PermissionDenied()
+    # Lock order: the Visit, then its record. The visit's lock serialises record writes.
+    visit._lock()
+    if by.role == Role.DOCTOR:
+        doctor_id = Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
+        if doctor_id != by.employee_id:
+            raise PermissionDenied()
+    elif by.role != Role.ADMIN:
+        raise PermissionDenied()
+    if visit.status not in _RECORD_WRITABLE:
+        raise RecordNotEditable()
+    record = MedicalRecord.objects.filter(visit=visit).first()
+    created = record is None
+    if created:
+        record = MedicalRecord(visit=visit)
+    old = {name: getattr(record, name) for name in MEDICAL_RECORD_FIELDS}
+    for name, value in fields.items():
+        setattr(record, name, (value or "").strip())
+    new = {name: getattr(record, name) for name in MEDICAL_RECORD_FIELDS}
+    changed = [name for name in MEDICAL_RECORD_FIELDS if old[name] != new[name]]
+    if not created and not changed:
+        return record
+    record.updated_by = by
+    record.save()
+    record_event(
+        actor=by,
+        action="medical_record.created" if created else "medical_record.updated",
+        obj=record,
+        patient=visit.patient,
+        old={name: old[name] for name in changed} if not created else {},
+        new={name: new[name] for name in changed},
+    )
+    return record
+
+
+def record_medical_record_view(*, record: MedicalRecord, by: User, request=None) -> None:
+    """Reading a medical record is itself an audit event."""
+    record_event(
+        actor=by,
+        action="medical_record.viewed",
+        obj=record,
+        patient=record.visit.patient,
+        request=request,
+    )
