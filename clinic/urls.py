@@ -18,4 +18,5 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("api/", include("api.urls")),
+    path("display/", include("visits.display_urls")),
 ]

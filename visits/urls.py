@@ -1,10 +1,11 @@
 from django.urls import path
 
 from visits import views
+from visits.doctor_urls import urlpatterns as doctor_urlpatterns
 
 app_name = "visits"
 
 urlpatterns = [
     path("mine/", views.my_visits, name="my-visits"),
-    path("queue/", views.doctor_queue, name="doctor-queue"),
+    *doctor_urlpatterns,
 ]
