@@ -7,6 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments.models import AppointmentStatus
+from clinic.forms import PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Position
 from scheduling.models import HALF_DAY_SLOTS, TimeSlot, slot_bounds
 from scheduling.selectors import booking_horizon_end
@@ -73,6 +75,33 @@ class BookingForm(forms.Form):
             self.cleaned_data["date"], TimeSlot(self.cleaned_data["time_slot"])
         )
         return max(starts_at, self.now.replace(second=0, microsecond=0))
+
+
+class PhoneBookingForm(BookingForm):
+    """The desk books for a caller by name and phone; no account needed."""
+
+    patient_name = forms.CharField(label=_("Caller's name"), max_length=50)
+    phone = PhoneField()
+    id_card = ResidentIdField(required=False, help_text=_("Optional; checked at check-in."))
+
+    field_order = ("patient_name", "phone", "id_card", "department", "date")
+
+
+class DeskFilterForm(forms.Form):
+    date = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label=_("All departments"),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All statuses")), *AppointmentStatus.choices],
+        required=False,
+    )
 
 
 class CancelForm(forms.Form):

@@ -65,7 +65,7 @@ class Appointment(StateMachineMixin, models.Model):
         _("booking reference"), max_length=12, unique=True, default=new_reference, editable=False
     )
     # A snapshot of who booked: phone bookings by the desk have no patient record yet.
-    patient_name = models.CharField(_("patient name"), max_length=50)
+    patient_name = models.CharField(_("patient name"), max_length=50, db_index=True)
     phone = models.CharField(_("phone"), max_length=20, db_index=True)
     id_card = models.CharField(_("ID number"), max_length=32, blank=True)
     department = models.ForeignKey(
@@ -131,6 +131,24 @@ class Appointment(StateMachineMixin, models.Model):
         local = timezone.localtime(self.expected_time)
         half = half_day_slot_at(local.time()) or self.schedule.time_slot
         return slot_bounds(local.date(), half)
+
+    def check_in_open(self, now: dt.datetime | None = None) -> bool:
+        opens_at, closes_at = self.schedule.check_in_window()
+        return self.is_live and opens_at <= (now or timezone.now()) < closes_at
+
+    def desk_actions(self, now: dt.datetime | None = None) -> set[str]:
+        """The moves the desk may make now: what its row shows buttons for."""
+        if not self.is_live:
+            return set()
+        now = now or timezone.now()
+        actions = {"cancel"}
+        if self.status == AppointmentStatus.PENDING:
+            actions.add("confirm")
+        if now >= self.no_show_allowed_from():
+            actions.add("no_show")
+        if self.check_in_open(now):
+            actions.add("check_in")
+        return actions
 
     def no_show_allowed_from(self) -> dt.datetime:
         return self.slot_bounds[1] + dt.timedelta(minutes=settings.CLINIC_NO_SHOW_GRACE_MINUTES)

@@ -5,9 +5,15 @@ from appointments import views
 app_name = "appointments"
 
 urlpatterns = [
+    # Patients
     path("book/", views.book, name="book"),
     path("mine/", views.my_appointments, name="my-appointments"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    # Front desk
     path("desk/", views.desk, name="desk"),
+    path("desk/phone-booking/", views.phone_booking, name="phone-booking"),
+    path("desk/<int:pk>/confirm/", views.desk_confirm, name="desk-confirm"),
+    path("desk/<int:pk>/cancel/", views.desk_cancel, name="desk-cancel"),
+    path("desk/<int:pk>/no-show/", views.desk_no_show, name="desk-no-show"),
 ]

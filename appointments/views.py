@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from appointments.forms import ENGINE_FIELDS, BookingForm, CancelForm
+from appointments.forms import (
+    ENGINE_FIELDS,
+    BookingForm,
+    CancelForm,
+    DeskFilterForm,
+    PhoneBookingForm,
+)
 from appointments.models import Appointment
 from appointments.selectors import LIST_RELATIONS, appointments_visible_to, get_appointment_for
 from appointments.services import book_appointment
@@ -20,6 +28,7 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Patient, Role
 from clinic.roles import DESK_ROLES, role_required
+from clinic.urls_utils import safe_next_url
 from scheduling.exceptions import NoCapacity
 from scheduling.selectors import SlotAvailability, slot_availability
 
@@ -44,32 +53,38 @@ def _doctors_of(slots: list[SlotAvailability]) -> list[dict]:
     return list(doctors.values())
 
 
-@role_required(Role.PATIENT)
-@require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
-    """The booking page. Its availability panel re-renders alone for htmx as choices change."""
+def _booking_page(
+    request: HttpRequest,
+    *,
+    form_class: type[BookingForm],
+    template: str,
+    book: Callable[[BookingForm, dt.datetime], Appointment],
+    extra: dict | None = None,
+) -> HttpResponse:
+    """The booking page shared by patients and the desk's phone booking.
+
+    GET shows the form with the availability of the chosen department and date; with htmx,
+    only the availability panel is rendered (same URL). POST books through the engine; a
+    domain error comes back on the form with its 4xx status.
+    """
     now = timezone.now()
-    patient = Patient.objects.filter(user=request.user).first()
     status = 200
     alternatives: list[dict] = []
     if request.method == "POST":
-        form = BookingForm(request.POST, now=now)
+        form = form_class(request.POST, now=now)
         if form.is_valid():
             try:
-                appointment = book_appointment(
-                    by=request.user,
-                    department=form.cleaned_data["department"],
-                    expected_time=form.expected_time,
-                    doctor=form.cleaned_data["doctor"],
-                    now=now,
-                )
+                appointment = book(form, now)
             except ClinicError as error:
                 apply_clinic_error(form, error, ENGINE_FIELDS)
                 if isinstance(error, NoCapacity):
                     alternatives = error.details.get("alternatives", [])
                 status = error.status
             else:
-                messages.success(request, _("Your appointment is booked."))
+                messages.success(
+                    request,
+                    _("Booked: reference %(reference)s.") % {"reference": appointment.reference},
+                )
                 return redirect("appointments:detail", pk=appointment.pk)
         else:
             status = 400
@@ -77,22 +92,67 @@ def book(request: HttpRequest) -> HttpResponse:
     else:
         data = request.GET.copy()
         data.setdefault("date", timezone.localdate(now).isoformat())
-        form = BookingForm(initial=data.dict(), now=now)
+        form = form_class(initial=data.dict(), now=now)
     slots = _availability_for(data, now=now)
     context = {
         "form": form,
-        "patient": patient,
         "slots": slots,
         "doctors": _doctors_of(slots),
         "selected_slot": data.get("time_slot", ""),
         "selected_doctor": data.get("doctor", ""),
         "alternatives": alternatives,
         "alternative_department": data.get("department", ""),
+        # A one-click alternative re-posts what the caller already gave (name, phone, ...).
+        "alternatives_carry": [
+            (name, data.get(name, ""))
+            for name in form.fields
+            if name not in ("department", "date", "time_slot", "doctor")
+        ],
+        **(extra or {}),
     }
-    template = "appointments/book.html"
     if request.htmx and request.method == "GET":
-        template += "#availability"
+        template = "appointments/partials/availability.html"
     return render(request, template, context, status=status)
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    """Patients book for themselves."""
+    return _booking_page(
+        request,
+        form_class=BookingForm,
+        template="appointments/book.html",
+        book=lambda form, now: book_appointment(
+            by=request.user,
+            department=form.cleaned_data["department"],
+            expected_time=form.expected_time,
+            doctor=form.cleaned_data["doctor"],
+            now=now,
+        ),
+        extra={"patient": Patient.objects.filter(user=request.user).first()},
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_http_methods(["GET", "POST"])
+def phone_booking(request: HttpRequest) -> HttpResponse:
+    """The desk books for a caller on the phone, by name and phone number."""
+    return _booking_page(
+        request,
+        form_class=PhoneBookingForm,
+        template="appointments/phone_booking.html",
+        book=lambda form, now: book_appointment(
+            by=request.user,
+            department=form.cleaned_data["department"],
+            expected_time=form.expected_time,
+            doctor=form.cleaned_data["doctor"],
+            patient_name=form.cleaned_data["patient_name"],
+            phone=form.cleaned_data["phone"],
+            id_card=form.cleaned_data["id_card"],
+            now=now,
+        ),
+    )
 
 
 @role_required(Role.PATIENT)
@@ -153,10 +213,77 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 def desk(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    """The day's appointments with the moves that are legal now, row by row."""
+    filters = DeskFilterForm(request.GET or None)
+    filters.is_valid()
+    chosen = filters.cleaned_data if filters.is_bound else {}
+    day = chosen.get("date") or timezone.localdate()
     appointments = (
-        Appointment.objects.filter(schedule__work_date=today)
-        .select_related(*LIST_RELATIONS)
+        Appointment.objects.filter(schedule__work_date=day)
+        .select_related(*LIST_RELATIONS, "visit")
         .order_by("expected_time", "id")
     )
-    return render(request, "appointments/desk.html", {"today": today, "appointments": appointments})
+    if chosen.get("department"):
+        appointments = appointments.filter(department=chosen["department"])
+    if chosen.get("status"):
+        appointments = appointments.filter(status=chosen["status"])
+    now = timezone.now()
+    rows = [(appointment, appointment.desk_actions(now)) for appointment in appointments]
+    return render(
+        request,
+        "appointments/desk.html",
+        {"day": day, "filters": filters, "rows": rows, "next_url": request.get_full_path()},
+    )
+
+
+def _desk_move(request: HttpRequest, pk: int, move: Callable[[Appointment], None]) -> HttpResponse:
+    """Run one desk move on an appointment; htmx gets the re-rendered row (with the error, if
+    any, and its 4xx status), a plain form post is redirected back to the list."""
+    appointment = get_appointment_for(request.user, pk)
+    error: ClinicError | None = None
+    try:
+        move(appointment)
+    except ClinicError as caught:
+        error = caught
+    if not request.htmx:
+        if error is not None:
+            messages.error(request, error.message)
+        return redirect(safe_next_url(request, default=reverse("appointments:desk")))
+    appointment = get_appointment_for(request.user, pk)
+    return render(
+        request,
+        "appointments/desk.html#appointment-row",
+        {
+            "appointment": appointment,
+            "actions": appointment.desk_actions(),
+            "error": error,
+            "next_url": safe_next_url(request, default=reverse("appointments:desk")),
+        },
+        status=error.status if error is not None else 200,
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    return _desk_move(request, pk, lambda appointment: appointment.confirm(by=request.user))
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    reason = CancelForm(request.POST)
+    reason.is_valid()
+    return _desk_move(
+        request,
+        pk,
+        lambda appointment: appointment.cancel(
+            by=request.user, reason=reason.cleaned_data.get("reason", "")
+        ),
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_no_show(request: HttpRequest, pk: int) -> HttpResponse:
+    return _desk_move(request, pk, lambda appointment: appointment.mark_no_show(by=request.user))

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.exceptions import PermissionDenied as ClinicPermissionDenied
 from clinic.models import Role
@@ -24,6 +27,10 @@ def role_required(*roles: str) -> Callable[[ViewFunc], ViewFunc]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not user.is_authenticated:
+                if getattr(request, "htmx", False):
+                    # A fragment request after the session ended: send the whole page to
+                    # the login form instead of swapping it into a panel.
+                    return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
                 return redirect_to_login(request.get_full_path())
             if user.role not in roles:
                 raise PermissionDenied

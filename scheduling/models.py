@@ -148,6 +148,12 @@ class Schedule(models.Model):
     def ends_at(self) -> dt.datetime:
         return slot_bounds(self.work_date, self.time_slot)[1]
 
+    def check_in_window(self) -> tuple[dt.datetime, dt.datetime]:
+        """Arrivals check in from the configured time before the slot until it ends."""
+        starts_at, ends_at = slot_bounds(self.work_date, self.time_slot)
+        early = dt.timedelta(minutes=settings.CLINIC_CHECK_IN_EARLY_MINUTES)
+        return starts_at - early, ends_at
+
     def _lock(self) -> None:
         self.refresh_from_db(from_queryset=Schedule.objects.select_for_update())
 

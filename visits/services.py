@@ -31,12 +31,6 @@ from visits.exceptions import (
 from visits.models import MedicalRecord, Visit, VisitStatus
 
 
-def check_in_window(schedule: Schedule) -> tuple[dt.datetime, dt.datetime]:
-    """From the configured time before the schedule starts until it ends, on its day."""
-    starts_at, ends_at = slot_bounds(schedule.work_date, schedule.time_slot)
-    return starts_at - dt.timedelta(minutes=settings.CLINIC_CHECK_IN_EARLY_MINUTES), ends_at
-
-
 def _create_visit(
     *, schedule: Schedule, patient: Patient, appointment: Appointment | None, now: dt.datetime
 ) -> Visit:
@@ -72,7 +66,7 @@ def check_in(
     appointment._lock()
     appointment._check_move(AppointmentStatus.COMPLETED)
     schedule = appointment.schedule
-    opens_at, closes_at = check_in_window(schedule)
+    opens_at, closes_at = schedule.check_in_window()
     if not opens_at <= now < closes_at:
         raise CheckInClosed(
             details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}

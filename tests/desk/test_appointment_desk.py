@@ -1,0 +1,202 @@
+"""The appointment desk and phone booking: row actions in place, only legal moves offered."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from appointments.tests.factories import AppointmentFactory
+from scheduling.tests.factories import ScheduleFactory
+
+pytestmark = pytest.mark.django_db
+
+DESK = reverse("appointments:desk")
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def desk_client(client, receptionist):
+    client.force_login(receptionist)
+    return client
+
+
+@pytest.fixture
+def booking():
+    schedule = ScheduleFactory(work_date=timezone.localdate(), current_patients=1)
+    return AppointmentFactory(schedule=schedule)
+
+
+def test_desk_lists_todays_appointments_with_legal_actions(desk_client, booking):
+    response = desk_client.get(DESK)
+    html = response.content.decode()
+    assert booking.reference in html
+    assert reverse("appointments:desk-confirm", args=[booking.pk]) in html
+    assert reverse("appointments:desk-cancel", args=[booking.pk]) in html
+
+
+def test_a_cancelled_appointment_offers_no_action(desk_client, booking):
+    Appointment.objects.filter(pk=booking.pk).update(status=AppointmentStatus.CANCELLED)
+    html = desk_client.get(DESK).content.decode()
+    assert reverse("appointments:desk-confirm", args=[booking.pk]) not in html
+    assert reverse("appointments:desk-cancel", args=[booking.pk]) not in html
+
+
+def test_filters_by_date_department_and_status(desk_client, booking):
+    tomorrow = AppointmentFactory(
+        schedule=ScheduleFactory(work_date=timezone.localdate() + dt.timedelta(days=1))
+    )
+    html = desk_client.get(DESK, {"date": tomorrow.schedule.work_date.isoformat()}).content.decode()
+    assert tomorrow.reference in html and booking.reference not in html
+    html = desk_client.get(DESK, {"status": "confirmed"}).content.decode()
+    assert booking.reference not in html
+    html = desk_client.get(DESK, {"department": booking.department.pk}).content.decode()
+    assert booking.reference in html
+
+
+def test_confirm_with_htmx_returns_the_updated_row(desk_client, booking):
+    url = reverse("appointments:desk-confirm", args=[booking.pk])
+    response = desk_client.post(url, headers=HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.strip().startswith(f'<tr id="appointment-{booking.pk}"')
+    booking.refresh_from_db()
+    assert booking.status == AppointmentStatus.CONFIRMED
+
+
+def test_confirm_without_javascript_redirects_back(desk_client, booking):
+    url = reverse("appointments:desk-confirm", args=[booking.pk])
+    response = desk_client.post(url, {"next": f"{DESK}?status=pending"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{DESK}?status=pending"
+
+
+def test_an_offsite_next_is_ignored(desk_client, booking):
+    url = reverse("appointments:desk-confirm", args=[booking.pk])
+    response = desk_client.post(url, {"next": "https://evil.example/"})
+    assert response["Location"] == DESK
+
+
+def test_cancel_with_reason_releases_the_place(desk_client, booking):
+    url = reverse("appointments:desk-cancel", args=[booking.pk])
+    desk_client.post(url, {"reason": "Caller cancelled"}, headers=HTMX)
+    booking.refresh_from_db()
+    booking.schedule.refresh_from_db()
+    assert (booking.status, booking.cancel_reason) == (
+        AppointmentStatus.CANCELLED,
+        "Caller cancelled",
+    )
+    assert booking.schedule.current_patients == 0
+
+
+def test_an_illegal_move_answers_the_row_with_the_error_and_a_4xx(desk_client, booking):
+    url = reverse("appointments:desk-no-show", args=[booking.pk])  # its slot has not ended
+    response = desk_client.post(url, headers=HTMX)
+    assert response.status_code == 409
+    assert 'role="alert"' in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == AppointmentStatus.PENDING
+
+
+@pytest.mark.parametrize("name", ["desk-confirm", "desk-cancel", "desk-no-show"])
+def test_moves_are_post_only(desk_client, booking, name):
+    assert desk_client.get(reverse(f"appointments:{name}", args=[booking.pk])).status_code == 405
+
+
+@pytest.mark.parametrize("persona", ["patient", "doctor"])
+@pytest.mark.parametrize("name", ["desk-confirm", "desk-cancel", "desk-no-show"])
+def test_moves_are_refused_to_other_roles(client, personas, booking, persona, name):
+    client.force_login(personas[persona])
+    assert client.post(reverse(f"appointments:{name}", args=[booking.pk])).status_code == 403
+    booking.refresh_from_db()
+    assert booking.status == AppointmentStatus.PENDING
+
+
+def test_anonymous_htmx_requests_are_sent_to_login(client, booking):
+    response = client.post(reverse("appointments:desk-confirm", args=[booking.pk]), headers=HTMX)
+    assert response.headers["HX-Redirect"] == reverse("login")
+
+
+def test_query_count_does_not_grow_with_rows(desk_client):
+    schedule = ScheduleFactory(work_date=timezone.localdate(), max_patients=300)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert desk_client.get(DESK).status_code == 200
+        return len(queries)
+
+    AppointmentFactory.create_batch(10, schedule=schedule)
+    with_10 = count()
+    AppointmentFactory.create_batch(190, schedule=schedule)
+    assert count() == with_10
+
+
+class TestPhoneBooking:
+    URL = reverse("appointments:phone-booking")
+
+    def data(self, schedule, **overrides):
+        data = {
+            "patient_name": "王五",
+            "phone": "139 0000 1111",
+            "id_card": "",
+            "department": schedule.department.pk,
+            "date": schedule.work_date.isoformat(),
+            "time_slot": "morning",
+            "doctor": "",
+        }
+        data.update(overrides)
+        return data
+
+    def test_books_for_a_caller_without_account(self, desk_client):
+        schedule = ScheduleFactory(work_date=timezone.localdate() + dt.timedelta(days=1))
+        response = desk_client.post(self.URL, self.data(schedule))
+        appointment = Appointment.objects.get()
+        assert response.status_code == 302
+        assert (appointment.patient, appointment.patient_name, appointment.phone) == (
+            None,
+            "王五",
+            "13900001111",
+        )
+        schedule.refresh_from_db()
+        assert schedule.current_patients == 1
+
+    def test_availability_partial_from_the_same_url(self, desk_client):
+        schedule = ScheduleFactory(work_date=timezone.localdate() + dt.timedelta(days=1))
+        params = {"department": schedule.department.pk, "date": schedule.work_date.isoformat()}
+        html = desk_client.get(self.URL, params, headers=HTMX).content.decode()
+        assert html.strip().startswith('<div id="availability"')
+
+    def test_bad_phone_is_a_field_error(self, desk_client):
+        schedule = ScheduleFactory(work_date=timezone.localdate() + dt.timedelta(days=1))
+        response = desk_client.post(self.URL, self.data(schedule, phone="123"))
+        assert response.status_code == 400
+        assert "phone" in response.context["form"].errors
+        assert not Appointment.objects.exists()
+
+    def test_no_capacity_alternatives_carry_the_caller(self, desk_client):
+        schedule = ScheduleFactory(
+            work_date=timezone.localdate() + dt.timedelta(days=1),
+            max_patients=1,
+            current_patients=1,
+        )
+        ScheduleFactory(
+            doctor=schedule.doctor,
+            department=schedule.department,
+            room=schedule.room,
+            work_date=schedule.work_date,
+            time_slot="afternoon",
+        )
+        response = desk_client.post(self.URL, self.data(schedule))
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert 'name="patient_name" value="王五"' in html
+        assert 'name="time_slot" value="afternoon"' in html
+
+    def test_patients_cannot_use_it(self, client, patient_user):
+        client.force_login(patient_user)
+        assert client.get(self.URL).status_code == 403

@@ -1,0 +1,238 @@
+"""Search, check-in with its slip, walk-in, the live board and the patients list."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import AppointmentStatus
+from appointments.tests.factories import AppointmentFactory
+from clinic.tests.factories import PatientFactory
+from scheduling.tests.factories import ScheduleFactory
+from visits.models import Visit, VisitStatus
+from visits.tests.factories import VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def desk_client(client, receptionist):
+    client.force_login(receptionist)
+    return client
+
+
+@pytest.fixture
+def all_day_schedule(settings):
+    """A schedule running now, whatever the time of day the suite runs."""
+    settings.CLINIC_MORNING_HOURS = (
+        timezone.datetime.min.time(),
+        timezone.datetime.strptime("11:59", "%H:%M").time(),
+    )
+    settings.CLINIC_AFTERNOON_HOURS = (
+        timezone.datetime.strptime("12:00", "%H:%M").time(),
+        timezone.datetime.strptime("23:59", "%H:%M").time(),
+    )
+    return ScheduleFactory(work_date=timezone.localdate(), time_slot="full_day", max_patients=50)
+
+
+class TestSearch:
+    URL = reverse("visits:search")
+
+    def test_finds_patients_by_phone_prefix_id_and_name_prefix(self, desk_client):
+        patient = PatientFactory(name="张三丰", phone="13912345678")
+        for query in ("139123", patient.id_card, "张三"):
+            html = desk_client.get(self.URL, {"q": query}, headers=HTMX).content.decode()
+            assert "张三丰" in html, query
+
+    def test_finds_a_booking_by_reference(self, desk_client):
+        appointment = AppointmentFactory()
+        html = desk_client.get(self.URL, {"q": appointment.reference.lower()}, headers=HTMX)
+        assert appointment.reference in html.content.decode()
+
+    def test_results_link_to_check_in_when_it_is_open(self, desk_client, all_day_schedule):
+        appointment = AppointmentFactory(schedule=all_day_schedule)
+        html = desk_client.get(self.URL, {"q": appointment.phone}, headers=HTMX).content.decode()
+        assert reverse("visits:check-in", args=[appointment.pk]) in html
+
+    def test_full_page_without_javascript(self, desk_client):
+        response = desk_client.get(self.URL, {"q": "x"})
+        assert "<html" in response.content.decode()
+
+    def test_refused_to_patients(self, client, patient_user):
+        client.force_login(patient_user)
+        assert client.get(self.URL, {"q": "139"}).status_code == 403
+
+
+class TestCheckIn:
+    def test_the_phone_is_never_prefilled(self, desk_client, all_day_schedule):
+        appointment = AppointmentFactory(schedule=all_day_schedule)
+        html = desk_client.get(reverse("visits:check-in", args=[appointment.pk])).content.decode()
+        assert appointment.phone not in html
+
+    def test_typed_phone_checks_in_and_shows_the_slip(self, desk_client, all_day_schedule):
+        appointment = AppointmentFactory(schedule=all_day_schedule, id_card="")
+        all_day_schedule.current_patients = 1
+        all_day_schedule.save(update_fields=["current_patients"])
+        response = desk_client.post(
+            reverse("visits:check-in", args=[appointment.pk]), {"phone": appointment.phone}
+        )
+        visit = Visit.objects.get()
+        assert response["Location"] == reverse("visits:slip", args=[visit.pk])
+        slip = desk_client.get(response["Location"]).content.decode()
+        assert f'<p class="slip-number">{visit.queue_number}</p>' in slip
+        assert appointment.patient.name not in slip  # masked to the first character
+        assert appointment.patient.name[0] + "*" in slip
+
+    def test_booking_with_id_asks_for_it(self, desk_client, all_day_schedule):
+        patient = PatientFactory()
+        appointment = AppointmentFactory(
+            schedule=all_day_schedule, patient=patient, id_card=patient.id_card
+        )
+        url = reverse("visits:check-in", args=[appointment.pk])
+        response = desk_client.post(url, {"phone": patient.phone})
+        assert response.status_code == 400
+        assert "id_card" in response.context["form"].errors
+        assert not Visit.objects.exists()
+
+    def test_wrong_phone_is_refused_and_changes_nothing(self, desk_client, all_day_schedule):
+        appointment = AppointmentFactory(schedule=all_day_schedule, id_card="")
+        url = reverse("visits:check-in", args=[appointment.pk])
+        response = desk_client.post(url, {"phone": "13000000000"})
+        assert response.status_code == 400
+        assert "phone" in response.context["form"].errors
+        appointment.refresh_from_db()
+        assert appointment.status == AppointmentStatus.PENDING
+        assert not Visit.objects.exists()
+
+    def test_refused_to_doctors(self, client, doctor_user, all_day_schedule):
+        appointment = AppointmentFactory(schedule=all_day_schedule)
+        client.force_login(doctor_user)
+        url = reverse("visits:check-in", args=[appointment.pk])
+        assert client.post(url, {"phone": appointment.phone}).status_code == 403
+
+
+class TestWalkIn:
+    URL = reverse("visits:walk-in")
+
+    def test_registers_a_new_patient_and_shows_the_slip(self, desk_client, all_day_schedule):
+        response = desk_client.post(
+            self.URL,
+            {
+                "name": "路人甲",
+                "phone": "13700000001",
+                "gender": "female",
+                "id_type": "resident_id",
+                "id_card": "",
+                "department": all_day_schedule.department.pk,
+                "doctor": "",
+            },
+        )
+        visit = Visit.objects.get()
+        assert response["Location"] == reverse("visits:slip", args=[visit.pk])
+        assert (visit.patient.name, visit.status, visit.queue_number) == ("路人甲", "waiting", 1)
+
+    def test_a_returning_patient_is_prefilled_from_search(self, desk_client, all_day_schedule):
+        patient = PatientFactory()
+        html = desk_client.get(self.URL, {"patient": patient.pk}).content.decode()
+        assert f'value="{patient.name}"' in html
+        desk_client.post(
+            self.URL,
+            {
+                "patient": patient.pk,
+                "department": all_day_schedule.department.pk,
+                "id_type": "resident_id",
+            },
+        )
+        assert Visit.objects.get().patient == patient
+
+    def test_lookup_by_phone_offers_the_record(self, desk_client):
+        patient = PatientFactory(phone="13911112222")
+        html = desk_client.get(
+            self.URL, {"part": "matches", "phone": "13911112222"}, headers=HTMX
+        ).content.decode()
+        assert f"?patient={patient.pk}" in html
+
+    def test_doctor_choices_follow_the_department(self, desk_client, all_day_schedule):
+        html = desk_client.get(
+            self.URL,
+            {"part": "doctors", "department": all_day_schedule.department.pk},
+            headers=HTMX,
+        ).content.decode()
+        assert all_day_schedule.doctor.name in html
+
+    def test_missing_details_are_field_errors(self, desk_client, all_day_schedule):
+        response = desk_client.post(
+            self.URL, {"department": all_day_schedule.department.pk, "id_type": "resident_id"}
+        )
+        assert response.status_code == 400
+        assert {"name", "phone"} <= set(response.context["form"].errors)
+        assert not Visit.objects.exists()
+
+
+class TestBoard:
+    URL = reverse("visits:board")
+
+    def test_columns_and_the_partial_from_the_same_url(self, desk_client, all_day_schedule):
+        VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        VisitFactory(schedule=all_day_schedule, status=VisitStatus.AWAITING_PAYMENT)
+        page = desk_client.get(self.URL).content.decode()
+        partial = desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert "<html" in page and "<html" not in partial
+        assert partial.strip().startswith('<div id="board"')
+        assert 'hx-trigger="every 5s"' in partial
+
+    def test_advance_and_leave_unseen_from_the_board(self, desk_client, all_day_schedule):
+        first = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        second = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        all_day_schedule.current_patients = 2
+        all_day_schedule.save(update_fields=["current_patients"])
+        desk_client.post(reverse("visits:advance", args=[first.pk]), headers=HTMX)
+        desk_client.post(reverse("visits:leave-unseen", args=[second.pk]), headers=HTMX)
+        first.refresh_from_db()
+        second.refresh_from_db()
+        all_day_schedule.refresh_from_db()
+        assert (first.status, second.status) == (VisitStatus.IN_CONSULTATION, VisitStatus.CANCELLED)
+        assert all_day_schedule.current_patients == 1
+
+    def test_the_board_never_discharges_without_payment(self, desk_client, all_day_schedule):
+        visit = VisitFactory(schedule=all_day_schedule, status=VisitStatus.AWAITING_PAYMENT)
+        response = desk_client.post(reverse("visits:advance", args=[visit.pk]), headers=HTMX)
+        assert response.status_code == 409
+        visit.refresh_from_db()
+        assert visit.status == VisitStatus.AWAITING_PAYMENT
+
+    @pytest.mark.parametrize("name", ["advance", "leave-unseen"])
+    def test_moves_are_post_only(self, desk_client, all_day_schedule, name):
+        visit = VisitFactory(schedule=all_day_schedule)
+        assert desk_client.get(reverse(f"visits:{name}", args=[visit.pk])).status_code == 405
+
+    def test_query_count_does_not_grow_with_visits(self, desk_client, all_day_schedule):
+        Schedule = type(all_day_schedule)
+        Schedule.objects.filter(pk=all_day_schedule.pk).update(max_patients=500)
+
+        def count() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert desk_client.get(self.URL, headers=HTMX).status_code == 200
+            return len(queries)
+
+        statuses = [VisitStatus.WAITING, VisitStatus.IN_CONSULTATION, VisitStatus.LEFT]
+        for index in range(10):
+            VisitFactory(schedule=all_day_schedule, status=statuses[index % 3])
+        with_10 = count()
+        for index in range(190):
+            VisitFactory(schedule=all_day_schedule, status=statuses[index % 3])
+        assert count() == with_10
+
+
+def test_patients_list_masks_id_numbers_and_searches(desk_client):
+    patient = PatientFactory(name="张三丰")
+    PatientFactory(name="李四")
+    html = desk_client.get(reverse("visits:patients"), {"q": "张"}).content.decode()
+    assert "张三丰" in html and "李四" not in html
+    assert patient.id_card not in html
+    assert patient.id_card[:3] in html

@@ -1,0 +1,264 @@
+"""The front desk's visit pages: search, check-in with its slip, walk-ins, the live board."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from appointments.selectors import get_appointment_for
+from clinic.exceptions import ClinicError
+from clinic.forms import apply_clinic_error
+from clinic.models import Department, Patient
+from clinic.roles import DESK_ROLES, role_required
+from clinic.validators import normalize_phone, normalize_resident_id
+from scheduling.models import OVERLAPPING_SLOTS, Schedule
+from visits.forms import ENGINE_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
+from visits.models import Visit, VisitStatus
+from visits.search import desk_search, search_filters
+from visits.services import check_in, register_walk_in, walk_in_slot
+
+BOARD_COLUMNS = (
+    VisitStatus.WAITING,
+    VisitStatus.IN_CONSULTATION,
+    VisitStatus.AWAITING_PAYMENT,
+    VisitStatus.LEFT,
+)
+VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
+
+
+@role_required(*DESK_ROLES)
+def search(request: HttpRequest) -> HttpResponse:
+    results = desk_search(request.GET.get("q", ""))
+    template = "visits/partials/search_results.html" if request.htmx else "visits/search.html"
+    return render(request, template, {"results": results, "search_query": results.query})
+
+
+@role_required(*DESK_ROLES)
+@require_http_methods(["GET", "POST"])
+def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+    """The patient tells their phone (and ID number when booked with one); the engine checks."""
+    appointment = get_appointment_for(request.user, appointment_pk)
+    needs_id = bool(appointment.id_card)
+    form = CheckInForm(request.POST if request.method == "POST" else None, needs_id=needs_id)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                visit = check_in(
+                    appointment=appointment,
+                    phone=form.cleaned_data["phone"],
+                    id_card=form.cleaned_data.get("id_card", ""),
+                    by=request.user,
+                )
+            except ClinicError as error:
+                apply_clinic_error(form, error, ENGINE_FIELDS)
+                status = error.status
+            else:
+                messages.success(
+                    request,
+                    _("Checked in: queue number %(number)d.") % {"number": visit.queue_number},
+                )
+                return redirect("visits:slip", pk=visit.pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "visits/check_in.html",
+        {"appointment": appointment, "form": form},
+        status=status,
+    )
+
+
+@role_required(*DESK_ROLES)
+def slip(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(Visit.objects.select_related(*VISIT_RELATIONS), pk=pk)
+    return render(request, "visits/slip.html", {"visit": visit})
+
+
+def _doctors_with_places_now(department: Department | None) -> list[Schedule]:
+    if department is None:
+        return []
+    now = timezone.now()
+    try:
+        half = walk_in_slot(now)
+    except ClinicError:
+        return []
+    return list(
+        Schedule.objects.filter(
+            department=department,
+            work_date=timezone.localdate(now),
+            time_slot__in=OVERLAPPING_SLOTS[half],
+        )
+        .select_related("doctor", "room")
+        .order_by("id")
+    )
+
+
+def _patient_matches(phone: str, id_card: str) -> list[Patient]:
+    phone, id_card = normalize_phone(phone), normalize_resident_id(id_card) or ""
+    if id_card:
+        return list(Patient.objects.filter(id_card=id_card)[:5])
+    if len(phone) == 11:
+        return list(Patient.objects.filter(phone=phone).order_by("name")[:5])
+    return []
+
+
+@role_required(*DESK_ROLES)
+@require_http_methods(["GET", "POST"])
+def walk_in(request: HttpRequest) -> HttpResponse:
+    """Register a patient without a booking: find or enter them, choose a department (and
+    optionally a doctor with places now), and queue them with a slip."""
+    status = 200
+    if request.method == "POST":
+        form = WalkInForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                visit = register_walk_in(
+                    by=request.user,
+                    department=data["department"],
+                    patient=data["patient"],
+                    name=data["name"],
+                    phone=data["phone"],
+                    id_card=data["id_card"],
+                    id_type=data["id_type"],
+                    gender=data["gender"],
+                    doctor=data["doctor"],
+                )
+            except ClinicError as error:
+                apply_clinic_error(form, error, ENGINE_FIELDS)
+                status = error.status
+            else:
+                messages.success(
+                    request,
+                    _("Registered: queue number %(number)d.") % {"number": visit.queue_number},
+                )
+                return redirect("visits:slip", pk=visit.pk)
+        else:
+            status = 400
+        chosen_patient = form.cleaned_data.get("patient") if form.is_bound else None
+        department = form.cleaned_data.get("department")
+    else:
+        chosen_patient = None
+        if request.GET.get("patient", "").isdigit():
+            chosen_patient = Patient.objects.filter(pk=request.GET["patient"]).first()
+        initial = {"patient": chosen_patient.pk if chosen_patient else None}
+        if chosen_patient is not None:
+            initial.update(
+                name=chosen_patient.name,
+                phone=chosen_patient.phone,
+                gender=chosen_patient.gender,
+                id_type=chosen_patient.id_type,
+                id_card=chosen_patient.id_card or "",
+            )
+        initial["department"] = request.GET.get("department") or None
+        form = WalkInForm(initial=initial)
+        department = (
+            Department.objects.filter(pk=initial["department"]).first()
+            if (str(initial["department"] or "").isdigit())
+            else None
+        )
+    context = {
+        "form": form,
+        "chosen_patient": chosen_patient,
+        "schedules_now": _doctors_with_places_now(department),
+    }
+    if request.htmx and request.method == "GET":
+        part = request.GET.get("part")
+        if part == "matches":
+            return render(
+                request,
+                "visits/walk_in.html#patient-matches",
+                {
+                    "matches": _patient_matches(
+                        request.GET.get("phone", ""), request.GET.get("id_card", "")
+                    )
+                },
+            )
+        if part == "doctors":
+            return render(request, "visits/walk_in.html#doctor-choices", context)
+    return render(request, "visits/walk_in.html", context, status=status)
+
+
+def _board_context(request: HttpRequest) -> dict:
+    today = timezone.localdate()
+    visits = Visit.objects.filter(visit_date=today).select_related(*VISIT_RELATIONS, "bill")
+    department_id = request.GET.get("department", "")
+    if department_id.isdigit():
+        visits = visits.filter(department_id=department_id)
+    columns: dict[str, list[Visit]] = {status: [] for status in BOARD_COLUMNS}
+    left_unseen = []
+    for visit in visits.order_by("check_in_time", "id"):
+        if visit.status == VisitStatus.CANCELLED:
+            left_unseen.append(visit)
+        else:
+            columns[visit.status].append(visit)
+    columns[VisitStatus.WAITING].sort(key=lambda v: (v.schedule_id, v.queue_number))
+    return {
+        "today": today,
+        "now": timezone.now(),
+        "columns": [(VisitStatus(status), columns[status]) for status in BOARD_COLUMNS],
+        "left_unseen": left_unseen,
+        "departments": Department.objects.filter(is_active=True).order_by("name"),
+        "department_id": department_id,
+    }
+
+
+@role_required(*DESK_ROLES)
+def board(request: HttpRequest) -> HttpResponse:
+    """The live visit board; htmx polls its columns from the same URL."""
+    template = "visits/board.html#board-columns" if request.htmx else "visits/board.html"
+    return render(request, template, _board_context(request))
+
+
+def _board_move(request: HttpRequest, pk: int, move_name: str) -> HttpResponse:
+    visit = get_object_or_404(Visit, pk=pk)
+    error: ClinicError | None = None
+    try:
+        if move_name == "advance":
+            visit.advance(by=request.user)
+        else:
+            visit.leave_unseen(by=request.user)
+    except ClinicError as caught:
+        error = caught
+    if not request.htmx:
+        if error is not None:
+            messages.error(request, error.message)
+        return redirect("visits:board")
+    context = _board_context(request)
+    context["error"] = error
+    return render(
+        request,
+        "visits/board.html#board-columns",
+        context,
+        status=error.status if error is not None else 200,
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def advance(request: HttpRequest, pk: int) -> HttpResponse:
+    return _board_move(request, pk, "advance")
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def leave_unseen(request: HttpRequest, pk: int) -> HttpResponse:
+    return _board_move(request, pk, "leave_unseen")
+
+
+@role_required(*DESK_ROLES)
+def patients(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    query = form.cleaned_data.get("q", "").strip() if form.is_valid() else ""
+    found = Patient.objects.order_by("name", "id")
+    if query:
+        patient_filter, _appointments = search_filters(query)
+        found = found.filter(patient_filter) if patient_filter is not None else found.none()
+    page = Paginator(found, 50).get_page(request.GET.get("page"))
+    return render(request, "visits/patients.html", {"form": form, "page": page, "query": query})

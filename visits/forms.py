@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clinic.forms import PhoneField, ResidentIdField
+from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
+
+# The engine's field names on these forms.
+ENGINE_FIELDS = {"id_type": "id_card", "doctor_id": "doctor"}
+
+
+class CheckInForm(forms.Form):
+    """What the arriving patient tells the desk; never pre-filled from the booking."""
+
+    phone = PhoneField(label=_("Phone number the patient gives"))
+    id_card = ResidentIdField(required=False, label=_("ID number the patient gives"))
+
+    def __init__(self, *args: Any, needs_id: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].widget.attrs["autofocus"] = True
+        if needs_id:
+            self.fields["id_card"].required = True
+        else:
+            del self.fields["id_card"]
+
+
+class WalkInForm(forms.Form):
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    name = forms.CharField(label=_("Full name"), max_length=50, required=False)
+    phone = PhoneField(required=False)
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
+    )
+    id_type = forms.ChoiceField(
+        label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID
+    )
+    id_card = forms.CharField(label=_("ID number"), max_length=32, required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.filter(is_active=True).order_by("name"),
+        empty_label=_("Choose a department"),
+    )
+    doctor = forms.ModelChoiceField(
+        label=_("Doctor"),
+        queryset=Employee.objects.filter(position=Position.DOCTOR, status=EmployeeStatus.ACTIVE),
+        required=False,
+        empty_label=_("Any doctor with places now"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("patient") is None:
+            for field in ("name", "phone"):
+                if not cleaned.get(field) and field not in self.errors:
+                    self.add_error(field, _("Required for a new patient."))
+        department, doctor = cleaned.get("department"), cleaned.get("doctor")
+        if department and doctor and doctor.department_id != department.pk:
+            self.add_error("doctor", _("This doctor does not work in the chosen department."))
+        return cleaned
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name, phone or ID number"), required=False, max_length=32)
