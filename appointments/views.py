@@ -214,10 +214,11 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*DESK_ROLES)
 def desk(request: HttpRequest) -> HttpResponse:
     """The day's appointments with the moves that are legal now, row by row."""
-    filters = DeskFilterForm(request.GET or None)
+    today = timezone.localdate()
+    filters = DeskFilterForm(request.GET or None, initial={"date": today})
     filters.is_valid()
     chosen = filters.cleaned_data if filters.is_bound else {}
-    day = chosen.get("date") or timezone.localdate()
+    day = chosen.get("date") or today
     appointments = (
         Appointment.objects.filter(schedule__work_date=day)
         .select_related(*LIST_RELATIONS, "visit")
