@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed install install-dev messages clean
+.PHONY: run test e2e lint format migrate seed install install-dev messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ seed: install
 # The whole suite, against DATABASE_URL (SQLite when unset).
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests only (Debian's Chromium at /usr/bin/chromium).
+e2e: install-dev
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
