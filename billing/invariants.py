@@ -1,0 +1,59 @@
+"""The clinic's invariants, checked against the whole database (after a restore or a drill).
+
+Each check is one aggregate query; the list of problems is empty when everything holds.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Q, Sum
+
+from appointments.models import LIVE_STATUSES
+from billing.models import Bill, IncomeRecord, PayStatus
+from scheduling.models import Schedule
+from visits.models import Visit, VisitStatus
+
+
+def find_problems() -> list[str]:
+    problems: list[str] = []
+    schedules = Schedule.objects.annotate(
+        live=Count("appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True),
+        seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+    ).filter(~Q(current_patients=F("live") + F("seen")) | Q(current_patients__gt=F("max_patients")))
+    for schedule in schedules.values("pk", "current_patients", "max_patients", "live", "seen")[:20]:
+        problems.append(
+            "schedule {pk}: {current_patients} places counted, {live} live bookings + {seen} "
+            "visits held, capacity {max_patients}".format(**schedule)
+        )
+    broken_bills = Bill.objects.filter(
+        ~Q(total_amount=F("insurance_amount") + F("self_pay_amount"))
+        | Q(insurance_amount__gt=F("total_amount"))
+        | Q(total_amount__lt=0)
+        | Q(insurance_amount__lt=0)
+        | Q(self_pay_amount__lt=0)
+    )
+    problems += [
+        f"bill {pk}: amounts break the identity"
+        for pk in broken_bills.values_list("pk", flat=True)[:20]
+    ]
+    unpaid_left = Visit.objects.filter(status=VisitStatus.LEFT).exclude(
+        bill__pay_status=PayStatus.PAID
+    )
+    problems += [
+        f"visit {pk}: left without a paid bill"
+        for pk in unpaid_left.values_list("pk", flat=True)[:20]
+    ]
+    paid_not_left = Bill.objects.filter(pay_status=PayStatus.PAID).exclude(
+        visit__status=VisitStatus.LEFT
+    )
+    problems += [
+        f"bill {pk}: paid but its visit has not left"
+        for pk in paid_not_left.values_list("pk", flat=True)[:20]
+    ]
+    income = IncomeRecord.objects.aggregate(total=Sum("amount"))["total"] or 0
+    paid = (
+        Bill.objects.filter(pay_status=PayStatus.PAID).aggregate(total=Sum("total_amount"))["total"]
+        or 0
+    )
+    if income != paid:
+        problems.append(f"income records total {income}, paid bills total {paid}")
+    return problems

@@ -1,0 +1,106 @@
+"""Cross-cutting request handling: no caching of personal data, idle staff sessions, and a
+clean 503 while the database is unreachable."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from clinic.models import Role
+
+logger = logging.getLogger(__name__)
+
+# Requests that poll (the visit board, the doctor's queue, the waiting-room display) send
+# this header: they are not a person at the keyboard, so they do not keep a session alive.
+POLL_HEADER = "HTTP_X_CLINIC_POLL"
+LAST_ACTIVITY_KEY = "clinic_last_activity"
+STAFF_ROLES = {Role.RECEPTIONIST, Role.DOCTOR, Role.ADMIN}
+
+# Server gone away, lost connection, cannot connect, too many connections, unknown host...
+UNREACHABLE_MYSQL_ERRORS = {1040, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
+
+
+class NoStoreMiddleware:
+    """Pages and API answers carry personal data: no browser or proxy keeps a copy.
+
+    Static files never reach this middleware (WhiteNoise answers them above it).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+class StaffIdleTimeoutMiddleware:
+    """Staff sessions end after `CLINIC_STAFF_IDLE_MINUTES` without a person's request.
+
+    The absolute limit is SESSION_COOKIE_AGE (12 hours); patients keep Django's default
+    behaviour within it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.role in STAFF_ROLES:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY, now)
+            if now - last > settings.CLINIC_STAFF_IDLE_MINUTES * 60:
+                logout(request)
+                if getattr(request, "htmx", False) or request.path.startswith("/api/"):
+                    response = HttpResponse(status=401)
+                    response["HX-Redirect"] = settings.LOGIN_URL
+                    return response
+                return redirect_to_login(request.path)
+            if not request.META.get(POLL_HEADER):
+                request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+def is_database_unreachable(error: Exception) -> bool:
+    if isinstance(error, InterfaceError):
+        return True
+    if isinstance(error, OperationalError):
+        code = error.args[0] if error.args else None
+        return code in UNREACHABLE_MYSQL_ERRORS or "unable to open database" in str(error)
+    return False
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, answer 503 (a page, or the API's JSON error)
+    instead of a 500, and say so in the log without the request's query string."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_unreachable(exception):
+            return None
+        logger.error("database unreachable during %s %s", request.method, request.path)
+        message = _("The clinic system is briefly unavailable. Please try again in a minute.")
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"error": {"code": "service_unavailable", "message": message, "details": {}}},
+                status=503,
+            )
+        else:
+            response = render(request, "503.html", {"message": message}, status=503)
+        response["Retry-After"] = "30"
+        return response
