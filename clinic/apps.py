@@ -1,3 +1,5 @@
+import contextlib
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,3 +11,26 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         from clinic import signals  # noqa: F401  (connects the login audit receivers)
+
+        _hide_token_admin()
+
+
+def _hide_token_admin() -> None:
+    """Refresh tokens are credentials: they are never shown in Django Admin.
+
+    simplejwt's token_blacklist app registers its models there; the admin's autodiscovery
+    has run by now (django.contrib.admin is ready before this app).
+    """
+    from django.contrib import admin
+    from django.contrib.admin.exceptions import NotRegistered
+
+    try:
+        from rest_framework_simplejwt.token_blacklist.models import (
+            BlacklistedToken,
+            OutstandingToken,
+        )
+    except ImportError:  # pragma: no cover - the API is always installed
+        return
+    for model in (OutstandingToken, BlacklistedToken):
+        with contextlib.suppress(NotRegistered):
+            admin.site.unregister(model)

@@ -1,0 +1,211 @@
+"""Tokens: sign-in, refresh (rotating, the old refresh token blacklisted) and sign-out.
+
+An access token lives `JWT_ACCESS_MINUTES` (15 by default) and is not revocable before then;
+a refresh token is single-use: refreshing blacklists it and hands out a new pair, signing out
+blacklists it. Every sign-in attempt is an audit event, as on the site.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.contrib.auth import logout as session_logout
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from clinic.audit import record_event
+from clinic.models import User
+from clinic.serializers import ProfileSerializer
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginResultSerializer(TokenPairSerializer):
+    user = ProfileSerializer()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        max_length=4096,
+        required=False,
+        help_text=_("The refresh token to revoke (token clients)."),
+    )
+
+
+def sign_in(user: User, request: Request) -> dict[str, str]:
+    """A new token pair for `user`, recorded like a sign-in on the site (last_login and an
+    auth.login audit event)."""
+    with transaction.atomic():
+        refresh = RefreshToken.for_user(user)
+        update_last_login(None, user)
+        record_event(actor=user, action="auth.login", obj=user, request=request._request)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _parse_refresh(raw: str) -> RefreshToken:
+    """Signature, expiry, type and blacklist checked; InvalidToken (401) otherwise."""
+    try:
+        return RefreshToken(raw)
+    except TokenError as error:
+        raise InvalidToken(error.args[0]) from error
+
+
+def _active_owner(refresh: RefreshToken) -> User:
+    user = User.objects.filter(pk=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(
+            _("No active account found for the given token."), code="no_active_account"
+        )
+    if jwt_settings.CHECK_REVOKE_TOKEN and refresh.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(user.password):
+        raise InvalidToken(_("The password has changed since this token was issued."))
+    return user
+
+
+def _lock_unused(refresh: RefreshToken) -> None:
+    """Lock the token's row and check it is still unused: two requests replaying one
+    refresh token at once must not both get a new pair. Inside a transaction."""
+    jti = refresh[jwt_settings.JTI_CLAIM]
+    OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+    if BlacklistedToken.objects.filter(token__jti=jti).exists():
+        raise InvalidToken(_("Token is blacklisted"))
+
+
+class OpenEndpointMixin:
+    """For endpoints reached without signing in (sign-in, refresh, registration).
+
+    A stale or broken token in the header must not stop anyone from signing in, so no
+    authentication runs; refused credentials are still a 401 with its WWW-Authenticate
+    header (REST framework turns them into a 403 when a view names no scheme).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class LoginView(OpenEndpointMixin, APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_login",
+        request=LoginSerializer,
+        responses={200: LoginResultSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # authenticate() records a failed attempt (auth.login_failed) itself.
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise AuthenticationFailed(
+                _("No active account found with the given credentials."),
+                code="no_active_account",
+            )
+        tokens = sign_in(user, request)
+        return Response({**tokens, "user": ProfileSerializer(user).data})
+
+
+class RefreshView(OpenEndpointMixin, APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_refresh",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh = _parse_refresh(serializer.validated_data["refresh"])
+        with transaction.atomic():
+            _lock_unused(refresh)
+            _active_owner(refresh)
+            access = str(refresh.access_token)
+            refresh.blacklist()
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
+        return Response({"access": access, "refresh": str(refresh)})
+
+
+class LogoutView(APIView):
+    """Revoke the refresh token given (token clients) and end the session (browser)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        request=LogoutSerializer,
+        responses={204: OpenApiResponse(description=str(_("Signed out.")))},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        raw = serializer.validated_data.get("refresh")
+        has_session = isinstance(request.successful_authenticator, SessionAuthentication)
+        if not raw and not has_session:
+            if request.user is not None and request.user.is_authenticated:
+                raise ValidationError({"refresh": [_("Send the refresh token to revoke.")]})
+            raise NotAuthenticated()
+        if raw:
+            refresh = _parse_refresh(raw)
+            owner = _token_owner_matches(request, refresh)
+            with transaction.atomic():
+                _lock_unused(refresh)
+                refresh.blacklist()
+                if owner is not None:
+                    record_event(
+                        actor=owner, action="auth.logout", obj=owner, request=request._request
+                    )
+        if has_session:
+            # Records its own audit event (user_logged_out).
+            session_logout(request._request)
+        return Response(status=204)
+
+
+def _token_owner_matches(request: Request, refresh: RefreshToken) -> User | None:
+    """The token's owner; a signed-in caller may only revoke their own tokens."""
+    owner = User.objects.filter(pk=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
+    user = request.user
+    if user is not None and user.is_authenticated and owner is not None and owner.pk != user.pk:
+        raise ValidationError({"refresh": [_("This token belongs to another account.")]})
+    return owner

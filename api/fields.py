@@ -1,0 +1,134 @@
+"""Serializer fields shared by every app's API: bounded dates, amounts as the engine takes
+them, staff codes, masked ID numbers, and the mapping of model errors to API field names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clinic.exceptions import InvalidInput
+from clinic.models import Employee, Position
+from clinic.privacy import mask_id_card
+
+# Dates the API accepts anywhere: far wider than the clinic's records, narrow enough that a
+# day's bounds always convert between time zones (year 1 or 9999 would overflow).
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
+
+
+def _check_date_range(value: dt.date) -> None:
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise serializers.ValidationError(
+            _("Enter a date from %(min)s to %(max)s.")
+            % {"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()}
+        )
+
+
+class BoundedDateField(serializers.DateField):
+    def to_internal_value(self, value: Any) -> dt.date:
+        date = super().to_internal_value(value)
+        _check_date_range(date)
+        return date
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """ISO 8601; a naive value is read in the clinic's time zone (the current one)."""
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        moment = super().to_internal_value(value)
+        _check_date_range(moment.date())
+        return moment
+
+
+# A JSON number or a decimal string; what the settlement engine receives unchanged.
+_AMOUNT_SCHEMA = {
+    "oneOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,6})?$"},
+    ],
+    "example": "86.50",
+}
+
+
+@extend_schema_field(_AMOUNT_SCHEMA)
+class AmountField(serializers.Field):
+    """An amount of money as a Decimal. Only the form is checked here (a finite number of a
+    sensible size); the bill rules (cents, no negatives, the maximum, insurance within the
+    total) are the settlement engine's, which reports them per field."""
+
+    default_error_messages = {"invalid": _("Enter an amount such as 86.50.")}
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        try:
+            amount = Decimal(str(data).strip())
+        except (InvalidOperation, ValueError):
+            self.fail("invalid")
+        # Non-finite values and magnitudes no DECIMAL(10, 2) column could ever hold are a
+        # malformed number, not an amount to judge.
+        if not amount.is_finite() or amount.adjusted() > 15:
+            self.fail("invalid")
+        return amount
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class DoctorField(serializers.SlugRelatedField):
+    """A doctor named by staff code (emp_id), as in the clinic's original API."""
+
+    default_error_messages = {
+        "does_not_exist": _("No doctor has the staff code “{value}”."),
+        "invalid": _("Enter a staff code such as D001."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("slug_field", "emp_id")
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", Employee.objects.filter(position=Position.DOCTOR))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Employee:
+        if not isinstance(data, str) or not data.strip() or len(data) > 20:
+            self.fail("invalid")
+        return super().to_internal_value(data.strip())
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class IdCardField(serializers.Field):
+    """An ID number: masked (110***********1234) unless the serializer's context says
+    `reveal_id_card` (a single object shown to staff)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        if not value:
+            return ""
+        if self.context.get("reveal_id_card"):
+            return str(value)
+        return mask_id_card(str(value))
+
+
+def model_errors(
+    error: DjangoValidationError, field_map: dict[str, str] | None = None
+) -> InvalidInput:
+    """A model's full_clean() errors as the API's validation error, under the API's names."""
+    field_map = field_map or {}
+    if hasattr(error, "error_dict"):
+        details = {
+            ("non_field_errors" if field == "__all__" else field_map.get(field, field)): messages
+            for field, messages in error.message_dict.items()
+        }
+    else:
+        details = {"non_field_errors": error.messages}
+    return InvalidInput(details=details)

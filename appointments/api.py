@@ -1,0 +1,155 @@
+"""API of appointments: patients book, list and cancel their own; the desk lists, books by
+phone and confirms, cancels or marks no-shows. Every change is the model's or the booking
+service's, exactly as on the pages."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.permissions import IsDesk, IsPatient
+from api.views import ClinicAPIView
+from appointments.models import Appointment, AppointmentStatus
+from appointments.selectors import LIST_RELATIONS, appointments_visible_to, get_appointment_for
+from appointments.serializers import (
+    AppointmentSerializer,
+    AppointmentStatusSerializer,
+    CancelQuerySerializer,
+    DeskAppointmentsFilterSerializer,
+    MyAppointmentsFilterSerializer,
+    PatientBookingSerializer,
+    PhoneBookingSerializer,
+)
+from appointments.services import book_appointment
+
+
+def _refetch(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_related(*LIST_RELATIONS).get(pk=appointment.pk)
+
+
+class MyAppointmentsView(ClinicAPIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        operation_id="patient_appointments_list",
+        parameters=[MyAppointmentsFilterSerializer],
+        responses={200: AppointmentSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(MyAppointmentsFilterSerializer)
+        appointments = appointments_visible_to(request.user).order_by("-expected_time", "-id")
+        if "status" in filters:
+            appointments = appointments.filter(status=filters["status"])
+        return self.paginated(appointments, AppointmentSerializer)
+
+    @extend_schema(
+        operation_id="patient_appointments_create",
+        request=PatientBookingSerializer,
+        responses={201: AppointmentSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(PatientBookingSerializer)
+        appointment = book_appointment(
+            by=request.user,
+            department=data["dept_id"],
+            expected_time=data["expected_time"],
+            doctor=data.get("doctor_id"),
+        )
+        return self.shaped(_refetch(appointment), AppointmentSerializer, status=201)
+
+
+class MyAppointmentDetailView(ClinicAPIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        operation_id="patient_appointments_cancel",
+        parameters=[CancelQuerySerializer],
+        responses={200: AppointmentSerializer},
+        description="Cancels the booking (it stays listed, as cancelled) and frees its place.",
+    )
+    def delete(self, request: Request, id: int) -> Response:
+        reason = self.query_params(CancelQuerySerializer)["reason"]
+        appointment = get_appointment_for(request.user, id)
+        appointment.cancel(by=request.user, reason=reason)
+        return self.shaped(_refetch(appointment), AppointmentSerializer)
+
+
+def desk_appointments(filters: dict) -> QuerySet[Appointment]:
+    appointments = Appointment.objects.select_related(*LIST_RELATIONS).order_by(
+        "expected_time", "id"
+    )
+    if "date" in filters:
+        appointments = appointments.filter(schedule__work_date=filters["date"])
+    if "dept_id" in filters:
+        appointments = appointments.filter(department_id=filters["dept_id"])
+    if "status" in filters:
+        appointments = appointments.filter(status=filters["status"])
+    text = (filters.get("q") or "").strip()
+    if text:
+        appointments = appointments.filter(
+            Q(patient_name__icontains=text)
+            | Q(phone__startswith=text.replace(" ", ""))
+            | Q(reference__iexact=text)
+        )
+    return appointments
+
+
+class DeskAppointmentsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_appointments_list",
+        parameters=[DeskAppointmentsFilterSerializer],
+        responses={200: AppointmentSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(DeskAppointmentsFilterSerializer)
+        return self.paginated(desk_appointments(filters), AppointmentSerializer)
+
+    @extend_schema(
+        operation_id="receptionist_appointments_create",
+        request=PhoneBookingSerializer,
+        responses={201: AppointmentSerializer},
+        description="A booking taken on the phone: by name and phone, no patient record needed.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(PhoneBookingSerializer)
+        appointment = book_appointment(
+            by=request.user,
+            department=data["dept_id"],
+            expected_time=data["expected_time"],
+            patient_name=data["patient_name"],
+            phone=data["phone"],
+            id_card=data["id_card"],
+            doctor=data.get("doctor_id"),
+        )
+        return self.shaped(
+            _refetch(appointment), AppointmentSerializer, status=201, reveal_id_card=True
+        )
+
+
+class DeskAppointmentStatusView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_appointments_status",
+        request=AppointmentStatusSerializer,
+        responses={200: AppointmentSerializer},
+        description=(
+            "confirmed, cancelled (with an optional reason) or no_show (once the slot has "
+            "ended plus the grace period). Completed happens only by check-in."
+        ),
+    )
+    def put(self, request: Request, id: int) -> Response:
+        appointment = get_appointment_for(request.user, id)
+        data = self.body(AppointmentStatusSerializer)
+        status = data["status"]
+        if status == AppointmentStatus.CONFIRMED:
+            appointment.confirm(by=request.user)
+        elif status == AppointmentStatus.CANCELLED:
+            appointment.cancel(by=request.user, reason=data["reason"])
+        else:
+            appointment.mark_no_show(by=request.user)
+        return self.shaped(_refetch(appointment), AppointmentSerializer, reveal_id_card=True)

@@ -1,0 +1,114 @@
+"""API shapes of appointments: bookings by patients and by the desk, and status changes."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import BoundedDateField, BoundedDateTimeField, DoctorField, IdCardField
+from appointments.models import Appointment, AppointmentStatus
+from clinic.models import Department
+from scheduling.models import TimeSlot, half_day_slot_at
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    dept_id = serializers.IntegerField(source="department_id", read_only=True)
+    dept_name = serializers.CharField(source="department.name", read_only=True)
+    schedule_id = serializers.IntegerField(read_only=True)
+    doctor_id = serializers.CharField(source="schedule.doctor.emp_id", read_only=True)
+    doctor_name = serializers.CharField(source="schedule.doctor.name", read_only=True)
+    room_number = serializers.CharField(source="schedule.room.room_number", read_only=True)
+    work_date = serializers.DateField(source="schedule.work_date", read_only=True)
+    time_slot = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
+    id_card = IdCardField()
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "reference",
+            "patient_id",
+            "patient_name",
+            "phone",
+            "id_card",
+            "dept_id",
+            "dept_name",
+            "schedule_id",
+            "doctor_id",
+            "doctor_name",
+            "room_number",
+            "work_date",
+            "time_slot",
+            "expected_time",
+            "status",
+            "status_label",
+            "allowed_transitions",
+            "created_at",
+            "cancelled_at",
+            "cancel_reason",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=TimeSlot.choices))
+    def get_time_slot(self, appointment: Appointment) -> str:
+        """The half-day slot booked (a full-day schedule serves both halves)."""
+        local = timezone.localtime(appointment.expected_time).time()
+        return half_day_slot_at(local) or appointment.schedule.time_slot
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=AppointmentStatus.choices))
+    )
+    def get_allowed_transitions(self, appointment: Appointment) -> list[str]:
+        return sorted(appointment.allowed_transitions())
+
+
+class PatientBookingSerializer(serializers.Serializer):
+    dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    expected_time = BoundedDateTimeField(
+        help_text=_("When within a slot; a time without offset is the clinic's local time.")
+    )
+    doctor_id = DoctorField(
+        required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
+    )
+
+
+class PhoneBookingSerializer(PatientBookingSerializer):
+    patient_name = serializers.CharField(max_length=50)
+    phone = serializers.CharField(max_length=20)
+    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class MyAppointmentsFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+
+
+class DeskAppointmentsFilterSerializer(MyAppointmentsFilterSerializer):
+    date = BoundedDateField(required=False, help_text=_("The work date of the schedule."))
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    q = serializers.CharField(
+        required=False,
+        max_length=50,
+        help_text=_("Part of the name, the beginning of the phone, or the booking reference."),
+    )
+
+
+class CancelQuerySerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+# The moves the desk asks for by status; check-in (completed) has its own endpoint.
+DESK_STATUS_MOVES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CANCELLED,
+    AppointmentStatus.NO_SHOW,
+)
+
+
+class AppointmentStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_STATUS_MOVES])
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")

@@ -1,0 +1,208 @@
+"""API of money: settling a visit at the desk, bills and income records (desk and
+administrators), statistics (administrators), and a patient's own visits with their bills."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.permissions import IsAdmin, IsDesk, IsPatient
+from api.views import ClinicAPIView
+from billing.models import Bill, IncomeRecord
+from billing.serializers import (
+    BILL_RELATIONS,
+    BillFilterSerializer,
+    BillListSerializer,
+    IncomeFilterSerializer,
+    IncomeRecordSerializer,
+    IncomeReportSerializer,
+    PatientVisitSerializer,
+    PaymentSerializer,
+    StatisticsQuerySerializer,
+    VisitReportSerializer,
+    VisitStatisticsQuerySerializer,
+)
+from billing.services import settle_visit
+from billing.statistics import income_statistics, visit_statistics
+from clinic.validators import normalize_phone, normalize_resident_id
+from visits.models import Visit
+from visits.selectors import visits_of_patient_account
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class PaymentView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_payment",
+        request=PaymentSerializer,
+        responses={201: BillListSerializer},
+        description="Settles a visit awaiting payment: a paid bill, its income record, and "
+        "the visit leaves. total = insurance + self-pay; a zero total is allowed.",
+    )
+    def post(self, request: Request, visit_id: int) -> Response:
+        visit = get_object_or_404(Visit.objects.select_related("schedule"), pk=visit_id)
+        amounts = self.body(PaymentSerializer)
+        bill = settle_visit(
+            visit=visit,
+            total_amount=amounts["total_amount"],
+            insurance_amount=amounts["insurance_amount"],
+            self_pay_amount=amounts.get("self_pay_amount"),
+            by=request.user,
+        )
+        bill = Bill.objects.select_related(*BILL_RELATIONS).get(pk=bill.pk)
+        return self.shaped(bill, BillListSerializer, status=201, reveal_id_card=True)
+
+
+def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
+    bills = Bill.objects.select_related(*BILL_RELATIONS).order_by("-pay_time", "-id")
+    if "start_date" in filters:
+        bills = bills.filter(pay_time__gte=_day_start(filters["start_date"]))
+    if "end_date" in filters:
+        bills = bills.filter(pay_time__lt=_day_start(filters["end_date"] + dt.timedelta(days=1)))
+    if "dept_id" in filters:
+        bills = bills.filter(visit__department_id=filters["dept_id"])
+    if filters.get("doctor_id"):
+        bills = bills.filter(visit__schedule__doctor__emp_id=filters["doctor_id"].strip())
+    if "pay_status" in filters:
+        bills = bills.filter(pay_status=filters["pay_status"])
+    if filters.get("name"):
+        bills = bills.filter(visit__patient__name__icontains=filters["name"].strip())
+    if filters.get("phone"):
+        bills = bills.filter(visit__patient__phone__startswith=normalize_phone(filters["phone"]))
+    id_card = normalize_resident_id(filters.get("id_card"))
+    if id_card:
+        bills = bills.filter(visit__patient__id_card=id_card)
+    if filters.get("room"):
+        bills = bills.filter(visit__schedule__room__room_number=filters["room"].strip())
+    return bills
+
+
+def search_income(filters: dict[str, Any]) -> QuerySet[IncomeRecord]:
+    records = IncomeRecord.objects.select_related("bill", "department", "doctor").order_by(
+        "-record_date", "-id"
+    )
+    if "start_date" in filters:
+        records = records.filter(record_date__gte=filters["start_date"])
+    if "end_date" in filters:
+        records = records.filter(record_date__lte=filters["end_date"])
+    if "dept_id" in filters:
+        records = records.filter(department_id=filters["dept_id"])
+    if filters.get("doctor_id"):
+        records = records.filter(doctor__emp_id=filters["doctor_id"].strip())
+    return records
+
+
+class DeskBillsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_bills",
+        parameters=[BillFilterSerializer],
+        responses={200: BillListSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(
+            search_bills(self.query_params(BillFilterSerializer)), BillListSerializer
+        )
+
+
+class AdminBillsView(DeskBillsView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_bills",
+        parameters=[BillFilterSerializer],
+        responses={200: BillListSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class DeskIncomeRecordsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_income_records",
+        parameters=[IncomeFilterSerializer],
+        responses={200: IncomeRecordSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(
+            search_income(self.query_params(IncomeFilterSerializer)), IncomeRecordSerializer
+        )
+
+
+class AdminIncomeRecordsView(DeskIncomeRecordsView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_income_records",
+        parameters=[IncomeFilterSerializer],
+        responses={200: IncomeRecordSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class IncomeStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_income",
+        parameters=[StatisticsQuerySerializer],
+        responses={200: IncomeReportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = self.query_params(StatisticsQuerySerializer)
+        rows = income_statistics(**query)
+        report = {
+            **query,
+            "total_income": sum((row["total_income"] for row in rows), Decimal("0.00")),
+            "record_count": sum(row["record_count"] for row in rows),
+            "results": rows,
+        }
+        return self.shaped(report, IncomeReportSerializer)
+
+
+class VisitStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_visits",
+        parameters=[VisitStatisticsQuerySerializer],
+        responses={200: VisitReportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = self.query_params(VisitStatisticsQuerySerializer)
+        rows = visit_statistics(**query)
+        report = {
+            **query,
+            "status": query.get("status"),
+            "visit_count": sum(row["visit_count"] for row in rows),
+            "results": rows,
+        }
+        return self.shaped(report, VisitReportSerializer)
+
+
+class MyVisitsView(ClinicAPIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        operation_id="patient_visits",
+        responses={200: PatientVisitSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        visits = visits_of_patient_account(request.user).select_related("patient")
+        return self.paginated(visits, PatientVisitSerializer)

@@ -1,0 +1,237 @@
+"""API shapes of bills, payments, income records and statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import AmountField, BoundedDateField, IdCardField
+from billing.models import Bill, IncomeRecord, PayStatus
+from billing.statistics import GROUP_BY_CHOICES
+from visits.models import VisitStatus
+from visits.serializers import VisitSerializer
+
+BILL_RELATIONS = (
+    "visit__patient",
+    "visit__department",
+    "visit__schedule__doctor",
+    "visit__schedule__room",
+    "cashier",
+)
+
+# The longest range a statistics request may span (a few years of daily rows at most).
+MAX_STATISTICS_DAYS = 3660
+
+
+class BillSerializer(serializers.ModelSerializer):
+    visit_id = serializers.IntegerField(read_only=True)
+    pay_status_label = serializers.CharField(source="get_pay_status_display", read_only=True)
+    cashier = serializers.CharField(
+        source="cashier.username", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Bill
+        fields = [
+            "id",
+            "number",
+            "visit_id",
+            "total_amount",
+            "insurance_amount",
+            "self_pay_amount",
+            "pay_status",
+            "pay_status_label",
+            "pay_time",
+            "cashier",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class BillListSerializer(BillSerializer):
+    """A bill with the visit it settles: who, where, with whom."""
+
+    patient_id = serializers.IntegerField(source="visit.patient_id", read_only=True)
+    patient_name = serializers.CharField(source="visit.patient.name", read_only=True)
+    phone = serializers.CharField(source="visit.patient.phone", read_only=True)
+    id_card = IdCardField(source="visit.patient.id_card")
+    dept_id = serializers.IntegerField(source="visit.department_id", read_only=True)
+    dept_name = serializers.CharField(source="visit.department.name", read_only=True)
+    doctor_id = serializers.CharField(source="visit.schedule.doctor.emp_id", read_only=True)
+    doctor_name = serializers.CharField(source="visit.schedule.doctor.name", read_only=True)
+    room_number = serializers.CharField(source="visit.schedule.room.room_number", read_only=True)
+    visit_date = serializers.DateField(source="visit.visit_date", read_only=True)
+
+    class Meta(BillSerializer.Meta):
+        fields = [
+            *BillSerializer.Meta.fields,
+            "patient_id",
+            "patient_name",
+            "phone",
+            "id_card",
+            "dept_id",
+            "dept_name",
+            "doctor_id",
+            "doctor_name",
+            "room_number",
+            "visit_date",
+        ]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.Serializer):
+    total_amount = AmountField()
+    insurance_amount = AmountField()
+    self_pay_amount = AmountField(
+        required=False, allow_null=True, help_text=_("Total minus insurance when left out.")
+    )
+
+
+def _check_range(attrs: dict[str, Any]) -> dict[str, Any]:
+    start, end = attrs.get("start_date"), attrs.get("end_date")
+    if start and end and start > end:
+        raise serializers.ValidationError(
+            {"end_date": [_("The end date comes before the start date.")]}
+        )
+    return attrs
+
+
+class BillFilterSerializer(serializers.Serializer):
+    start_date = BoundedDateField(required=False, help_text=_("Paid on or after (local date)."))
+    end_date = BoundedDateField(required=False, help_text=_("Paid on or before (local date)."))
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    pay_status = serializers.ChoiceField(choices=PayStatus.choices, required=False)
+    name = serializers.CharField(required=False, max_length=50, help_text=_("Part of the name."))
+    phone = serializers.CharField(required=False, max_length=20)
+    id_card = serializers.CharField(required=False, max_length=32)
+    room = serializers.CharField(required=False, max_length=20, help_text=_("Room number."))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _check_range(attrs)
+
+
+class IncomeRecordSerializer(serializers.ModelSerializer):
+    bill_id = serializers.IntegerField(read_only=True)
+    bill_number = serializers.CharField(source="bill.number", read_only=True)
+    dept_id = serializers.IntegerField(source="department_id", read_only=True)
+    dept_name = serializers.CharField(source="department.name", read_only=True)
+    doctor_id = serializers.CharField(
+        source="doctor.emp_id", read_only=True, default=None, allow_null=True
+    )
+    doctor_name = serializers.CharField(
+        source="doctor.name", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = IncomeRecord
+        fields = [
+            "id",
+            "bill_id",
+            "bill_number",
+            "dept_id",
+            "dept_name",
+            "doctor_id",
+            "doctor_name",
+            "amount",
+            "record_date",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class IncomeFilterSerializer(serializers.Serializer):
+    start_date = BoundedDateField(required=False)
+    end_date = BoundedDateField(required=False)
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _check_range(attrs)
+
+
+class StatisticsQuerySerializer(serializers.Serializer):
+    start_date = BoundedDateField(required=False, help_text=_("Default: 29 days before the end."))
+    end_date = BoundedDateField(required=False, help_text=_("Default: today."))
+    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES, default="day")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end_date") or timezone.localdate()
+        start = attrs.get("start_date") or end - dt.timedelta(days=29)
+        attrs["start_date"], attrs["end_date"] = start, end
+        _check_range(attrs)
+        if (end - start).days >= MAX_STATISTICS_DAYS:
+            raise serializers.ValidationError(
+                {"end_date": [_("A range may span at most %d days.") % MAX_STATISTICS_DAYS]}
+            )
+        return attrs
+
+
+class VisitStatisticsQuerySerializer(StatisticsQuerySerializer):
+    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
+
+
+class StatisticsGroupSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    dept_id = serializers.IntegerField(allow_null=True)
+    dept_name = serializers.CharField(allow_null=True)
+    doctor_id = serializers.CharField(allow_null=True, help_text=_("Staff code."))
+    doctor_name = serializers.CharField(allow_null=True)
+
+
+class IncomeRowSerializer(StatisticsGroupSerializer):
+    total_income = serializers.DecimalField(max_digits=14, decimal_places=2)
+    record_count = serializers.IntegerField()
+
+
+class VisitStatusCountsSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    in_consultation = serializers.IntegerField()
+    awaiting_payment = serializers.IntegerField()
+    left = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class VisitRowSerializer(StatisticsGroupSerializer):
+    visit_count = serializers.IntegerField()
+    patient_count = serializers.IntegerField()
+    by_status = VisitStatusCountsSerializer()
+
+
+class IncomeReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES)
+    total_income = serializers.DecimalField(max_digits=14, decimal_places=2)
+    record_count = serializers.IntegerField()
+    results = IncomeRowSerializer(many=True)
+
+
+class VisitReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES)
+    status = serializers.ChoiceField(choices=VisitStatus.choices, allow_null=True)
+    visit_count = serializers.IntegerField()
+    results = VisitRowSerializer(many=True)
+
+
+class PatientVisitSerializer(VisitSerializer):
+    """A patient's own visit with its bill (null until paid)."""
+
+    bill = serializers.SerializerMethodField()
+
+    class Meta(VisitSerializer.Meta):
+        fields = [*VisitSerializer.Meta.fields, "bill"]
+        read_only_fields = fields
+
+    @extend_schema_field(BillSerializer(allow_null=True))
+    def get_bill(self, visit: Any) -> dict[str, Any] | None:
+        # A missing reverse one-to-one raises a subclass of AttributeError.
+        bill = getattr(visit, "bill", None)
+        return BillSerializer(bill, context=self.context).data if bill is not None else None

@@ -1,0 +1,245 @@
+"""API of the core data: the account (registration, profile), departments, rooms, staff and
+the patient search of the desk and the administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from api.auth import OpenEndpointMixin, sign_in
+from api.fields import model_errors
+from api.permissions import IsAdmin, IsDesk, IsSignedIn
+from api.views import ClinicAPIView
+from clinic.audit import record_event
+from clinic.models import Department, Employee, Patient, Room
+from clinic.serializers import (
+    DepartmentSerializer,
+    EmployeeFilterSerializer,
+    EmployeeSerializer,
+    EmployeeUpdateSerializer,
+    PatientFilterSerializer,
+    PatientSerializer,
+    ProfileSerializer,
+    RegisterSerializer,
+    RegistrationResultSerializer,
+    RoomFilterSerializer,
+    RoomSerializer,
+)
+from clinic.services import register_patient_account
+from clinic.validators import normalize_phone, normalize_resident_id
+
+# Model field names in validation errors, as the API names them.
+API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
+
+
+class RegisterView(OpenEndpointMixin, ClinicAPIView):
+    """A patient creates their own account, under the site's identity rules."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_register",
+        request=RegisterSerializer,
+        responses={201: RegistrationResultSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(RegisterSerializer)
+        registration = register_patient_account(**data)
+        result = {
+            "user": registration.user,
+            "patient_id": registration.patient.pk,
+            "linked_existing": registration.linked_existing,
+            "needs_desk_review": registration.needs_desk_review,
+            **sign_in(registration.user, request),
+        }
+        return self.shaped(result, RegistrationResultSerializer, status=201)
+
+
+class ProfileView(ClinicAPIView):
+    permission_classes = [IsSignedIn]
+
+    @extend_schema(operation_id="auth_profile", responses={200: ProfileSerializer})
+    def get(self, request: Request) -> Response:
+        return self.shaped(request.user, ProfileSerializer)
+
+
+class DepartmentListView(ClinicAPIView):
+    """Departments taking patients (reference data for every role)."""
+
+    permission_classes = [IsSignedIn]
+
+    @extend_schema(
+        operation_id="patient_departments",
+        responses={200: DepartmentSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        departments = Department.objects.filter(is_active=True).order_by("name", "id")
+        return self.paginated(departments, DepartmentSerializer)
+
+
+def _save_audited(obj: Any, *, by: Any, action: str, old: dict[str, Any] | None = None) -> None:
+    """Validate like every other writer (full_clean) and save with its audit event."""
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise model_errors(error, API_FIELD_NAMES) from error
+    with transaction.atomic():
+        obj.save()
+        record_event(actor=by, action=action, obj=obj, old=old or {}, new=_snapshot(obj))
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    return {
+        field.attname: str(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+        if not field.primary_key and field.attname != "created_at"
+    }
+
+
+class RoomListView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_rooms_list",
+        parameters=[RoomFilterSerializer],
+        responses={200: RoomSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(RoomFilterSerializer)
+        rooms = Room.objects.select_related("department").order_by("room_number", "id")
+        if "dept_id" in filters:
+            rooms = rooms.filter(department_id=filters["dept_id"])
+        if "status" in filters:
+            rooms = rooms.filter(status=filters["status"])
+        return self.paginated(rooms, RoomSerializer)
+
+    @extend_schema(
+        operation_id="admin_rooms_create", request=RoomSerializer, responses={201: RoomSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        room = Room(**self.body(RoomSerializer))
+        _save_audited(room, by=request.user, action="room.created")
+        return self.shaped(room, RoomSerializer, status=201)
+
+
+class RoomDetailView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_rooms_update",
+        request=RoomSerializer,
+        responses={200: RoomSerializer},
+        description="Fields left out keep their value.",
+    )
+    def put(self, request: Request, id: int) -> Response:
+        room = get_object_or_404(Room.objects.select_related("department"), pk=id)
+        data = self.body(RoomSerializer, partial=True)
+        old = _snapshot(room)
+        for name, value in data.items():
+            setattr(room, name, value)
+        _save_audited(room, by=request.user, action="room.updated", old=old)
+        return self.shaped(room, RoomSerializer)
+
+
+class EmployeeListView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_employees_list",
+        parameters=[EmployeeFilterSerializer],
+        responses={200: EmployeeSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(EmployeeFilterSerializer)
+        employees = Employee.objects.select_related("department").order_by("emp_id")
+        if "dept_id" in filters:
+            employees = employees.filter(department_id=filters["dept_id"])
+        for name in ("position", "status"):
+            if name in filters:
+                employees = employees.filter(**{name: filters[name]})
+        if filters.get("q"):
+            employees = employees.filter(
+                Q(name__icontains=filters["q"]) | Q(emp_id__icontains=filters["q"])
+            )
+        return self.paginated(employees, EmployeeSerializer)
+
+    @extend_schema(
+        operation_id="admin_employees_create",
+        request=EmployeeSerializer,
+        responses={201: EmployeeSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        employee = Employee(**self.body(EmployeeSerializer))
+        _save_audited(employee, by=request.user, action="employee.created")
+        return self.shaped(employee, EmployeeSerializer, status=201)
+
+
+class EmployeeDetailView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_employees_update",
+        request=EmployeeUpdateSerializer,
+        responses={200: EmployeeSerializer},
+        description="Fields left out keep their value; the staff code never changes.",
+    )
+    def put(self, request: Request, emp_id: str) -> Response:
+        employee = get_object_or_404(Employee.objects.select_related("department"), emp_id=emp_id)
+        data = self.body(EmployeeUpdateSerializer, partial=True)
+        old = _snapshot(employee)
+        for name, value in data.items():
+            setattr(employee, name, value)
+        _save_audited(employee, by=request.user, action="employee.updated", old=old)
+        return self.shaped(employee, EmployeeSerializer)
+
+
+def search_patients(filters: dict[str, Any]) -> QuerySet[Patient]:
+    patients = Patient.objects.order_by("name", "id")
+    if filters.get("name"):
+        patients = patients.filter(name__icontains=filters["name"].strip())
+    if filters.get("phone"):
+        patients = patients.filter(phone__startswith=normalize_phone(filters["phone"]))
+    id_card = normalize_resident_id(filters.get("id_card"))
+    if id_card:
+        patients = patients.filter(id_card=id_card)
+    if filters.get("id_type"):
+        patients = patients.filter(id_type=filters["id_type"])
+    return patients
+
+
+class DeskPatientSearchView(ClinicAPIView):
+    """Patients by name, phone or ID number; ID numbers masked."""
+
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_patients",
+        parameters=[PatientFilterSerializer],
+        responses={200: PatientSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(
+            search_patients(self.query_params(PatientFilterSerializer)), PatientSerializer
+        )
+
+
+class AdminPatientSearchView(DeskPatientSearchView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_patients_search",
+        parameters=[PatientFilterSerializer],
+        responses={200: PatientSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)

@@ -1,0 +1,253 @@
+"""API shapes of the core data: accounts, departments, rooms, staff and patients.
+
+Serializers validate input and shape output; the views in clinic/api.py make the changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import IdCardField
+from clinic.forms import RegistrationForm
+from clinic.models import (
+    Department,
+    Employee,
+    EmployeeStatus,
+    Gender,
+    IdType,
+    Patient,
+    Position,
+    Role,
+    Room,
+    RoomStatus,
+    User,
+)
+
+# The registration form's field names, where the API's differ.
+_FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "non_field_errors"}
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    """The signed-in account: who it is and what it acts for."""
+
+    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+    emp_id = serializers.SerializerMethodField()
+    dept_id = serializers.SerializerMethodField()
+    patient_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "role",
+            "role_label",
+            "name",
+            "emp_id",
+            "dept_id",
+            "patient_id",
+            "last_login",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_emp_id(self, user: User) -> str | None:
+        return user.employee.emp_id if user.employee_id else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_dept_id(self, user: User) -> int | None:
+        return user.employee.department_id if user.employee_id else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_patient_id(self, user: User) -> int | None:
+        if user.role != Role.PATIENT:
+            return None
+        return Patient.objects.filter(user=user).values_list("pk", flat=True).first()
+
+
+class RegisterSerializer(serializers.Serializer):
+    """A patient's own account, checked by the site's registration form (same rules)."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=50)
+    phone = serializers.CharField(max_length=20)
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        form = RegistrationForm(
+            data={
+                "username": attrs["username"],
+                "name": attrs["name"],
+                "phone": attrs["phone"],
+                "gender": attrs["gender"],
+                "id_card": attrs["id_card"],
+                "password1": attrs["password"],
+                "password2": attrs["password"],
+            }
+        )
+        if not form.is_valid():
+            errors: dict[str, list[str]] = {}
+            for field, messages in form.errors.items():
+                errors.setdefault(_FORM_TO_API.get(field, field), []).extend(messages)
+            raise serializers.ValidationError(errors)
+        data = form.cleaned_data
+        return {
+            "username": data["username"],
+            "password": data["password1"],
+            "name": data["name"],
+            "phone": data["phone"],
+            "gender": data["gender"],
+            "id_card": data["id_card"] or None,
+        }
+
+
+class RegistrationResultSerializer(serializers.Serializer):
+    user = ProfileSerializer()
+    patient_id = serializers.IntegerField()
+    linked_existing = serializers.BooleanField(
+        help_text=_("A record made at the desk was found and attached to the account.")
+    )
+    needs_desk_review = serializers.BooleanField(
+        help_text=_("The ID number is on another record: the desk will check and link it.")
+    )
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name", "code", "description", "is_active"]
+        read_only_fields = fields
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    dept_id = serializers.PrimaryKeyRelatedField(
+        source="department", queryset=Department.objects.all()
+    )
+    dept_name = serializers.CharField(source="department.name", read_only=True)
+    status = serializers.ChoiceField(choices=RoomStatus.choices, default=RoomStatus.ACTIVE)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Room
+        fields = [
+            "id",
+            "room_number",
+            "dept_id",
+            "dept_name",
+            "status",
+            "status_label",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        # Uniqueness is full_clean()'s to report, under the same message as everywhere.
+        validators: list = []
+        extra_kwargs = {"room_number": {"validators": []}}
+
+
+class RoomFilterSerializer(serializers.Serializer):
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=RoomStatus.choices, required=False)
+
+
+class EmployeeSerializer(serializers.ModelSerializer):
+    dept_id = serializers.PrimaryKeyRelatedField(
+        source="department",
+        queryset=Department.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    dept_name = serializers.CharField(
+        source="department.name", read_only=True, default=None, allow_null=True
+    )
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender_label = serializers.CharField(source="get_gender_display", read_only=True)
+    position = serializers.ChoiceField(choices=Position.choices)
+    position_label = serializers.CharField(source="get_position_display", read_only=True)
+    status = serializers.ChoiceField(choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Employee
+        fields = [
+            "emp_id",
+            "name",
+            "gender",
+            "gender_label",
+            "phone",
+            "position",
+            "position_label",
+            "dept_id",
+            "dept_name",
+            "title",
+            "status",
+            "status_label",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        validators: list = []
+        extra_kwargs = {"emp_id": {"validators": []}}
+
+
+class EmployeeUpdateSerializer(EmployeeSerializer):
+    """The staff code is the employee's identity in the API: it cannot change."""
+
+    class Meta(EmployeeSerializer.Meta):
+        read_only_fields = ["emp_id", "created_at"]
+
+
+class EmployeeFilterSerializer(serializers.Serializer):
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    position = serializers.ChoiceField(choices=Position.choices, required=False)
+    status = serializers.ChoiceField(choices=EmployeeStatus.choices, required=False)
+    q = serializers.CharField(
+        required=False, max_length=50, help_text=_("Part of the name or the staff code.")
+    )
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    gender_label = serializers.CharField(source="get_gender_display", read_only=True)
+    id_type_label = serializers.CharField(source="get_id_type_display", read_only=True)
+    age = serializers.IntegerField(read_only=True, allow_null=True)
+    id_card = IdCardField()
+    has_account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "name",
+            "gender",
+            "gender_label",
+            "birth_date",
+            "age",
+            "id_type",
+            "id_type_label",
+            "id_card",
+            "phone",
+            "has_account",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_has_account(self, patient: Patient) -> bool:
+        return patient.user_id is not None
+
+
+class PatientFilterSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=50, help_text=_("Part of the name."))
+    phone = serializers.CharField(
+        required=False, max_length=20, help_text=_("The phone number or its beginning.")
+    )
+    id_card = serializers.CharField(
+        required=False, max_length=32, help_text=_("The whole ID number.")
+    )
+    id_type = serializers.ChoiceField(choices=IdType.choices, required=False)

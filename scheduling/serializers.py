@@ -1,0 +1,117 @@
+"""API shapes of schedules and of the availability patients book from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from api.fields import BoundedDateField, DoctorField
+from clinic.models import Department, Room
+from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot
+from scheduling.selectors import booking_horizon_end
+
+# A schedule's capacity: far above a day's patients, far below any integer limit.
+MAX_PATIENTS_LIMIT = 1000
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    dept_id = serializers.PrimaryKeyRelatedField(
+        source="department",
+        queryset=Department.objects.all(),
+        required=False,
+        help_text=_("Defaults to the room's department."),
+    )
+    dept_name = serializers.CharField(source="department.name", read_only=True)
+    room_id = serializers.PrimaryKeyRelatedField(source="room", queryset=Room.objects.all())
+    room_number = serializers.CharField(source="room.room_number", read_only=True)
+    doctor_id = DoctorField(source="doctor")
+    doctor_name = serializers.CharField(source="doctor.name", read_only=True)
+    work_date = BoundedDateField()
+    time_slot = serializers.ChoiceField(choices=TimeSlot.choices)
+    time_slot_label = serializers.CharField(source="get_time_slot_display", read_only=True)
+    max_patients = serializers.IntegerField(min_value=0, max_value=MAX_PATIENTS_LIMIT)
+    current_patients = serializers.IntegerField(read_only=True)
+    remaining = serializers.IntegerField(source="remaining_places", read_only=True)
+
+    class Meta:
+        model = Schedule
+        fields = [
+            "id",
+            "dept_id",
+            "dept_name",
+            "room_id",
+            "room_number",
+            "doctor_id",
+            "doctor_name",
+            "work_date",
+            "time_slot",
+            "time_slot_label",
+            "max_patients",
+            "current_patients",
+            "remaining",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        # Overlaps and the unique slots are save_schedule()'s to check, under lock.
+        validators: list = []
+
+    def validate_work_date(self, value: dt.date) -> dt.date:
+        unchanged = self.instance is not None and self.instance.work_date == value
+        if not unchanged and value < timezone.localdate():
+            raise serializers.ValidationError(_("Choose today or a later date."))
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and "department" not in attrs and attrs.get("room"):
+            attrs["department"] = attrs["room"].department
+        return attrs
+
+
+class ScheduleFilterSerializer(serializers.Serializer):
+    work_date = BoundedDateField(required=False)
+    start_date = BoundedDateField(required=False)
+    end_date = BoundedDateField(required=False)
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    time_slot = serializers.ChoiceField(choices=TimeSlot.choices, required=False)
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    date = BoundedDateField(required=False, help_text=_("Defaults to today."))
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        today = timezone.localdate()
+        if value < today:
+            raise serializers.ValidationError(_("Choose today or a later date."))
+        horizon = booking_horizon_end(today)
+        if value > horizon:
+            raise serializers.ValidationError(
+                _("Bookings open up to %(date)s.") % {"date": horizon.isoformat()}
+            )
+        return value
+
+
+class DoctorPlacesSerializer(serializers.Serializer):
+    schedule_id = serializers.IntegerField()
+    doctor_id = serializers.CharField(source="emp_id", help_text=_("Staff code."))
+    doctor_name = serializers.CharField()
+    title = serializers.CharField()
+    room_number = serializers.CharField()
+    remaining = serializers.IntegerField()
+
+
+class SlotAvailabilitySerializer(serializers.Serializer):
+    work_date = serializers.DateField()
+    time_slot = serializers.ChoiceField(choices=[(s.value, s.label) for s in HALF_DAY_SLOTS])
+    time_slot_label = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    has_ended = serializers.BooleanField()
+    remaining = serializers.IntegerField()
+    is_bookable = serializers.BooleanField()
+    doctors = DoctorPlacesSerializer(many=True)

@@ -1,0 +1,338 @@
+"""Every API endpoint × every persona: the status each one gets, from one table.
+
+The table is checked against the URL resolver: an /api/ route (or a method of one) without a
+row here fails `test_every_api_route_has_a_row_in_the_matrix`, so a new endpoint cannot ship
+without its access rules written down. Each row also says how to make a request that would
+succeed for the roles allowed, so that a 2xx proves the role got through and a 403/404
+proves it did not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from clinic.testing import WORK_DAY, clinic_time
+from clinic.tests.factories import TEST_PASSWORD, make_resident_id
+from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
+
+pytestmark = pytest.mark.django_db
+
+ANON, PAT, OPAT, DESK, DOC, ODOC, ADMIN = PERSONAS
+SIGNED_IN = (PAT, OPAT, DESK, DOC, ODOC, ADMIN)
+
+
+def expect(ok: int, *allowed: str, **others: int) -> dict[str, int]:
+    """`ok` for the allowed personas, 401 for anonymous, 403 for the rest, unless overridden."""
+    table = {persona: 403 for persona in PERSONAS}
+    table[ANON] = 401
+    table.update({persona: ok for persona in allowed})
+    table.update(others)
+    return table
+
+
+def everyone(status: int) -> dict[str, int]:
+    return {persona: status for persona in PERSONAS}
+
+
+@dataclass
+class Call:
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    query: dict[str, Any] | None = None
+
+
+Prepare = Callable[[ClinicDay, Any], Call]
+
+
+def no_input(day: ClinicDay, user: Any) -> Call:
+    return Call()
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str
+    expected: dict[str, int]
+    prepare: Prepare = no_input
+
+
+def _refresh_of(user: Any) -> str:
+    return str(RefreshToken.for_user(user))
+
+
+def _login(day: ClinicDay, user: Any) -> Call:
+    return Call(body={"username": day.users[PAT].username, "password": TEST_PASSWORD})
+
+
+def _refresh(day: ClinicDay, user: Any) -> Call:
+    return Call(body={"refresh": _refresh_of(day.users[PAT])})
+
+
+def _register(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "username": "new.patient",
+            "password": "a-long-enough-passphrase",
+            "name": "New Patient",
+            "phone": "13655556666",
+            "gender": "female",
+        }
+    )
+
+
+def _logout(day: ClinicDay, user: Any) -> Call:
+    return Call(body={"refresh": _refresh_of(user)} if user is not None else {})
+
+
+def _availability(day: ClinicDay, user: Any) -> Call:
+    return Call(query={"dept_id": day.department.pk, "date": WORK_DAY.isoformat()})
+
+
+def _book(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={"dept_id": day.department.pk, "expected_time": clinic_time(14, 0).isoformat()}
+    )
+
+
+def _phone_book(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "dept_id": day.department.pk,
+            "expected_time": "2030-03-04T15:00:00",
+            "patient_name": "Phone Caller",
+            "phone": "13811112222",
+        }
+    )
+
+
+def _own_booking(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.booking.pk})
+
+
+def _confirm(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.booking.pk}, body={"status": "confirmed"})
+
+
+def _check_in(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"appt_id": day.phone_booking.pk}, body={"phone": "13712345678"})
+
+
+def _walk_in(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "name": "Walk In",
+            "phone": "13566667777",
+            "dept_id": day.department.pk,
+            "gender": "male",
+            "id_card": make_resident_id(seed=904_242),
+        }
+    )
+
+
+def _start_waiting(day: ClinicDay, user: Any) -> Call:
+    # The doctor's current patient goes to pay first, so the waiting one can be seen.
+    day.in_consultation.finish_consultation(by=day.users[DOC])
+    return Call(kwargs={"id": day.waiting.pk}, body={"status": "in_consultation"})
+
+
+def _pay(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        kwargs={"visit_id": day.awaiting_payment.pk},
+        body={"total_amount": "120.00", "insurance_amount": 70},
+    )
+
+
+def _call_next(day: ClinicDay, user: Any) -> Call:
+    day.in_consultation.finish_consultation(by=day.users[DOC])
+    return Call()
+
+
+def _record(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.awaiting_payment.pk})
+
+
+def _write_record(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.awaiting_payment.pk}, body={"treatment": "Rest and fluids"})
+
+
+def _finish(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.in_consultation.pk})
+
+
+def _new_room(day: ClinicDay, user: Any) -> Call:
+    return Call(body={"room_number": "R-900", "dept_id": day.department.pk})
+
+
+def _room(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.schedule.room_id}, body={"status": "active"})
+
+
+def _new_schedule(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "room_id": day.schedule.room_id,
+            "doctor_id": day.schedule.doctor.emp_id,
+            "work_date": "2030-03-05",
+            "time_slot": "morning",
+            "max_patients": 12,
+        }
+    )
+
+
+def _schedule(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.afternoon.pk}, body={"max_patients": 30})
+
+
+def _empty_schedule(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.afternoon.pk})
+
+
+def _new_employee(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "emp_id": "N900",
+            "name": "New Nurse",
+            "gender": "female",
+            "position": "nurse",
+            "phone": "13900001111",
+        }
+    )
+
+
+def _employee(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"emp_id": day.schedule.doctor.emp_id}, body={"title": "Chief physician"})
+
+
+def _statistics(day: ClinicDay, user: Any) -> Call:
+    return Call(query={"start_date": "2030-03-01", "end_date": "2030-03-31", "group_by": "dept"})
+
+
+MATRIX: tuple[Row, ...] = (
+    # Auth: open endpoints answer everyone alike.
+    Row("POST", "auth-login", everyone(200), _login),
+    Row("POST", "auth-refresh", everyone(200), _refresh),
+    Row("POST", "auth-register", everyone(201), _register),
+    Row("GET", "auth-profile", expect(200, *SIGNED_IN)),
+    Row("POST", "auth-logout", expect(204, *SIGNED_IN), _logout),
+    # Patient: reference data for every role; bookings and visits of one's own only.
+    Row("GET", "patient-departments", expect(200, *SIGNED_IN)),
+    Row("GET", "patient-availability", expect(200, *SIGNED_IN), _availability),
+    Row("GET", "patient-appointments", expect(200, PAT, OPAT)),
+    Row("POST", "patient-appointments", expect(201, PAT, OPAT), _book),
+    Row("DELETE", "patient-appointment", expect(200, PAT, **{OPAT: 404}), _own_booking),
+    Row("GET", "patient-visits", expect(200, PAT, OPAT)),
+    # Front desk (administrators too, as on the pages).
+    Row("GET", "receptionist-appointments", expect(200, DESK, ADMIN)),
+    Row("POST", "receptionist-appointments", expect(201, DESK, ADMIN), _phone_book),
+    Row("PUT", "receptionist-appointment-status", expect(200, DESK, ADMIN), _confirm),
+    Row("POST", "receptionist-checkin", expect(201, DESK, ADMIN), _check_in),
+    Row("POST", "receptionist-register", expect(201, DESK, ADMIN), _walk_in),
+    Row("GET", "receptionist-visits", expect(200, DESK, ADMIN)),
+    Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
+    Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
+    Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
+    Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
+    Row("GET", "receptionist-income-records", expect(200, DESK, ADMIN)),
+    # Doctor: their own schedules only; another doctor's visits do not exist for them.
+    Row("GET", "doctor-queue", expect(200, DOC, ODOC)),
+    Row("POST", "doctor-call-next", expect(200, DOC, **{ODOC: 409}), _call_next),
+    Row("GET", "doctor-medical-record", expect(200, DOC, **{ODOC: 404}), _record),
+    Row("PUT", "doctor-medical-record", expect(200, DOC, **{ODOC: 404}), _write_record),
+    Row("POST", "doctor-visit-finish", expect(200, DOC, **{ODOC: 404}), _finish),
+    # Administration.
+    Row("GET", "admin-rooms", expect(200, ADMIN)),
+    Row("POST", "admin-rooms", expect(201, ADMIN), _new_room),
+    Row("PUT", "admin-room", expect(200, ADMIN), _room),
+    Row("GET", "admin-schedules", expect(200, ADMIN)),
+    Row("POST", "admin-schedules", expect(201, ADMIN), _new_schedule),
+    Row("PUT", "admin-schedule", expect(200, ADMIN), _schedule),
+    Row("DELETE", "admin-schedule", expect(204, ADMIN), _empty_schedule),
+    Row("GET", "admin-employees", expect(200, ADMIN)),
+    Row("POST", "admin-employees", expect(201, ADMIN), _new_employee),
+    Row("PUT", "admin-employee", expect(200, ADMIN), _employee),
+    Row("GET", "admin-patients-search", expect(200, ADMIN)),
+    Row("GET", "admin-visits-search", expect(200, ADMIN)),
+    Row("GET", "admin-medical-record", expect(200, ADMIN), _record),
+    Row("PUT", "admin-medical-record", expect(200, ADMIN), _write_record),
+    Row("GET", "admin-bills", expect(200, ADMIN)),
+    Row("GET", "admin-income-records", expect(200, ADMIN)),
+    Row("GET", "admin-statistics-income", expect(200, ADMIN), _statistics),
+    Row("GET", "admin-statistics-visits", expect(200, ADMIN), _statistics),
+    # The published schema and its documentation page.
+    Row("GET", "schema", everyone(200)),
+    Row("GET", "docs", everyone(200)),
+)
+
+# Routes that are not endpoints: the JSON 404 for unknown paths.
+NOT_ENDPOINTS = {"not-found"}
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    """(method, URL name) of every route under /api/, read from the resolver."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns: list[Any], inside_api: bool) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, inside_api or pattern.namespace == "api")
+            elif isinstance(pattern, URLPattern) and inside_api:
+                if pattern.name in NOT_ENDPOINTS:
+                    continue
+                view_class = getattr(pattern.callback, "view_class", None)
+                assert view_class is not None, f"/api/ route {pattern.name} is not a class view"
+                for method in view_class.http_method_names:
+                    if method in ("options", "head", "trace"):
+                        continue
+                    if hasattr(view_class, method):
+                        found.add((method.upper(), pattern.name))
+
+    walk(get_resolver().url_patterns, False)
+    return found
+
+
+def test_every_api_route_has_a_row_in_the_matrix() -> None:
+    routes = _api_routes()
+    table = {(row.method, row.route) for row in MATRIX}
+    assert routes - table == set(), "endpoints without a row in MATRIX"
+    assert table - routes == set(), "rows in MATRIX for endpoints that do not exist"
+    assert len(table) == len(MATRIX), "duplicate rows in MATRIX"
+
+
+def test_every_row_names_every_persona() -> None:
+    for row in MATRIX:
+        assert set(row.expected) == set(PERSONAS), row
+
+
+@pytest.mark.parametrize(
+    ("row", "persona"),
+    list(itertools.product(MATRIX, PERSONAS)),
+    ids=[f"{row.method} {row.route} as {p}" for row, p in itertools.product(MATRIX, PERSONAS)],
+)
+def test_status_of_each_endpoint_for_each_persona(
+    row: Row, persona: str, clinic_day: ClinicDay
+) -> None:
+    user = clinic_day.users[persona]
+    call = row.prepare(clinic_day, user)
+    url = reverse(f"api:{row.route}", kwargs=call.kwargs)
+    client = bearer_client(user)
+    method = getattr(client, row.method.lower())
+    if row.method == "GET":
+        response = method(url, call.query or {})
+    elif call.query:
+        response = method(f"{url}?{'&'.join(f'{k}={v}' for k, v in call.query.items())}")
+    else:
+        response = method(url, call.body or {}, format="json")
+    expected = row.expected[persona]
+    assert response.status_code == expected, (
+        f"{row.method} {url} as {persona}: {response.status_code}, expected {expected}: "
+        f"{getattr(response, 'data', response.content)!r}"
+    )
+    if expected >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "details"}

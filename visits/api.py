@@ -1,0 +1,292 @@
+"""API of visits: arrivals at the desk (check-in, walk-in), the visit board and its moves, the
+doctor's queue and consultation, and medical records (each read is an audit event)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.permissions import IsAdmin, IsDesk, IsDoctor
+from api.views import ClinicAPIView
+from appointments.selectors import get_appointment_for
+from clinic.models import Role, User
+from clinic.validators import normalize_phone, normalize_resident_id
+from visits.exceptions import SettlementRequired
+from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.serializers import (
+    VISIT_RELATIONS,
+    CheckInSerializer,
+    MedicalRecordInputSerializer,
+    MedicalRecordSerializer,
+    QueueFilterSerializer,
+    VisitFilterSerializer,
+    VisitSearchSerializer,
+    VisitSerializer,
+    VisitStatusSerializer,
+    WalkInSerializer,
+)
+from visits.services import (
+    _SLOT_ORDER,
+    call_next,
+    check_in,
+    record_medical_record_view,
+    register_walk_in,
+    save_medical_record,
+)
+
+
+def visits_with_relations() -> QuerySet[Visit]:
+    return Visit.objects.select_related(*VISIT_RELATIONS)
+
+
+def _refetch(visit: Visit) -> Visit:
+    return visits_with_relations().get(pk=visit.pk)
+
+
+def visits_for_records(user: User) -> QuerySet[Visit]:
+    """Visits whose medical record this user may open: an administrator any, a doctor only
+    those on their own schedules, anyone else none."""
+    visits = visits_with_relations()
+    if user.role == Role.ADMIN:
+        return visits
+    if user.role == Role.DOCTOR and user.employee_id:
+        return visits.filter(schedule__doctor_id=user.employee_id)
+    return visits.none()
+
+
+class CheckInView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_checkin",
+        request=CheckInSerializer,
+        responses={201: VisitSerializer},
+        description="The booked patient has arrived: the phone (and the ID number when the "
+        "booking has one) must match. The booking becomes a waiting visit with a queue number.",
+    )
+    def post(self, request: Request, appt_id: int) -> Response:
+        appointment = get_appointment_for(request.user, appt_id)
+        data = self.body(CheckInSerializer)
+        visit = check_in(
+            appointment=appointment, phone=data["phone"], id_card=data["id_card"], by=request.user
+        )
+        return self.shaped(_refetch(visit), VisitSerializer, status=201, reveal_id_card=True)
+
+
+class WalkInView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_register",
+        request=WalkInSerializer,
+        responses={201: VisitSerializer},
+        description="A patient without a booking joins the queue of the slot running now.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(WalkInSerializer)
+        visit = register_walk_in(
+            by=request.user,
+            department=data["dept_id"],
+            name=data["name"],
+            phone=data["phone"],
+            id_card=data["id_card"],
+            id_type=data["id_type"],
+            gender=data["gender"],
+            doctor=data.get("doctor_id"),
+        )
+        return self.shaped(_refetch(visit), VisitSerializer, status=201, reveal_id_card=True)
+
+
+class DeskVisitsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_visits_list",
+        parameters=[VisitFilterSerializer],
+        responses={200: VisitSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(VisitFilterSerializer)
+        visits = visits_with_relations().order_by("-visit_date", "schedule_id", "queue_number")
+        if "date" in filters:
+            visits = visits.filter(visit_date=filters["date"])
+        if "dept_id" in filters:
+            visits = visits.filter(department_id=filters["dept_id"])
+        if "status" in filters:
+            visits = visits.filter(status=filters["status"])
+        return self.paginated(visits, VisitSerializer)
+
+
+class DeskVisitStatusView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_visits_status",
+        request=VisitStatusSerializer,
+        responses={200: VisitSerializer},
+        description="One step forward (in_consultation, awaiting_payment) or cancelled while "
+        "waiting (left unseen). A visit becomes left only by payment.",
+    )
+    def put(self, request: Request, id: int) -> Response:
+        visit = get_object_or_404(visits_with_relations(), pk=id)
+        status = self.body(VisitStatusSerializer)["status"]
+        if status == VisitStatus.IN_CONSULTATION:
+            visit.start_consultation(by=request.user)
+        elif status == VisitStatus.AWAITING_PAYMENT:
+            visit.finish_consultation(by=request.user)
+        elif status == VisitStatus.CANCELLED:
+            visit.leave_unseen(by=request.user)
+        else:
+            raise SettlementRequired(details={"from": visit.status, "to": VisitStatus.LEFT})
+        return self.shaped(_refetch(visit), VisitSerializer, reveal_id_card=True)
+
+
+class DoctorQueueView(ClinicAPIView):
+    """Today's patients on the doctor's schedules, in consultation order."""
+
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        operation_id="doctor_queue",
+        parameters=[QueueFilterSerializer],
+        responses={200: VisitSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(QueueFilterSerializer)
+        slot_order = Case(
+            *(
+                When(schedule__time_slot=slot, then=Value(rank))
+                for slot, rank in _SLOT_ORDER.items()
+            ),
+            output_field=IntegerField(),
+        )
+        visits = (
+            visits_with_relations()
+            .filter(schedule__doctor_id=request.user.employee_id, visit_date=timezone.localdate())
+            .annotate(slot_rank=slot_order)
+            .order_by("slot_rank", "schedule_id", "queue_number")
+        )
+        if "status" in filters:
+            visits = visits.filter(status=filters["status"])
+        return self.paginated(visits, VisitSerializer)
+
+
+class CallNextView(ClinicAPIView):
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        operation_id="doctor_call_next",
+        request=None,
+        responses={200: VisitSerializer},
+        description="Calls the first waiting patient of today's schedules (409 queue_empty, "
+        "or consultation_in_progress while one is still in consultation).",
+    )
+    def post(self, request: Request) -> Response:
+        visit = call_next(by=request.user)
+        return self.shaped(_refetch(visit), VisitSerializer)
+
+
+class FinishConsultationView(ClinicAPIView):
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        operation_id="doctor_visits_finish",
+        request=None,
+        responses={200: VisitSerializer},
+        description="Sends the patient to pay. A medical record is not required.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        visit = get_object_or_404(visits_for_records(request.user), pk=id)
+        visit.finish_consultation(by=request.user)
+        return self.shaped(_refetch(visit), VisitSerializer)
+
+
+class MedicalRecordView(ClinicAPIView):
+    """A visit's medical record: the visit's own doctor (doctor routes) or an administrator
+    (admin routes). Every read is an audit event; every write goes through the engine."""
+
+    permission_classes = [IsDoctor]
+
+    def _visit(self, request: Request, id: int) -> Visit:
+        return get_object_or_404(visits_for_records(request.user), pk=id)
+
+    @extend_schema(
+        operation_id="doctor_medical_record_get", responses={200: MedicalRecordSerializer}
+    )
+    def get(self, request: Request, id: int) -> Response:
+        visit = self._visit(request, id)
+        record = MedicalRecord.objects.filter(visit=visit).select_related("updated_by").first()
+        if record is None:
+            raise NotFound(_("This visit has no medical record yet."))
+        record.visit = visit
+        record_medical_record_view(record=record, by=request.user, request=request._request)
+        return self.shaped(record, MedicalRecordSerializer)
+
+    @extend_schema(
+        operation_id="doctor_medical_record_put",
+        request=MedicalRecordInputSerializer,
+        responses={200: MedicalRecordSerializer},
+        description="Creates or changes the record; fields left out keep their value. Open "
+        "once the consultation has started.",
+    )
+    def put(self, request: Request, id: int) -> Response:
+        visit = self._visit(request, id)
+        fields = self.body(MedicalRecordInputSerializer)
+        record = save_medical_record(visit=visit, by=request.user, **fields)
+        return self.shaped(record, MedicalRecordSerializer)
+
+
+class AdminMedicalRecordView(MedicalRecordView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_medical_record_get", responses={200: MedicalRecordSerializer}
+    )
+    def get(self, request: Request, id: int) -> Response:
+        return super().get(request, id)
+
+    @extend_schema(
+        operation_id="admin_medical_record_put",
+        request=MedicalRecordInputSerializer,
+        responses={200: MedicalRecordSerializer},
+        description="Corrects the record; fields left out keep their value.",
+    )
+    def put(self, request: Request, id: int) -> Response:
+        return super().put(request, id)
+
+
+class AdminVisitSearchView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_visits_search",
+        parameters=[VisitSearchSerializer],
+        responses={200: VisitSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.query_params(VisitSearchSerializer)
+        visits = visits_with_relations().order_by("-visit_date", "-check_in_time", "-id")
+        if "start_date" in filters:
+            visits = visits.filter(visit_date__gte=filters["start_date"])
+        if "end_date" in filters:
+            visits = visits.filter(visit_date__lte=filters["end_date"])
+        if "dept_id" in filters:
+            visits = visits.filter(department_id=filters["dept_id"])
+        if filters.get("doctor_id"):
+            visits = visits.filter(schedule__doctor__emp_id=filters["doctor_id"].strip())
+        if "status" in filters:
+            visits = visits.filter(status=filters["status"])
+        if filters.get("name"):
+            visits = visits.filter(patient__name__icontains=filters["name"].strip())
+        if filters.get("phone"):
+            visits = visits.filter(patient__phone__startswith=normalize_phone(filters["phone"]))
+        id_card = normalize_resident_id(filters.get("id_card"))
+        if id_card:
+            visits = visits.filter(patient__id_card=id_card)
+        return self.paginated(visits, VisitSerializer)

@@ -1,0 +1,162 @@
+"""API shapes of visits, arrivals (check-in, walk-in) and medical records."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import BoundedDateField, DoctorField, IdCardField
+from clinic.models import Department, Gender, IdType
+from scheduling.models import TimeSlot
+from visits.models import MedicalRecord, Visit, VisitStatus
+
+VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
+
+# Medical record texts: generous, and within a TEXT column even in four-byte characters.
+RECORD_TEXT_MAX = 10_000
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
+    patient_id = serializers.IntegerField(read_only=True)
+    patient_name = serializers.CharField(source="patient.name", read_only=True)
+    phone = serializers.CharField(source="patient.phone", read_only=True)
+    id_card = IdCardField(source="patient.id_card")
+    dept_id = serializers.IntegerField(source="department_id", read_only=True)
+    dept_name = serializers.CharField(source="department.name", read_only=True)
+    schedule_id = serializers.IntegerField(read_only=True)
+    doctor_id = serializers.CharField(source="schedule.doctor.emp_id", read_only=True)
+    doctor_name = serializers.CharField(source="schedule.doctor.name", read_only=True)
+    room_number = serializers.CharField(source="schedule.room.room_number", read_only=True)
+    time_slot = serializers.ChoiceField(
+        source="schedule.time_slot", choices=TimeSlot.choices, read_only=True
+    )
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id",
+            "appointment_id",
+            "patient_id",
+            "patient_name",
+            "phone",
+            "id_card",
+            "dept_id",
+            "dept_name",
+            "schedule_id",
+            "doctor_id",
+            "doctor_name",
+            "room_number",
+            "time_slot",
+            "queue_number",
+            "status",
+            "status_label",
+            "allowed_transitions",
+            "visit_date",
+            "check_in_time",
+            "called_at",
+            "finished_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=VisitStatus.choices))
+    )
+    def get_allowed_transitions(self, visit: Visit) -> list[str]:
+        return sorted(visit.allowed_transitions())
+
+
+class VisitFilterSerializer(serializers.Serializer):
+    date = BoundedDateField(required=False, help_text=_("The visit date."))
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
+
+
+class VisitSearchSerializer(serializers.Serializer):
+    start_date = BoundedDateField(required=False)
+    end_date = BoundedDateField(required=False)
+    dept_id = serializers.IntegerField(required=False, min_value=1)
+    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
+    name = serializers.CharField(required=False, max_length=50)
+    phone = serializers.CharField(required=False, max_length=20)
+    id_card = serializers.CharField(required=False, max_length=32)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start and end and start > end:
+            raise serializers.ValidationError(
+                {"end_date": [_("The end date comes before the start date.")]}
+            )
+        return attrs
+
+
+class QueueFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
+
+
+# What the desk may ask for; `left` is answered by the engine: only a settlement leaves.
+DESK_VISIT_MOVES = (
+    VisitStatus.IN_CONSULTATION,
+    VisitStatus.AWAITING_PAYMENT,
+    VisitStatus.CANCELLED,
+    VisitStatus.LEFT,
+)
+
+
+class VisitStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_VISIT_MOVES])
+
+
+class CheckInSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=20)
+    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class WalkInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    phone = serializers.CharField(max_length=20)
+    dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    gender = serializers.ChoiceField(
+        choices=Gender.choices, required=False, allow_blank=True, default=""
+    )
+    id_type = serializers.ChoiceField(choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    doctor_id = DoctorField(
+        required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
+    )
+
+
+class MedicalRecordSerializer(serializers.ModelSerializer):
+    visit_id = serializers.IntegerField(read_only=True)
+    updated_by = serializers.CharField(
+        source="updated_by.username", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = MedicalRecord
+        fields = [
+            "visit_id",
+            "diagnosis",
+            "treatment",
+            "prescription",
+            "note",
+            "updated_at",
+            "updated_by",
+        ]
+        read_only_fields = fields
+
+
+class MedicalRecordInputSerializer(serializers.Serializer):
+    """Fields left out keep their value."""
+
+    diagnosis = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    treatment = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    prescription = serializers.CharField(
+        required=False, allow_blank=True, max_length=RECORD_TEXT_MAX
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
