@@ -1,7 +1,11 @@
 """The waiting-room display: /display/<department code>/ (namespace "display")."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from visits import display_views
 
 app_name = "display"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:code>/", display_views.department_display, name="department"),
+]

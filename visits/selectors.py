@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass, field
 
-from clinic.models import User
-from visits.models import Visit
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from clinic.models import Department, Patient, Role, User
+from clinic.privacy import mask_name
+from scheduling.models import Schedule, TimeSlot
+from visits.models import MedicalRecord, Visit, VisitStatus
 
 
 def visits_of_patient_account(user: User) -> QuerySet[Visit]:
@@ -17,3 +24,214 @@ def visits_of_patient_account(user: User) -> QuerySet[Visit]:
         )
         .order_by("-visit_date", "-check_in_time")
     )
+
+
+# --- The doctor's workbench -------------------------------------------------------------------
+
+# A patient the doctor "has seen or is seeing": a visit on the doctor's own schedule that got
+# past the waiting room. Waiting and cancelled (left unseen) visits do not count.
+SEEN_STATUSES = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
+
+# The order in which call_next() works through a doctor's schedules of the day: by slot start
+# (morning, full day, afternoon), then by id. Keep in step with visits.services.call_next.
+CALL_ORDER = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
+
+_QUEUE_STATUSES = (VisitStatus.WAITING, *SEEN_STATUSES)
+
+
+@dataclass
+class ScheduleQueue:
+    """One of the doctor's schedules today with its visits, split by where they stand."""
+
+    schedule: Schedule
+    waiting: list[Visit] = field(default_factory=list)
+    in_consultation: list[Visit] = field(default_factory=list)
+    awaiting_payment: list[Visit] = field(default_factory=list)
+    left: list[Visit] = field(default_factory=list)
+
+
+@dataclass
+class DoctorDay:
+    day: dt.date
+    schedules: list[ScheduleQueue]
+
+    @property
+    def in_consultation(self) -> list[Visit]:
+        visits = [visit for queue in self.schedules for visit in queue.in_consultation]
+        return sorted(visits, key=lambda visit: (visit.called_at is None, visit.called_at))
+
+    @property
+    def next_up(self) -> Visit | None:
+        """The patient call_next() would call now."""
+        for queue in self.schedules:
+            if queue.waiting:
+                return queue.waiting[0]
+        return None
+
+    @property
+    def waiting_count(self) -> int:
+        return sum(len(queue.waiting) for queue in self.schedules)
+
+
+def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
+    """The doctor's schedules of `day` in call order, each with its visits in queue order.
+
+    Two queries whatever the number of patients: the schedules, then their visits with the
+    patient.
+    """
+    if user.role != Role.DOCTOR or user.employee_id is None:
+        return DoctorDay(day=day, schedules=[])
+    schedules = (
+        Schedule.objects.filter(doctor_id=user.employee_id, work_date=day)
+        .select_related("department", "room")
+        .prefetch_related(
+            Prefetch(
+                "visits",
+                queryset=Visit.objects.filter(status__in=_QUEUE_STATUSES)
+                .select_related("patient")
+                .order_by("queue_number"),
+            )
+        )
+    )
+    queues = []
+    for schedule in sorted(schedules, key=lambda s: (CALL_ORDER[s.time_slot], s.pk)):
+        queue = ScheduleQueue(schedule=schedule)
+        for visit in schedule.visits.all():
+            getattr(queue, visit.status).append(visit)
+        queues.append(queue)
+    return DoctorDay(day=day, schedules=queues)
+
+
+def visits_of_doctor(user: User) -> QuerySet[Visit]:
+    """Visits on the doctor's own schedules (any day); none for anyone else."""
+    if user.role != Role.DOCTOR or user.employee_id is None:
+        return Visit.objects.none()
+    return Visit.objects.filter(schedule__doctor_id=user.employee_id)
+
+
+def get_visit_for_doctor(user: User, pk: int) -> Visit:
+    """A visit on the doctor's own schedule that they are seeing or have seen; otherwise 404,
+    so that nobody else's patients can even be shown to exist."""
+    visits = visits_of_doctor(user).filter(status__in=SEEN_STATUSES)
+    try:
+        return visits.select_related(
+            "patient", "department", "schedule__room", "schedule__doctor", "medical_record"
+        ).get(pk=pk)
+    except Visit.DoesNotExist:
+        raise Http404 from None
+
+
+def _seen_by_doctor(user: User) -> Exists:
+    """True for rows whose patient the doctor is seeing or has seen (`patient` outer ref)."""
+    return Exists(
+        visits_of_doctor(user).filter(status__in=SEEN_STATUSES, patient=OuterRef("patient"))
+    )
+
+
+def patient_history_for_doctor(
+    user: User, patient: Patient, *, exclude: Visit | None = None
+) -> QuerySet[Visit]:
+    """The patient's visits at this clinic (with any doctor), newest first, when the doctor is
+    seeing or has seen that patient; none otherwise. One query."""
+    visits = (
+        Visit.objects.filter(patient=patient, status__in=SEEN_STATUSES)
+        .filter(_seen_by_doctor(user))
+        .select_related("department", "schedule__doctor", "medical_record")
+        .order_by("-visit_date", "-check_in_time", "-pk")
+    )
+    if exclude is not None:
+        visits = visits.exclude(pk=exclude.pk)
+    return visits
+
+
+def records_readable_by(user: User) -> QuerySet[MedicalRecord]:
+    """Administrators read every record; a doctor those of patients they are seeing or have
+    seen (whoever wrote them); anyone else none."""
+    records = MedicalRecord.objects.select_related(
+        "visit__patient", "visit__department", "visit__schedule__doctor", "updated_by"
+    )
+    if user.role == Role.ADMIN:
+        return records
+    if user.role == Role.DOCTOR and user.employee_id is not None:
+        seen = visits_of_doctor(user).filter(
+            status__in=SEEN_STATUSES, patient=OuterRef("visit__patient")
+        )
+        return records.filter(Exists(seen))
+    return records.none()
+
+
+def get_record_for(user: User, pk: int) -> MedicalRecord:
+    try:
+        return records_readable_by(user).get(pk=pk)
+    except MedicalRecord.DoesNotExist:
+        raise Http404 from None
+
+
+# --- The waiting-room display -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    """What the waiting room may see of a visit: its number and a masked name."""
+
+    queue_number: int
+    masked_name: str
+
+
+@dataclass
+class RoomBoard:
+    room_number: str
+    doctor_name: str
+    doctor_title: str
+    now_seeing: list[BoardEntry] = field(default_factory=list)
+    next_up: list[BoardEntry] = field(default_factory=list)
+    waiting_count: int = 0
+
+
+def waiting_room_board(
+    *, department: Department, now: dt.datetime, next_count: int = 5
+) -> list[RoomBoard]:
+    """Per room of the department today: the numbers in consultation and the next few waiting.
+
+    A schedule shows while its check-in window is open or while it still has patients in the
+    waiting room or in consultation. Only queue numbers and masked names leave this function:
+    the patient's name is the one personal field read, and it is masked here. Two queries.
+    """
+    schedules = list(
+        Schedule.objects.filter(department=department, work_date=timezone.localdate(now))
+        .select_related("room", "doctor")
+        .order_by("room__room_number", "id")
+    )
+    visits = (
+        Visit.objects.filter(
+            schedule__in=[schedule.pk for schedule in schedules],
+            status__in=(VisitStatus.WAITING, VisitStatus.IN_CONSULTATION),
+        )
+        .order_by("queue_number")
+        .values_list("schedule_id", "status", "queue_number", "called_at", "patient__name")
+    )
+    by_schedule: dict[int, list[tuple]] = {}
+    for row in visits:
+        by_schedule.setdefault(row[0], []).append(row)
+    boards = []
+    for schedule in schedules:
+        rows = by_schedule.get(schedule.pk, [])
+        opens_at, closes_at = schedule.check_in_window()
+        if not rows and not opens_at <= now < closes_at:
+            continue
+        seeing = sorted(
+            (row for row in rows if row[1] == VisitStatus.IN_CONSULTATION),
+            key=lambda row: (row[3] is None, row[3], row[2]),
+        )
+        waiting = [row for row in rows if row[1] == VisitStatus.WAITING]
+        boards.append(
+            RoomBoard(
+                room_number=schedule.room.room_number,
+                doctor_name=schedule.doctor.name,
+                doctor_title=schedule.doctor.title,
+                now_seeing=[BoardEntry(row[2], mask_name(row[4])) for row in seeing],
+                next_up=[BoardEntry(row[2], mask_name(row[4])) for row in waiting[:next_count]],
+                waiting_count=len(waiting),
+            )
+        )
+    return boards

@@ -132,6 +132,8 @@ def register_walk_in(
     of the department running now (the chosen doctor's, or the one with most places left),
     and queue them."""
     ensure_role(by, *DESK_ROLES)
+    if not department.is_active:
+        raise NoSchedule(details={"department": [_("This department is not seeing patients.")]})
     now = now or timezone.now()
     half = walk_in_slot(now)
     # Lock order: Patient, then Schedules by ascending id, then the Visit insert.
@@ -194,15 +196,19 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
         .filter(doctor_id=by.employee_id, work_date=timezone.localdate(now))
         .order_by("id")
     )
-    in_consultation = (
-        Visit.objects.filter(schedule__in=schedules, status=VisitStatus.IN_CONSULTATION)
-        .order_by("called_at")
-        .first()
-    )
-    if in_consultation is not None:
-        raise ConsultationInProgress(
-            details={"visit": in_consultation.pk, "queue_number": in_consultation.queue_number}
+
+    def ensure_consultation_room_free() -> None:
+        in_consultation = (
+            Visit.objects.filter(schedule__in=schedules, status=VisitStatus.IN_CONSULTATION)
+            .order_by("called_at")
+            .first()
         )
+        if in_consultation is not None:
+            raise ConsultationInProgress(
+                details={"visit": in_consultation.pk, "queue_number": in_consultation.queue_number}
+            )
+
+    ensure_consultation_room_free()
     for schedule in sorted(schedules, key=lambda s: (_SLOT_ORDER[s.time_slot], s.pk)):
         visit = (
             Visit.objects.select_for_update()
@@ -211,6 +217,12 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
             .first()
         )
         if visit is not None:
+            # The desk moves a visit in without the schedule lock: the row lock above may have
+            # waited for exactly that move (of the patient first in line), after which the
+            # query skipped to the next patient. Look again now that the row is ours (READ
+            # COMMITTED: this read sees the desk's commit), so that the doctor does not end
+            # up with two patients in consultation.
+            ensure_consultation_room_free()
             visit.start_consultation(by=by, now=now)
             return visit
     raise QueueEmpty()
