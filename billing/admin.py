@@ -1,10 +1,43 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
+from django.contrib.admin.options import ShowFacets
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Bill, IncomeRecord
+from clinic.admin import PATIENT_SEARCH_HELP
 from clinic.admin_utils import ReadOnlyModelAdmin
+from visits.admin import (
+    DateRangeFilter,
+    DoctorFilter,
+    LocalDateRangeFilter,
+    RoomFilter,
+    search_patients_or_room,
+)
+
+_BILL_NUMBER = re.compile(r"^B\d{8}-[0-9A-Z]+$")
+
+BILLING_SEARCH_HELP = _("%(patient)s Or a room number, or a bill number.") % {
+    "patient": PATIENT_SEARCH_HELP
+}
+
+
+class BillDoctorFilter(DoctorFilter):
+    doctor_path = "visit__schedule__doctor_id"
+
+
+class BillRoomFilter(RoomFilter):
+    room_path = "visit__schedule__room_id"
+
+
+class IncomeDoctorFilter(DoctorFilter):
+    doctor_path = "doctor_id"
+
+
+class IncomeRoomFilter(RoomFilter):
+    room_path = "bill__visit__schedule__room_id"
 
 
 @admin.register(Bill)
@@ -12,6 +45,8 @@ class BillAdmin(ReadOnlyModelAdmin):
     list_display = (
         "number",
         "patient",
+        "department",
+        "doctor",
         "total_amount",
         "insurance_amount",
         "self_pay_amount",
@@ -19,20 +54,90 @@ class BillAdmin(ReadOnlyModelAdmin):
         "pay_time",
         "cashier",
     )
-    list_filter = ("pay_status", "visit__department")
-    list_select_related = ("visit__patient", "cashier")
+    list_filter = (
+        "pay_status",
+        "visit__department",
+        BillDoctorFilter,
+        BillRoomFilter,
+        # Paid between two clinic-local days, on the indexed payment time.
+        ("pay_time", LocalDateRangeFilter),
+    )
+    # As for visits (visits.admin.VisitAdmin): the page's rows alone, newest payments
+    # first along bill_pay_time_idx, then their relations by id, one query each.
+    list_select_related = ()
+    list_prefetch_related = (
+        "visit__patient",
+        "visit__department",
+        "visit__schedule__doctor",
+        "cashier",
+    )
     search_fields = ("=number", "visit__patient__name", "=visit__patient__phone")
-    date_hierarchy = "visit__visit_date"
+    search_help_text = BILLING_SEARCH_HELP
+    ordering = ("-pay_time", "-id")
+    show_facets = ShowFacets.NEVER
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if _BILL_NUMBER.match(term.upper()):
+            return queryset.filter(number=term.upper()), False
+        found = search_patients_or_room(
+            queryset,
+            term,
+            patient_prefix="visit__patient__",
+            room_path="visit__schedule__room__room_number",
+        )
+        return found, False
 
     @admin.display(description=_("patient"))
     def patient(self, obj: Bill) -> str:
         return obj.visit.patient.name
 
+    @admin.display(description=_("department"))
+    def department(self, obj: Bill) -> str:
+        return obj.visit.department.name
+
+    @admin.display(description=_("doctor"))
+    def doctor(self, obj: Bill) -> str:
+        return obj.visit.schedule.doctor.name
+
 
 @admin.register(IncomeRecord)
 class IncomeRecordAdmin(ReadOnlyModelAdmin):
-    list_display = ("record_date", "amount", "department", "doctor", "bill")
-    list_filter = ("department", "record_date")
-    list_select_related = ("department", "doctor", "bill")
-    search_fields = ("=bill__number", "doctor__name", "doctor__emp_id")
-    date_hierarchy = "record_date"
+    list_display = ("record_date", "amount", "department", "doctor", "bill", "patient")
+    list_filter = (
+        "department",
+        IncomeDoctorFilter,
+        IncomeRoomFilter,
+        ("record_date", DateRangeFilter),
+    )
+    # Newest first along the record_date index, relations by id afterwards.
+    list_select_related = ()
+    list_prefetch_related = ("department", "doctor", "bill__visit__patient")
+    ordering = ("-record_date", "-id")
+    search_fields = ("=bill__number", "bill__visit__patient__name", "=bill__visit__patient__phone")
+    search_help_text = BILLING_SEARCH_HELP
+    show_facets = ShowFacets.NEVER
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if _BILL_NUMBER.match(term.upper()):
+            return queryset.filter(bill__number=term.upper()), False
+        found = search_patients_or_room(
+            queryset,
+            term,
+            patient_prefix="bill__visit__patient__",
+            room_path="bill__visit__schedule__room__room_number",
+        )
+        return found, False
+
+    @admin.display(description=_("patient"))
+    def patient(self, obj: IncomeRecord) -> str:
+        return obj.bill.visit.patient.name

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
-from django.db.models import F, Q
+from django.db import connections, models, router, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +18,8 @@ from clinic.models import Department, Employee
 from visits.models import Visit
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
+# Sums of a day's payments: room for 1,000,000 payments of the largest bill.
+SUMMARY_MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 class PayStatus(models.TextChoices):
@@ -69,8 +74,13 @@ class Bill(models.Model):
                 condition=Q(insurance_amount__lte=F("total_amount")),
                 name="bill_insurance_within_total",
             ),
+            # In whole cents: SQLite keeps decimals as binary floats, where 0.10 + 0.20 is not
+            # 0.30 and an exact comparison would refuse a correct bill. Exact on MariaDB.
             models.CheckConstraint(
-                condition=Q(total_amount=F("insurance_amount") + F("self_pay_amount")),
+                condition=Exact(
+                    Round(F("total_amount") * 100),
+                    Round(F("insurance_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
                 name="bill_total_is_insurance_plus_self_pay",
             ),
             models.CheckConstraint(
@@ -117,3 +127,273 @@ class IncomeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_date} {self.amount}"
+
+
+class DailyIncomeSummary(models.Model):
+    """Income per clinic-local day, department and doctor: what the statistics read.
+
+    One row per (record_date, department, doctor), kept in step with the detail rows
+    (IncomeRecord and its Bill) inside the settlement's transaction by `add_payment()`, and
+    recomputed from them by `rebuild()` (`manage.py rebuild_income_summary`). A year of
+    statistics then reads a few thousand rows instead of every income record.
+
+    Income without a doctor (allowed by IncomeRecord) is kept under `doctor_key` 0. The key,
+    never NULL, is what the unique constraint and the upsert rely on: MariaDB and MySQL let
+    NULLs repeat in a unique index, so a nullable doctor column alone would let two
+    concurrent first payments of a day create two rows.
+    """
+
+    NO_DOCTOR_KEY = 0
+
+    record_date = models.DateField(_("record date"))
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    doctor = models.ForeignKey(
+        Employee,
+        verbose_name=_("doctor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    doctor_key = models.BigIntegerField(
+        _("doctor key"),
+        default=NO_DOCTOR_KEY,
+        editable=False,
+        help_text=_("The doctor's id, or 0 for income without a doctor."),
+    )
+    payments = models.IntegerField(_("payments"), default=0)
+    total_amount = models.DecimalField(_("total"), **SUMMARY_MONEY)
+    insurance_amount = models.DecimalField(_("insurance"), **SUMMARY_MONEY)
+    self_pay_amount = models.DecimalField(_("self-pay"), **SUMMARY_MONEY)
+
+    class Meta:
+        ordering = ["record_date", "department_id", "doctor_key"]
+        verbose_name = _("daily income summary")
+        verbose_name_plural = _("daily income summaries")
+        # Covering: a year of statistics, by day, department or doctor, is one range of
+        # this index, never the table's rows (bench/statistics.py: "Using index").
+        indexes = [
+            models.Index(
+                fields=[
+                    "record_date",
+                    "department",
+                    "doctor_key",
+                    "doctor",
+                    "payments",
+                    "total_amount",
+                    "insurance_amount",
+                    "self_pay_amount",
+                ],
+                name="income_summary_by_date_idx",
+            ),
+        ]
+        constraints = [
+            # One row per day, department and doctor: what the upsert relies on.
+            models.UniqueConstraint(
+                fields=["record_date", "department", "doctor_key"],
+                name="income_summary_unique_day_department_doctor",
+            ),
+            models.CheckConstraint(
+                condition=Q(payments__gte=0)
+                & Q(total_amount__gte=0)
+                & Q(insurance_amount__gte=0)
+                & Q(self_pay_amount__gte=0),
+                name="income_summary_not_negative",
+            ),
+            # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
+            # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("total_amount") * 100),
+                    Round(F("insurance_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
+                name="income_summary_total_is_insurance_plus_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
+                name="income_summary_doctor_key_matches_doctor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_date} {self.department_id}/{self.doctor_key} {self.total_amount}"
+
+    @classmethod
+    def add_payment(
+        cls,
+        *,
+        record_date: dt.date,
+        department_id: int,
+        doctor_id: int | None,
+        total: Decimal,
+        insurance: Decimal,
+        self_pay: Decimal,
+    ) -> None:
+        """Add one settlement to its day's row, creating the row on the day's first payment.
+
+        Runs inside the settlement's transaction, as its last write (lock order: ... Visit,
+        Bill, summary row), so that the hot row of a busy doctor is held only until commit.
+        One atomic statement: INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, INSERT
+        ... ON CONFLICT DO UPDATE elsewhere. Concurrent first payments of a day queue on the
+        new row's exclusive lock and then add to it. (A select-then-insert with a savepoint
+        would leave every loser holding a shared lock from its duplicate-key error; two of
+        them upgrading to update the row is a deadlock.)
+        """
+        db = connections[router.db_for_write(cls)]
+        quote = db.ops.quote_name
+        columns = (
+            "record_date",
+            "department_id",
+            "doctor_id",
+            "doctor_key",
+            "payments",
+            "total_amount",
+            "insurance_amount",
+            "self_pay_amount",
+        )
+        values = [
+            record_date,
+            department_id,
+            doctor_id,
+            doctor_id or cls.NO_DOCTOR_KEY,
+            1,
+            total,
+            insurance,
+            self_pay,
+        ]
+        # Only quoted identifiers of this model are interpolated; every value is a parameter.
+        insert = (
+            f"INSERT INTO {quote(cls._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        sums = [quote(column) for column in ("total_amount", "insurance_amount", "self_pay_amount")]
+        payments = quote("payments")
+        if db.vendor == "mysql":
+            # Parameters rather than VALUES(col), which MySQL 8.0.20+ deprecates.
+            sql = f"{insert} ON DUPLICATE KEY UPDATE {payments} = {payments} + 1, " + ", ".join(
+                f"{column} = {column} + %s" for column in sums
+            )
+            params = [*values, total, insurance, self_pay]
+        else:
+            conflict = ", ".join(map(quote, ("record_date", "department_id", "doctor_key")))
+            sql = (
+                f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET "
+                f"{payments} = {payments} + 1, "
+                + ", ".join(f"{column} = {column} + excluded.{column}" for column in sums)
+            )
+            params = values
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    add_payment.alters_data = True
+
+    @classmethod
+    def detail_totals(
+        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
+    ) -> models.QuerySet:
+        """The summary's rows as computed from the detail: income records and their bills,
+        grouped in SQL by day, department and doctor."""
+        records = IncomeRecord.objects.all()
+        if start_date is not None:
+            records = records.filter(record_date__gte=start_date)
+        if end_date is not None:
+            records = records.filter(record_date__lte=end_date)
+        return (
+            records.values("record_date", "department_id", "doctor_id")
+            .annotate(
+                payments=Count("id"),
+                total_amount=Sum("amount"),
+                insurance_amount=Sum("bill__insurance_amount"),
+                self_pay_amount=Sum("bill__self_pay_amount"),
+            )
+            .order_by()
+        )
+
+    @classmethod
+    def rebuild(
+        cls,
+        *,
+        start_date: dt.date | None = None,
+        end_date: dt.date | None = None,
+        batch_size: int = 2000,
+    ) -> int:
+        """Recompute the rows of a date range (all dates by default) from the detail rows.
+
+        One transaction: the old rows are deleted first (which waits for settlements still
+        writing to them), then the detail is read and the new rows inserted. Meant for
+        repairs and bulk loads; settlements of the same dates that commit while it runs
+        are safest avoided (run it for past days, or when the desk is closed).
+        Returns the number of rows written.
+        """
+        written = 0
+        with transaction.atomic():
+            rows = cls.objects.all()
+            if start_date is not None:
+                rows = rows.filter(record_date__gte=start_date)
+            if end_date is not None:
+                rows = rows.filter(record_date__lte=end_date)
+            rows.delete()
+            batch: list[DailyIncomeSummary] = []
+            for row in cls.detail_totals(start_date=start_date, end_date=end_date).iterator(
+                chunk_size=batch_size
+            ):
+                batch.append(
+                    cls(
+                        record_date=row["record_date"],
+                        department_id=row["department_id"],
+                        doctor_id=row["doctor_id"],
+                        doctor_key=row["doctor_id"] or cls.NO_DOCTOR_KEY,
+                        payments=row["payments"],
+                        total_amount=row["total_amount"],
+                        insurance_amount=row["insurance_amount"],
+                        self_pay_amount=row["self_pay_amount"],
+                    )
+                )
+                if len(batch) >= batch_size:
+                    cls.objects.bulk_create(batch)
+                    written += len(batch)
+                    batch = []
+            if batch:
+                cls.objects.bulk_create(batch)
+                written += len(batch)
+        return written
+
+    rebuild.alters_data = True
+
+    @classmethod
+    def differences(
+        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
+    ) -> list[dict]:
+        """Where the summary and the detail disagree (empty when they agree): one dict per
+        (date, department, doctor) with both sides' figures. Both sides aggregate in SQL."""
+        fields = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
+        detail = {
+            (
+                row["record_date"],
+                row["department_id"],
+                row["doctor_id"] or cls.NO_DOCTOR_KEY,
+            ): tuple(row[field] for field in fields)
+            for row in cls.detail_totals(start_date=start_date, end_date=end_date)
+        }
+        rows = cls.objects.all()
+        if start_date is not None:
+            rows = rows.filter(record_date__gte=start_date)
+        if end_date is not None:
+            rows = rows.filter(record_date__lte=end_date)
+        summary = {
+            (row[0], row[1], row[2]): tuple(row[3:])
+            for row in rows.values_list("record_date", "department_id", "doctor_key", *fields)
+        }
+        return [
+            {
+                "record_date": key[0],
+                "department_id": key[1],
+                "doctor_key": key[2],
+                "detail": detail.get(key),
+                "summary": summary.get(key),
+            }
+            for key in sorted(detail.keys() | summary.keys())
+            if detail.get(key) != summary.get(key)
+        ]

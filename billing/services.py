@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.exceptions import AlreadySettled, InvalidAmounts
-from billing.models import Bill, IncomeRecord, PayStatus, new_bill_number
+from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus, new_bill_number
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.models import User
@@ -39,12 +39,16 @@ def _to_cents(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal |
     if not amount.is_finite():
         errors[field] = [_("Enter an amount such as 86.50.")]
         return None
-    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if amount < 0:
-        errors[field] = [_("An amount cannot be negative.")]
-    elif amount > MAX_AMOUNT:
+    # Range first: rounding a number of 29 digits or more would itself fail.
+    if amount > MAX_AMOUNT:
         errors[field] = [_("An amount cannot exceed %s.") % MAX_AMOUNT]
-    return amount
+        return None
+    # "+ 0" turns a rounded -0.001 (that is, -0.00) into a plain 0.00.
+    rounded = amount.quantize(CENT, rounding=ROUND_HALF_UP) + 0 if amount > -1 else amount
+    if rounded < 0:
+        errors[field] = [_("An amount cannot be negative.")]
+        return None
+    return rounded
 
 
 def validate_amounts(total: Any, insurance: Any, self_pay: Any = None) -> Amounts:
@@ -94,7 +98,9 @@ def settle_visit(
     ensure_role(by, *DESK_ROLES)
     amounts = validate_amounts(total_amount, insurance_amount, self_pay_amount)
     now = now or timezone.now()
-    # Lock order: Visit, then the Bill insert. The visit's lock serialises settlements.
+    # Lock order: Visit, then the Bill insert, then the day's summary row (last, so that a
+    # busy doctor's row is held only from that write to the commit). The visit's lock
+    # serialises settlements of one visit.
     visit._lock()
     if Bill.objects.filter(visit=visit).exists():
         raise AlreadySettled()
@@ -109,7 +115,7 @@ def settle_visit(
         pay_time=now,
         cashier=by,
     )
-    IncomeRecord.objects.create(
+    income = IncomeRecord.objects.create(
         bill=bill,
         department_id=visit.department_id,
         doctor_id=visit.schedule.doctor_id,
@@ -128,5 +134,13 @@ def settle_visit(
             "insurance_amount": str(amounts.insurance),
             "self_pay_amount": str(amounts.self_pay),
         },
+    )
+    DailyIncomeSummary.add_payment(
+        record_date=income.record_date,
+        department_id=income.department_id,
+        doctor_id=income.doctor_id,
+        total=amounts.total,
+        insurance=amounts.insurance,
+        self_pay=amounts.self_pay,
     )
     return bill

@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_utils import ReadOnlyModelAdmin
-from clinic.models import AuditEvent, Department, Employee, Patient, Room, User
+from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
 from clinic.privacy import mask_id_card
+from clinic.validators import normalize_phone, normalize_resident_id
 
 admin.site.site_header = _("Clinic Flow administration")
 admin.site.site_title = _("Clinic Flow")
@@ -87,13 +95,27 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Disable the selected rooms"))
     def disable_rooms(self, request, queryset) -> None:
-        count = queryset.update(status=Room.Status.DISABLED)
-        self.message_user(request, _("%(count)d rooms disabled.") % {"count": count})
+        self._set_status(request, queryset, Room.Status.DISABLED)
 
     @admin.action(description=_("Enable the selected rooms"))
     def enable_rooms(self, request, queryset) -> None:
-        count = queryset.update(status=Room.Status.ACTIVE)
-        self.message_user(request, _("%(count)d rooms enabled.") % {"count": count})
+        self._set_status(request, queryset, Room.Status.ACTIVE)
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        """Each room through its own validation: a room with patients booked stays active."""
+        changed = 0
+        for room in queryset:
+            room.status = status
+            try:
+                room.full_clean()
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{room}: {' '.join(error.messages)}", level=messages.ERROR
+                )
+                continue
+            room.save(update_fields=["status"])
+            changed += 1
+        self.message_user(request, _("%(count)d rooms changed.") % {"count": changed})
 
 
 @admin.register(Employee)
@@ -115,14 +137,67 @@ class PatientAdminForm(forms.ModelForm):
         fields = ("name", "gender", "id_type", "id_card", "phone", "birth_date", "user")
 
 
+_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+_DOCUMENT_NUMBER = re.compile(r"^[0-9A-Za-z-]{5,32}$")
+
+PATIENT_SEARCH_HELP = _(
+    "A name (or its beginning), a phone number (3 digits or more, from the start), or an ID number."
+)
+
+
+def patient_search_filter(term: str, *, prefix: str = "") -> Q | None:
+    """What the desk's search box finds, on indexed patient columns only: a resident ID
+    number (exact), a phone number (prefix, from 3 digits), else a name prefix or another
+    document number (exact). `prefix` reaches the patient from another model
+    ("patient__", "visit__patient__"). None when the term is too short to search."""
+    term = term.strip()
+    if not term:
+        return None
+    id_number = normalize_resident_id(term) or ""
+    if _RESIDENT_ID.match(id_number):
+        return Q(**{f"{prefix}id_card": id_number})
+    digits = normalize_phone(term)
+    if digits.isdigit():
+        return Q(**{f"{prefix}phone__startswith": digits}) if len(digits) >= 3 else None
+    found = Q(**{f"{prefix}name__startswith": term})
+    if _DOCUMENT_NUMBER.match(term):
+        found |= Q(**{f"{prefix}id_card": term.upper()})
+    return found
+
+
+class PatientAccountFilter(admin.SimpleListFilter):
+    title = _("account")
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With an account")), ("no", _("Without an account"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(user__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(user__isnull=True)
+        return queryset
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ("name", "gender", "masked_id_card", "phone", "birth_date", "account")
-    list_filter = ("gender", "id_type")
+    list_filter = ("gender", "id_type", PatientAccountFilter)
     list_select_related = ("user",)
+    # The search box follows the desk's rules (patient_search_filter), on indexed columns.
     search_fields = ("name", "=phone", "=id_card")
+    search_help_text = PATIENT_SEARCH_HELP
     raw_id_fields = ("user",)
+    # No second COUNT(*) of the whole table under a filtered list.
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        found = patient_search_filter(search_term)
+        return (queryset.filter(found) if found is not None else queryset.none()), False
 
     @admin.display(description=_("ID number"))
     def masked_id_card(self, obj: Patient) -> str:
@@ -133,12 +208,117 @@ class PatientAdmin(admin.ModelAdmin):
         return obj.user.username if obj.user_id else "—"
 
 
+class AuditActorFilter(admin.SimpleListFilter):
+    """Staff accounts by name (few at a clinic), the system, and any other account once it
+    is chosen (from a row's link): never a list of every patient account."""
+
+    title = _("actor")
+    parameter_name = "actor"
+    SYSTEM = "system"
+
+    def lookups(self, request, model_admin):
+        staff = (
+            User.objects.exclude(role=Role.PATIENT).select_related("employee").order_by("username")
+        )
+        choices = [(str(user.pk), self._label(user)) for user in staff]
+        value = self.value()
+        if value and value.isdigit() and value not in {pk for pk, _label in choices}:
+            chosen = User.objects.select_related("employee").filter(pk=value).first()
+            if chosen is not None:
+                choices.insert(0, (value, self._label(chosen)))
+        choices.append((self.SYSTEM, _("System (no account)")))
+        return choices
+
+    @staticmethod
+    def _label(user: User) -> str:
+        return f"{user.username} ({user.employee.name})" if user.employee_id else user.username
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value == self.SYSTEM:
+            return queryset.filter(actor__isnull=True)
+        if not value.isdigit():
+            raise IncorrectLookupParameters
+        return queryset.filter(actor_id=value)
+
+
+class AuditPatientFilter(admin.SimpleListFilter):
+    """One patient's events, reached from a row's patient link (or the record's page); shown
+    only while chosen, with its name, so that it can be cleared."""
+
+    title = _("patient")
+    parameter_name = "patient"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value or not value.isdigit():
+            return []
+        patient = Patient.objects.filter(pk=value).only("name").first()
+        return [(value, patient.name if patient is not None else value)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            raise IncorrectLookupParameters
+        return queryset.filter(patient_id=value)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "actor_username", "role", "action", "object_type", "object_id")
+    """The audit trail, read-only: no add, change or delete here (nor anywhere in the app)."""
+
+    list_display = (
+        "created_at",
+        "actor_link",
+        "role",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_link",
+    )
     # A date filter on the timestamp, not date_hierarchy: the hierarchy converts time zones
     # in SQL, which needs MySQL's time-zone tables.
-    list_filter = ("created_at", "action", "role", "object_type")
-    search_fields = ("actor_username", "action", "object_id", "=patient__phone")
+    list_filter = (
+        "created_at",
+        "action",
+        AuditActorFilter,
+        AuditPatientFilter,
+        "role",
+        "object_type",
+    )
+    search_fields = (
+        "actor_username",
+        "action",
+        "object_id",
+        "patient__name",
+        "=patient__phone",
+        "=patient__id_card",
+    )
     list_select_related = ("actor", "patient")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    @admin.display(description=_("actor"), ordering="actor_username")
+    def actor_link(self, obj: AuditEvent) -> str:
+        if obj.actor_id is None:
+            return obj.actor_username or "—"
+        return format_html(
+            '<a href="?{}" title="{}">{}</a>',
+            urlencode({"actor": obj.actor_id}),
+            _("Only this user's events"),
+            obj.actor_username,
+        )
+
+    @admin.display(description=_("patient"))
+    def patient_link(self, obj: AuditEvent) -> str:
+        if obj.patient_id is None:
+            return "—"
+        return format_html(
+            '<a href="?{}" title="{}">{}</a>',
+            urlencode({"patient": obj.patient_id}),
+            _("Only this patient's events"),
+            obj.patient.name,
+        )

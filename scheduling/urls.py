@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from scheduling import views
 
 app_name = "scheduling"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # Administrators' week planner.
+    path("planner/", views.planner, name="planner"),
+    path("planner/copy-week/", views.copy_week, name="copy-week"),
+]

@@ -83,6 +83,20 @@ class Visit(StateMachineMixin, models.Model):
         verbose_name_plural = _("visits")
         indexes = [
             models.Index(fields=["visit_date", "status"], name="visit_date_status_idx"),
+            # The statistics (billing.selectors) count visits, statuses and distinct patients
+            # over a date range by day, department or doctor (through the schedule). Each
+            # grouping reads one of these covering indexes alone, in its group's order,
+            # never the table's rows (bench/statistics.py: EXPLAIN says "Using index").
+            # On MariaDB the department one also serves as its foreign key's index.
+            models.Index(fields=["visit_date", "patient", "status"], name="visit_stats_day_idx"),
+            models.Index(
+                fields=["department", "visit_date", "status", "patient"],
+                name="visit_stats_department_idx",
+            ),
+            models.Index(
+                fields=["schedule", "visit_date", "status", "patient"],
+                name="visit_stats_schedule_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -148,6 +162,7 @@ class Visit(StateMachineMixin, models.Model):
     @atomic_with_retry
     def advance(self, *, by: User, now: dt.datetime | None = None) -> None:
         """The next forward step; from awaiting payment only settlement goes on."""
+        self._ensure_may_move(by)
         self._lock()
         if self.status == VisitStatus.AWAITING_PAYMENT:
             raise SettlementRequired(details={"from": self.status, "to": VisitStatus.LEFT})

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.urls import reverse
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -51,7 +52,9 @@ def test_seed_demo_prints_the_accounts_that_log_in(client):
         ("patient", "Patient-demo-2026"),
     ]:
         assert f"{username} / {password}" in output
-        assert client.login(username=username, password=password)
+        response = client.post(reverse("login"), {"username": username, "password": password})
+        assert response.status_code == 302, username
+        client.logout()
     assert {user.role for user in User.objects.all()} == set(Role.values)
 
 

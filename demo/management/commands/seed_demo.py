@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
-from billing.models import Bill, IncomeRecord, PayStatus
+from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
 from clinic.codes import READABLE_ALPHABET
 from clinic.models import (
     Department,
@@ -299,6 +299,8 @@ class Command(BaseCommand):
                 record_date=today,
             )
         self._recount(Schedule.objects.filter(work_date__in=[today, tomorrow]))
+        # The bills above were written directly: bring the statistics' daily summary in step.
+        DailyIncomeSummary.rebuild(start_date=today, end_date=today)
 
     def _recount(self, schedules) -> None:
         """Set each schedule's counter to the places its bookings and visits hold."""

@@ -1,0 +1,252 @@
+"""The clinic's statistics: income and visits over a date range, by day, department or doctor.
+
+Every figure is aggregated in the database (`values().annotate()`), one query per table
+whatever the range, and grouped on the stored clinic-local dates (`record_date`,
+`visit_date`), never on a time-zone conversion in SQL.
+
+- Income reads the daily summary (`DailyIncomeSummary`, kept in step by settlement): a year
+  is a few thousand rows, whatever the number of payments.
+- Visits read `Visit` through its covering indexes (`visit_stats_day_idx`, `..._department_idx`,
+  `..._schedule_idx`, one per grouping): distinct patients do not add up across days or
+  doctors, so they cannot come from a daily summary.
+
+Day grouping lists every day of the range, with zeros for days without income or visits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.models import DailyIncomeSummary
+from clinic.models import Department, Employee
+from visits.models import Visit, VisitStatus
+
+ZERO = Decimal("0.00")
+
+
+class Grouping(models.TextChoices):
+    DAY = "day", gettext_lazy("Day")
+    DEPARTMENT = "department", gettext_lazy("Department")
+    DOCTOR = "doctor", gettext_lazy("Doctor")
+
+
+@dataclass(frozen=True)
+class IncomeRow:
+    """Income of one group. `key` is the date, the department id or the doctor's id (None:
+    income recorded without a doctor); `label` what a page shows; `name` the department's
+    or doctor's name and `code` the doctor's staff code (None where they do not apply)."""
+
+    key: dt.date | int | None
+    label: str
+    name: str | None = None
+    code: str | None = None
+    payments: int = 0
+    total: Decimal = ZERO
+    insurance: Decimal = ZERO
+    self_pay: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """Visits of one group: how many, how many distinct patients, and how many are in each
+    status (`VisitStatus` order). `key`, `label`, `name` and `code` as in IncomeRow."""
+
+    key: dt.date | int | None
+    label: str
+    name: str | None = None
+    code: str | None = None
+    visits: int = 0
+    patients: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def status_counts(self) -> list[int]:
+        return [self.by_status.get(status, 0) for status in VisitStatus.values]
+
+
+def _days(start_date: dt.date, end_date: dt.date) -> Iterator[dt.date]:
+    day = start_date
+    while day <= end_date:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def _doctor_label(name: str | None, emp_id: str | None) -> str:
+    if name is None:
+        return _("No doctor recorded")
+    return f"{name} ({emp_id})"
+
+
+# --- Income -------------------------------------------------------------------------------
+
+INCOME_SUMS = {
+    "payments_sum": Sum("payments"),
+    "total_sum": Sum("total_amount"),
+    "insurance_sum": Sum("insurance_amount"),
+    "self_pay_sum": Sum("self_pay_amount"),
+}
+
+
+def _name_of(model: type[models.Model], key: str, field_name: str) -> Subquery:
+    """A name looked up once per result row (after grouping), not joined to every summary
+    row: the doctor grouping runs in half the time of a join at a year of data."""
+    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(field_name)[:1])
+
+
+def income_queryset(
+    *, start_date: dt.date, end_date: dt.date, group_by: str
+) -> QuerySet[DailyIncomeSummary, dict[str, Any]]:
+    """The one query behind `income_by_group` (exposed for EXPLAIN and the benchmark).
+
+    Groups on the summary's own columns only; department and doctor names come from
+    scalar subqueries on the grouped keys.
+    """
+    group_by = Grouping(group_by)
+    rows = DailyIncomeSummary.objects.filter(record_date__gte=start_date, record_date__lte=end_date)
+    if group_by == Grouping.DAY:
+        return rows.values("record_date").annotate(**INCOME_SUMS).order_by("record_date")
+    if group_by == Grouping.DEPARTMENT:
+        return (
+            rows.values("department_id")
+            .annotate(**INCOME_SUMS)
+            .annotate(department_name=_name_of(Department, "department_id", "name"))
+            .order_by("department_name", "department_id")
+        )
+    return (
+        rows.values("doctor_key")
+        .annotate(**INCOME_SUMS)
+        .annotate(
+            doctor_name=_name_of(Employee, "doctor_key", "name"),
+            doctor_code=_name_of(Employee, "doctor_key", "emp_id"),
+        )
+        .order_by(F("doctor_code").asc(nulls_last=True), "doctor_key")
+    )
+
+
+def income_by_group(*, start_date: dt.date, end_date: dt.date, group_by: str) -> list[IncomeRow]:
+    """Payments, total, insurance and self-pay per day, department or doctor (inclusive
+    range of clinic-local dates). One query."""
+    group_by = Grouping(group_by)
+    rows = []
+    for values in income_queryset(start_date=start_date, end_date=end_date, group_by=group_by):
+        name = code = None
+        if group_by == Grouping.DAY:
+            key, label = values["record_date"], values["record_date"].isoformat()
+        elif group_by == Grouping.DEPARTMENT:
+            key = values["department_id"]
+            label = name = values["department_name"]
+        else:
+            key = values["doctor_key"] or None
+            name, code = values["doctor_name"], values["doctor_code"]
+            label = _doctor_label(name, code)
+        rows.append(
+            IncomeRow(
+                key=key,
+                label=label,
+                name=name,
+                code=code,
+                payments=values["payments_sum"] or 0,
+                total=values["total_sum"] or ZERO,
+                insurance=values["insurance_sum"] or ZERO,
+                self_pay=values["self_pay_sum"] or ZERO,
+            )
+        )
+    if group_by == Grouping.DAY:
+        found = {row.key: row for row in rows}
+        rows = [
+            found.get(day) or IncomeRow(key=day, label=day.isoformat())
+            for day in _days(start_date, end_date)
+        ]
+    return rows
+
+
+# --- Visits -------------------------------------------------------------------------------
+
+VISIT_GROUP_FIELDS = {
+    Grouping.DAY: ("visit_date",),
+    Grouping.DEPARTMENT: ("department_id", "department__name"),
+    Grouping.DOCTOR: ("schedule__doctor_id", "schedule__doctor__name", "schedule__doctor__emp_id"),
+}
+
+VISIT_ORDER = {
+    Grouping.DAY: ("visit_date",),
+    Grouping.DEPARTMENT: ("department__name", "department_id"),
+    Grouping.DOCTOR: ("schedule__doctor__emp_id", "schedule__doctor_id"),
+}
+
+
+def _status_alias(status: str) -> str:
+    return f"status_{status}"
+
+
+def visit_queryset(
+    *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
+) -> QuerySet[Visit, dict[str, Any]]:
+    """The one query behind `visits_by_group` (exposed for EXPLAIN and the benchmark)."""
+    group_by = Grouping(group_by)
+    visits = Visit.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
+    if status:
+        visits = visits.filter(status=VisitStatus(status))
+    return (
+        visits.values(*VISIT_GROUP_FIELDS[group_by])
+        .annotate(
+            visit_count=Count("pk"),
+            patient_count=Count("patient_id", distinct=True),
+            **{
+                _status_alias(value): Count("pk", filter=Q(status=value))
+                for value in VisitStatus.values
+            },
+        )
+        .order_by(*VISIT_ORDER[group_by])
+    )
+
+
+def visits_by_group(
+    *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
+) -> list[VisitRow]:
+    """Visits, distinct patients and visits per status per day, department or doctor
+    (inclusive range of clinic-local dates), optionally of one status only. One query.
+
+    Distinct patients are counted within each group: they do not add up across groups.
+    """
+    group_by = Grouping(group_by)
+    rows = []
+    for values in visit_queryset(
+        start_date=start_date, end_date=end_date, group_by=group_by, status=status
+    ):
+        name = code = None
+        if group_by == Grouping.DAY:
+            key, label = values["visit_date"], values["visit_date"].isoformat()
+        elif group_by == Grouping.DEPARTMENT:
+            key = values["department_id"]
+            label = name = values["department__name"]
+        else:
+            key = values["schedule__doctor_id"]
+            name, code = values["schedule__doctor__name"], values["schedule__doctor__emp_id"]
+            label = _doctor_label(name, code)
+        rows.append(
+            VisitRow(
+                key=key,
+                label=label,
+                name=name,
+                code=code,
+                visits=values["visit_count"],
+                patients=values["patient_count"],
+                by_status={value: values[_status_alias(value)] for value in VisitStatus.values},
+            )
+        )
+    if group_by == Grouping.DAY:
+        found = {row.key: row for row in rows}
+        rows = [
+            found.get(day) or VisitRow(key=day, label=day.isoformat())
+            for day in _days(start_date, end_date)
+        ]
+    return rows

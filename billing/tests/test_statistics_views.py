@@ -1,0 +1,228 @@
+"""The statistics page and its CSV exports: who reaches them, defaults, tables, files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import DailyIncomeSummary
+from billing.services import settle_visit
+from clinic.tests.factories import DepartmentFactory, DoctorFactory
+from scheduling.tests.factories import ScheduleFactory
+from visits.models import VisitStatus
+from visits.tests.factories import VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+STATISTICS = reverse("billing:statistics")
+EXPORT = reverse("billing:statistics-export")
+
+
+class TableParser(HTMLParser):
+    """The text of every cell of one table (by id), row by row: header, body, footer."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.inside = False
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th") and self.rows:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.inside:
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table_cells(html: str, table: str) -> list[list[str]]:
+    parser = TableParser(f"stats-{table}-table")
+    parser.feed(html)
+    return parser.rows
+
+
+def csv_rows(response) -> list[list[str]]:
+    content = response.content
+    assert content.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark"
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def paid_today(receptionist):
+    """Payments today and 29 days ago (inside the default range) and 30 days ago (outside)."""
+    department = DepartmentFactory(name="内科")
+    doctor = DoctorFactory(department=department, name="王建国", emp_id="D001")
+    today = timezone.localdate()
+    now = timezone.localtime()
+    for days_ago, total in ((0, "86.50"), (29, "20.00"), (30, "1000.00")):
+        day = today - dt.timedelta(days=days_ago)
+        schedule = ScheduleFactory(doctor=doctor, department=department, work_date=day)
+        visit = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
+        settle_visit(
+            visit=visit,
+            total_amount=total,
+            insurance_amount="10.00",
+            by=receptionist,
+            now=now - dt.timedelta(days=days_ago),
+        )
+    return {"department": department, "doctor": doctor, "today": today}
+
+
+@pytest.mark.parametrize("url", [STATISTICS, f"{EXPORT}?table=income"])
+@pytest.mark.parametrize("persona", ["patient", "receptionist", "doctor"])
+def test_only_administrators_see_the_statistics(client, personas, persona, url):
+    client.force_login(personas[persona])
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [STATISTICS, f"{EXPORT}?table=income"])
+def test_anonymous_visitors_are_sent_to_log_in(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_default_is_the_last_30_days_by_day(admin_client, paid_today):
+    response = admin_client.get(STATISTICS)
+    assert response.status_code == 200
+    today = paid_today["today"]
+    income = response.context["tables"][0]
+    assert len(income.rows) == 30
+    assert income.rows[0][0] == (today - dt.timedelta(days=29)).isoformat()
+    assert income.rows[-1][0] == today.isoformat()
+    # 30 days ago is outside: 86.50 + 20.00 only.
+    assert income.footer[1:] == ["2", "106.50", "20.00", "86.50"]
+
+
+def test_grouping_by_doctor_shows_names(admin_client, paid_today):
+    response = admin_client.get(STATISTICS, {"group_by": "doctor"})
+    income = response.context["tables"][0]
+    assert income.rows == [["王建国 (D001)", "2", "106.50", "20.00", "86.50"]]
+    assert "王建国 (D001)" in response.content.decode()
+
+
+@pytest.mark.parametrize("group_by", ["day", "department", "doctor"])
+@pytest.mark.parametrize("table", ["income", "visits"])
+def test_the_csv_holds_exactly_the_table(admin_client, paid_today, group_by, table):
+    params = {
+        "start_date": (paid_today["today"] - dt.timedelta(days=40)).isoformat(),
+        "end_date": paid_today["today"].isoformat(),
+        "group_by": group_by,
+    }
+    page = admin_client.get(STATISTICS, params).content.decode()
+    export = admin_client.get(EXPORT, {**params, "table": table})
+    assert export.status_code == 200
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment;" in export["Content-Disposition"]
+    cells = table_cells(page, table)
+    assert len(cells) > 2
+    assert csv_rows(export) == cells
+
+
+def test_the_export_link_carries_the_chosen_range(admin_client, paid_today):
+    params = {"start_date": "2030-01-01", "end_date": "2030-01-31", "group_by": "department"}
+    html = admin_client.get(STATISTICS, params).content.decode()
+    assert (
+        f"{EXPORT}?table=income&amp;start_date=2030-01-01&amp;end_date=2030-01-31"
+        "&amp;group_by=department"
+    ) in html
+
+
+def test_a_name_that_looks_like_a_formula_is_not_run_by_a_spreadsheet(admin_client):
+    department = DepartmentFactory(name="=HYPERLINK(1)")
+    DailyIncomeSummary.add_payment(
+        record_date=timezone.localdate(),
+        department_id=department.pk,
+        doctor_id=None,
+        total=Decimal("5.00"),
+        insurance=Decimal("0.00"),
+        self_pay=Decimal("5.00"),
+    )
+    export = admin_client.get(EXPORT, {"table": "income", "group_by": "department"})
+    assert csv_rows(export)[1][0] == "'=HYPERLINK(1)"
+
+
+def test_the_page_runs_the_same_queries_for_a_month_and_for_a_year(admin_client, paid_today):
+    def count(days: int) -> int:
+        params = {
+            "start_date": (paid_today["today"] - dt.timedelta(days=days - 1)).isoformat(),
+            "end_date": paid_today["today"].isoformat(),
+        }
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(STATISTICS, params).status_code == 200
+        return len(queries)
+
+    assert count(30) == count(366)
+
+
+def test_htmx_gets_only_the_results(admin_client, paid_today):
+    response = admin_client.get(STATISTICS, {"group_by": "department"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="statistics-results"')
+    assert "<form" not in html
+
+
+def test_charts_get_their_data_from_the_page_not_a_cdn(admin_client, paid_today):
+    html = admin_client.get(STATISTICS).content.decode()
+    assert 'id="stats-income-data" type="application/json"' in html
+    assert "/static/js/chart-4.6.1.umd.min.js" in html
+    assert "/static/js/statistics.js" in html
+    assert "https://" not in html.split("<main", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "2030-03-05", "end_date": "2030-03-04"},
+        {"start_date": "not a date"},
+        {"group_by": "patient"},
+        {"start_date": "2000-01-01", "end_date": "2030-01-01"},
+    ],
+)
+def test_a_bad_range_or_grouping_is_a_400_not_a_500(admin_client, params):
+    assert admin_client.get(STATISTICS, params).status_code == 400
+    assert admin_client.get(EXPORT, {**params, "table": "income"}).status_code == 400
+
+
+def test_an_export_needs_a_known_table(admin_client):
+    assert admin_client.get(EXPORT).status_code == 400
+    assert admin_client.get(EXPORT, {"table": "patients"}).status_code == 400
+
+
+def test_a_post_is_not_allowed(admin_client):
+    assert admin_client.post(STATISTICS).status_code == 405
+
+
+def test_the_admin_index_links_to_statistics_and_planning(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    for name in ("billing:statistics", "scheduling:planner", "scheduling:copy-week"):
+        assert f'href="{reverse(name)}"' in html

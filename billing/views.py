@@ -1,0 +1,210 @@
+"""Administrators' statistics page: income and visits as charts and tables, and CSV exports.
+
+The page and the exports build their tables with the same functions, so that a CSV file
+holds exactly what the table shows.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from billing.forms import StatisticsExportForm, StatisticsForm, StatisticsTable
+from billing.selectors import Grouping, IncomeRow, VisitRow, income_by_group, visits_by_group
+from clinic.models import Role
+from clinic.roles import role_required
+from visits.models import VisitStatus
+
+CENT = Decimal("0.01")
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Table:
+    """A statistics table as the page shows it: every cell already a string."""
+
+    name: str
+    caption: str
+    headers: list[str]
+    rows: list[list[str]]
+    footer: list[str]
+    chart: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def chart_id(self) -> str:
+        """The id of the json_script element that holds the chart's data."""
+        return f"stats-{self.name}-data"
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def _group_header(group_by: str) -> str:
+    return str(Grouping(group_by).label)
+
+
+def income_table(rows: list[IncomeRow], *, group_by: str) -> Table:
+    totals = [
+        sum(row.payments for row in rows),
+        sum((row.total for row in rows), Decimal(0)),
+        sum((row.insurance for row in rows), Decimal(0)),
+        sum((row.self_pay for row in rows), Decimal(0)),
+    ]
+    return Table(
+        name=StatisticsTable.INCOME,
+        caption=_("Income"),
+        headers=[
+            _group_header(group_by),
+            _("Payments"),
+            _("Total (¥)"),
+            _("Insurance (¥)"),
+            _("Self-pay (¥)"),
+        ],
+        rows=[
+            [
+                row.label,
+                str(row.payments),
+                _money(row.total),
+                _money(row.insurance),
+                _money(row.self_pay),
+            ]
+            for row in rows
+        ],
+        footer=[_("Total"), str(totals[0]), *(_money(value) for value in totals[1:])],
+        chart={
+            "type": "bar",
+            "stacked": True,
+            "labels": [row.label for row in rows],
+            "yTitle": _("Income (¥)"),
+            "datasets": [
+                {"label": _("Insurance"), "data": [float(row.insurance) for row in rows]},
+                {"label": _("Self-pay"), "data": [float(row.self_pay) for row in rows]},
+            ],
+        },
+    )
+
+
+def visits_table(rows: list[VisitRow], *, group_by: str) -> Table:
+    status_labels = [str(label) for label in VisitStatus.labels]
+    status_totals = [
+        sum(row.by_status.get(status, 0) for row in rows) for status in VisitStatus.values
+    ]
+    return Table(
+        name=StatisticsTable.VISITS,
+        caption=_("Visits"),
+        headers=[_group_header(group_by), _("Visits"), _("Distinct patients"), *status_labels],
+        rows=[
+            [row.label, str(row.visits), str(row.patients), *map(str, row.status_counts())]
+            for row in rows
+        ],
+        # Distinct patients do not add up across rows: no total for them.
+        footer=[
+            _("Total"),
+            str(sum(row.visits for row in rows)),
+            "",
+            *map(str, status_totals),
+        ],
+        note=_("Distinct patients are counted within each row; they do not add up."),
+        chart={
+            "type": "bar",
+            "stacked": True,
+            "labels": [row.label for row in rows],
+            "yTitle": _("Visits"),
+            "datasets": [
+                *(
+                    {"label": label, "data": [row.by_status.get(status, 0) for row in rows]}
+                    for status, label in zip(VisitStatus.values, status_labels, strict=True)
+                ),
+                {
+                    "label": _("Distinct patients"),
+                    "type": "line",
+                    "data": [row.patients for row in rows],
+                },
+            ],
+        },
+    )
+
+
+def build_table(name: str, cleaned: dict[str, Any]) -> Table:
+    params = {
+        "start_date": cleaned["start_date"],
+        "end_date": cleaned["end_date"],
+        "group_by": cleaned["group_by"],
+    }
+    if name == StatisticsTable.INCOME:
+        return income_table(income_by_group(**params), group_by=params["group_by"])
+    return visits_table(visits_by_group(**params), group_by=params["group_by"])
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def statistics(request: HttpRequest) -> HttpResponse:
+    form = StatisticsForm.from_query(request.GET)
+    context: dict[str, Any] = {"form": form, "tables": []}
+    status = 200
+    if form.is_valid():
+        context["tables"] = [
+            build_table(StatisticsTable.INCOME, form.cleaned_data),
+            build_table(StatisticsTable.VISITS, form.cleaned_data),
+        ]
+        context["query"] = {
+            "start_date": form.cleaned_data["start_date"].isoformat(),
+            "end_date": form.cleaned_data["end_date"].isoformat(),
+            "group_by": form.cleaned_data["group_by"],
+        }
+    else:
+        status = 400
+    template = "billing/statistics.html"
+    if request.htmx:
+        template += "#statistics-results"
+    return render(request, template, context, status=status)
+
+
+def _csv_cell(value: str) -> str:
+    # Department and doctor names are typed by people: never let one run as a formula.
+    if value and value.startswith(FORMULA_PREFIXES) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        Decimal(value)
+    except ArithmeticError:
+        return False
+    return True
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def statistics_export(request: HttpRequest) -> HttpResponse:
+    """One table as CSV (UTF-8 with a byte-order mark, so that spreadsheets read Chinese)."""
+    form = StatisticsExportForm.from_query(request.GET)
+    if not form.is_valid():
+        return HttpResponse(
+            "\n".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    data = form.cleaned_data
+    table = build_table(data["table"], data)
+    filename = (
+        f"{table.name}-{data['start_date']:%Y%m%d}-{data['end_date']:%Y%m%d}-{data['group_by']}.csv"
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for line in (table.headers, *table.rows, table.footer):
+        writer.writerow([_csv_cell(cell) for cell in line])
+    return response

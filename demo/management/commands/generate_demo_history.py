@@ -1,0 +1,505 @@
+"""Generate months of realistic clinic history in bulk, to try the statistics at size.
+
+    python manage.py generate_demo_history --days 365 --visits-per-day 200
+
+For every day of the range (ending yesterday by default) each doctor gets a morning and an
+afternoon schedule in their room; the day's visits spread over them, mostly settled (a
+paid bill, its income record, often a medical record), some left unseen; about a third
+came from a booking (a completed appointment), and some bookings were cancelled or missed.
+The rows obey the engine's rules: the bill identity, one bill and one income record per
+settled visit, unique queue numbers per schedule, places taken equal to the visits that
+hold them. Rows are written with bulk inserts, a week per transaction; the daily income
+summary is rebuilt for the range at the end.
+
+It does not need the demo seed: it uses the clinic's active doctors and their rooms when
+there are any, and otherwise creates the demo departments, rooms and doctors. Days that
+already have a schedule are left alone, so running it twice adds nothing to them. No audit
+events are written (this is generated history, not people's actions), and the `created_at`
+columns hold the time of generation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import models, transaction
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
+from clinic.codes import READABLE_ALPHABET, random_code
+from clinic.models import (
+    Department,
+    Employee,
+    EmployeeStatus,
+    Gender,
+    Patient,
+    Position,
+    Role,
+    Room,
+    RoomStatus,
+    User,
+)
+from clinic.validators import resident_id_check_char
+from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS
+from scheduling.models import Schedule, TimeSlot, slot_bounds
+from visits.models import MedicalRecord, Visit, VisitStatus
+
+BATCH_SIZE = 2000
+DAYS_PER_TRANSACTION = 7
+CENT = Decimal("0.01")
+# Mondays to Fridays are busier than weekends.
+WEEKDAY_FACTOR = (1.1, 1.1, 1.1, 1.1, 1.1, 0.8, 0.55)
+MORNING_SHARE = 0.6
+CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
+LEFT_UNSEEN_SHARE = 0.06
+BOOKED_SHARE = 0.35
+LOST_BOOKING_SHARE = 0.05  # bookings cancelled or missed, per visit
+INSURED_SHARE = 0.6
+ZERO_TOTAL_SHARE = 0.03
+RECORD_SHARE = 0.7
+# Generated resident ID numbers use this area code (Beijing, Haidian).
+AREA_CODE = "110108"
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+)
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉玲建国文斌宇浩凯"
+DIAGNOSES = [
+    ("上呼吸道感染", "对症治疗，多饮水", "对乙酰氨基酚片"),
+    ("高血压", "低盐饮食，规律监测血压", "氨氯地平片"),
+    ("2型糖尿病", "控制饮食，监测血糖", "二甲双胍片"),
+    ("急性胃肠炎", "清淡饮食，补液", "蒙脱石散"),
+    ("过敏性鼻炎", "避免过敏原", "氯雷他定片"),
+    ("软组织挫伤", "局部冷敷，制动", "布洛芬缓释胶囊"),
+    ("龋齿", "充填治疗", ""),
+    ("湿疹", "保湿，避免搔抓", "丁酸氢化可的松乳膏"),
+]
+
+
+@dataclass
+class Post:
+    """A doctor in a room: the pair each day's two schedules are made of."""
+
+    doctor: Employee
+    room: Room
+
+
+@dataclass
+class Tally:
+    days: int = 0
+    skipped_days: int = 0
+    schedules: int = 0
+    visits: int = 0
+    appointments: int = 0
+    bills: int = 0
+    records: int = 0
+    patients: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def base31(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, len(READABLE_ALPHABET))
+        digits.append(READABLE_ALPHABET[digit])
+    if number:
+        raise ValueError("number too large for the width")
+    return "".join(reversed(digits))
+
+
+def money(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def float_safe_insurance(total: Decimal, insurance: Decimal) -> Decimal:
+    """An insurance share (within a few cents of the one asked) whose bill satisfies
+    `total = insurance + self_pay` in binary floating point too. SQLite keeps DECIMAL columns
+    as floats, and Bill's CHECK constraint compares their sum exactly there (0.1 + 0.2 is
+    not 0.3): the bill would be refused."""
+    for candidate in (insurance - CENT * step for step in range(10)):
+        if candidate < 0:
+            break
+        if float(candidate) + float(total - candidate) == float(total):
+            return candidate
+    return Decimal("0.00")
+
+
+def bulk_create(model: type[models.Model], objs: list, key_fields: Sequence[str] = ()) -> list:
+    """bulk_create in batches; where the database cannot return the new ids (MySQL 8), read
+    them back by a unique key."""
+    if not objs:
+        return objs
+    model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+    if objs[0].pk is None and key_fields:
+        key = lambda obj: tuple(getattr(obj, name) for name in key_fields)  # noqa: E731
+        wanted = {key(obj): obj for obj in objs}
+        lookup = models.Q()
+        first = key_fields[0]
+        lookup &= models.Q(**{f"{first}__in": {getattr(obj, first) for obj in objs}})
+        for row in model.objects.filter(lookup).values("pk", *key_fields).iterator():
+            obj = wanted.get(tuple(row[name] for name in key_fields))
+            if obj is not None:
+                obj.pk = row["pk"]
+    return objs
+
+
+class Command(BaseCommand):
+    help = "Generate realistic clinic history in bulk (schedules, visits, bills, income)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, default=365, help="days of history (365)")
+        parser.add_argument(
+            "--visits-per-day", type=int, default=200, help="visits on an average day (200)"
+        )
+        parser.add_argument(
+            "--end-date",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="last day of the history (default: yesterday)",
+        )
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=None,
+            help="size of the patient pool (default: 10 × visits per day, at least 100)",
+        )
+        parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days, per_day = options["days"], options["visits_per_day"]
+        if days < 1 or per_day < 0:
+            raise CommandError("--days must be at least 1 and --visits-per-day at least 0.")
+        end = options["end_date"] or timezone.localdate() - dt.timedelta(days=1)
+        start = end - dt.timedelta(days=days - 1)
+        self.rng = random.Random(options["seed"])
+        self.tally = Tally()
+        started = time.perf_counter()
+
+        posts = self._posts()
+        self.cashier = (
+            User.objects.filter(role=Role.RECEPTIONIST, is_active=True).order_by("pk").first()
+        )
+        self.patients = self._patient_pool(options["patients"] or max(100, 10 * per_day))
+        self.tag = self._run_tag()
+        self.references = 0
+        busy_days = set(
+            Schedule.objects.filter(work_date__gte=start, work_date__lte=end)
+            .values_list("work_date", flat=True)
+            .distinct()
+        )
+        day = start
+        while day <= end:
+            chunk = []
+            while day <= end and len(chunk) < DAYS_PER_TRANSACTION:
+                if day in busy_days:
+                    self.tally.skipped_days += 1
+                else:
+                    chunk.append(day)
+                day += dt.timedelta(days=1)
+            if chunk:
+                with transaction.atomic():
+                    for chunk_day in chunk:
+                        self._day(chunk_day, posts, per_day)
+        summary_started = time.perf_counter()
+        summary_rows = DailyIncomeSummary.rebuild(start_date=start, end_date=end)
+        self.tally.seconds["summary"] = time.perf_counter() - summary_started
+        elapsed = time.perf_counter() - started
+        t = self.tally
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"History {start} – {end}: {t.days} days ({t.skipped_days} skipped: they had "
+                f"schedules), {t.schedules} schedules, {t.visits} visits, {t.appointments} "
+                f"appointments, {t.bills} paid bills, {t.records} medical records, "
+                f"{t.patients} new patients; {summary_rows} summary rows. "
+                f"{elapsed:.1f} s ({t.visits / elapsed:.0f} visits/s)."
+            )
+        )
+
+    # --- The clinic ---------------------------------------------------------------------
+
+    def _posts(self) -> list[Post]:
+        """Active doctors, each with an active room of their department (one doctor per
+        room, so that no two schedules of a slot share a room)."""
+        posts = self._existing_posts()
+        if not posts:
+            self._create_demo_clinic()
+            posts = self._existing_posts()
+        if not posts:
+            raise CommandError("No active doctor has an active room in their department.")
+        return posts
+
+    def _existing_posts(self) -> list[Post]:
+        rooms: dict[int, list[Room]] = {}
+        for room in Room.objects.filter(status=RoomStatus.ACTIVE).order_by("room_number"):
+            rooms.setdefault(room.department_id, []).append(room)
+        posts = []
+        doctors = Employee.objects.filter(
+            position=Position.DOCTOR,
+            status=EmployeeStatus.ACTIVE,
+            department__isnull=False,
+            department__is_active=True,
+        ).order_by("emp_id")
+        taken: dict[int, int] = {}
+        # The seed pairs doctors with rooms; keep its pairs, then fill free rooms in order.
+        seeded = {emp_id: room for emp_id, _n, _g, _d, room, _t in DOCTORS}
+        for doctor in doctors:
+            free = [room for room in rooms.get(doctor.department_id, []) if room.pk not in taken]
+            preferred = [room for room in free if room.room_number == seeded.get(doctor.emp_id)]
+            choice = (preferred or free or [None])[0]
+            if choice is not None:
+                taken[choice.pk] = doctor.pk
+                posts.append(Post(doctor=doctor, room=choice))
+        return posts
+
+    def _create_demo_clinic(self) -> None:
+        """The demo seed's departments, rooms and doctors (same natural keys, so that a
+        later seed_demo finds them)."""
+        departments = {}
+        for code, name, description, rooms in DEPARTMENTS:
+            department, _ = Department.objects.get_or_create(
+                code=code, defaults={"name": name, "description": description}
+            )
+            departments[code] = department
+            for room_number in rooms:
+                Room.objects.get_or_create(
+                    room_number=room_number, defaults={"department": department}
+                )
+        for index, (emp_id, name, gender, dept_code, _room, title) in enumerate(DOCTORS):
+            Employee.objects.get_or_create(
+                emp_id=emp_id,
+                defaults={
+                    "name": name,
+                    "gender": gender,
+                    "position": Position.DOCTOR,
+                    "department": departments[dept_code],
+                    "title": title,
+                    "phone": f"1380000{index + 1:04d}",
+                },
+            )
+
+    def _patient_pool(self, size: int) -> list[Patient]:
+        """Existing patients, topped up with new ones to `size`."""
+        pool = list(Patient.objects.order_by("pk")[:size])
+        missing = size - len(pool)
+        if missing > 0:
+            taken = set(
+                Patient.objects.filter(id_card__startswith=AREA_CODE).values_list(
+                    "id_card", flat=True
+                )
+            )
+            offset = len(taken)
+            new = []
+            number = offset
+            while len(new) < missing:
+                number += 1
+                gender = Gender.MALE if number % 2 else Gender.FEMALE
+                birth = dt.date(1940, 1, 1) + dt.timedelta(days=(number // 499) % 30000)
+                id_card = None
+                if self.rng.random() < 0.8:
+                    # The sequence digit's parity follows the gender, as on real cards.
+                    sequence = (number % 499) * 2 + (1 if gender == Gender.MALE else 0)
+                    first17 = f"{AREA_CODE}{birth:%Y%m%d}{sequence:03d}"
+                    id_card = first17 + resident_id_check_char(first17)
+                    if id_card in taken:
+                        continue
+                    taken.add(id_card)
+                new.append(
+                    Patient(
+                        name=self.rng.choice(SURNAMES)
+                        + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))),
+                        gender=gender,
+                        birth_date=birth if id_card else None,
+                        id_card=id_card,
+                        phone=f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}",
+                    )
+                )
+            bulk_create(Patient, new)
+            if new[0].pk is None:
+                pool = list(Patient.objects.order_by("pk")[:size])
+            else:
+                pool.extend(new)
+            self.tally.patients = len(new)
+        return pool
+
+    def _run_tag(self) -> str:
+        """Three characters that make this run's booking references and bill numbers unique
+        (the app's own are eight and six random characters: never the same length)."""
+        for _ in range(100):
+            tag = random_code(3)
+            if not Appointment.objects.filter(reference__startswith=tag).exists():
+                return tag
+        raise CommandError("Could not find a free reference prefix.")
+
+    def _reference(self) -> str:
+        self.references += 1
+        return self.tag + base31(self.references, 7)
+
+    # --- One day ------------------------------------------------------------------------
+
+    def _day(self, day: dt.date, posts: list[Post], per_day: int) -> None:
+        rng = self.rng
+        tz = timezone.get_default_timezone()
+        schedules = [
+            Schedule(
+                department_id=post.doctor.department_id,
+                room=post.room,
+                doctor=post.doctor,
+                work_date=day,
+                time_slot=slot,
+                max_patients=capacity,
+            )
+            for post in posts
+            for slot, capacity in CAPACITY.items()
+        ]
+        wanted = round(per_day * WEEKDAY_FACTOR[day.weekday()] * rng.uniform(0.85, 1.15))
+        mornings = [s for s in schedules if s.time_slot == TimeSlot.MORNING]
+        afternoons = [s for s in schedules if s.time_slot == TimeSlot.AFTERNOON]
+        plan: dict[int, list[tuple[Patient, str]]] = {index: [] for index in range(len(schedules))}
+        index_of = {id(s): i for i, s in enumerate(schedules)}
+        for _ in range(wanted):
+            pool = mornings if rng.random() < MORNING_SHARE else afternoons
+            schedule = rng.choice(pool)
+            status = VisitStatus.CANCELLED if rng.random() < LEFT_UNSEEN_SHARE else VisitStatus.LEFT
+            plan[index_of[id(schedule)]].append((rng.choice(self.patients), status))
+        for index, schedule in enumerate(schedules):
+            held = sum(status != VisitStatus.CANCELLED for _p, status in plan[index])
+            schedule.current_patients = held
+            schedule.max_patients = max(schedule.max_patients, held)
+        bulk_create(Schedule, schedules, ("doctor_id", "work_date", "time_slot"))
+
+        appointments: list[Appointment] = []
+        visits: list[Visit] = []
+        for index, schedule in enumerate(schedules):
+            start, end = slot_bounds(day, schedule.time_slot)
+            minutes = int((end - start).total_seconds() // 60)
+            arrivals = sorted(rng.randrange(-20, minutes - 10) for _ in plan[index])
+            for queue, ((patient, status), offset) in enumerate(
+                zip(plan[index], arrivals, strict=True), start=1
+            ):
+                check_in = start + dt.timedelta(minutes=offset, seconds=rng.randrange(60))
+                called = check_in + dt.timedelta(minutes=rng.randrange(5, 60))
+                appointment = None
+                if rng.random() < BOOKED_SHARE:
+                    appointment = self._appointment(
+                        patient, schedule, check_in, AppointmentStatus.COMPLETED
+                    )
+                    appointments.append(appointment)
+                visits.append(
+                    Visit(
+                        appointment=appointment,
+                        patient=patient,
+                        department_id=schedule.department_id,
+                        schedule=schedule,
+                        queue_number=queue,
+                        status=status,
+                        visit_date=day,
+                        check_in_time=check_in,
+                        called_at=called if status == VisitStatus.LEFT else None,
+                        finished_at=called + dt.timedelta(minutes=rng.randrange(5, 25))
+                        if status == VisitStatus.LEFT
+                        else check_in + dt.timedelta(minutes=rng.randrange(10, 60)),
+                    )
+                )
+            # Bookings that never became visits: cancelled (the place went back) or missed.
+            for _ in range(sum(rng.random() < LOST_BOOKING_SHARE for _v in plan[index])):
+                expected = start + dt.timedelta(minutes=rng.randrange(0, minutes))
+                lost = (
+                    AppointmentStatus.CANCELLED if rng.random() < 0.7 else AppointmentStatus.NO_SHOW
+                )
+                appointments.append(
+                    self._appointment(rng.choice(self.patients), schedule, expected, lost)
+                )
+        bulk_create(Appointment, appointments, ("reference",))
+        for visit in visits:
+            if visit.appointment is not None:
+                visit.appointment_id = visit.appointment.pk
+        bulk_create(Visit, visits, ("schedule_id", "queue_number"))
+
+        bills: list[Bill] = []
+        records: list[MedicalRecord] = []
+        # Bill numbers: the payment date, this run's tag and the day's count. Days that
+        # already had schedules are skipped, so an earlier run never paid on the same date.
+        for number, visit in enumerate(visits, start=1):
+            if visit.status != VisitStatus.LEFT:
+                continue
+            total = Decimal("0.00")
+            if rng.random() >= ZERO_TOTAL_SHARE:
+                total = money(min(rng.lognormvariate(4.6, 0.7), 5000))
+            insurance = Decimal("0.00")
+            if rng.random() < INSURED_SHARE:
+                insurance = float_safe_insurance(total, money(float(total) * rng.uniform(0.3, 0.8)))
+            pay_time = visit.finished_at + dt.timedelta(minutes=rng.randrange(2, 20))
+            bills.append(
+                Bill(
+                    visit=visit,
+                    number=f"B{timezone.localdate(pay_time, tz):%Y%m%d}-{self.tag}"
+                    f"{base31(number, 4)}",
+                    total_amount=total,
+                    insurance_amount=insurance,
+                    self_pay_amount=total - insurance,
+                    pay_status=PayStatus.PAID,
+                    pay_time=pay_time,
+                    cashier=self.cashier,
+                )
+            )
+            if rng.random() < RECORD_SHARE:
+                diagnosis, treatment, prescription = rng.choice(DIAGNOSES)
+                records.append(
+                    MedicalRecord(
+                        visit=visit,
+                        diagnosis=diagnosis,
+                        treatment=treatment,
+                        prescription=prescription,
+                        updated_by=None,
+                    )
+                )
+        bulk_create(Bill, bills, ("number",))
+        bulk_create(
+            IncomeRecord,
+            [
+                IncomeRecord(
+                    bill=bill,
+                    department_id=bill.visit.department_id,
+                    doctor_id=bill.visit.schedule.doctor_id,
+                    amount=bill.total_amount,
+                    record_date=timezone.localdate(bill.pay_time, tz),
+                )
+                for bill in bills
+            ],
+        )
+        bulk_create(MedicalRecord, records)
+        t = self.tally
+        t.days += 1
+        t.schedules += len(schedules)
+        t.visits += len(visits)
+        t.appointments += len(appointments)
+        t.bills += len(bills)
+        t.records += len(records)
+
+    def _appointment(
+        self, patient: Patient, schedule: Schedule, expected: dt.datetime, status: str
+    ) -> Appointment:
+        cancelled = status == AppointmentStatus.CANCELLED
+        return Appointment(
+            reference=self._reference(),
+            patient_name=patient.name,
+            phone=patient.phone,
+            id_card=patient.id_card or "",
+            department_id=schedule.department_id,
+            schedule=schedule,
+            expected_time=expected,
+            status=status,
+            patient=patient,
+            cancelled_at=expected - dt.timedelta(hours=self.rng.randrange(2, 48))
+            if cancelled
+            else None,
+            cancel_reason="Patient called to cancel" if cancelled else "",
+        )
