@@ -18,7 +18,7 @@ from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
-from scheduling.models import Schedule, half_day_slot_at, slot_bounds
+from scheduling.models import Schedule
 
 
 class AppointmentStatus(models.TextChoices):
@@ -125,13 +125,6 @@ class Appointment(StateMachineMixin, models.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
-    @property
-    def slot_bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        """Start and end of the half-day slot this appointment was booked for."""
-        local = timezone.localtime(self.expected_time)
-        half = half_day_slot_at(local.time()) or self.schedule.time_slot
-        return slot_bounds(local.date(), half)
-
     def check_in_open(self, now: dt.datetime | None = None) -> bool:
         opens_at, closes_at = self.schedule.check_in_window()
         return self.is_live and opens_at <= (now or timezone.now()) < closes_at
@@ -151,7 +144,9 @@ class Appointment(StateMachineMixin, models.Model):
         return actions
 
     def no_show_allowed_from(self) -> dt.datetime:
-        return self.slot_bounds[1] + dt.timedelta(minutes=settings.CLINIC_NO_SHOW_GRACE_MINUTES)
+        """The schedule's end plus the grace period: until then the patient may still check
+        in (a full-day schedule takes a morning booking in the afternoon too)."""
+        return self.schedule.ends_at + dt.timedelta(minutes=settings.CLINIC_NO_SHOW_GRACE_MINUTES)
 
     def _audit(self, by: User | None, action: str, old: dict, new: dict) -> None:
         record_event(

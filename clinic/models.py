@@ -171,6 +171,28 @@ class Room(models.Model):
     def __str__(self) -> str:
         return self.room_number
 
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is None:
+            return
+        # Schedules from today on were made for this room in its department: moving or
+        # disabling the room under them would leave patients booked into a room that no
+        # longer fits. (The reverse relation: clinic imports no scheduling module.)
+        original = Room.objects.filter(pk=self.pk).values("department_id", "status").first()
+        if original is None:
+            return
+        moved = original["department_id"] != self.department_id
+        disabled = self.status == RoomStatus.DISABLED and original["status"] != self.status
+        if (moved or disabled) and self.schedules.filter(
+            work_date__gte=timezone.localdate(), current_patients__gt=0
+        ).exists():
+            raise ValidationError(
+                _(
+                    "Patients are booked into this room from today on: move or cancel those "
+                    "schedules first."
+                )
+            )
+
 
 class Position(models.TextChoices):
     DOCTOR = "doctor", _("Doctor")

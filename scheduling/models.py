@@ -227,6 +227,25 @@ class Schedule(models.Model):
                 errors["doctor"] = _("This doctor is not on active duty.")
             elif self.department_id and doctor.department_id != self.department_id:
                 errors["doctor"] = _("The doctor belongs to another department.")
+        if self.pk is not None and self.current_patients > 0:
+            # Places are held: the bookings and visits on it name this doctor, room and time.
+            original = (
+                Schedule.objects.filter(pk=self.pk)
+                .values("department_id", "room_id", "doctor_id", "work_date", "time_slot")
+                .first()
+            )
+            if original is not None:
+                for field in ("department", "room", "doctor", "work_date", "time_slot"):
+                    attname = self._meta.get_field(field).attname
+                    if original[attname] != getattr(self, attname):
+                        errors.setdefault(
+                            field,
+                            _(
+                                "%(held)d places are taken on this schedule: its department, "
+                                "room, doctor, date and time cannot change."
+                            )
+                            % {"held": self.current_patients},
+                        )
         if self.max_patients is not None and self.max_patients < self.current_patients:
             errors["max_patients"] = _(
                 "%(held)d places are already taken; the maximum cannot be lower."

@@ -148,3 +148,33 @@ def test_slot_bounds_use_the_configured_hours_in_the_clinic_time_zone(settings):
         "2030-01-07T08:00:00+08:00",
         "2030-01-07T17:30:00+08:00",
     )
+
+
+class TestHeldSchedules:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("work_date", dt.date(2030, 1, 9)), ("time_slot", TimeSlot.AFTERNOON)],
+    )
+    def test_a_schedule_holding_places_cannot_move(self, field, value):
+        schedule = ScheduleFactory(work_date=dt.date(2030, 1, 7), current_patients=2)
+        setattr(schedule, field, value)
+        with pytest.raises(ValidationError) as excinfo:
+            schedule.full_clean()
+        assert field in excinfo.value.message_dict
+
+    def test_an_empty_schedule_may_move(self):
+        schedule = ScheduleFactory(work_date=dt.date(2030, 1, 7))
+        schedule.work_date = dt.date(2030, 1, 9)
+        schedule.full_clean()
+
+
+def test_a_room_with_booked_schedules_cannot_move_or_be_disabled():
+    schedule = ScheduleFactory(work_date=dt.date(2030, 1, 7), current_patients=1)
+    room = schedule.room
+    room.status = RoomStatus.DISABLED
+    with pytest.raises(ValidationError):
+        room.full_clean()
+    room.status = RoomStatus.ACTIVE
+    room.department = DoctorFactory().department
+    with pytest.raises(ValidationError):
+        room.full_clean()

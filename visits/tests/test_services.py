@@ -298,3 +298,16 @@ class TestWalkIn:
         with pytest.raises(RuntimeError):
             self.walk_in(schedule.department, receptionist)
         assert state(schedule) == before
+
+
+def test_walk_ins_are_refused_by_an_inactive_department(schedule, receptionist):
+    schedule.department.is_active = False
+    schedule.department.save()
+    with pytest.raises(NoSchedule):
+        register_walk_in(
+            by=receptionist,
+            department=schedule.department,
+            name="甲",
+            phone="13700000001",
+            now=OPEN,
+        )
