@@ -1,5 +1,4 @@
-"""Cross-cutting request handling: no caching of personal data, idle staff sessions, and a
-clean 503 while the database is unreachable."""
+"""Cross-cutting request handling: no caching of personal data, and idle staff sessions."""
 
 from __future__ import annotations
 
@@ -11,9 +10,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.http import HttpRequest, HttpResponse
 
 from clinic.models import Role
 
@@ -66,7 +63,8 @@ class StaffIdleTimeoutMiddleware:
                     response["HX-Redirect"] = settings.LOGIN_URL
                     return response
                 return redirect_to_login(request.path)
-            if not request.META.get(POLL_HEADER):
+            polling = request.method == "GET" and request.META.get(POLL_HEADER)
+            if not polling:
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 
@@ -78,29 +76,3 @@ def is_database_unreachable(error: Exception) -> bool:
         code = error.args[0] if error.args else None
         return code in UNREACHABLE_MYSQL_ERRORS or "unable to open database" in str(error)
     return False
-
-
-class DatabaseUnavailableMiddleware:
-    """While the database cannot be reached, answer 503 (a page, or the API's JSON error)
-    instead of a 500, and say so in the log without the request's query string."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_database_unreachable(exception):
-            return None
-        logger.error("database unreachable during %s %s", request.method, request.path)
-        message = _("The clinic system is briefly unavailable. Please try again in a minute.")
-        if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"error": {"code": "service_unavailable", "message": message, "details": {}}},
-                status=503,
-            )
-        else:
-            response = render(request, "503.html", {"message": message}, status=503)
-        response["Retry-After"] = "30"
-        return response

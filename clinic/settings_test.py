@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-secret-key-not-for-deployment")
+# The suite and the live server speak plain HTTP; every other production default stays on.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 from clinic.settings import *  # noqa: F403
 

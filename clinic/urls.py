@@ -20,3 +20,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("display/", include("visits.display_urls")),
 ]
+
+handler500 = "clinic.views.server_error"

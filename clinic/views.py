@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.debug import sensitive_post_parameters
 
 from clinic.exceptions import ClinicError
 from clinic.forms import LoginForm, RegistrationForm, apply_clinic_error
+from clinic.middleware import is_database_unreachable
 from clinic.roles import HOME_URL_NAMES
 from clinic.services import register_patient_account
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -72,3 +81,57 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     return render(request, "registration/register.html", {"form": form}, status=status)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. While the database cannot be reached, answer 503 (the page, or the API's
+    JSON error) instead of 500: the request may simply be retried in a moment."""
+    error = sys.exc_info()[1]
+    if error is not None and is_database_unreachable(error):
+        logger.error("database unreachable during %s %s", request.method, request.path)
+        message = _("The clinic system is briefly unavailable. Please try again in a minute.")
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"error": {"code": "service_unavailable", "message": message, "details": {}}},
+                status=503,
+            )
+        else:
+            response = HttpResponse(
+                loader.render_to_string("503.html", {"message": message}), status=503
+            )
+        response["Retry-After"] = "30"
+        return response
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "server_error",
+                    "message": _("Something went wrong. The error has been logged."),
+                    "details": {},
+                }
+            },
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
+def locked_out(
+    request: HttpRequest, credentials: dict | None = None, *args, **kwargs
+) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: the page, or the API's JSON error."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "login_locked",
+                    "message": _(
+                        "Too many failed sign-in attempts. Try again in %(minutes)d minutes."
+                    )
+                    % {"minutes": minutes},
+                    "details": {"retry_after_minutes": minutes},
+                }
+            },
+            status=429,
+        )
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)
