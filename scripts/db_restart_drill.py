@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -131,6 +132,9 @@ def main() -> int:
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    # DEBUG off serves hashed static files from STATIC_ROOT, as in production.
+    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+    server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     gunicorn = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
@@ -147,7 +151,8 @@ def main() -> int:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: an unread pipe fills up and blocks the server's logging.
+        stderr=server_log,
     )
     try:
         for _ in range(60):
@@ -167,8 +172,9 @@ def main() -> int:
 
         log("stopping MariaDB")
         stop_mariadb()
+        # The API (every call reads the token's user) and a page that reads the database.
         down = [request("GET", "/api/patient/departments", token=token) for _ in range(10)]
-        down += [request("GET", "/accounts/login/") for _ in range(3)]
+        down += [request("GET", "/display/IM/") for _ in range(3)]
         statuses = [status for status, _body in down]
         log(f"while down: {statuses}")
         for status, body in down:
@@ -204,10 +210,12 @@ def main() -> int:
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         try:
-            _out, errors = gunicorn.communicate(timeout=20)
+            gunicorn.wait(timeout=20)
         except subprocess.TimeoutExpired:
             gunicorn.kill()
-            _out, errors = gunicorn.communicate()
+            gunicorn.wait()
+        server_log.seek(0)
+        errors = server_log.read()
         if not server_up():
             start_mariadb()
     check = subprocess.run(
@@ -218,6 +226,7 @@ def main() -> int:
         failures.append("invariants broken after the drill")
     if b"Traceback" in (errors or b"") and failures:
         log((errors or b"").decode(errors="replace")[-2000:])
+    server_log.close()
     mariadb(f"DROP DATABASE IF EXISTS `{DB_NAME}`")
     if failures:
         log("FAILED:\n  " + "\n  ".join(failures))
