@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e lint format migrate seed install install-dev messages clean
+.PHONY: run test e2e screenshots lint format migrate seed install install-dev messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install-dev
 # Browser tests only (Debian's Chromium at /usr/bin/chromium).
 e2e: install-dev
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+# A screenshot of every main page per role into docs/screenshots/ (needs Chromium).
+screenshots: install-dev
+	$(BIN)/python -m pytest -m screenshots tests/e2e/test_screenshots.py $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

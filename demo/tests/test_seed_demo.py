@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.urls import reverse
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES

@@ -1,0 +1,52 @@
+"""`make screenshots`: a picture of every main page per role into docs/screenshots/."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.e2e.conftest import log_in
+
+pytestmark = [pytest.mark.screenshots, pytest.mark.django_db(transaction=True)]
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+PATIENT = ("patient", "Patient-demo-2026")
+DESK = ("reception", "Desk-demo-2026")
+DOCTOR = ("doctor", "Doctor-demo-2026")
+ADMIN = ("admin", "Admin-demo-2026")
+PAGES = [
+    # account, path, file, viewport width
+    (PATIENT, "/appointments/book/?department=1", "patient-book", 375),
+    (PATIENT, "/appointments/mine/", "patient-appointments", 375),
+    (PATIENT, "/visits/mine/", "patient-visits", 375),
+    (DESK, "/appointments/desk/", "desk-appointments", 1280),
+    (DESK, "/visits/board/", "desk-board", 1280),
+    (DESK, "/visits/walk-in/", "desk-walk-in", 1280),
+    (DESK, "/billing/reports/", "desk-takings", 1280),
+    (DOCTOR, "/visits/queue/", "doctor-queue", 1280),
+    (ADMIN, "/billing/statistics/", "admin-statistics", 1280),
+    (ADMIN, "/scheduling/planner/", "admin-planner", 1280),
+    (ADMIN, "/admin/", "admin-index", 1280),
+]
+
+
+def test_screenshots_of_every_main_page(browser, live_server):
+    call_command("seed_demo", stdout=StringIO())
+    OUT.mkdir(parents=True, exist_ok=True)
+    for (username, password), path, name, width in PAGES:
+        context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+        page = context.new_page()
+        log_in(page, live_server, username, password)
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / f"{name}.png"), full_page=width < 600)
+        context.close()
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/display/IM/")
+    page.screenshot(path=str(OUT / "display.png"))
+    context.close()
