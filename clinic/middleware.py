@@ -64,7 +64,8 @@ class StaffIdleTimeoutMiddleware:
                     return response
                 return redirect_to_login(request.path)
             polling = request.method == "GET" and request.META.get(POLL_HEADER)
-            if not polling:
+            # Stamped at most once a minute: a session write on every request costs a query.
+            if not polling and (LAST_ACTIVITY_KEY not in request.session or now - last > 60):
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 

@@ -1,0 +1,185 @@
+"""Every URL of the site against every persona (the API has its own matrix in tests/api).
+
+The table declares, for each route name, what each persona gets on a GET: the page (200), a
+redirect to the login page, a plain redirect (302), 403, 404 (another person's object) or
+405 (a POST-only action). A route without a row fails the test, so no page can be added
+without deciding who may open it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from appointments.tests.factories import AppointmentFactory
+from billing.tests.factories import BillFactory
+from clinic.tests.factories import (
+    AdminUserFactory,
+    DoctorUserFactory,
+    PatientUserFactory,
+    ReceptionistFactory,
+)
+from scheduling.tests.factories import ScheduleFactory
+from visits.models import VisitStatus
+from visits.tests.factories import MedicalRecordFactory, VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = (
+    "anonymous",
+    "patient",
+    "other_patient",
+    "receptionist",
+    "doctor",
+    "other_doctor",
+    "admin",
+)
+OK, LOGIN, MOVED, DENIED, MISSING, POST_ONLY = 200, "login", 302, 403, 404, 405
+
+
+def only(*allowed: str, allowed_gets: object = OK, others: object = DENIED) -> dict:
+    """Allowed personas get `allowed_gets`, other signed-in ones `others`, anonymous the login."""
+    return {
+        persona: LOGIN if persona == "anonymous" else allowed_gets if persona in allowed else others
+        for persona in PERSONAS
+    }
+
+
+PATIENTS = ("patient", "other_patient")
+DESK = ("receptionist", "admin")
+
+POLICY: dict[str, dict[str, object]] = {
+    "home": {**only(*PERSONAS, allowed_gets=MOVED)},
+    "login": {**only(*PERSONAS, allowed_gets=MOVED), "anonymous": OK},
+    "logout": {persona: POST_ONLY for persona in PERSONAS},
+    "register": {**only(*PERSONAS, allowed_gets=MOVED), "anonymous": OK},
+    "set_language": {persona: MOVED for persona in PERSONAS},
+    # Patients
+    "appointments:book": only(*PATIENTS),
+    "appointments:my-appointments": only(*PATIENTS),
+    "appointments:detail": {**only("patient", *DESK), "other_patient": MISSING},
+    "appointments:cancel": {**only("patient"), "other_patient": MISSING},
+    "visits:my-visits": only(*PATIENTS),
+    # Front desk (administrators too)
+    "appointments:desk": only(*DESK),
+    "appointments:phone-booking": only(*DESK),
+    "appointments:desk-confirm": only(*DESK, allowed_gets=POST_ONLY),
+    "appointments:desk-cancel": only(*DESK, allowed_gets=POST_ONLY),
+    "appointments:desk-no-show": only(*DESK, allowed_gets=POST_ONLY),
+    "visits:search": only(*DESK),
+    "visits:check-in": only(*DESK),
+    "visits:walk-in": only(*DESK),
+    "visits:board": only(*DESK),
+    "visits:slip": only(*DESK),
+    "visits:advance": only(*DESK, allowed_gets=POST_ONLY),
+    "visits:leave-unseen": only(*DESK, allowed_gets=POST_ONLY),
+    "visits:patients": only(*DESK),
+    "billing:pay": only(*DESK),
+    "billing:receipt": only(*DESK),
+    "billing:reports": only(*DESK),
+    "billing:reports-export": only(*DESK),
+    # Doctors: their own visits only
+    "visits:doctor-queue": only("doctor", "other_doctor"),
+    "visits:call-next": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:consultation": {**only("doctor"), "other_doctor": MISSING},
+    "visits:record-detail": {**only("doctor", "admin"), "other_doctor": MISSING},
+    "visits:record-correct": only("admin"),
+    # Administrators
+    "billing:statistics": only("admin"),
+    "billing:statistics-export": only("admin"),
+    "scheduling:planner": only("admin"),
+    "scheduling:copy-week": only("admin"),
+    # The waiting-room display: public (unless CLINIC_DISPLAY_KEY is set)
+    "display:department": {persona: OK for persona in PERSONAS},
+}
+
+
+def site_routes() -> list[str]:
+    """Every named route outside /admin/ (Django Admin) and /api/ (its own matrix)."""
+
+    def walk(resolver: URLResolver, namespace: str | None, prefix: str):
+        for pattern in resolver.url_patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace
+                full = f"{namespace}:{inner}" if namespace and inner else inner or namespace
+                yield from walk(pattern, full, route)
+            elif (
+                isinstance(pattern, URLPattern)
+                and pattern.name
+                and not route.startswith(("admin/", "api/"))
+            ):
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+    return sorted(set(walk(get_resolver(), None, "")))
+
+
+def test_every_route_has_a_declared_policy():
+    assert set(site_routes()) == set(POLICY)
+
+
+@pytest.fixture
+def world():
+    users = {
+        "patient": PatientUserFactory(),
+        "other_patient": PatientUserFactory(),
+        "receptionist": ReceptionistFactory(),
+        "doctor": DoctorUserFactory(),
+        "other_doctor": DoctorUserFactory(),
+        "admin": AdminUserFactory(),
+    }
+    schedule = ScheduleFactory(
+        doctor=users["doctor"].employee,
+        department=users["doctor"].employee.department,
+        work_date=timezone.localdate(),
+        max_patients=10,
+    )
+    appointment = AppointmentFactory(schedule=schedule, patient=users["patient"].patient)
+    visit = VisitFactory(
+        schedule=schedule, patient=users["patient"].patient, status=VisitStatus.IN_CONSULTATION
+    )
+    record = MedicalRecordFactory(visit=visit)
+    paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
+    bill = BillFactory()
+    args = {
+        "appointments:detail": [appointment.pk],
+        "appointments:cancel": [appointment.pk],
+        "appointments:desk-confirm": [appointment.pk],
+        "appointments:desk-cancel": [appointment.pk],
+        "appointments:desk-no-show": [appointment.pk],
+        "visits:check-in": [appointment.pk],
+        "visits:slip": [visit.pk],
+        "visits:advance": [visit.pk],
+        "visits:leave-unseen": [visit.pk],
+        "visits:consultation": [visit.pk],
+        "visits:record-detail": [record.pk],
+        "visits:record-correct": [record.pk],
+        "billing:pay": [paying.pk],
+        "billing:receipt": [bill.pk],
+        "display:department": [schedule.department.code],
+    }
+    return users, args
+
+
+# Query strings a route needs to answer at all (the export names its table).
+QUERY = {"billing:statistics-export": "?table=income"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_gets_what_the_policy_declares(client, world, persona):
+    users, args = world
+    if persona != "anonymous":
+        client.force_login(users[persona])
+    login_url = reverse("login")
+    mismatches = []
+    for name, expected_by_persona in sorted(POLICY.items()):
+        response = client.get(reverse(name, args=args.get(name, [])) + QUERY.get(name, ""))
+        expected = expected_by_persona[persona]
+        if expected == LOGIN:
+            ok = response.status_code == 302 and response["Location"].startswith(login_url)
+        else:
+            ok = response.status_code == expected
+        if not ok:
+            mismatches.append(f"{name}: expected {expected}, got {response.status_code}")
+    assert not mismatches, "\n".join(mismatches)
