@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from clinic.audit import record_event
+from clinic.middleware import LAST_ACTIVITY_KEY
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -30,3 +32,11 @@ def audit_login_failed(sender: Any, credentials: dict, request: Any = None, **kw
         username=str(credentials.get("username", "")),
         request=request,
     )
+
+
+@receiver(user_logged_in, dispatch_uid="stamp_session_activity")
+def stamp_session_activity(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """A new session starts active (the staff idle timer counts from here)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[LAST_ACTIVITY_KEY] = time.time()

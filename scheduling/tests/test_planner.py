@@ -207,9 +207,8 @@ class TestPattern:
     def test_a_get_shows_choices_read_once(
         self, admin_client, doctor, room, django_assert_max_num_queries
     ):
-        # Session, user, the first activity stamp of the session (a savepointed update), then
-        # the doctors and the rooms once for all the lines.
-        with django_assert_max_num_queries(8):
+        # Session, user, then the doctors and the rooms once for all the lines.
+        with django_assert_max_num_queries(6):
             assert admin_client.get(PLANNER).status_code == 200
 
 

@@ -1,0 +1,204 @@
+"""The front desk at size: server time of the search box, the board and the appointment desk.
+
+    DATABASE_URL=mysql://clinic:clinic@127.0.0.1:3306/clinic python bench/front_desk.py
+
+Seeds its own database (`clinic_desk_bench`, dropped afterwards) with 100,000 patients and a
+clinic day of 500 visits and 500 appointments, then times requests through Django's full
+request path in this process (middleware, view, templates, queries; no network) and prints
+p50/p95 per operation. Targets on a 2-core machine with MariaDB: search p95 under 10 ms for
+phone, ID number and name prefix; board partial p95 under 40 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-data")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+import django  # noqa: E402
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬辉鹏"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+
+
+def seed(patients: int, visits: int) -> dict:
+    from appointments.models import Appointment
+    from clinic.models import Department, Employee, Patient, Position, Role, Room, User
+    from clinic.tests.factories import make_resident_id
+    from scheduling.models import Schedule, TimeSlot
+    from visits.models import Visit, VisitStatus
+
+    rng = random.Random(7)
+    today = django.utils.timezone.localdate()
+    now = django.utils.timezone.now()
+    departments, schedules = [], []
+    for index in range(9):
+        department = Department.objects.create(name=f"科室{index}", code=f"D{index}")
+        departments.append(department)
+        for seat in range(2):
+            doctor = Employee.objects.create(
+                emp_id=f"D{index}{seat}",
+                name=f"医生{index}{seat}",
+                gender="male",
+                position=Position.DOCTOR,
+                department=department,
+            )
+            room = Room.objects.create(room_number=f"{index}{seat}", department=department)
+            schedules.append(
+                Schedule.objects.create(
+                    department=department,
+                    room=room,
+                    doctor=doctor,
+                    work_date=today,
+                    time_slot=TimeSlot.FULL_DAY,
+                    max_patients=200,
+                )
+            )
+    rows = []
+    for index in range(patients):
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        rows.append(
+            Patient(
+                name=name,
+                gender="male" if index % 2 else "female",
+                phone=f"1{rng.randint(3, 9)}{index:09d}",
+                id_card=make_resident_id(seed=index) if index % 3 else None,
+            )
+        )
+    Patient.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+    sample = list(Patient.objects.order_by("?")[: visits * 2])
+    statuses = [
+        VisitStatus.WAITING,
+        VisitStatus.IN_CONSULTATION,
+        VisitStatus.AWAITING_PAYMENT,
+        VisitStatus.LEFT,
+    ]
+    queue: dict[int, int] = {}
+    visit_rows, appointment_rows = [], []
+    for index, patient in enumerate(sample[:visits]):
+        schedule = schedules[index % len(schedules)]
+        queue[schedule.pk] = queue.get(schedule.pk, 0) + 1
+        visit_rows.append(
+            Visit(
+                patient=patient,
+                department_id=schedule.department_id,
+                schedule=schedule,
+                queue_number=queue[schedule.pk],
+                status=statuses[index % 4],
+                visit_date=today,
+                check_in_time=now - dt.timedelta(minutes=index % 180),
+            )
+        )
+    Visit.objects.bulk_create(visit_rows, batch_size=1000)
+    for index, patient in enumerate(sample[visits:]):
+        schedule = schedules[index % len(schedules)]
+        appointment_rows.append(
+            Appointment(
+                patient=patient,
+                patient_name=patient.name,
+                phone=patient.phone,
+                department_id=schedule.department_id,
+                schedule=schedule,
+                expected_time=now + dt.timedelta(minutes=index % 240),
+            )
+        )
+    Appointment.objects.bulk_create(appointment_rows, batch_size=1000)
+    desk = User.objects.create_user("bench-desk", password="x" * 12, role=Role.RECEPTIONIST)
+    return {"desk": desk, "sample": sample, "appointments": appointment_rows}
+
+
+def time_requests(client, url: str, params_list: list[dict], headers: dict) -> list[float]:
+    timings = []
+    for params in params_list:
+        started = time.perf_counter()
+        response = client.get(url, params, headers=headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} {params}: {response.status_code}")
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--visits", type=int, default=500)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--db-name", default="clinic_desk_bench")
+    args = parser.parse_args()
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.vendor != "mysql":
+        print(
+            "bench/front_desk.py needs DATABASE_URL=mysql://... (MariaDB/MySQL).", file=sys.stderr
+        )
+        return 2
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
+    print(f"creating {args.db_name} and seeding {args.patients:,} patients …", file=sys.stderr)
+    old_config = setup_databases(
+        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
+    )
+    try:
+        started = time.perf_counter()
+        data = seed(args.patients, args.visits)
+        print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        client = Client()
+        client.force_login(data["desk"])
+        sample = data["sample"]
+        rng = random.Random(11)
+        picks = [rng.choice(sample) for _ in range(args.requests)]
+        htmx = {"HX-Request": "true"}
+        search = "/visits/search/"
+        cases = {
+            "search: phone (full)": (search, [{"q": p.phone} for p in picks], htmx),
+            "search: phone prefix (7)": (search, [{"q": p.phone[:7]} for p in picks], htmx),
+            "search: ID number": (
+                search,
+                [{"q": p.id_card} for p in picks if p.id_card] or [{"q": "110105"}],
+                htmx,
+            ),
+            "search: name prefix": (search, [{"q": p.name[:2]} for p in picks], htmx),
+            "search: booking reference": (
+                search,
+                [{"q": a.reference} for a in data["appointments"][: args.requests]],
+                htmx,
+            ),
+            "board partial (500 visits)": ("/visits/board/", [{}] * args.requests, htmx),
+            "appointment desk (500 rows)": ("/appointments/desk/", [{}] * (args.requests // 4), {}),
+        }
+        for url, params_list, headers in cases.values():  # warm up caches and connections
+            time_requests(client, url, params_list[:5], headers)
+        print(f"\n{'operation':<30} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+        for label, (url, params_list, headers) in cases.items():
+            timings = time_requests(client, url, params_list, headers)
+            print(
+                f"{label:<30} {len(timings):>8} {percentile(timings, 0.5):>8.1f} "
+                f"{percentile(timings, 0.95):>8.1f} {statistics.mean(timings):>8.1f}"
+            )
+    finally:
+        connection.close()
+        teardown_databases(old_config, verbosity=0)
+        print(f"\ndropped {args.db_name}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
