@@ -12,7 +12,6 @@ these tests with a reason unless DATABASE_URL points to a MySQL-family server.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,7 +19,6 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import Q
 
 from appointments.exceptions import DuplicateBooking
@@ -31,7 +29,7 @@ from billing.models import Bill, IncomeRecord
 from billing.services import settle_visit
 from clinic.exceptions import ClinicError, InvalidTransition
 from clinic.models import Gender, Patient
-from clinic.testing import WORK_DAY, clinic_time
+from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import (
     DepartmentFactory,
     PatientFactory,
@@ -52,37 +50,6 @@ pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 # registration are open (they open 60 minutes before the slot starts).
 NOW = clinic_time(7, 30)
 MORNING = clinic_time(9, 0)
-# Generous: a thread that is still running after this has deadlocked or hangs on a lock.
-THREAD_TIMEOUT = 60
-
-
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, all released together; return each call's result,
-    or the exception it raised, in the order of `calls`."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            # Connect before the barrier, so that the calls overlap rather than the connects.
-            connection.ensure_connection()
-            barrier.wait(timeout=THREAD_TIMEOUT)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(index, call), name=f"clinic-race-{index}")
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 def errors_by_type(results: list[Any]) -> Counter[type]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.db import connection, transaction
 
 from clinic.exceptions import InvalidTransition
 from clinic.models import AuditEvent, User
-from clinic.testing import WORK_DAY, clinic_time
+from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import (
     DoctorUserFactory,
     PatientFactory,
@@ -37,34 +36,6 @@ pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
 NOW = clinic_time(9)
 THREAD_TIMEOUT = 60
-
-
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, all released together; each call's result or the
-    exception it raised, in the order of `calls`."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=THREAD_TIMEOUT)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(index, call), name=f"doctor-race-{index}")
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 def outcomes(results: list[Any]) -> Counter[type]:

@@ -7,52 +7,22 @@ visit through the engine, and closes its connection in `finally`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
 import clinic.db
 from billing.models import DailyIncomeSummary, IncomeRecord
 from billing.services import settle_visit
-from clinic.testing import WORK_DAY, clinic_time
+from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import DoctorFactory, ReceptionistFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import VisitStatus
 from visits.tests.factories import VisitFactory
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
-
-THREAD_TIMEOUT = 60
-
-
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=THREAD_TIMEOUT)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(index, call), name=f"summary-race-{index}")
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
+from clinic.testing import run_at_once
 from clinic.tests.factories import DepartmentFactory, DoctorFactory, RoomFactory
 from scheduling.forms import BatchMode, save_schedule_batch
 from scheduling.models import Schedule, TimeSlot
@@ -17,33 +16,6 @@ from scheduling.models import Schedule, TimeSlot
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
 MONDAY = dt.date(2030, 3, 4)
-THREAD_TIMEOUT = 60
-
-
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=THREAD_TIMEOUT)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(index, call), name=f"planner-race-{index}")
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 def week(doctors, rooms, slot: str) -> Callable[[], Any]:
