@@ -10,7 +10,7 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self) -> None:
-        from clinic import signals  # noqa: F401  (connects the login audit receivers)
+        from clinic import checks, signals  # noqa: F401  (registers checks and receivers)
 
         _hide_token_admin()
 

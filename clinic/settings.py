@@ -7,6 +7,7 @@ Every variable is documented in README.md § Configuration. Defaults are safe fo
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from pathlib import Path
 
 import environ
@@ -19,14 +20,17 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Without DEBUG there is no default key. Commands that sign nothing (makemigrations --check
+# in a hook, collectstatic in an image build) run with a throw-away random key; serving
+# refuses to start without a real one (clinic/wsgi.py), and so does check --deploy.
 SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment or .env (DEBUG=1 allows a "
-            "development key)."
-        )
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+    SECRET_KEY = (
+        secrets.token_urlsafe(50)
+        if SECRET_KEY_MISSING
+        else "django-insecure-development-only-key-never-use-in-production"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
