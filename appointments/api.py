@@ -57,7 +57,8 @@ class MyAppointmentsView(ClinicAPIView):
             expected_time=data["expected_time"],
             doctor=data.get("doctor_id"),
         )
-        return self.shaped(_refetch(appointment), AppointmentSerializer, status=201)
+        # Returned with its department, schedule, doctor and room loaded: no second read.
+        return self.shaped(appointment, AppointmentSerializer, status=201)
 
 
 class MyAppointmentDetailView(ClinicAPIView):
@@ -125,9 +126,7 @@ class DeskAppointmentsView(ClinicAPIView):
             id_card=data["id_card"],
             doctor=data.get("doctor_id"),
         )
-        return self.shaped(
-            _refetch(appointment), AppointmentSerializer, status=201, reveal_id_card=True
-        )
+        return self.shaped(appointment, AppointmentSerializer, status=201, reveal_id_card=True)
 
 
 class DeskAppointmentStatusView(ClinicAPIView):

@@ -98,7 +98,8 @@ def book_appointment(
     doctor: Employee | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Hold one place for a person and return the pending appointment.
+    """Hold one place for a person and return the pending appointment (with its department
+    and its schedule's doctor and room loaded).
 
     A patient books for their own record; the desk books for a patient record or, on the
     phone, by name and phone alone. Without a chosen doctor, the schedule with the most
@@ -106,7 +107,9 @@ def book_appointment(
     """
     now = now or timezone.now()
     if by.role == Role.PATIENT:
-        own = Patient.objects.filter(user=by).first()
+        # A patient books for their own record only. Lock order: Patient before Schedule;
+        # the lock serialises this person's bookings.
+        own = Patient.objects.select_for_update().filter(user=by).first()
         if own is None or (patient is not None and patient.pk != own.pk):
             raise PermissionDenied()
         patient = own
@@ -115,10 +118,9 @@ def book_appointment(
     if not department.is_active:
         raise NoSchedule(details={"department": [_("This department is not taking bookings.")]})
     slot = requested_slot(expected_time, now=now)
-
-    if patient is not None:
-        # Lock order: Patient before Schedule. Serialises this person's bookings.
+    if by.role != Role.PATIENT and patient is not None:
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient is not None:
         name, phone_number, id_number = patient.name, patient.phone, patient.id_card or ""
     else:
         caller = validated_patient(

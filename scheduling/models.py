@@ -154,13 +154,17 @@ class Schedule(models.Model):
         early = dt.timedelta(minutes=settings.CLINIC_CHECK_IN_EARLY_MINUTES)
         return starts_at - early, ends_at
 
-    def _lock(self) -> None:
-        self.refresh_from_db(from_queryset=Schedule.objects.select_for_update())
-
     def reserve_place(self) -> None:
-        """Take one place. Runs inside the caller's transaction; locks this row."""
-        self._lock()
-        if self.current_patients >= self.max_patients:
+        """Take one place. Runs inside the caller's transaction.
+
+        One conditional UPDATE: the database adds the place only while one is left, and the
+        row stays locked until the caller's transaction ends. Callers lock the schedule
+        first (`lock_slot_schedules`), so the in-memory counter stays exact.
+        """
+        taken = Schedule.objects.filter(
+            pk=self.pk, current_patients__lt=F("max_patients")
+        ).update(current_patients=F("current_patients") + 1)
+        if not taken:
             raise NoCapacity(
                 _("%(doctor)s has no place left on %(date)s %(slot)s.")
                 % {
@@ -171,17 +175,17 @@ class Schedule(models.Model):
                 details={"schedule_id": self.pk},
             )
         self.current_patients += 1
-        self.save(update_fields=["current_patients"])
 
     reserve_place.alters_data = True
 
     def release_place(self) -> None:
-        """Give one place back. Runs inside the caller's transaction; locks this row."""
-        self._lock()
-        # The CHECK constraint refuses a negative counter: a release without a reservation
-        # fails loudly instead of silently creating a phantom place.
-        self.current_patients -= 1
-        self.save(update_fields=["current_patients"])
+        """Give one place back. Runs inside the caller's transaction; locks this row.
+
+        The CHECK constraint refuses a negative counter: a release without a reservation
+        fails loudly instead of silently creating a phantom place.
+        """
+        Schedule.objects.filter(pk=self.pk).update(current_patients=F("current_patients") - 1)
+        self.refresh_from_db(fields=["current_patients"])
 
     release_place.alters_data = True
 

@@ -37,7 +37,9 @@ def lock_slot_schedules(
             work_date=work_date,
             time_slot__in=OVERLAPPING_SLOTS[half_day_slot],
         )
-        .select_related("doctor")
+        # The doctor and room come along for the answer (a booking shows both); InnoDB locks
+        # their rows too, which only admins' schedule edits ever wait for.
+        .select_related("doctor", "room")
         .order_by("id")
     )
 

@@ -9,6 +9,7 @@ from django.db.models import F
 from clinic.models import EmployeeStatus, RoomStatus
 from clinic.testing import assert_db_rejects
 from clinic.tests.factories import DoctorFactory, EmployeeFactory, RoomFactory
+from scheduling.exceptions import NoCapacity
 from scheduling.models import Schedule, TimeSlot, slot_bounds
 from scheduling.tests.factories import ScheduleFactory
 
@@ -178,3 +179,24 @@ def test_a_room_with_booked_schedules_cannot_move_or_be_disabled():
     room.department = DoctorFactory().department
     with pytest.raises(ValidationError):
         room.full_clean()
+
+
+@pytest.mark.django_db
+class TestPlaces:
+    def test_the_database_decides_the_last_place_even_for_a_stale_copy(self):
+        schedule = ScheduleFactory(max_patients=2)
+        stale = Schedule.objects.get(pk=schedule.pk)
+        Schedule.objects.filter(pk=schedule.pk).update(current_patients=2)
+        assert stale.remaining_places == 2  # what this copy believes
+        with pytest.raises(NoCapacity):
+            stale.reserve_place()
+        assert Schedule.objects.get(pk=schedule.pk).current_patients == 2
+
+    def test_reserve_and_release_move_the_counter_in_the_database_and_in_memory(self):
+        schedule = ScheduleFactory(max_patients=3)
+        schedule.reserve_place()
+        schedule.reserve_place()
+        assert schedule.current_patients == 2
+        schedule.release_place()
+        assert schedule.current_patients == 1
+        assert Schedule.objects.get(pk=schedule.pk).current_patients == 1
