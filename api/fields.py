@@ -3,10 +3,12 @@ them, staff codes, masked ID numbers, and the mapping of model errors to API fie
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +23,39 @@ from clinic.privacy import mask_id_card
 # day's bounds always convert between time zones (year 1 or 9999 would overflow).
 DATE_MIN = dt.date(2000, 1, 1)
 DATE_MAX = dt.date(2099, 12, 31)
+
+
+class FieldsBuiltOnce:
+    """For a flat serializer: its fields are built once per class, then copied for each use.
+
+    REST framework builds every field again for each serializer it creates (a
+    ModelSerializer also reads the model's metadata again): about a tenth of the CPU of a
+    booking or a walk-in (bench/load.py, py-spy). A field of a flat serializer keeps no state
+    between uses but its binding to the parent serializer, which each shallow copy gets
+    anew; nested serializers and list fields bind children of their own, so they are refused.
+    """
+
+    _NESTED = (
+        serializers.BaseSerializer,
+        serializers.ListField,
+        serializers.DictField,
+        serializers.ManyRelatedField,
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        cls = type(self)
+        templates = cls.__dict__.get("_field_templates")
+        if templates is None:
+            templates = super().get_fields()  # type: ignore[misc]
+            nested = [name for name, field in templates.items() if isinstance(field, self._NESTED)]
+            if nested:
+                raise ImproperlyConfigured(
+                    f"{cls.__name__} has nested fields ({', '.join(nested)}): FieldsBuiltOnce "
+                    "is for flat serializers only."
+                )
+            # Two threads may both build them at first: the same fields, either copy wins.
+            cls._field_templates = templates
+        return {name: copy.copy(field) for name, field in templates.items()}
 
 
 def _check_date_range(value: dt.date) -> None:

@@ -7,13 +7,19 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, BoundedDateTimeField, DoctorField, IdCardField
+from api.fields import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    DoctorField,
+    FieldsBuiltOnce,
+    IdCardField,
+)
 from appointments.models import Appointment, AppointmentStatus
 from clinic.models import Department
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
     dept_name = serializers.CharField(source="department.name", read_only=True)
     schedule_id = serializers.IntegerField(read_only=True)
@@ -67,7 +73,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
         return sorted(appointment.allowed_transitions())
 
 
-class PatientBookingSerializer(serializers.Serializer):
+class PatientBookingSerializer(FieldsBuiltOnce, serializers.Serializer):
     dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
     expected_time = BoundedDateTimeField(
         help_text=_("When within a slot; a time without offset is the clinic's local time.")

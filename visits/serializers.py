@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, DoctorField, IdCardField
+from api.fields import BoundedDateField, DoctorField, FieldsBuiltOnce, IdCardField
 from clinic.models import Department, Gender, IdType
 from scheduling.models import TimeSlot
 from visits.models import MedicalRecord, Visit, VisitStatus
@@ -17,7 +17,7 @@ VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room"
 RECORD_TEXT_MAX = 10_000
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
     patient_id = serializers.IntegerField(read_only=True)
     patient_name = serializers.CharField(source="patient.name", read_only=True)
@@ -70,7 +70,7 @@ class VisitSerializer(serializers.ModelSerializer):
         return sorted(visit.allowed_transitions())
 
 
-class VisitFilterSerializer(serializers.Serializer):
+class VisitFilterSerializer(FieldsBuiltOnce, serializers.Serializer):
     date = BoundedDateField(required=False, help_text=_("The visit date."))
     dept_id = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
@@ -112,12 +112,12 @@ class VisitStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_VISIT_MOVES])
 
 
-class CheckInSerializer(serializers.Serializer):
+class CheckInSerializer(FieldsBuiltOnce, serializers.Serializer):
     phone = serializers.CharField(max_length=20)
     id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
-class WalkInSerializer(serializers.Serializer):
+class WalkInSerializer(FieldsBuiltOnce, serializers.Serializer):
     name = serializers.CharField(max_length=50)
     phone = serializers.CharField(max_length=20)
     dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
@@ -131,7 +131,7 @@ class WalkInSerializer(serializers.Serializer):
     )
 
 
-class MedicalRecordSerializer(serializers.ModelSerializer):
+class MedicalRecordSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
     updated_by = serializers.CharField(
         source="updated_by.username", read_only=True, default=None, allow_null=True
@@ -151,7 +151,7 @@ class MedicalRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MedicalRecordInputSerializer(serializers.Serializer):
+class MedicalRecordInputSerializer(FieldsBuiltOnce, serializers.Serializer):
     """Fields left out keep their value."""
 
     diagnosis = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
