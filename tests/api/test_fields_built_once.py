@@ -22,7 +22,7 @@ def test_each_serializer_gets_its_own_bound_copies_of_one_set_of_fields():
     assert second.fields["name"].parent is second
     # Built once: the class keeps unbound templates the copies come from.
     templates = Person.__dict__["_field_templates"]
-    assert not hasattr(templates["name"], "parent")
+    assert templates["name"].parent is None
 
 
 def test_context_stays_with_its_serializer():
