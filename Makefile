@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e screenshots lint format migrate seed install install-dev messages clean
+.PHONY: run test e2e screenshots lint format migrate seed install install-dev messages clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ e2e: install-dev
 # A screenshot of every main page per role into docs/screenshots/ (needs Chromium).
 screenshots: install-dev
 	$(BIN)/python -m pytest -m screenshots tests/e2e/test_screenshots.py $(PYTEST_ARGS)
+
+# Every benchmark, against MariaDB/MySQL (each in a database of its own, dropped afterwards):
+# the full-stack load through gunicorn first (one table), then the per-feature ones.
+BENCH_DATABASE_URL ?= mysql://root@127.0.0.1:3306/clinic
+bench: install-dev
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/load.py --replace $(BENCH_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/front_desk.py
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/statistics.py --replace
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/booking.py --replace
 
 lint: install-dev
 	$(BIN)/ruff check .

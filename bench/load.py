@@ -1,0 +1,1189 @@
+"""The clinic's busiest hour through the real stack: gunicorn, MariaDB, HTTP on loopback.
+
+    DATABASE_URL=mysql://clinic:clinic@127.0.0.1:3306/clinic python bench/load.py
+
+What it does, in order:
+
+1. Creates its own database (`clinic_load_bench`; the one in DATABASE_URL is never written),
+   migrates it and seeds a realistic clinic: 9 departments with 2 doctors and 2 rooms each,
+   8 receptionists, an administrator, 100,000 patients, a year of history
+   (`generate_demo_history`), today's schedules with appointments waiting for check-in, and
+   the coming days' schedules for booking.
+2. Starts gunicorn (gunicorn.conf.py: gthread workers, see the README) on 127.0.0.1 with
+   production settings against that database.
+3. Drives it over HTTP from this process (an asyncio client, one keep-alive connection per
+   simulated user, nothing else on the wire):
+   - booking, check-in and walk-in registration, each alone with 32 clients;
+   - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule;
+   - a mixed busiest hour: 50 users at once (patients checking availability and booking,
+     the front desk searching, checking in, registering walk-ins and settling payments,
+     doctors calling the next patient, writing the record and finishing, visit boards and
+     waiting-room displays polling every 5 s, an administrator opening statistics).
+4. Prints one table: operation, requests, throughput, p50/p95/p99, errors and, for the
+   capacity operations, oversold schedules (must be 0), then every worker's peak resident
+   memory and the targets. Stops gunicorn and drops its database.
+
+The clinic's clock: the server and the seed run in a fixed-offset time zone (Etc/GMT±N)
+chosen so that it is mid-morning there now, with the morning slot 06:00-12:00: check-in
+and walk-ins need an open slot, whatever the hour the bench runs at.
+
+Exit status: 0 when there was no error and no oversell, 1 otherwise, 2 when it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-data")
+
+import django  # noqa: E402
+
+from bench._http import Client, Tally, percentile  # noqa: E402
+
+DEPARTMENTS = [
+    ("im", "内科"),
+    ("surg", "外科"),
+    ("ped", "儿科"),
+    ("gyn", "妇科"),
+    ("ent", "耳鼻喉科"),
+    ("dent", "口腔科"),
+    ("oph", "眼科"),
+    ("derm", "皮肤科"),
+    ("tcm", "中医科"),
+]
+DOCTORS_PER_DEPARTMENT = 2
+RECEPTIONISTS = 8
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉兰志红"
+STORM_PLACES, STORM_TAKEN, STORM_REQUESTS = 40, 30, 200
+BOOKING_DAYS = 3  # bookings go to the next 3 days, morning and afternoon
+POLL_SECONDS = 5.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Full-stack load benchmark (MariaDB/MySQL).")
+    parser.add_argument("--patients", type=int, default=100_000, help="patients (100,000)")
+    parser.add_argument("--history-days", type=int, default=365, help="days of history (365)")
+    parser.add_argument(
+        "--visits-per-day", type=int, default=300, help="visits per day of history (300)"
+    )
+    parser.add_argument(
+        "--alone", type=int, default=3000, help="requests per operation run alone (3,000)"
+    )
+    parser.add_argument("--clients", type=int, default=32, help="clients when alone (32)")
+    parser.add_argument("--users", type=int, default=50, help="users in the mixed load (50)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (60)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker")
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (8765)")
+    parser.add_argument(
+        "--only",
+        choices=["alone", "storm", "mixed"],
+        action="append",
+        help="run only these phases (repeatable; default all)",
+    )
+    parser.add_argument("--db-name", default="clinic_load_bench", help="throw-away database")
+    parser.add_argument(
+        "--replace", action="store_true", help="drop an existing database of that name first"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="folder for py-spy profiles (collapsed stacks) of every worker in each phase",
+    )
+    args = parser.parse_args(argv)
+    args.phases = set(args.only or ["alone", "storm", "mixed"])
+    needed = 2 * (args.alone + 2000) + 2 * STORM_REQUESTS + 3000
+    if args.patients < needed:
+        parser.error(f"--patients must be at least {needed:,} for --alone {args.alone:,}")
+    return args
+
+
+def clinic_clock() -> dict[str, str]:
+    """Settings that put the clinic in mid-morning now: a whole-hour UTC offset where the
+    local hour is 9 (10 when that offset does not exist), morning hours 06:00-12:00."""
+    utc_hour = dt.datetime.now(dt.UTC).hour
+    offset = (9 - utc_hour + 12) % 24 - 12  # -12 … +11
+    # POSIX sign convention: Etc/GMT-8 is eight hours ahead of UTC.
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+    return {
+        "TIME_ZONE": zone,
+        "CLINIC_MORNING_HOURS": "06:00-12:00",
+        "CLINIC_AFTERNOON_HOURS": "13:00-18:00",
+    }
+
+
+# --- The clinic --------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    name: str
+    phone: str
+    id_card: str
+
+
+@dataclass
+class Plan:
+    """What the simulated users need: ids, credentials and the people they act for."""
+
+    today: dt.date
+    departments: list[tuple[int, str]]  # (id, code)
+    doctor_tokens: list[str]
+    desk_tokens: list[str]
+    desk_session: str
+    admin_session: str
+    session_cookie: str
+    patient_tokens: list[str]  # one per booking, never reused (a person books once)
+    storm_tokens: list[str]
+    storm_department: int
+    storm_schedule: int
+    storm_time: str
+    check_ins: list[tuple[int, str, str]]  # (appointment id, phone, id card)
+    walk_ins: list[Person]
+    search_terms: list[str]
+    booking_times: list[str] = field(default_factory=list)
+
+
+def resident_id(region: str, index: int, birth: dt.date) -> str:
+    from clinic.validators import resident_id_check_char
+
+    first17 = f"{region}{birth:%Y%m%d}{index % 1000:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def people(
+    rng: random.Random, count: int, *, phone_prefix: str, region: str = "110105", start: int = 0
+) -> list[Person]:
+    result = []
+    for index in range(start, start + count):
+        birth = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(80 * 365))
+        result.append(
+            Person(
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                phone=f"{phone_prefix}{index:08d}",
+                # Each ID differs in its sequence digits and birth date; a clash is skipped.
+                id_card=resident_id(region, index, birth),
+            )
+        )
+    return result
+
+
+def seed(args: argparse.Namespace) -> Plan:
+    """Bulk-insert the clinic (the engine's rules hold: counters equal what holds places)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from appointments.models import Appointment, AppointmentStatus
+    from clinic.middleware import LAST_ACTIVITY_KEY
+    from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
+    from scheduling.models import Schedule, TimeSlot
+
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    today = timezone.localdate()
+    tz = timezone.get_default_timezone()
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)), tz)
+
+    with transaction.atomic():
+        departments = [
+            Department.objects.create(code=code, name=name) for code, name in DEPARTMENTS
+        ]
+        posts = []  # (department, doctor, room)
+        for d_index, department in enumerate(departments):
+            for k in range(DOCTORS_PER_DEPARTMENT):
+                doctor = Employee.objects.create(
+                    emp_id=f"D{d_index + 1}{k + 1:02d}",
+                    name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    gender=rng.choice(Gender.values),
+                    position=Position.DOCTOR,
+                    department=department,
+                )
+                room = Room.objects.create(
+                    room_number=f"{d_index + 1}{k + 1:02d}", department=department
+                )
+                posts.append((department, doctor, room))
+        doctor_users = [
+            User.objects.create(username=f"doctor{i}", role=Role.DOCTOR, employee=doctor)
+            for i, (_d, doctor, _r) in enumerate(posts)
+        ]
+        desk_users = []
+        for i in range(RECEPTIONISTS):
+            employee = Employee.objects.create(
+                emp_id=f"R{i + 1:03d}",
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                gender=Gender.FEMALE,
+                position=Position.RECEPTIONIST,
+            )
+            desk_users.append(
+                User.objects.create(username=f"desk{i}", role=Role.RECEPTIONIST, employee=employee)
+            )
+        admin = User.objects.create(username="admin", role=Role.ADMIN)
+
+    # Patients: the first ones have accounts (one booking each), the rest are on file only.
+    accounts = args.alone + STORM_REQUESTS + 3000
+    population = people(rng, args.patients, phone_prefix="138")
+    User.objects.bulk_create(
+        (User(username=f"p{i}", role=Role.PATIENT, password="!") for i in range(accounts)),  # noqa: S106
+        batch_size=5000,
+    )
+    user_ids = dict(User.objects.filter(role=Role.PATIENT).values_list("username", "pk"))
+    seen_ids: set[str] = set()
+    patients = []
+    for i, person in enumerate(population):
+        id_card = person.id_card if person.id_card not in seen_ids and i % 10 < 7 else None
+        if id_card:
+            seen_ids.add(id_card)
+        patients.append(
+            Patient(
+                name=person.name,
+                phone=person.phone,
+                id_card=id_card,
+                gender=rng.choice(Gender.values),
+                user_id=user_ids.get(f"p{i}"),
+            )
+        )
+    Patient.objects.bulk_create(patients, batch_size=5000)
+    print(f"  {len(patients):,} patients, {accounts:,} accounts", file=sys.stderr)
+
+    # A year of history, ending yesterday.
+    call_command(
+        "generate_demo_history",
+        days=args.history_days,
+        visits_per_day=args.visits_per_day,
+        patients=min(args.patients, 20_000),
+        seed=args.seed,
+        stdout=sys.stderr,
+    )
+
+    # Today: morning schedules with room for the day's check-ins and walk-ins; the coming
+    # days: morning and afternoon schedules for bookings; one storm schedule nearly full.
+    check_in_count = args.alone + 2000
+    schedules_today = Schedule.objects.bulk_create(
+        Schedule(
+            department=department,
+            doctor=doctor,
+            room=room,
+            work_date=today,
+            time_slot=TimeSlot.MORNING,
+            max_patients=2000,
+        )
+        for department, doctor, room in posts
+    )
+    Schedule.objects.bulk_create(
+        Schedule(
+            department=department,
+            doctor=doctor,
+            room=room,
+            work_date=today + dt.timedelta(days=day),
+            time_slot=slot,
+            max_patients=300,
+        )
+        for day in range(1, BOOKING_DAYS + 1)
+        for slot in (TimeSlot.MORNING, TimeSlot.AFTERNOON)
+        for department, doctor, room in posts
+    )
+    storm_day = today + dt.timedelta(days=BOOKING_DAYS + 2)
+    storm_department, storm_doctor, storm_room = posts[0]
+    storm_schedule = Schedule.objects.create(
+        department=storm_department,
+        doctor=storm_doctor,
+        room=storm_room,
+        work_date=storm_day,
+        time_slot=TimeSlot.MORNING,
+        max_patients=STORM_PLACES,
+    )
+
+    on_file = patients[accounts:]
+    booked: list[Appointment] = []
+    for i in range(check_in_count):
+        patient = on_file[i]
+        schedule = schedules_today[i % len(schedules_today)]
+        booked.append(
+            Appointment(
+                patient_name=patient.name,
+                phone=patient.phone,
+                id_card=patient.id_card or "",
+                department_id=schedule.department_id,
+                schedule=schedule,
+                expected_time=at(today, 9),
+                patient=patient,
+                created_by=desk_users[i % RECEPTIONISTS],
+                status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
+            )
+        )
+    for i in range(STORM_TAKEN):
+        patient = on_file[check_in_count + i]
+        booked.append(
+            Appointment(
+                patient_name=patient.name,
+                phone=patient.phone,
+                id_card=patient.id_card or "",
+                department=storm_department,
+                schedule=storm_schedule,
+                expected_time=at(storm_day, 9),
+                patient=patient,
+                created_by=desk_users[0],
+            )
+        )
+    Appointment.objects.bulk_create(booked, batch_size=5000)
+    for schedule in [*schedules_today, storm_schedule]:
+        schedule.current_patients = Appointment.objects.filter(schedule=schedule).count()
+        schedule.save(update_fields=["current_patients"])
+    check_ins = [
+        (appointment.pk, appointment.phone, appointment.id_card)
+        for appointment in Appointment.objects.filter(schedule__work_date=today).order_by("pk")
+    ]
+    rng.shuffle(check_ins)
+
+    def session_for(user: User) -> str:
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session[LAST_ACTIVITY_KEY] = time.time()
+        session.create()
+        return session.session_key
+
+    patient_users = list(User.objects.filter(role=Role.PATIENT).order_by("pk"))
+    tokens = [str(AccessToken.for_user(user)) for user in patient_users]
+    booking_times = [
+        f"{today + dt.timedelta(days=day):%Y-%m-%d}T{hour:02d}:00:00"
+        for day in range(1, BOOKING_DAYS + 1)
+        for hour in (9, 14)
+    ]
+    from django.conf import settings
+
+    samples = rng.sample(population[: args.patients], 300)
+    search_terms = [
+        term
+        for person in samples
+        for term in (person.phone[:7], person.phone, person.name[:2], person.id_card)
+    ]
+    plan = Plan(
+        today=today,
+        departments=[(department.pk, department.code) for department in departments],
+        doctor_tokens=[str(AccessToken.for_user(user)) for user in doctor_users],
+        desk_tokens=[str(AccessToken.for_user(user)) for user in desk_users],
+        desk_session=session_for(desk_users[0]),
+        admin_session=session_for(admin),
+        session_cookie=settings.SESSION_COOKIE_NAME,
+        patient_tokens=tokens[STORM_REQUESTS:],
+        storm_tokens=tokens[:STORM_REQUESTS],
+        storm_department=storm_department.pk,
+        storm_schedule=storm_schedule.pk,
+        storm_time=f"{storm_day:%Y-%m-%d}T09:00:00",
+        check_ins=check_ins,
+        walk_ins=people(rng, 20_000, phone_prefix="150", region="310104"),
+        search_terms=search_terms,
+        booking_times=booking_times,
+    )
+    print(f"  seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return plan
+
+
+# --- The server --------------------------------------------------------------------------
+
+
+def database_url(name: str) -> str:
+    from django.db import connection
+
+    settings = connection.settings_dict
+    user = urllib.parse.quote(settings["USER"] or "", safe="")
+    password = urllib.parse.quote(settings["PASSWORD"] or "", safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@"
+    return (
+        f"mysql://{credentials}{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 3306}/{name}"
+    )
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def peak_rss_mb(self) -> list[float]:
+        """VmHWM (peak resident set) of each worker, in MB."""
+        result = []
+        for pid in self.worker_pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    result.append(int(line.split()[1]) / 1024)
+        return result
+
+
+class CpuMeter:
+    """CPU seconds spent by the gunicorn workers, by the database server (when it runs on
+    this machine) and by this client, read from /proc between two points in time."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.database_pids = [
+            int(path.parent.name)
+            for path in Path("/proc").glob("[0-9]*/comm")
+            if _read(path).strip() in ("mariadbd", "mysqld")
+        ]
+
+    def _cpu(self, pids: list[int]) -> float:
+        total = 0
+        for pid in pids:
+            fields = _read(Path(f"/proc/{pid}/stat")).rpartition(")")[2].split()
+            if fields:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / self.tick
+
+    def snapshot(self) -> dict[str, float]:
+        times = os.times()
+        return {
+            "app": self._cpu(self.server.worker_pids()),
+            "db": self._cpu(self.database_pids),
+            "client": times.user + times.system,
+        }
+
+
+def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {part: after[part] - before[part] for part in before}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+class Profiler:
+    """py-spy sampling every worker during one phase (when --profile is given)."""
+
+    def __init__(self, server: Server | None, folder: Path | None, phase: str):
+        self.processes: list[subprocess.Popen] = []
+        if server is None or folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        for pid in server.worker_pids():
+            output = folder / f"{phase}-{pid}.txt"
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        str(spy),
+                        "record",
+                        "--nonblocking",
+                        "--gil",
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "200",
+                        "--pid",
+                        str(pid),
+                        "--output",
+                        str(output),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        time.sleep(1.0)
+
+    def __enter__(self) -> Profiler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            process.wait(timeout=30)
+
+
+def start_server(args: argparse.Namespace, env: dict[str, str], log_dir: Path) -> Server:
+    log = log_dir / "gunicorn.log"
+    command = [
+        str(Path(sys.executable)),
+        "-m",
+        "gunicorn",
+        "--config",
+        str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--error-logfile",
+        str(log),
+        # No recycling: the CPU and peak-memory figures cover every request of the run.
+        "--max-requests",
+        "0",
+        "clinic.wsgi",
+    ]
+    if args.workers:
+        command[4:4] = ["--workers", str(args.workers)]
+    if args.threads:
+        command[4:4] = ["--threads", str(args.threads)]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    server = Server(process, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
+        try:
+            response = asyncio.run(_probe(args.port))
+        except OSError:
+            response = None
+        if response is not None and response.status == 200 and len(server.worker_pids()) > 0:
+            return server
+        time.sleep(0.3)
+    stop_server(server)
+    raise RuntimeError(f"gunicorn did not answer in 30 s:\n{log.read_text()[-3000:]}")
+
+
+async def _probe(port: int):
+    client = Client("127.0.0.1", port)
+    try:
+        return await client.request("GET", "/accounts/login/")
+    finally:
+        await client.close()
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+# --- The load ----------------------------------------------------------------------------
+
+
+def api(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def page(plan: Plan, session: str, *, poll: bool = False) -> dict[str, str]:
+    headers = {"Cookie": f"{plan.session_cookie}={session}", "HX-Request": "true"}
+    if poll:
+        headers["X-Clinic-Poll"] = "1"
+    return headers
+
+
+class Work:
+    """Shared, thread-free queues of what the simulated users act on."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.patient_tokens = iter(plan.patient_tokens)
+        self.check_ins = iter(plan.check_ins)
+        self.walk_ins = iter(plan.walk_ins)
+        self.bookings = itertools.count()
+
+    def booking(self) -> tuple[str, dict] | None:
+        token = next(self.patient_tokens, None)
+        if token is None:
+            return None
+        n = next(self.bookings)
+        department_id = self.plan.departments[n % len(self.plan.departments)][0]
+        when = self.plan.booking_times[(n // len(self.plan.departments)) % 6]
+        return token, {"dept_id": department_id, "expected_time": when}
+
+    def walk_in(self, n: int) -> dict | None:
+        person = next(self.walk_ins, None)
+        if person is None:
+            return None
+        department_id = self.plan.departments[n % len(self.plan.departments)][0]
+        return {
+            "name": person.name,
+            "phone": person.phone,
+            "id_card": person.id_card,
+            "dept_id": department_id,
+        }
+
+
+async def run_alone(args, plan: Plan, work: Work, operation: str, tally: Tally) -> None:
+    """One operation, `args.clients` clients at once, `args.alone` requests in all."""
+    remaining = itertools.count()
+
+    async def client_loop(index: int) -> None:
+        desk = plan.desk_tokens[index % len(plan.desk_tokens)]
+        client = Client("127.0.0.1", args.port)
+        try:
+            while next(remaining) < args.alone:
+                if operation == "book":
+                    item = work.booking()
+                    if item is None:
+                        return
+                    token, body = item
+                    await tally.call(
+                        "book",
+                        client,
+                        "POST",
+                        "/api/patient/appointments",
+                        json_body=body,
+                        headers=api(token),
+                        expect=(201,),
+                    )
+                elif operation == "check_in":
+                    item = next(work.check_ins, None)
+                    if item is None:
+                        return
+                    appointment_id, phone, id_card = item
+                    await tally.call(
+                        "check_in",
+                        client,
+                        "POST",
+                        f"/api/receptionist/checkin/{appointment_id}",
+                        json_body={"phone": phone, "id_card": id_card},
+                        headers=api(desk),
+                        expect=(201,),
+                    )
+                else:
+                    body = work.walk_in(index)
+                    if body is None:
+                        return
+                    await tally.call(
+                        "walk_in",
+                        client,
+                        "POST",
+                        "/api/receptionist/register",
+                        json_body=body,
+                        headers=api(desk),
+                        expect=(201,),
+                    )
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
+    tally.elapsed = time.perf_counter() - started
+
+
+async def warm_up(args, plan: Plan, work: Work) -> None:
+    """Every operation a few times, unmeasured: each worker compiles its templates and fills
+    its caches before the figures start."""
+    warm = argparse.Namespace(**{**vars(args), "alone": 60, "clients": 6})
+    for operation in ("book", "check_in", "walk_in"):
+        await run_alone(warm, plan, work, operation, Tally())
+    client = Client("127.0.0.1", args.port)
+    token = plan.desk_tokens[0]
+    department_id, code = plan.departments[0]
+    for _ in range(12):
+        await client.request("GET", "/visits/board/", headers=page(plan, plan.desk_session))
+        await client.request("GET", f"/display/{code}/", headers={"HX-Request": "true"})
+        await client.request("GET", "/visits/search/?q=138", headers=page(plan, plan.desk_session))
+        await client.request(
+            "GET",
+            f"/api/patient/availability?dept_id={department_id}&date={plan.today}",
+            headers=api(token),
+        )
+    await client.close()
+
+
+async def run_storm(args, plan: Plan, tally: Tally) -> None:
+    """200 connections opened first, then every booking sent at the same moment."""
+    clients = [Client("127.0.0.1", args.port) for _ in plan.storm_tokens]
+    await asyncio.gather(*(client.connect() for client in clients))
+    body = {"dept_id": plan.storm_department, "expected_time": plan.storm_time}
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            tally.call(
+                "storm_book",
+                client,
+                "POST",
+                "/api/patient/appointments",
+                json_body=body,
+                headers=api(token),
+                expect=(201,),
+                accept={409: "no_capacity"},
+            )
+            for client, token in zip(clients, plan.storm_tokens, strict=True)
+        )
+    )
+    tally.elapsed = time.perf_counter() - started
+    await asyncio.gather(*(client.close() for client in clients))
+
+
+async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
+    """`args.users` people for `args.duration` seconds, each with their own think times."""
+    rng = random.Random(args.seed)
+    deadline = time.perf_counter() + args.duration
+
+    async def pause(seconds: float) -> bool:
+        """Think for about `seconds`; False once the hour is over."""
+        await asyncio.sleep(seconds * rng.uniform(0.5, 1.5))
+        return time.perf_counter() < deadline
+
+    async def patient(index: int, client: Client) -> None:
+        while await pause(1.0):
+            item = work.booking()
+            if item is None:
+                return
+            token, body = item
+            department_id = body["dept_id"]
+            await tally.call(
+                "availability",
+                client,
+                "GET",
+                f"/api/patient/availability?dept_id={department_id}"
+                f"&date={body['expected_time'][:10]}",
+                headers=api(token),
+            )
+            if not await pause(2.0):
+                return
+            response = await tally.call(
+                "book",
+                client,
+                "POST",
+                "/api/patient/appointments",
+                json_body=body,
+                headers=api(token),
+                expect=(201,),
+            )
+            if not await pause(1.0):
+                return
+            await tally.call(
+                "my_appointments", client, "GET", "/api/patient/appointments", headers=api(token)
+            )
+            if response is not None and response.status == 201 and rng.random() < 0.1:
+                await tally.call(
+                    "cancel",
+                    client,
+                    "DELETE",
+                    f"/api/patient/appointments/{response.json()['id']}?reason=plans",
+                    headers=api(token),
+                )
+
+    async def desk(index: int, client: Client) -> None:
+        token = plan.desk_tokens[index % len(plan.desk_tokens)]
+        headers = page(plan, plan.desk_session)
+        while await pause(1.0):
+            roll = rng.random()
+            if roll < 0.4:
+                term = rng.choice(plan.search_terms)
+                await tally.call(
+                    "search",
+                    client,
+                    "GET",
+                    f"/visits/search/?q={urllib.parse.quote(term)}",
+                    headers=headers,
+                )
+            elif roll < 0.65:
+                item = next(work.check_ins, None)
+                if item is not None:
+                    appointment_id, phone, id_card = item
+                    await tally.call(
+                        "check_in",
+                        client,
+                        "POST",
+                        f"/api/receptionist/checkin/{appointment_id}",
+                        json_body={"phone": phone, "id_card": id_card},
+                        headers=api(token),
+                        expect=(201,),
+                    )
+            elif roll < 0.8:
+                body = work.walk_in(rng.randrange(100))
+                if body is not None:
+                    await tally.call(
+                        "walk_in",
+                        client,
+                        "POST",
+                        "/api/receptionist/register",
+                        json_body=body,
+                        headers=api(token),
+                        expect=(201,),
+                    )
+            else:
+                response = await tally.call(
+                    "payment_list",
+                    client,
+                    "GET",
+                    f"/api/receptionist/visits?status=awaiting_payment&date={plan.today}&limit=10",
+                    headers=api(token),
+                )
+                results = response.json()["results"] if response and response.status == 200 else []
+                mine = [v for v in results if v["id"] % RECEPTIONISTS == index % RECEPTIONISTS]
+                if mine:
+                    await pause(0.5)
+                    await tally.call(
+                        "payment",
+                        client,
+                        "POST",
+                        f"/api/receptionist/payment/{mine[0]['id']}",
+                        json_body={"total_amount": "128.50", "insurance_amount": "60.00"},
+                        headers=api(token),
+                        expect=(201,),
+                        accept={409: ""},
+                    )
+
+    async def doctor(index: int, client: Client) -> None:
+        token = plan.doctor_tokens[index % len(plan.doctor_tokens)]
+        while await pause(1.0):
+            response = await tally.call(
+                "call_next",
+                client,
+                "POST",
+                "/api/doctor/call-next",
+                json_body={},
+                headers=api(token),
+                accept={404: "", 409: ""},
+            )
+            if response is None or response.status != 200:
+                continue
+            visit_id = response.json()["id"]
+            await pause(1.5)
+            await tally.call(
+                "record",
+                client,
+                "PUT",
+                f"/api/doctor/visits/{visit_id}/medical-record",
+                json_body={
+                    "diagnosis": "上呼吸道感染",
+                    "treatment": "对症治疗，多饮水",
+                    "prescription": "布洛芬 0.2g tid",
+                },
+                headers=api(token),
+            )
+            await pause(0.5)
+            await tally.call(
+                "finish",
+                client,
+                "POST",
+                f"/api/doctor/visits/{visit_id}/finish",
+                json_body={},
+                headers=api(token),
+            )
+
+    async def board(index: int, client: Client) -> None:
+        headers = page(plan, plan.desk_session, poll=True)
+        await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
+        while time.perf_counter() < deadline:
+            await tally.call("board", client, "GET", "/visits/board/", headers=headers)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def display(index: int, client: Client) -> None:
+        code = plan.departments[index % len(plan.departments)][1]
+        await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
+        while time.perf_counter() < deadline:
+            await tally.call(
+                "display", client, "GET", f"/display/{code}/", headers={"HX-Request": "true"}
+            )
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def admin(index: int, client: Client) -> None:
+        headers = page(plan, plan.admin_session)
+        year_ago = plan.today - dt.timedelta(days=365)
+        for n in itertools.count():
+            if not await pause(5.0):
+                return
+            group = ("day", "department", "doctor")[n % 3]
+            start = year_ago if n % 2 else plan.today - dt.timedelta(days=29)
+            await tally.call(
+                "statistics",
+                client,
+                "GET",
+                f"/billing/statistics/?start_date={start}&end_date={plan.today}&group_by={group}",
+                headers=headers,
+            )
+
+    # 50 users: 20 patients, 8 desks, 9 doctors, 6 boards, 6 displays, 1 administrator.
+    mix = [(patient, 20), (desk, 8), (doctor, 9), (board, 6), (display, 6), (admin, 1)]
+    scale = args.users / sum(n for _, n in mix)
+    roles = [(role, max(1, round(n * scale))) for role, n in mix]
+
+    async def user(role, index: int) -> None:
+        client = Client("127.0.0.1", args.port)
+        try:
+            await role(index, client)
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(role, i) for role, n in roles for i in range(n)))
+    tally.elapsed = time.perf_counter() - started
+
+
+# --- Checks and the report ---------------------------------------------------------------
+
+
+def oversold_schedules() -> int:
+    """Schedules holding more than their places, or whose counter differs from what holds
+    places (live bookings plus visits not left unseen), read from the database as
+    billing.invariants does."""
+    from django.db import connection
+    from django.db.models import Count, F, Q
+
+    from appointments.models import LIVE_STATUSES
+    from scheduling.models import Schedule
+    from visits.models import VisitStatus
+
+    connection.close()  # a fresh connection: see every commit of the server
+    return (
+        Schedule.objects.annotate(
+            live=Count(
+                "appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True
+            ),
+            seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+        )
+        .filter(
+            ~Q(current_patients=F("live") + F("seen"))
+            | Q(current_patients__gt=F("max_patients"))
+            | Q(live__gt=F("max_patients") - F("seen"))
+        )
+        .count()
+    )
+
+
+def row(
+    name: str,
+    tally: Tally,
+    operation: str,
+    oversold: int | None = None,
+    cpu: dict[str, float] | None = None,
+) -> list[str]:
+    latencies = sorted(tally.latencies.get(operation, []))
+    count = len(latencies)
+    per_request = (
+        "/".join(f"{cpu[part] / count * 1000:.1f}" for part in ("app", "db", "client"))
+        if cpu and count
+        else "-"
+    )
+    outcomes = {k: v for k, v in tally.outcomes.get(operation, {}).items() if k not in ("ok",)}
+    other = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()) if k != "error")
+    return [
+        name,
+        f"{count}",
+        f"{count / tally.elapsed:.1f}" if tally.elapsed else "-",
+        *(f"{percentile(latencies, q) * 1000:.1f}" for q in (0.50, 0.95, 0.99)),
+        f"{tally.error_count(operation)}",
+        "-" if oversold is None else f"{oversold}",
+        per_request,
+        other,
+    ]
+
+
+def print_table(rows: list[list[str]]) -> None:
+    header = [
+        "operation",
+        "requests",
+        "per s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "oversold",
+        "cpu ms/req app/db/client",
+        "other answers",
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        cells = [r[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
+        cells.append(r[-1])
+        print("  ".join(cells).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    clock = clinic_clock()
+    os.environ.update(clock)
+    django.setup()
+
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.vendor != "mysql":
+        print(
+            "bench/load.py needs MariaDB or MySQL (DATABASE_URL=mysql://USER:PASSWORD@HOST:3306/DB).",
+            file=sys.stderr,
+        )
+        return 2
+    if args.db_name == connection.settings_dict["NAME"]:
+        print("--db-name must differ from the database in DATABASE_URL.", file=sys.stderr)
+        return 2
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [args.db_name]
+        )
+        exists = cursor.fetchone() is not None
+        if exists and args.replace:
+            cursor.execute(f"DROP DATABASE {connection.ops.quote_name(args.db_name)}")
+    if exists and not args.replace:
+        print(
+            f"Database {args.db_name!r} exists (another bench running?): --replace drops it.",
+            file=sys.stderr,
+        )
+        return 2
+
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
+    print(f"creating and migrating {args.db_name} …", file=sys.stderr)
+    old_config = setup_databases(
+        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
+    )
+    server = None
+    ok = False
+    try:
+        print("seeding …", file=sys.stderr)
+        plan = seed(args)
+        connection.close()
+        env = {
+            **os.environ,
+            **clock,
+            "DATABASE_URL": database_url(args.db_name),
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "0",
+            "CONN_MAX_AGE": "600",
+            "JWT_ACCESS_MINUTES": "240",
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+        )
+        with tempfile.TemporaryDirectory(prefix="clinic-load-") as log_dir:
+            server = start_server(args, env, Path(log_dir))
+            workers = len(server.worker_pids())
+            print(f"gunicorn up: {workers} workers", file=sys.stderr)
+            work = Work(plan)
+            meter = CpuMeter(server)
+            print("warming up …", file=sys.stderr)
+            asyncio.run(warm_up(args, plan, work))
+            table: list[list[str]] = []
+            errors = 0
+            oversold_total = 0
+            tallies: list[tuple[str, Tally]] = []
+            if "alone" in args.phases:
+                for operation in ("book", "check_in", "walk_in"):
+                    tally = Tally()
+                    print(f"alone: {operation} …", file=sys.stderr)
+                    with Profiler(server, args.profile, operation):
+                        before = meter.snapshot()
+                        asyncio.run(run_alone(args, plan, work, operation, tally))
+                        cpu = spent(before, meter.snapshot())
+                    oversold = oversold_schedules()
+                    oversold_total += oversold
+                    table.append(
+                        row(
+                            f"{operation} (alone, {args.clients} clients)",
+                            tally,
+                            operation,
+                            oversold,
+                            cpu,
+                        )
+                    )
+                    tallies.append((operation, tally))
+            if "storm" in args.phases:
+                tally = Tally()
+                print("capacity storm …", file=sys.stderr)
+                asyncio.run(run_storm(args, plan, tally))
+                oversold = oversold_schedules()
+                oversold_total += oversold
+                table.append(
+                    row(
+                        f"storm: {STORM_REQUESTS} bookings, 10 places",
+                        tally,
+                        "storm_book",
+                        oversold,
+                    )
+                )
+                tallies.append(("storm_book", tally))
+                storm_ok = tally.outcomes["storm_book"].get("ok", 0)
+                storm_full = tally.outcomes["storm_book"].get("no_capacity", 0)
+                if (storm_ok, storm_full) != (
+                    STORM_PLACES - STORM_TAKEN,
+                    STORM_REQUESTS - STORM_PLACES + STORM_TAKEN,
+                ):
+                    print(
+                        f"storm: {storm_ok} booked, {storm_full} no_capacity: WRONG",
+                        file=sys.stderr,
+                    )
+                    errors += 1
+            if "mixed" in args.phases:
+                tally = Tally()
+                print(f"mixed: {args.users} users for {args.duration:.0f} s …", file=sys.stderr)
+                with Profiler(server, args.profile, "mixed"):
+                    before = meter.snapshot()
+                    asyncio.run(run_mixed(args, plan, work, tally))
+                    cpu = spent(before, meter.snapshot())
+                oversold = oversold_schedules()
+                oversold_total += oversold
+                operations = sorted(tally.latencies)
+                for operation in operations:
+                    capacity = operation in ("book", "check_in", "walk_in", "cancel")
+                    table.append(
+                        row(f"mixed: {operation}", tally, operation, oversold if capacity else None)
+                    )
+                everything = Tally(elapsed=tally.elapsed)
+                for operation in operations:
+                    everything.latencies["all"].extend(tally.latencies[operation])
+                    everything.outcomes["all"]["error"] += tally.error_count(operation)
+                table.append(
+                    row(f"mixed: all ({args.users} users)", everything, "all", oversold, cpu)
+                )
+                tallies.append(("mixed", tally))
+            memory = server.peak_rss_mb()
+            stop_server(server)
+            server = None
+            print()
+            print(
+                f"Clinic Flow load bench · {workers} gunicorn workers · "
+                f"{connection.display_name} · {args.patients:,} patients, "
+                f"{args.history_days} days of history"
+            )
+            print()
+            print_table(table)
+            print()
+            print(
+                "peak resident memory per worker (MB): " + ", ".join(f"{mb:.0f}" for mb in memory)
+            )
+            for name, tally in tallies:
+                for operation, messages in tally.errors.items():
+                    errors += tally.error_count(operation)
+                    for message in messages:
+                        print(f"  {name}/{operation} error: {message}")
+            from billing.invariants import find_problems
+
+            problems = find_problems()
+            for problem in problems:
+                print(f"  invariant broken: {problem}")
+            ok = errors == 0 and oversold_total == 0 and not problems
+            print("\nresult:", "OK (no errors, no oversell)" if ok else "FAILED")
+    finally:
+        if server is not None:
+            stop_server(server)
+        connection.close()
+        teardown_databases(old_config, verbosity=0)
+        print(f"dropped {args.db_name}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""gunicorn settings for Clinic Flow (`gunicorn -c gunicorn.conf.py clinic.wsgi`).
+
+Threaded workers: a request spends much of its time waiting for MariaDB (row locks, commits),
+so a few threads per process keep the CPU busy while others wait, and keep-alive
+connections spare the clients a TCP handshake per request. Each process holds the GIL, so
+throughput comes from processes: on this 2-core machine two or three workers of 4 threads
+(bench/load.py measured the choice; the README's Performance section has the figures).
+Every setting can be overridden on the command line or by the environment variables below.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Idle keep-alive connections stay open this long (behind a proxy, above its own timeout).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+# Load the application (settings, URLconf, every view) once in the master, then fork: the
+# workers start warm and share those pages of memory.
+preload_app = True
+timeout = 30
+graceful_timeout = 20
+# Recycle a worker now and then, against slow growth of its memory.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = 2000
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+
+def post_fork(server, worker):
+    # A forked worker never shares a database connection with its parent (none is opened while
+    # loading, but make sure of it).
+    from django.db import connections
+
+    connections.close_all()
