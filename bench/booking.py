@@ -31,6 +31,9 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-d
 
 import django  # noqa: E402
 
+from bench._db import CannotRun, throwaway_database  # noqa: E402
+from bench._http import percentile  # noqa: E402
+
 # A future Monday at 07:30 clinic time: the morning slot (08:00-12:00) is open for booking.
 WORK_DAY = dt.date(2030, 3, 4)
 BOOKING_CLOCK = dt.time(7, 30)
@@ -88,29 +91,6 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     unexpected: Counter[str] = field(default_factory=Counter)
     lock_errors_retried: int = 0
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(fraction * len(sorted_values) + 0.5))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def database_exists(name: str) -> bool:
-    from django.db import connection
-
-    with connection._nodb_cursor() as cursor:
-        cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [name])
-        return cursor.fetchone() is not None
-
-
-def drop_database(name: str) -> None:
-    from django.db import connection
-
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(f"DROP DATABASE {connection.ops.quote_name(name)}")
 
 
 def create_fixtures(args: argparse.Namespace) -> tuple[list, list[int]]:
@@ -322,48 +302,19 @@ def print_report(args, server: str, tally: Tally, elapsed: float, checks: Checks
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     django.setup()
-
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.vendor != "mysql":
-        print(
-            "bench/booking.py needs a MySQL-family server (MariaDB 10.11 or MySQL 8): SQLite "
-            "has no row locks, so the figures would mean nothing.\n"
-            "Run it as: DATABASE_URL=mysql://USER:PASSWORD@HOST:3306/DB python bench/booking.py",
-            file=sys.stderr,
-        )
-        return 2
-    if args.db_name == connection.settings_dict["NAME"]:
-        print("--db-name must differ from the database in DATABASE_URL.", file=sys.stderr)
-        return 2
     if args.threads > 100:
         print("note: each thread holds one connection; mind max_connections.", file=sys.stderr)
-    if database_exists(args.db_name):
-        if not args.replace:
-            print(
-                f"Database {args.db_name!r} already exists (another bench running?). Choose "
-                "--db-name, or pass --replace to drop it.",
-                file=sys.stderr,
-            )
-            return 2
-        drop_database(args.db_name)
-
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
-    server = f"{connection.display_name} {'.'.join(map(str, connection.mysql_version))}"
-    print(f"creating and migrating {args.db_name} …", file=sys.stderr)
-    old_config = setup_databases(
-        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
-    )
     try:
-        departments, user_ids = create_fixtures(args)
-        tally, elapsed = run_bookings(args, departments, user_ids)
-        checks = check_schedules()
-        ok = print_report(args, server, tally, elapsed, checks)
-    finally:
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
-        print(f"dropped {args.db_name}", file=sys.stderr)
+        with throwaway_database(
+            args.db_name, replace=args.replace, script="bench/booking.py"
+        ) as server:
+            departments, user_ids = create_fixtures(args)
+            tally, elapsed = run_bookings(args, departments, user_ids)
+            checks = check_schedules()
+            ok = print_report(args, server, tally, elapsed, checks)
+    except CannotRun as error:
+        print(error, file=sys.stderr)
+        return 2
     return 0 if ok else 1
 
 

@@ -56,6 +56,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-d
 
 import django  # noqa: E402
 
+from bench._db import CannotRun, throwaway_database  # noqa: E402
 from bench._http import Client, Tally, percentile  # noqa: E402
 
 DEPARTMENTS = [
@@ -615,6 +616,14 @@ class Work:
         when = self.plan.booking_times[(n // len(self.plan.departments)) % 6]
         return token, {"dept_id": department_id, "expected_time": when}
 
+    def next_item(self, operation: str, n: int):
+        """What the next request of an operation acts on; None when the supply ran out."""
+        if operation == "book":
+            return self.booking()
+        if operation == "check_in":
+            return next(self.check_ins, None)
+        return self.walk_in(n)
+
     def walk_in(self, n: int) -> dict | None:
         person = next(self.walk_ins, None)
         if person is None:
@@ -628,6 +637,48 @@ class Work:
         }
 
 
+async def book(tally: Tally, client: Client, desk: str | None, item: tuple[str, dict]):
+    """A patient books (with their own token: `desk` is not used)."""
+    token, body = item
+    return await tally.call(
+        "book",
+        client,
+        "POST",
+        "/api/patient/appointments",
+        json_body=body,
+        headers=api(token),
+        expect=(201,),
+    )
+
+
+async def check_in(tally: Tally, client: Client, desk: str, item: tuple[int, str, str]):
+    appointment_id, phone, id_card = item
+    return await tally.call(
+        "check_in",
+        client,
+        "POST",
+        f"/api/receptionist/checkin/{appointment_id}",
+        json_body={"phone": phone, "id_card": id_card},
+        headers=api(desk),
+        expect=(201,),
+    )
+
+
+async def walk_in(tally: Tally, client: Client, desk: str, body: dict):
+    return await tally.call(
+        "walk_in",
+        client,
+        "POST",
+        "/api/receptionist/register",
+        json_body=body,
+        headers=api(desk),
+        expect=(201,),
+    )
+
+
+OPERATIONS = {"book": book, "check_in": check_in, "walk_in": walk_in}
+
+
 async def run_alone(args, plan: Plan, work: Work, operation: str, tally: Tally) -> None:
     """One operation, `args.clients` clients at once, `args.alone` requests in all."""
     remaining = itertools.count()
@@ -637,47 +688,10 @@ async def run_alone(args, plan: Plan, work: Work, operation: str, tally: Tally) 
         client = Client("127.0.0.1", args.port)
         try:
             while next(remaining) < args.alone:
-                if operation == "book":
-                    item = work.booking()
-                    if item is None:
-                        return
-                    token, body = item
-                    await tally.call(
-                        "book",
-                        client,
-                        "POST",
-                        "/api/patient/appointments",
-                        json_body=body,
-                        headers=api(token),
-                        expect=(201,),
-                    )
-                elif operation == "check_in":
-                    item = next(work.check_ins, None)
-                    if item is None:
-                        return
-                    appointment_id, phone, id_card = item
-                    await tally.call(
-                        "check_in",
-                        client,
-                        "POST",
-                        f"/api/receptionist/checkin/{appointment_id}",
-                        json_body={"phone": phone, "id_card": id_card},
-                        headers=api(desk),
-                        expect=(201,),
-                    )
-                else:
-                    body = work.walk_in(index)
-                    if body is None:
-                        return
-                    await tally.call(
-                        "walk_in",
-                        client,
-                        "POST",
-                        "/api/receptionist/register",
-                        json_body=body,
-                        headers=api(desk),
-                        expect=(201,),
-                    )
+                item = work.next_item(operation, index)
+                if item is None:
+                    return
+                await OPERATIONS[operation](tally, client, desk, item)
         finally:
             await client.close()
 
@@ -759,15 +773,7 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
             )
             if not await pause(2.0):
                 return
-            response = await tally.call(
-                "book",
-                client,
-                "POST",
-                "/api/patient/appointments",
-                json_body=body,
-                headers=api(token),
-                expect=(201,),
-            )
+            response = await book(tally, client, None, item)
             if not await pause(1.0):
                 return
             await tally.call(
@@ -796,31 +802,11 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
                     f"/visits/search/?q={urllib.parse.quote(term)}",
                     headers=headers,
                 )
-            elif roll < 0.65:
-                item = next(work.check_ins, None)
-                if item is not None:
-                    appointment_id, phone, id_card = item
-                    await tally.call(
-                        "check_in",
-                        client,
-                        "POST",
-                        f"/api/receptionist/checkin/{appointment_id}",
-                        json_body={"phone": phone, "id_card": id_card},
-                        headers=api(token),
-                        expect=(201,),
-                    )
             elif roll < 0.8:
-                body = work.walk_in(rng.randrange(100))
-                if body is not None:
-                    await tally.call(
-                        "walk_in",
-                        client,
-                        "POST",
-                        "/api/receptionist/register",
-                        json_body=body,
-                        headers=api(token),
-                        expect=(201,),
-                    )
+                operation = "check_in" if roll < 0.65 else "walk_in"
+                item = work.next_item(operation, rng.randrange(100))
+                if item is not None:
+                    await OPERATIONS[operation](tally, client, token, item)
             else:
                 response = await tally.call(
                     "payment_list",
@@ -1016,38 +1002,20 @@ def main(argv: list[str] | None = None) -> int:
     clock = clinic_clock()
     os.environ.update(clock)
     django.setup()
+    try:
+        with throwaway_database(
+            args.db_name, replace=args.replace, script="bench/load.py"
+        ) as database_server:
+            return run(args, clock, database_server)
+    except CannotRun as error:
+        print(error, file=sys.stderr)
+        return 2
 
+
+def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -> int:
+    """Seed, serve, load, report; 0 when there was no error and no oversell."""
     from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
 
-    if connection.vendor != "mysql":
-        print(
-            "bench/load.py needs MariaDB or MySQL (DATABASE_URL=mysql://USER:PASSWORD@HOST:3306/DB).",
-            file=sys.stderr,
-        )
-        return 2
-    if args.db_name == connection.settings_dict["NAME"]:
-        print("--db-name must differ from the database in DATABASE_URL.", file=sys.stderr)
-        return 2
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [args.db_name]
-        )
-        exists = cursor.fetchone() is not None
-        if exists and args.replace:
-            cursor.execute(f"DROP DATABASE {connection.ops.quote_name(args.db_name)}")
-    if exists and not args.replace:
-        print(
-            f"Database {args.db_name!r} exists (another bench running?): --replace drops it.",
-            file=sys.stderr,
-        )
-        return 2
-
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
-    print(f"creating and migrating {args.db_name} …", file=sys.stderr)
-    old_config = setup_databases(
-        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
-    )
     server = None
     ok = False
     try:
@@ -1157,7 +1125,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(
                 f"Clinic Flow load bench · {workers} gunicorn workers · "
-                f"{connection.display_name} · {args.patients:,} patients, "
+                f"{database_server} · {args.patients:,} patients, "
                 f"{args.history_days} days of history"
             )
             print()
@@ -1181,9 +1149,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             stop_server(server)
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
-        print(f"dropped {args.db_name}", file=sys.stderr)
     return 0 if ok else 1
 
 
