@@ -1,6 +1,7 @@
 """The clinic's invariants, checked against the whole database (after a restore or a drill).
 
-Each check is one aggregate query; the list of problems is empty when everything holds.
+Each check is one aggregate query (the visit summary: two, summary and detail); the list of
+problems is empty when everything holds.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.db.models import Count, F, Q, Sum
 from appointments.models import LIVE_STATUSES
 from billing.models import Bill, IncomeRecord, PayStatus
 from scheduling.models import Schedule
-from visits.models import Visit, VisitStatus
+from visits.models import Visit, VisitDailySummary, VisitStatus
 
 
 def find_problems() -> list[str]:
@@ -56,4 +57,10 @@ def find_problems() -> list[str]:
     )
     if income != paid:
         problems.append(f"income records total {income}, paid bills total {paid}")
+    # The statistics' daily visit summary equals what the visits add up to.
+    for row in VisitDailySummary.differences()[:20]:
+        problems.append(
+            "visit summary {visit_date} department {department_id} doctor {doctor_id}: "
+            "summary {summary}, visits {detail} (manage.py rebuild_visit_summary)".format(**row)
+        )
     return problems

@@ -6,9 +6,11 @@ whatever the range, and grouped on the stored clinic-local dates (`record_date`,
 
 - Income reads the daily summary (`DailyIncomeSummary`, kept in step by settlement): a year
   is a few thousand rows, whatever the number of payments.
-- Visits read `Visit` through its covering indexes (`visit_stats_day_idx`, `..._department_idx`,
-  `..._schedule_idx`, one per grouping): distinct patients do not add up across days or
-  doctors, so they cannot come from a daily summary.
+- Visits read the daily visit summary (`visits.models.VisitDailySummary`, kept in step by
+  check-in, walk-in and every status transition): counts per status, and distinct patients
+  per day. Distinct patients of a department or doctor do not add up across days: a
+  subquery counts them on the visits, through an index that holds the patient (exact, and
+  the one figure whose cost grows with the range).
 
 Day grouping lists every day of the range, with zeros for days without income or visits.
 """
@@ -22,13 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.models import DailyIncomeSummary
 from clinic.models import Department, Employee
-from visits.models import Visit, VisitStatus
+from visits.models import STATUS_COUNTERS, Visit, VisitDailySummary, VisitStatus
 
 ZERO = Decimal("0.00")
 
@@ -170,54 +172,98 @@ def income_by_group(*, start_date: dt.date, end_date: dt.date, group_by: str) ->
 
 # --- Visits -------------------------------------------------------------------------------
 
-VISIT_GROUP_FIELDS = {
-    Grouping.DAY: ("visit_date",),
-    Grouping.DEPARTMENT: ("department_id", "department__name"),
-    Grouping.DOCTOR: ("schedule__doctor_id", "schedule__doctor__name", "schedule__doctor__emp_id"),
-}
-
-VISIT_ORDER = {
-    Grouping.DAY: ("visit_date",),
-    Grouping.DEPARTMENT: ("department__name", "department_id"),
-    Grouping.DOCTOR: ("schedule__doctor__emp_id", "schedule__doctor_id"),
+VISIT_SUMS = {
+    "visits_sum": Sum("visits"),
+    "day_patients_sum": Sum("day_patients"),
+    **{f"{column}_sum": Sum(column) for column in STATUS_COUNTERS.values()},
 }
 
 
-def _status_alias(status: str) -> str:
-    return f"status_{status}"
+def _distinct_patients(
+    *, start_date: dt.date, end_date: dt.date, status: str | None, group: str, outer: str
+) -> Subquery:
+    """Distinct patients of one group over the range, counted on the visits themselves (a
+    scalar subquery evaluated once per result row, after grouping): they do not add up
+    from daily rows. Each group reads one range of an index that holds the patient
+    (`visit_department_patients_idx`, `visit_schedule_patients_idx`)."""
+    visits = Visit.objects.filter(
+        visit_date__gte=start_date, visit_date__lte=end_date, **{group: OuterRef(outer)}
+    )
+    if status:
+        visits = visits.filter(status=status)
+    return Subquery(
+        visits.order_by()
+        .values(group)
+        .annotate(patients=Count("patient_id", distinct=True))
+        .values("patients")[:1]
+    )
 
 
 def visit_queryset(
     *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
-) -> QuerySet[Visit, dict[str, Any]]:
-    """The one query behind `visits_by_group` (exposed for EXPLAIN and the benchmark)."""
+) -> QuerySet[VisitDailySummary, dict[str, Any]]:
+    """The one query behind `visits_by_group` (exposed for EXPLAIN and the benchmark).
+
+    Sums the daily summary's counters per group. Distinct patients: by day, the sum of
+    each day's `day_patients` (every patient counted once a day); by department or doctor,
+    or for one status only, a scalar subquery on the visits per result row.
+    """
     group_by = Grouping(group_by)
-    visits = Visit.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
-    if status:
-        visits = visits.filter(status=VisitStatus(status))
-    return (
-        visits.values(*VISIT_GROUP_FIELDS[group_by])
-        .annotate(
-            visit_count=Count("pk"),
-            patient_count=Count("patient_id", distinct=True),
-            **{
-                _status_alias(value): Count("pk", filter=Q(status=value))
-                for value in VisitStatus.values
-            },
+    status = VisitStatus(status) if status else None
+    rows = VisitDailySummary.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
+    span = {"start_date": start_date, "end_date": end_date, "status": status}
+    if group_by == Grouping.DAY:
+        queryset = rows.values("visit_date").annotate(**VISIT_SUMS)
+        if status:
+            queryset = queryset.annotate(
+                patient_count=_distinct_patients(**span, group="visit_date", outer="visit_date")
+            )
+        order: tuple[Any, ...] = ("visit_date",)
+    elif group_by == Grouping.DEPARTMENT:
+        queryset = (
+            rows.values("department_id")
+            .annotate(**VISIT_SUMS)
+            .annotate(
+                department_name=_name_of(Department, "department_id", "name"),
+                patient_count=_distinct_patients(
+                    **span, group="department_id", outer="department_id"
+                ),
+            )
         )
-        .order_by(*VISIT_ORDER[group_by])
-    )
+        order = ("department_name", "department_id")
+    else:
+        queryset = (
+            rows.values("doctor_id")
+            .annotate(**VISIT_SUMS)
+            .annotate(
+                doctor_name=_name_of(Employee, "doctor_id", "name"),
+                doctor_code=_name_of(Employee, "doctor_id", "emp_id"),
+                patient_count=_distinct_patients(
+                    **span, group="schedule__doctor_id", outer="doctor_id"
+                ),
+            )
+        )
+        order = ("doctor_code", "doctor_id")
+    if status:
+        # Only the groups with visits of that status, as when the visits are filtered.
+        queryset = queryset.filter(**{f"{STATUS_COUNTERS[status]}_sum__gt": 0})
+    return queryset.order_by(*order)
 
 
 def visits_by_group(
     *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
 ) -> list[VisitRow]:
     """Visits, distinct patients and visits per status per day, department or doctor
-    (inclusive range of clinic-local dates), optionally of one status only. One query.
+    (inclusive range of clinic-local dates), optionally of one status only.
 
-    Distinct patients are counted within each group: they do not add up across groups.
+    One query on the daily summary (`VisitDailySummary`), whatever the range; distinct
+    patients of a department or doctor come from a subquery of it on the visits, which
+    makes those groupings cost in proportion to the visits in the range (see
+    bench/statistics.py). Distinct patients are counted within each group: they do not add
+    up across groups.
     """
     group_by = Grouping(group_by)
+    status = VisitStatus(status) if status else None
     rows = []
     for values in visit_queryset(
         start_date=start_date, end_date=end_date, group_by=group_by, status=status
@@ -227,20 +273,29 @@ def visits_by_group(
             key, label = values["visit_date"], values["visit_date"].isoformat()
         elif group_by == Grouping.DEPARTMENT:
             key = values["department_id"]
-            label = name = values["department__name"]
+            label = name = values["department_name"]
         else:
-            key = values["schedule__doctor_id"]
-            name, code = values["schedule__doctor__name"], values["schedule__doctor__emp_id"]
+            key = values["doctor_id"]
+            name, code = values["doctor_name"], values["doctor_code"]
             label = _doctor_label(name, code)
+        by_status = {
+            value: values[f"{column}_sum"] or 0 for value, column in STATUS_COUNTERS.items()
+        }
+        if status:
+            by_status = {value: by_status[value] if value == status else 0 for value in by_status}
+        if group_by == Grouping.DAY and not status:
+            patients = values["day_patients_sum"] or 0
+        else:
+            patients = values["patient_count"] or 0
         rows.append(
             VisitRow(
                 key=key,
                 label=label,
                 name=name,
                 code=code,
-                visits=values["visit_count"],
-                patients=values["patient_count"],
-                by_status={value: values[_status_alias(value)] for value in VisitStatus.values},
+                visits=sum(by_status.values()),
+                patients=patients,
+                by_status=by_status,
             )
         )
     if group_by == Grouping.DAY:

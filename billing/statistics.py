@@ -1,8 +1,10 @@
-"""Income and visit statistics over a date range, grouped by day, department or doctor.
+"""Income and visit statistics over a date range, grouped by day, department or doctor, as
+the API shows them.
 
-Each function runs one aggregate query (values().annotate()) on stored local dates
-(`record_date`, `visit_date`), so grouping never depends on the database's time-zone tables.
-Rows come back in a stable order: by date, or by department / doctor name.
+The figures come from the statistics page's own queries (billing.selectors: the daily
+summaries, one query per table whatever the range), reshaped here. Rows come back in a stable
+order: by date, or by department / doctor name. Day grouping lists only days with income or
+visits.
 
 Every row has the same keys, whatever the grouping, so callers (the API, exports) can show
 one table: the grouping keys that do not apply are None.
@@ -15,36 +17,22 @@ one table: the grouping keys that do not apply are None.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Count, Q, Sum
-
-from billing.models import IncomeRecord
-from visits.models import Visit, VisitStatus
+from billing.selectors import Grouping, IncomeRow, VisitRow, income_by_group, visits_by_group
 
 GroupBy = Literal["day", "dept", "doctor"]
 GROUP_BY_CHOICES: tuple[str, ...] = ("day", "dept", "doctor")
-
-# The columns each grouping selects: the date, or an id and the name it is ordered by.
-_INCOME_KEYS = {
-    "day": ("record_date",),
-    "dept": ("department_id", "department__name"),
-    "doctor": ("doctor__emp_id", "doctor__name"),
-}
-_VISIT_KEYS = {
-    "day": ("visit_date",),
-    "dept": ("department_id", "department__name"),
-    "doctor": ("schedule__doctor__emp_id", "schedule__doctor__name"),
-}
+_GROUPINGS = {"day": Grouping.DAY, "dept": Grouping.DEPARTMENT, "doctor": Grouping.DOCTOR}
 
 
-def _check_group_by(group_by: str) -> None:
+def _grouping(group_by: str) -> Grouping:
     if group_by not in GROUP_BY_CHOICES:
         raise ValueError(f"group_by must be one of {GROUP_BY_CHOICES}, not {group_by!r}")
+    return _GROUPINGS[group_by]
 
 
-def _grouping(row: dict[str, Any], group_by: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def _keys(row: IncomeRow | VisitRow, group_by: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "date": None,
         "dept_id": None,
@@ -53,33 +41,32 @@ def _grouping(row: dict[str, Any], group_by: str, keys: tuple[str, ...]) -> dict
         "doctor_name": None,
     }
     if group_by == "day":
-        result["date"] = row[keys[0]]
+        result["date"] = row.key
     elif group_by == "dept":
-        result["dept_id"], result["dept_name"] = row[keys[0]], row[keys[1]]
+        result["dept_id"], result["dept_name"] = row.key, row.name
     else:
-        result["doctor_id"], result["doctor_name"] = row[keys[0]], row[keys[1]]
+        # The API names a doctor by staff code; None for income recorded without a doctor.
+        result["doctor_id"], result["doctor_name"] = row.code, row.name
     return result
+
+
+def _in_api_order(rows: list, group_by: str) -> list:
+    """Doctors by name, then staff code (no doctor first); days and departments as the
+    selectors return them."""
+    if group_by != "doctor":
+        return rows
+    return sorted(rows, key=lambda row: (row.name is not None, row.name or "", row.code or ""))
 
 
 def income_statistics(
     *, start_date: dt.date, end_date: dt.date, group_by: GroupBy
 ) -> list[dict[str, Any]]:
     """Income booked between two local dates (both included), one row per group."""
-    _check_group_by(group_by)
-    keys = _INCOME_KEYS[group_by]
-    rows = (
-        IncomeRecord.objects.filter(record_date__gte=start_date, record_date__lte=end_date)
-        .values(*keys)
-        .annotate(total_income=Sum("amount"), record_count=Count("id"))
-        .order_by(*reversed(keys))
-    )
+    rows = income_by_group(start_date=start_date, end_date=end_date, group_by=_grouping(group_by))
     return [
-        {
-            **_grouping(row, group_by, keys),
-            "total_income": row["total_income"] or Decimal("0.00"),
-            "record_count": row["record_count"],
-        }
-        for row in rows
+        {**_keys(row, group_by), "total_income": row.total, "record_count": row.payments}
+        for row in _in_api_order(rows, group_by)
+        if row.payments
     ]
 
 
@@ -92,29 +79,16 @@ def visit_statistics(
 ) -> list[dict[str, Any]]:
     """Visits between two local dates (both included), optionally of one status: how many,
     how many distinct patients, and how many ended in each status, one row per group."""
-    _check_group_by(group_by)
-    keys = _VISIT_KEYS[group_by]
-    visits = Visit.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
-    if status is not None:
-        visits = visits.filter(status=status)
-    per_status = {
-        f"status_{code}": Count("id", filter=Q(status=code)) for code in VisitStatus.values
-    }
-    rows = (
-        visits.values(*keys)
-        .annotate(
-            visit_count=Count("id"),
-            patient_count=Count("patient_id", distinct=True),
-            **per_status,
-        )
-        .order_by(*reversed(keys))
+    rows = visits_by_group(
+        start_date=start_date, end_date=end_date, group_by=_grouping(group_by), status=status
     )
     return [
         {
-            **_grouping(row, group_by, keys),
-            "visit_count": row["visit_count"],
-            "patient_count": row["patient_count"],
-            "by_status": {code: row[f"status_{code}"] for code in VisitStatus.values},
+            **_keys(row, group_by),
+            "visit_count": row.visits,
+            "patient_count": row.patients,
+            "by_status": dict(row.by_status),
         }
-        for row in rows
+        for row in _in_api_order(rows, group_by)
+        if row.visits
     ]

@@ -19,7 +19,8 @@ Every step is judged twice:
 After every step one invariant reads those rows back and checks: places taken equal live
 appointments plus visits not cancelled, 0 <= places <= maximum; bill arithmetic, one bill per
 visit, paid bills only on `left` visits and every `left` visit with exactly one bill; income
-equal to the paid totals (one record per bill, with the visit's department and doctor);
+equal to the paid totals (one record per bill, with the visit's department and doctor); the
+daily income and visit summaries equal what the detail rows add up to;
 unique (and gapless) queue numbers per schedule; a completed appointment for every check-in;
 statuses that only move along `Appointment.ALLOWED` / `Visit.ALLOWED`, one step at a time.
 
@@ -97,7 +98,7 @@ from scheduling.exceptions import (
 from scheduling.models import Schedule, TimeSlot
 from scheduling.tests.factories import ScheduleFactory
 from visits.exceptions import CheckInClosed, SettlementRequired, VerificationFailed
-from visits.models import Visit, VisitStatus
+from visits.models import STATUS_COUNTERS, Visit, VisitDailySummary, VisitStatus
 from visits.services import check_in, register_walk_in
 from visits.tests.factories import VisitFactory
 
@@ -377,6 +378,11 @@ class ClinicWorkflow(RuleBasedStateMachine):
             )
             if DailyIncomeSummary is not None
             else [],
+            "visit summary": list(
+                VisitDailySummary.objects.order_by("id").values_list(
+                    "visit_date", "department_id", "doctor_id", *VisitDailySummary.FIGURES
+                )
+            ),
             "audit events": AuditEvent.objects.count(),
         }
 
@@ -927,6 +933,7 @@ class ClinicWorkflow(RuleBasedStateMachine):
         self.check_check_ins(appointments, visits)
         self.check_queue_numbers(visits)
         self.check_bills_and_income(world, visits)
+        self.check_visit_summary(world, visits)
 
     def check_places(self, world):
         """Places taken = live appointments + visits not cancelled, within 0..max."""
@@ -1018,6 +1025,27 @@ class ClinicWorkflow(RuleBasedStateMachine):
         if DailyIncomeSummary is not None:
             summary = {tuple(row[:3]): list(row[3:]) for row in world["income summary"]}
             assert summary == expected, "the daily income summary drifted from the detail rows"
+
+    @staticmethod
+    def check_visit_summary(world, visits):
+        """The daily visit summary is the visits' counts per (day, department, doctor): all,
+        each patient once a day (in the row of their lowest-id visit that day), per status."""
+        doctors = {row[0]: row[1] for row in world["schedules"]}
+        figures = VisitDailySummary.FIGURES
+        expected: dict[tuple, dict[str, int]] = {}
+        first_of_day: dict[tuple, int] = {}
+        for pk, status, schedule_id, department_id, _, patient_id, *_ in sorted(visits.values()):
+            key = (DAY, department_id, doctors[schedule_id])
+            counts = expected.setdefault(key, dict.fromkeys(figures, 0))
+            counts["visits"] += 1
+            counts[STATUS_COUNTERS[status]] += 1
+            if first_of_day.setdefault((DAY, patient_id), pk) == pk:
+                counts["day_patients"] += 1
+        summary = {
+            tuple(row[:3]): dict(zip(figures, row[3:], strict=True))
+            for row in world["visit summary"]
+        }
+        assert summary == expected, "the daily visit summary drifted from the visits"
 
 
 @pytest.mark.django_db

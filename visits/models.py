@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Max, Q
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -15,7 +16,7 @@ from appointments.models import Appointment
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
-from clinic.models import Department, Patient, Role, User
+from clinic.models import Department, Employee, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
@@ -83,19 +84,20 @@ class Visit(StateMachineMixin, models.Model):
         verbose_name_plural = _("visits")
         indexes = [
             models.Index(fields=["visit_date", "status"], name="visit_date_status_idx"),
-            # The statistics (billing.selectors) count visits, statuses and distinct patients
-            # over a date range by day, department or doctor (through the schedule). Each
-            # grouping reads one of these covering indexes alone, in its group's order,
-            # never the table's rows (bench/statistics.py: EXPLAIN says "Using index").
-            # On MariaDB the department one also serves as its foreign key's index.
-            models.Index(fields=["visit_date", "patient", "status"], name="visit_stats_day_idx"),
+            # Which visit is a patient's first of the day (VisitDailySummary counts each
+            # patient once a day); on MariaDB also the patient foreign key's index.
+            models.Index(fields=["patient", "visit_date"], name="visit_patient_day_idx"),
+            # Distinct patients per department or doctor over a date range cannot come
+            # from a daily summary (they do not add up across days): the statistics count
+            # them here, one range of an index per group, never the table's rows
+            # (bench/statistics.py: EXPLAIN says "Using index"). On MariaDB the department
+            # one also serves as its foreign key's index; the doctor is the schedule's.
             models.Index(
-                fields=["department", "visit_date", "status", "patient"],
-                name="visit_stats_department_idx",
+                fields=["department", "visit_date", "patient"],
+                name="visit_department_patients_idx",
             ),
             models.Index(
-                fields=["schedule", "visit_date", "status", "patient"],
-                name="visit_stats_schedule_idx",
+                fields=["schedule", "visit_date", "patient"], name="visit_schedule_patients_idx"
             ),
         ]
         constraints = [
@@ -112,6 +114,27 @@ class Visit(StateMachineMixin, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.queue_number} {self.patient} ({self.visit_date})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new visit is counted in its day's summary row in the same transaction (the
+        check-in's or the walk-in's, or its own when created elsewhere)."""
+        if not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        # No savepoint: inside the caller's transaction this only joins it (a failure rolls
+        # the whole transaction back); on its own it is the visit's own transaction.
+        with transaction.atomic(
+            using=kwargs.get("using") or router.db_for_write(Visit), savepoint=False
+        ):
+            super().save(*args, **kwargs)
+            VisitDailySummary.count_new_visit(self)
+
+    save.alters_data = True
+
+    def _count_move(self, from_status: str) -> None:
+        """Move this visit between status counters of its summary row: the transition's
+        last write (lock order: ... Visit, Schedule, Bill, summary rows)."""
+        VisitDailySummary.count_move(self, from_status=from_status, to_status=self.status)
 
     @staticmethod
     def next_queue_number(schedule: Schedule) -> int:
@@ -143,6 +166,7 @@ class Visit(StateMachineMixin, models.Model):
         self._check_move(VisitStatus.IN_CONSULTATION)
         changes = self._status_change(VisitStatus.IN_CONSULTATION, called_at=now or timezone.now())
         self._audit(by, "consultation_started", *changes)
+        self._count_move(changes[0]["status"])
 
     start_consultation.alters_data = True
 
@@ -156,6 +180,7 @@ class Visit(StateMachineMixin, models.Model):
             VisitStatus.AWAITING_PAYMENT, finished_at=now or timezone.now()
         )
         self._audit(by, "consultation_finished", *changes)
+        self._count_move(changes[0]["status"])
 
     finish_consultation.alters_data = True
 
@@ -187,6 +212,7 @@ class Visit(StateMachineMixin, models.Model):
         changes = self._status_change(VisitStatus.CANCELLED, finished_at=timezone.now())
         self.schedule.release_place()
         self._audit(by, "left_unseen", *changes)
+        self._count_move(changes[0]["status"])
 
     leave_unseen.alters_data = True
 
@@ -194,9 +220,311 @@ class Visit(StateMachineMixin, models.Model):
         """Part of settlement (billing.services.settle_visit), inside its transaction, with
         this row already locked and the move already checked."""
         self._check_move(VisitStatus.LEFT)
-        self._audit(by, "left", *self._status_change(VisitStatus.LEFT))
+        changes = self._status_change(VisitStatus.LEFT)
+        self._audit(by, "left", *changes)
+        self._count_move(changes[0]["status"])
 
     leave_after_settlement.alters_data = True
+
+
+class SummaryOutOfStep(RuntimeError):
+    """A visit moved, but its summary row does not count it (rows loaded without a rebuild):
+    `manage.py rebuild_visit_summary` repairs the summary."""
+
+
+# The summary's counter per visit status.
+STATUS_COUNTERS = {status: f"{status}_visits" for status in VisitStatus.values}
+
+
+class VisitDailySummary(models.Model):
+    """Visits per clinic-local day, department and doctor (the schedule's): what the
+    statistics read.
+
+    One row per (visit_date, department, doctor), kept in step with the visits inside the
+    transactions that write them: `Visit.save()` counts a new visit (check-in, walk-in)
+    and every status transition moves it between counters; `rebuild()`
+    (`manage.py rebuild_visit_summary`) recomputes rows from the visits. A year of
+    statistics then reads a few thousand rows instead of every visit.
+
+    `day_patients` counts each patient once a day, in the row of their first visit that
+    day (the lowest id): the sum of a day's rows is that day's distinct patients. Distinct
+    patients of a department or doctor over several days do not add up from here.
+    """
+
+    visit_date = models.DateField(_("visit date"))
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    doctor = models.ForeignKey(
+        Employee, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="+"
+    )
+    visits = models.IntegerField(_("visits"), default=0)
+    day_patients = models.IntegerField(
+        _("patients first seen that day"),
+        default=0,
+        help_text=_("Patients whose first visit of the day is counted in this row."),
+    )
+    waiting_visits = models.IntegerField(_("waiting"), default=0)
+    in_consultation_visits = models.IntegerField(_("in consultation"), default=0)
+    awaiting_payment_visits = models.IntegerField(_("awaiting payment"), default=0)
+    left_visits = models.IntegerField(pgettext_lazy("visit status", "left"), default=0)
+    cancelled_visits = models.IntegerField(_("left unseen"), default=0)
+
+    class Meta:
+        ordering = ["visit_date", "department_id", "doctor_id"]
+        verbose_name = _("daily visit summary")
+        verbose_name_plural = _("daily visit summaries")
+        # Covering: a range of days, by day, department or doctor, is one range of this
+        # index, never the table's rows (bench/statistics.py: "Using index").
+        indexes = [
+            models.Index(
+                fields=[
+                    "visit_date",
+                    "department",
+                    "doctor",
+                    "visits",
+                    "day_patients",
+                    *STATUS_COUNTERS.values(),
+                ],
+                name="visit_summary_by_date_idx",
+            ),
+        ]
+        constraints = [
+            # One row per day, department and doctor: what the upsert relies on.
+            models.UniqueConstraint(
+                fields=["visit_date", "department", "doctor"],
+                name="visit_summary_unique_day_department_doctor",
+            ),
+            models.CheckConstraint(
+                condition=Q(visits__gte=0)
+                & Q(day_patients__gte=0)
+                & Q(**{f"{column}__gte": 0 for column in STATUS_COUNTERS.values()}),
+                name="visit_summary_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    visits=sum(
+                        (F(column) for column in list(STATUS_COUNTERS.values())[1:]),
+                        F(STATUS_COUNTERS[VisitStatus.WAITING]),
+                    )
+                ),
+                name="visit_summary_statuses_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(day_patients__lte=F("visits")),
+                name="visit_summary_patients_within_visits",
+            ),
+        ]
+
+    # The counters, in the order `differences()` reports them.
+    FIGURES = ("visits", "day_patients", *STATUS_COUNTERS.values())
+
+    def __str__(self) -> str:
+        return f"{self.visit_date} {self.department_id}/{self.doctor_id} {self.visits}"
+
+    @staticmethod
+    def _doctor_of(visit: Visit) -> int:
+        if Visit.schedule.is_cached(visit):
+            return visit.schedule.doctor_id
+        return Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
+
+    @classmethod
+    def add(cls, *, visit_date: dt.date, department_id: int, doctor_id: int, **deltas: int) -> None:
+        """Add `deltas` ({column: change}) to a row, creating it on its first visit.
+
+        One atomic statement: INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, INSERT
+        ... ON CONFLICT DO UPDATE elsewhere; concurrent writers of a row queue on its
+        exclusive lock and then add to it, never losing a count (see
+        billing.models.DailyIncomeSummary.add_payment). For additions only: both
+        databases check the row to insert before they find the existing one.
+        """
+        unknown = set(deltas) - set(cls.FIGURES)
+        if unknown:
+            raise TypeError(f"unknown summary columns: {sorted(unknown)}")
+        db = connections[router.db_for_write(cls)]
+        quote = db.ops.quote_name
+        key = ("visit_date", "department_id", "doctor_id")
+        # Every counter in the insert: the columns have no database default.
+        columns = [*key, *cls.FIGURES]
+        values = [
+            visit_date,
+            department_id,
+            doctor_id,
+            *(deltas.get(figure, 0) for figure in cls.FIGURES),
+        ]
+        # Only quoted identifiers of this model are interpolated; every value is a parameter.
+        insert = (
+            f"INSERT INTO {quote(cls._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        if db.vendor == "mysql":
+            # Parameters rather than VALUES(col), which MySQL 8.0.20+ deprecates.
+            sql = f"{insert} ON DUPLICATE KEY UPDATE " + ", ".join(
+                f"{quote(column)} = {quote(column)} + %s" for column in deltas
+            )
+            params = [*values, *deltas.values()]
+        else:
+            sql = f"{insert} ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET " + ", ".join(
+                f"{quote(c)} = {quote(c)} + excluded.{quote(c)}" for c in deltas
+            )
+            params = values
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    add.alters_data = True
+
+    @classmethod
+    def count_new_visit(cls, visit: Visit) -> None:
+        """Count a visit just inserted, in its transaction.
+
+        It is the patient's first of the day when no visit of theirs that day has a lower
+        id. Check-in and walk-in hold the patient's row lock, so visits of one patient are
+        created one after the other and the earlier one is committed (and seen) here.
+        """
+        first_of_day = not Visit.objects.filter(
+            patient_id=visit.patient_id, visit_date=visit.visit_date, pk__lt=visit.pk
+        ).exists()
+        cls.add(
+            visit_date=visit.visit_date,
+            department_id=visit.department_id,
+            doctor_id=cls._doctor_of(visit),
+            visits=1,
+            day_patients=int(first_of_day),
+            **{STATUS_COUNTERS[visit.status]: 1},
+        )
+
+    count_new_visit.alters_data = True
+
+    @classmethod
+    def count_move(cls, visit: Visit, *, from_status: str, to_status: str) -> None:
+        """Move a visit from one status counter to another, in the transition's
+        transaction. Raises SummaryOutOfStep (and so undoes the transition) when the row
+        does not count the visit in `from_status`."""
+        # A plain UPDATE: the row exists since the visit's creation, and an upsert would
+        # be refused anyway (SQLite and MariaDB check the row to insert, -1, first).
+        source, target = STATUS_COUNTERS[from_status], STATUS_COUNTERS[to_status]
+        row = cls.objects.filter(
+            visit_date=visit.visit_date,
+            department_id=visit.department_id,
+            doctor_id=cls._doctor_of(visit),
+        )
+        try:
+            moved = row.update(**{source: F(source) - 1, target: F(target) + 1})
+        except IntegrityError as error:  # the counter is already 0
+            moved = 0
+            cause: Exception | None = error
+        else:
+            cause = None
+        if moved != 1:
+            raise SummaryOutOfStep(
+                f"The visit summary of {visit.visit_date}, department {visit.department_id}, "
+                f"does not count visit {visit.pk} as {from_status}; rebuild it "
+                "(manage.py rebuild_visit_summary)."
+            ) from cause
+
+    count_move.alters_data = True
+
+    @classmethod
+    def detail_totals(
+        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
+    ) -> models.QuerySet:
+        """The summary's rows as computed from the visits, grouped in SQL by day,
+        department and doctor."""
+        visits = Visit.objects.all()
+        if start_date is not None:
+            visits = visits.filter(visit_date__gte=start_date)
+        if end_date is not None:
+            visits = visits.filter(visit_date__lte=end_date)
+        earlier_that_day = Visit.objects.filter(
+            patient_id=OuterRef("patient_id"),
+            visit_date=OuterRef("visit_date"),
+            pk__lt=OuterRef("pk"),
+        )
+        return (
+            visits.values("visit_date", "department_id", doctor_id=F("schedule__doctor_id"))
+            .annotate(
+                visits=Count("pk"),
+                day_patients=Count("pk", filter=~Exists(earlier_that_day)),
+                **{
+                    column: Count("pk", filter=Q(status=status))
+                    for status, column in STATUS_COUNTERS.items()
+                },
+            )
+            .order_by()
+        )
+
+    @classmethod
+    def rebuild(
+        cls,
+        *,
+        start_date: dt.date | None = None,
+        end_date: dt.date | None = None,
+        batch_size: int = 2000,
+    ) -> int:
+        """Recompute the rows of a date range (all dates by default) from the visits.
+
+        One transaction: the old rows are deleted first (which waits for transitions
+        still writing to them), then the visits are read and the new rows inserted. Meant
+        for repairs and bulk loads; run it for past days, or when the desk is closed.
+        Returns the number of rows written.
+        """
+        written = 0
+        with transaction.atomic(using=router.db_for_write(cls)):
+            rows = cls.objects.all()
+            if start_date is not None:
+                rows = rows.filter(visit_date__gte=start_date)
+            if end_date is not None:
+                rows = rows.filter(visit_date__lte=end_date)
+            rows.delete()
+            batch: list[VisitDailySummary] = []
+            for row in cls.detail_totals(start_date=start_date, end_date=end_date).iterator(
+                chunk_size=batch_size
+            ):
+                batch.append(cls(**row))
+                if len(batch) >= batch_size:
+                    cls.objects.bulk_create(batch)
+                    written += len(batch)
+                    batch = []
+            if batch:
+                cls.objects.bulk_create(batch)
+                written += len(batch)
+        return written
+
+    rebuild.alters_data = True
+
+    @classmethod
+    def differences(
+        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
+    ) -> list[dict]:
+        """Where the summary and the visits disagree (empty when they agree): one dict per
+        (date, department, doctor) with both sides' figures (`FIGURES` order). Both sides
+        aggregate in SQL."""
+        detail = {
+            (row["visit_date"], row["department_id"], row["doctor_id"]): tuple(
+                row[figure] for figure in cls.FIGURES
+            )
+            for row in cls.detail_totals(start_date=start_date, end_date=end_date)
+        }
+        rows = cls.objects.all()
+        if start_date is not None:
+            rows = rows.filter(visit_date__gte=start_date)
+        if end_date is not None:
+            rows = rows.filter(visit_date__lte=end_date)
+        summary = {
+            tuple(row[:3]): tuple(row[3:])
+            for row in rows.values_list("visit_date", "department_id", "doctor_id", *cls.FIGURES)
+        }
+        return [
+            {
+                "visit_date": key[0],
+                "department_id": key[1],
+                "doctor_id": key[2],
+                "detail": detail.get(key),
+                "summary": summary.get(key),
+            }
+            for key in sorted(detail.keys() | summary.keys())
+            if detail.get(key) != summary.get(key)
+        ]
 
 
 class MedicalRecord(models.Model):

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import translation
 
 from billing.selectors import Grouping, IncomeRow, income_by_group, visits_by_group
@@ -251,6 +252,41 @@ class TestVisits:
         assert visit_figures(rows) == [("Doctor b1 (D0003)", 1, 1, (0, 0, 0, 1, 0))]
         rows = visits_by_group(start_date=AFTER, end_date=AFTER, group_by=Grouping.DAY)
         assert visit_figures(rows) == [(AFTER.isoformat(), 1, 1, (0, 0, 0, 1, 0))]
+
+    def test_one_status_only_by_day_and_by_doctor(self, visits):
+        rows = visits_by_group(
+            start_date=D1, end_date=D3, group_by=Grouping.DAY, status=VisitStatus.LEFT
+        )
+        assert visit_figures(rows) == [
+            (D1.isoformat(), 1, 1, (0, 0, 0, 1, 0)),
+            (D2.isoformat(), 0, 0, (0, 0, 0, 0, 0)),
+            (D3.isoformat(), 1, 1, (0, 0, 0, 1, 0)),
+        ]
+        rows = visits_by_group(
+            start_date=D1, end_date=D3, group_by=Grouping.DOCTOR, status=VisitStatus.WAITING
+        )
+        assert visit_figures(rows) == [("Doctor a1 (D0001)", 1, 1, (1, 0, 0, 0, 0))]
+
+    def test_a_patient_seen_twice_a_day_is_one_patient_of_that_day(self, visits, clinic):
+        """P's second visit on D1 (doctor a2) adds a visit, not a patient, to D1; it is
+        still a patient of doctor a2."""
+        rows = visits_by_group(start_date=D1, end_date=D1, group_by=Grouping.DAY)
+        assert (rows[0].visits, rows[0].patients) == (5, 3)
+        rows = visits_by_group(start_date=D1, end_date=D1, group_by=Grouping.DOCTOR)
+        assert [(row.code, row.patients) for row in rows] == [
+            ("D0001", 3),
+            ("D0002", 1),
+            ("D0003", 1),
+        ]
+
+    def test_counts_come_from_the_daily_summary(self, visits):
+        from visits.models import VisitDailySummary
+
+        VisitDailySummary.objects.filter(visit_date=D3).update(
+            visits=F("visits") + 10, waiting_visits=F("waiting_visits") + 10
+        )
+        rows = visits_by_group(start_date=D3, end_date=D3, group_by=Grouping.DAY)
+        assert visit_figures(rows) == [(D3.isoformat(), 11, 1, (10, 0, 0, 1, 0))]
 
     @pytest.mark.parametrize("group_by", Grouping.values)
     def test_one_query_whatever_the_range(self, visits, group_by, django_assert_num_queries):

@@ -15,7 +15,7 @@ from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
 from billing.selectors import Grouping, income_by_group
 from clinic.models import Employee, Patient
 from scheduling.models import Schedule
-from visits.models import Visit, VisitStatus
+from visits.models import Visit, VisitDailySummary, VisitStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,10 @@ def test_history_on_an_empty_clinic_obeys_the_rules():
     }
     # The summary was built: the statistics add up to the bills.
     assert DailyIncomeSummary.differences() == []
+    assert VisitDailySummary.differences() == []
+    assert (
+        VisitDailySummary.objects.aggregate(total=Sum("visits"))["total"] == Visit.objects.count()
+    )
     rows = income_by_group(
         start_date=END - dt.timedelta(days=3), end_date=END, group_by=Grouping.DAY
     )

@@ -50,7 +50,7 @@ from clinic.models import (
 from clinic.validators import resident_id_check_char
 from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS
 from scheduling.models import Schedule, TimeSlot, slot_bounds
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.models import MedicalRecord, Visit, VisitDailySummary, VisitStatus
 
 BATCH_SIZE = 2000
 DAYS_PER_TRANSACTION = 7
@@ -209,7 +209,9 @@ class Command(BaseCommand):
                     for chunk_day in chunk:
                         self._day(chunk_day, posts, per_day)
         summary_started = time.perf_counter()
+        # The visits and bills were bulk-written: build the statistics' daily summaries.
         summary_rows = DailyIncomeSummary.rebuild(start_date=start, end_date=end)
+        summary_rows += VisitDailySummary.rebuild(start_date=start, end_date=end)
         self.tally.seconds["summary"] = time.perf_counter() - summary_started
         elapsed = time.perf_counter() - started
         t = self.tally

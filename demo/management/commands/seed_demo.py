@@ -32,7 +32,7 @@ from clinic.models import (
 )
 from clinic.validators import resident_id_check_char
 from scheduling.models import Schedule, TimeSlot, slot_bounds
-from visits.models import Visit, VisitStatus
+from visits.models import Visit, VisitDailySummary, VisitStatus
 
 SCHEDULE_DAYS = 7
 CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
@@ -299,8 +299,10 @@ class Command(BaseCommand):
                 record_date=today,
             )
         self._recount(Schedule.objects.filter(work_date__in=[today, tomorrow]))
-        # The bills above were written directly: bring the statistics' daily summary in step.
+        # The bills above were written directly: bring the statistics' daily summaries in
+        # step (the visits counted themselves; a rebuild is cheap and leaves no doubt).
         DailyIncomeSummary.rebuild(start_date=today, end_date=today)
+        VisitDailySummary.rebuild(start_date=today, end_date=today)
 
     def _recount(self, schedules) -> None:
         """Set each schedule's counter to the places its bookings and visits hold."""
