@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,6 +23,8 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Department, Patient
 from clinic.roles import DESK_ROLES, role_required
+from clinic.templatetags.clinic_tags import minutes_since
+from clinic.urls_utils import pk_url_maker
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits.forms import ENGINE_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
@@ -185,27 +195,121 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     return render(request, "visits/walk_in.html", context, status=status)
 
 
-def _board_context(request: HttpRequest) -> dict:
+# The "left" column and the "left unseen" line show the latest few unless asked for all: by the
+# afternoon they hold most of the day, and the board re-renders every 5 seconds.
+BOARD_LEFT_SHOWN = 20
+
+
+@dataclass
+class BoardColumn:
+    status: VisitStatus
+    visits: list[dict]
+    count: int
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.visits)
+
+
+def _board_cards(visits: QuerySet[Visit], now: dt.datetime) -> dict[str, list[dict]]:
+    """The day's visits by status as plain dicts, with everything a card shows worked out here.
+
+    Every 5 seconds, for every desk: no model instances, one reverse() per URL pattern, and
+    numbers and URLs as safe text (a number in a template goes through the locale's number
+    formatting, and any other text through escaping, on every render).
+    """
+    advance_url = pk_url_maker("visits:advance")
+    leave_url = pk_url_maker("visits:leave-unseen")
+    pay_url = pk_url_maker("billing:pay")
+    receipt_url = pk_url_maker("billing:receipt")
+    waiting_for = _("Waiting %(minutes)s min")
+    in_for = _("In for %(minutes)s min")
+    cards: dict[str, list[dict]] = {
+        status: [] for status in (*BOARD_COLUMNS, VisitStatus.CANCELLED)
+    }
+    rows = visits.order_by("check_in_time", "id").values(
+        "pk",
+        "status",
+        "queue_number",
+        "schedule_id",
+        "check_in_time",
+        "called_at",
+        patient_name=F("patient__name"),
+        department_name=F("department__name"),
+        doctor_name=F("schedule__doctor__name"),
+        room_number=F("schedule__room__room_number"),
+        bill_pk=F("bill__id"),
+    )
+    for row in rows:
+        pk, status = row["pk"], row["status"]
+        card = {
+            # Digits, safe as they are: no escaping again on every render.
+            "pk": SafeString(pk),
+            "number": SafeString(row["queue_number"]),
+            "queue_number": row["queue_number"],
+            "schedule_id": row["schedule_id"],
+            "patient_name": row["patient_name"],
+            "place": f"{row['department_name']} · {row['doctor_name']} · {row['room_number']}",
+            # Every key present: a missing one costs the template a failed lookup, logged.
+            "timer": "",
+            "advance_url": "",
+            "leave_url": "",
+            "pay_url": "",
+            "receipt_url": "",
+        }
+        if status == VisitStatus.WAITING:
+            card["timer"] = waiting_for % {"minutes": minutes_since(row["check_in_time"], now)}
+            card["advance_url"] = advance_url(pk)
+            card["leave_url"] = leave_url(pk)
+        elif status == VisitStatus.IN_CONSULTATION:
+            card["timer"] = in_for % {"minutes": minutes_since(row["called_at"], now)}
+            card["advance_url"] = advance_url(pk)
+        elif status == VisitStatus.AWAITING_PAYMENT:
+            card["pay_url"] = pay_url(pk)
+        elif status == VisitStatus.LEFT and row["bill_pk"]:
+            card["receipt_url"] = receipt_url(row["bill_pk"])
+        cards[status].append(card)
+    return cards
+
+
+def _board_context(request: HttpRequest, params: QueryDict | None = None) -> dict:
+    """The board's context; `params` are the board's own filters (department, left=all)."""
+    params = request.GET if params is None else params
     today = timezone.localdate()
-    visits = Visit.objects.filter(visit_date=today).select_related(*VISIT_RELATIONS, "bill")
-    department_id = request.GET.get("department", "")
+    now = timezone.now()
+    visits = Visit.objects.filter(visit_date=today)
+    department_id = params.get("department", "")
     if department_id.isdigit():
         visits = visits.filter(department_id=department_id)
-    columns: dict[str, list[Visit]] = {status: [] for status in BOARD_COLUMNS}
-    left_unseen = []
-    for visit in visits.order_by("check_in_time", "id"):
-        if visit.status == VisitStatus.CANCELLED:
-            left_unseen.append(visit)
-        else:
-            columns[visit.status].append(visit)
-    columns[VisitStatus.WAITING].sort(key=lambda v: (v.schedule_id, v.queue_number))
+    show_all_left = params.get("left") == "all"
+    cards = _board_cards(visits, now)
+    cards[VisitStatus.WAITING].sort(key=lambda card: (card["schedule_id"], card["queue_number"]))
+    columns = []
+    for status in BOARD_COLUMNS:
+        shown = cards[status]
+        if status == VisitStatus.LEFT and not show_all_left:
+            shown = shown[-BOARD_LEFT_SHOWN:]
+        columns.append(BoardColumn(VisitStatus(status), shown, len(cards[status])))
+    left_unseen = cards[VisitStatus.CANCELLED]
+    filters = {"department": department_id} if department_id.isdigit() else {}
     return {
         "today": today,
-        "now": timezone.now(),
-        "columns": [(VisitStatus(status), columns[status]) for status in BOARD_COLUMNS],
-        "left_unseen": left_unseen,
+        "now": now,
+        "columns": columns,
+        "left_unseen": left_unseen if show_all_left else left_unseen[-BOARD_LEFT_SHOWN:],
+        "left_unseen_hidden": 0 if show_all_left else max(len(left_unseen) - BOARD_LEFT_SHOWN, 0),
         "departments": Department.objects.filter(is_active=True).order_by("name"),
         "department_id": department_id,
+        "show_all_left": show_all_left,
+        "left_shown": BOARD_LEFT_SHOWN,
+        "board_query": urlencode({**filters, "left": "all"} if show_all_left else filters),
+        "all_left_query": urlencode({**filters, "left": "all"}),
+        "latest_left_query": urlencode(filters),
+        # One token for every form on the board (the masked token is valid any number of
+        # times), rather than a {% csrf_token %} per card.
+        "csrf_field": format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+        ),
     }
 
 
@@ -230,7 +334,10 @@ def _board_move(request: HttpRequest, pk: int, move_name: str) -> HttpResponse:
         if error is not None:
             messages.error(request, error.message)
         return redirect("visits:board")
-    context = _board_context(request)
+    # The board answered keeps the filters of the page it was asked from (department, all of
+    # the left column), which htmx sends as the current URL.
+    page_query = urlsplit(request.htmx.current_url or "").query
+    context = _board_context(request, QueryDict(page_query))
     context["error"] = error
     return render(
         request,

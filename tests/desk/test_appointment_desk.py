@@ -13,6 +13,7 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus
 from appointments.tests.factories import AppointmentFactory
 from scheduling.tests.factories import ScheduleFactory
+from visits.tests.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,33 @@ def test_a_cancelled_appointment_offers_no_action(desk_client, booking):
     html = desk_client.get(DESK).content.decode()
     assert reverse("appointments:desk-confirm", args=[booking.pk]) not in html
     assert reverse("appointments:desk-cancel", args=[booking.pk]) not in html
+
+
+def test_a_checked_in_appointment_shows_its_queue_number(desk_client, booking):
+    Appointment.objects.filter(pk=booking.pk).update(status=AppointmentStatus.COMPLETED)
+    VisitFactory(appointment=booking, schedule=booking.schedule, queue_number=42)
+    html = desk_client.get(DESK).content.decode()
+    row = html.split(f'id="appointment-{booking.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "#42" in row
+    assert reverse("appointments:desk-cancel", args=[booking.pk]) not in row
+    with CaptureQueriesContext(connection) as one:
+        desk_client.get(DESK)
+    for number in (43, 44, 45):
+        done = AppointmentFactory(schedule=booking.schedule, status=AppointmentStatus.COMPLETED)
+        VisitFactory(appointment=done, schedule=booking.schedule, queue_number=number)
+    with CaptureQueriesContext(connection) as four:
+        assert "#45" in desk_client.get(DESK).content.decode()
+    assert len(four) == len(one)
+
+
+def test_forms_of_every_row_carry_the_token_and_the_way_back(desk_client, booking):
+    """Rendered once for the page: still a CSRF token and `next` in each form."""
+    desk_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    html = desk_client.get(DESK, {"status": "pending"}).content.decode()
+    row = html.split(f'id="appointment-{booking.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert row.count('name="csrfmiddlewaretoken"') == row.count("<form") == 2
+    assert row.count('name="next" value="/appointments/desk/?status=pending"') == 2
+    assert ">Confirm</button>" in row and "Cancel appointment" in row
 
 
 def test_filters_by_date_department_and_status(desk_client, booking):

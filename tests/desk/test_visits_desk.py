@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import factory
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,18 +16,27 @@ from appointments.models import AppointmentStatus
 from appointments.tests.factories import AppointmentFactory
 from clinic.tests.factories import PatientFactory
 from scheduling.tests.factories import ScheduleFactory
+from visits.desk_views import BOARD_LEFT_SHOWN
 from visits.models import Visit, VisitStatus
 from visits.tests.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
 @pytest.fixture
 def desk_client(client, receptionist):
     client.force_login(receptionist)
     return client
+
+
+@pytest.fixture
+def english_desk_client(desk_client):
+    """For the tests that compare text."""
+    desk_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return desk_client
 
 
 @pytest.fixture
@@ -58,6 +71,87 @@ class TestSearch:
         appointment = AppointmentFactory(schedule=all_day_schedule)
         html = desk_client.get(self.URL, {"q": appointment.phone}, headers=HTMX).content.decode()
         assert reverse("visits:check-in", args=[appointment.pk]) in html
+
+    def test_finds_a_booking_by_the_patients_id_number(self, desk_client, all_day_schedule):
+        patient = PatientFactory()
+        appointment = AppointmentFactory(schedule=all_day_schedule, patient=patient, id_card="")
+        html = desk_client.get(self.URL, {"q": patient.id_card}, headers=HTMX).content.decode()
+        assert appointment.reference in html
+
+    def test_past_bookings_are_not_offered(self, desk_client):
+        past = ScheduleFactory(work_date=timezone.localdate() - dt.timedelta(days=1))
+        appointment = AppointmentFactory(schedule=past, phone="13911112222")
+        html = desk_client.get(self.URL, {"q": "13911112222"}, headers=HTMX).content.decode()
+        assert appointment.reference not in html
+
+    def test_prefixes_ignore_case(self, desk_client):
+        PatientFactory(name="Wang Fang")
+        html = desk_client.get(self.URL, {"q": "wang"}, headers=HTMX).content.decode()
+        assert "Wang Fang" in html
+
+    @pytest.mark.parametrize("query", ["13912", "张三"])
+    def test_prefix_searches_read_ranges_of_their_own_columns(self, desk_client, query):
+        """`LIKE 'x%'`, never `LIKE BINARY` (MariaDB reads all the index for that), and bookings
+        from today on by their own expected time, not through the schedule join."""
+        patient_sql, appointment_sql = self._search_sql(desk_client, query)
+        for sql in (patient_sql, appointment_sql):
+            assert " LIKE " in sql and "BINARY" not in sql
+        assert "expected_time" in self._where(appointment_sql)
+        assert "work_date" not in self._where(appointment_sql)
+        # One table: the server can only choose among the bookings' own indexes.
+        assert " JOIN " not in appointment_sql
+
+    def test_id_number_search_reads_bookings_by_the_patient_found(self, desk_client):
+        """`id_card = … OR patient_id IN (…)`: two indexes, not an OR across a patient join."""
+        patient = PatientFactory()
+        _patient_sql, appointment_sql = self._search_sql(desk_client, patient.id_card)
+        assert "clinic_patient" not in appointment_sql
+        assert "patient_id" in self._where(appointment_sql)
+
+    @pytest.mark.mariadb
+    # ANALYZE TABLE commits on MariaDB: the rows are flushed afterwards, not rolled back.
+    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.parametrize(
+        ("query", "patient_index"),
+        [("1391", "clinic_patient_phone"), ("王", "patient_name_idx")],
+    )
+    def test_the_server_reads_a_range_of_an_index(self, desk_client, query, patient_index):
+        today = ScheduleFactory(work_date=timezone.localdate(), max_patients=500)
+        past = ScheduleFactory(work_date=timezone.localdate() - dt.timedelta(days=1))
+        people = PatientFactory.create_batch(
+            400,
+            name=factory.Sequence(lambda n: f"{SURNAMES[n % len(SURNAMES)]}{n}"),
+            phone=factory.Sequence(lambda n: f"13{n % 7 + 3}{n:08d}"),
+        )
+        for index, patient in enumerate(people):
+            AppointmentFactory(schedule=past if index % 10 else today, patient=patient)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE TABLE clinic_patient, appointments_appointment")
+        patient_sql, appointment_sql = self._search_sql(desk_client, query)
+        patients = self._plan(patient_sql)["clinic_patient"]
+        assert patients["type"] == "range" and patient_index in patients["key"], patients
+        appointments = self._plan(appointment_sql)["appointments_appointment"]
+        assert appointments["type"] in {"range", "ref", "index_merge"}, appointments
+
+    @staticmethod
+    def _plan(sql: str) -> dict[str, dict]:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql.replace('"', "`"))
+            columns = [column[0] for column in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return {row["table"]: row for row in rows}
+
+    @staticmethod
+    def _where(sql: str) -> str:
+        return sql.split(" WHERE ", 1)[1]
+
+    def _search_sql(self, desk_client, query: str) -> tuple[str, str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert desk_client.get(self.URL, {"q": query}, headers=HTMX).status_code == 200
+        sql = [query["sql"].replace("`", '"') for query in queries]
+        (patient_sql,) = [each for each in sql if 'FROM "clinic_patient"' in each]
+        (appointment_sql,) = [each for each in sql if 'FROM "appointments_appointment"' in each]
+        return patient_sql, appointment_sql
 
     def test_full_page_without_javascript(self, desk_client):
         response = desk_client.get(self.URL, {"q": "x"})
@@ -210,6 +304,74 @@ class TestBoard:
     def test_moves_are_post_only(self, desk_client, all_day_schedule, name):
         visit = VisitFactory(schedule=all_day_schedule)
         assert desk_client.get(reverse(f"visits:{name}", args=[visit.pk])).status_code == 405
+
+    def _left_visits(self, schedule, count: int) -> list:
+        start = timezone.now() - dt.timedelta(hours=3)
+        return [
+            VisitFactory(
+                schedule=schedule,
+                status=VisitStatus.LEFT,
+                check_in_time=start + dt.timedelta(minutes=index),
+                patient__name=f"Left patient {index:03d}",
+            )
+            for index in range(count)
+        ]
+
+    def test_the_left_column_shows_the_latest_with_a_count_and_a_link_to_all(
+        self, english_desk_client, all_day_schedule
+    ):
+        visits = self._left_visits(all_day_schedule, BOARD_LEFT_SHOWN + 3)
+        html = english_desk_client.get(self.URL, headers=HTMX).content.decode()
+        column = html.split('class="board-column board-left"', 1)[1]
+        assert f'<span class="count">{BOARD_LEFT_SHOWN + 3}</span>' in column
+        assert "3 earlier visits not shown." in column
+        assert all(visit.patient.name not in html for visit in visits[:3])
+        assert all(visit.patient.name in html for visit in visits[3:])
+
+        link = re.search(r'href="([^"]+)" id="board-left-all"', html)[1]
+        html = english_desk_client.get(link.replace("&amp;", "&"), headers=HTMX).content.decode()
+        assert all(visit.patient.name in html for visit in visits)
+        assert "earlier visits not shown" not in html
+        # The board keeps showing them all as it refreshes itself.
+        assert re.search(r'hx-get="[^"]*\?left=all"', html)
+
+    def test_the_full_page_follows_the_link_without_javascript(self, desk_client, all_day_schedule):
+        visits = self._left_visits(all_day_schedule, BOARD_LEFT_SHOWN + 1)
+        assert visits[0].patient.name not in desk_client.get(self.URL).content.decode()
+        html = desk_client.get(self.URL, {"left": "all"}).content.decode()
+        assert visits[0].patient.name in html and "board-left-latest" in html
+
+    def test_the_left_unseen_line_is_capped_too(self, english_desk_client, all_day_schedule):
+        for _ in range(BOARD_LEFT_SHOWN + 2):
+            VisitFactory(schedule=all_day_schedule, status=VisitStatus.CANCELLED)
+        html = english_desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert "Left unseen today:" in html and "2 earlier visits not shown." in html
+        assert (
+            "2 earlier visits not shown."
+            not in english_desk_client.get(self.URL, {"left": "all"}, headers=HTMX).content.decode()
+        )
+
+    def test_a_few_left_visits_are_all_shown_without_a_link(self, desk_client, all_day_schedule):
+        visits = self._left_visits(all_day_schedule, 3)
+        html = desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert all(visit.patient.name in html for visit in visits)
+        assert "board-left-all" not in html
+
+    def test_a_move_answers_the_board_with_the_filters_of_the_page(
+        self, desk_client, all_day_schedule
+    ):
+        other = ScheduleFactory(work_date=timezone.localdate(), time_slot="full_day")
+        waiting = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        elsewhere = VisitFactory(schedule=other, status=VisitStatus.WAITING)
+        department = all_day_schedule.department_id
+        page = f"http://testserver{self.URL}?department={department}&left=all"
+        response = desk_client.post(
+            reverse("visits:advance", args=[waiting.pk]),
+            headers={**HTMX, "HX-Current-URL": page},
+        )
+        html = response.content.decode()
+        assert waiting.patient.name in html and elsewhere.patient.name not in html
+        assert f'hx-get="{self.URL}?department={department}&amp;left=all"' in html
 
     def test_query_count_does_not_grow_with_visits(self, desk_client, all_day_schedule):
         Schedule = type(all_day_schedule)

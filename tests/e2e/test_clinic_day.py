@@ -9,10 +9,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
+from appointments.tests.factories import AppointmentFactory
 from clinic.models import Patient
 from clinic.tests.factories import TEST_PASSWORD, PatientUserFactory, ReceptionistFactory
 from scheduling.tests.factories import ScheduleFactory
 from tests.e2e.conftest import log_in
+from visits.desk_views import BOARD_LEFT_SHOWN
 from visits.models import Visit, VisitStatus
 from visits.tests.factories import VisitFactory
 
@@ -203,3 +205,31 @@ def test_keyboard_only_check_in_of_a_returning_patient(
     figures = {"steps": steps, "step_count": len(steps), "key_presses": len(keys)}
     (results_dir / "keyboard-check-in.json").write_text(json.dumps(figures, indent=2))
     print(f"keyboard check-in: {figures}")
+
+
+def test_desk_rows_change_in_place_and_the_board_shows_every_visit_that_left(
+    page, live_server, todays_schedules, desk_user
+):
+    first, _second = todays_schedules
+    pending = AppointmentFactory(schedule=first)
+    other = AppointmentFactory(schedule=first)
+    log_in(page, live_server, "desk", TEST_PASSWORD)
+    page.goto(f"{live_server.url}/appointments/desk/")
+    # The row's forms swap their own row (the target is declared once, on the table body).
+    page.click(f"#confirm-{pending.pk}")
+    row = page.locator(f"#appointment-{pending.pk}")
+    expect(row.locator(".badge")).to_have_text("Confirmed")
+    expect(row.locator(f"#confirm-{pending.pk}")).to_have_count(0)
+    expect(page.locator(f"#confirm-{other.pk}")).to_be_visible()
+    pending.refresh_from_db()
+    assert pending.status == AppointmentStatus.CONFIRMED
+
+    type(first).objects.filter(pk=first.pk).update(max_patients=50)
+    left = VisitFactory.create_batch(BOARD_LEFT_SHOWN + 2, schedule=first, status=VisitStatus.LEFT)
+    page.goto(f"{live_server.url}/visits/board/")
+    column = page.locator("section.board-left")
+    expect(column.locator(".count")).to_have_text(str(BOARD_LEFT_SHOWN + 2))
+    expect(column.locator(".board-card")).to_have_count(BOARD_LEFT_SHOWN)
+    page.click("#board-left-all")
+    expect(column.locator(".board-card")).to_have_count(BOARD_LEFT_SHOWN + 2)
+    expect(column).to_contain_text(left[0].patient.name)
