@@ -545,9 +545,9 @@ def start_server(args: argparse.Namespace, env: dict[str, str], log_dir: Path) -
         "clinic.wsgi",
     ]
     if args.workers:
-        command[4:4] = ["--workers", str(args.workers)]
+        command[-1:-1] = ["--workers", str(args.workers)]
     if args.threads:
-        command[4:4] = ["--threads", str(args.threads)]
+        command[-1:-1] = ["--threads", str(args.threads)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     server = Server(process, log)
     deadline = time.monotonic() + 30

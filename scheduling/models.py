@@ -161,9 +161,9 @@ class Schedule(models.Model):
         row stays locked until the caller's transaction ends. Callers lock the schedule
         first (`lock_slot_schedules`), so the in-memory counter stays exact.
         """
-        taken = Schedule.objects.filter(
-            pk=self.pk, current_patients__lt=F("max_patients")
-        ).update(current_patients=F("current_patients") + 1)
+        taken = Schedule.objects.filter(pk=self.pk, current_patients__lt=F("max_patients")).update(
+            current_patients=F("current_patients") + 1
+        )
         if not taken:
             raise NoCapacity(
                 _("%(doctor)s has no place left on %(date)s %(slot)s.")
