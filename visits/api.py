@@ -100,7 +100,8 @@ class WalkInView(ClinicAPIView):
             gender=data["gender"],
             doctor=data.get("doctor_id"),
         )
-        return self.shaped(_refetch(visit), VisitSerializer, status=201, reveal_id_card=True)
+        # Returned with its patient, department, doctor and room loaded: no second read.
+        return self.shaped(visit, VisitSerializer, status=201, reveal_id_card=True)
 
 
 class DeskVisitsView(ClinicAPIView):

@@ -32,13 +32,19 @@ from visits.models import MedicalRecord, Visit, VisitStatus
 
 
 def _create_visit(
-    *, schedule: Schedule, patient: Patient, appointment: Appointment | None, now: dt.datetime
+    *,
+    schedule: Schedule,
+    patient: Patient,
+    appointment: Appointment | None,
+    now: dt.datetime,
+    department: Department | None = None,
 ) -> Visit:
-    """Insert the visit with the schedule's next queue number (schedule row already locked)."""
+    """Insert the visit with the schedule's next queue number (schedule row already locked).
+    `department`, the schedule's, when the caller has it: the answer shows its name."""
     return Visit.objects.create(
         appointment=appointment,
         patient=patient,
-        department_id=schedule.department_id,
+        **({"department": department} if department else {"department_id": schedule.department_id}),
         schedule=schedule,
         queue_number=Visit.next_queue_number(schedule),
         visit_date=schedule.work_date,
@@ -130,7 +136,7 @@ def register_walk_in(
 ) -> Visit:
     """A patient without a booking: find or create their record, take a place on a schedule
     of the department running now (the chosen doctor's, or the one with most places left),
-    and queue them."""
+    and queue them. Returned with its patient, department, doctor and room loaded."""
     ensure_role(by, *DESK_ROLES)
     if not department.is_active:
         raise NoSchedule(details={"department": [_("This department is not seeing patients.")]})
@@ -163,7 +169,9 @@ def register_walk_in(
             },
         )
     chosen.reserve_place()
-    visit = _create_visit(schedule=chosen, patient=patient, appointment=None, now=now)
+    visit = _create_visit(
+        schedule=chosen, patient=patient, appointment=None, now=now, department=department
+    )
     record_event(
         actor=by,
         action="visit.walked_in",
