@@ -280,6 +280,18 @@ class TestBoard:
         assert partial.strip().startswith('<div id="board"')
         assert 'hx-trigger="every 5s"' in partial
 
+    def test_each_button_posts_to_its_own_url_with_the_columns_one_csrf_input(
+        self, desk_client, all_day_schedule
+    ):
+        visits = [VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING) for _ in "ab"]
+        partial = desk_client.get(self.URL, headers=HTMX).content.decode()
+        for visit in visits:
+            for name in ("visits:advance", "visits:leave-unseen"):
+                url = reverse(name, args=[visit.pk])
+                # formaction without JavaScript, hx-post with it.
+                assert f'formaction="{url}" hx-post="{url}"' in partial
+        assert partial.count('name="csrfmiddlewaretoken"') == partial.count("<form")
+
     def test_advance_and_leave_unseen_from_the_board(self, desk_client, all_day_schedule):
         first = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         second = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
