@@ -33,3 +33,11 @@ def post_fork(server, worker):
     from django.db import connections
 
     connections.close_all()
+
+
+def when_ready(server):
+    # The application is loaded (preload_app): its objects live as long as the process, so
+    # keep them out of the garbage collector's scans (and their pages shared by the workers).
+    import gc
+
+    gc.freeze()
