@@ -26,6 +26,8 @@ class SummaryCommand(BaseCommand):
     detail: ClassVar[str]  # "… from {detail}"
     title: ClassVar[str]  # "{title} rebuilt for …"
     date_noun: ClassVar[str]  # "first {date_noun} date"
+    # One differing row, from the keys of the model's `differences()` rows.
+    row_format: ClassVar[str]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--start", type=_date, help=f"first {self.date_noun} date (YYYY-MM-DD)")
@@ -36,9 +38,6 @@ class SummaryCommand(BaseCommand):
             help=f"write nothing: list where the summary and {self.detail} differ, and fail if any",
         )
 
-    def describe(self, row: dict[str, Any]) -> str:
-        raise NotImplementedError
-
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = options["start"], options["end"]
         if start and end and start > end:
@@ -47,7 +46,7 @@ class SummaryCommand(BaseCommand):
         if options["check"]:
             differences = self.summary.differences(start_date=start, end_date=end)
             for row in differences[:50]:
-                self.stdout.write(self.describe(row))
+                self.stdout.write(self.row_format.format(**row))
             if differences:
                 raise CommandError(
                     f"The {self.subject} differs from {self.detail} in {len(differences)} rows "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from billing.management.summary_command import SummaryCommand
 from billing.models import DailyIncomeSummary
 
@@ -15,9 +13,7 @@ class Command(SummaryCommand):
     )
     summary = DailyIncomeSummary
     subject, detail, title, date_noun = "summary", "the detail", "Income summary", "record"
-
-    def describe(self, row: dict[str, Any]) -> str:
-        return (
-            f"{row['record_date']} department {row['department_id']} doctor "
-            f"{row['doctor_key']}: detail {row['detail']} summary {row['summary']}"
-        )
+    row_format = (
+        "{record_date} department {department_id} doctor {doctor_key}: "
+        "detail {detail} summary {summary}"
+    )

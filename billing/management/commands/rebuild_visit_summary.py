@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from billing.management.summary_command import SummaryCommand
 from visits.models import VisitDailySummary
 
@@ -16,10 +14,7 @@ class Command(SummaryCommand):
     )
     summary = VisitDailySummary
     subject, detail, title, date_noun = "visit summary", "the visits", "Visit summary", "visit"
-
-    def describe(self, row: dict[str, Any]) -> str:
-        return (
-            f"{row['visit_date']} department {row['department_id']} doctor "
-            f"{row['doctor_id']}: detail {row['detail']} summary {row['summary']} "
-            f"({', '.join(VisitDailySummary.FIGURES)})"
-        )
+    row_format = (
+        "{visit_date} department {department_id} doctor {doctor_id}: "
+        f"detail {{detail}} summary {{summary}} ({', '.join(VisitDailySummary.FIGURES)})"
+    )
