@@ -292,6 +292,24 @@ class TestBoard:
                 assert f'formaction="{url}" hx-post="{url}"' in partial
         assert partial.count('name="csrfmiddlewaretoken"') == partial.count("<form")
 
+    def test_a_kept_card_never_outlives_a_change_of_its_visit(self, desk_client, all_day_schedule):
+        visit = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        first = desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert visit.patient.name in first and f'id="advance-{visit.pk}"' in first
+        visit.patient.name = "Renamed Person"
+        visit.patient.save(update_fields=["name"])
+        Visit.objects.filter(pk=visit.pk).update(status=VisitStatus.AWAITING_PAYMENT)
+        second = desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert "Renamed Person" in second
+        assert f'id="advance-{visit.pk}"' not in second and f'id="pay-{visit.pk}"' in second
+
+    def test_kept_cards_follow_the_language(self, desk_client, all_day_schedule):
+        VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
+        english = desk_client.get(self.URL, headers={**HTMX, "Accept-Language": "en"})
+        chinese = desk_client.get(self.URL, headers={**HTMX, "Accept-Language": "zh-hans"})
+        assert "Start consultation" in english.content.decode()
+        assert "开始就诊" in chinese.content.decode()
+
     def test_advance_and_leave_unseen_from_the_board(self, desk_client, all_day_schedule):
         first = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         second = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
