@@ -1,7 +1,7 @@
 """The clinic's invariants, checked against the whole database (after a restore or a drill).
 
-Each check is one aggregate query (the visit summary: two, summary and detail); the list of
-problems is empty when everything holds.
+Each check is one aggregate query (each daily summary: two, summary and detail); the list
+of problems is empty when everything holds.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Count, F, Q, Sum
 
 from appointments.models import LIVE_STATUSES
-from billing.models import Bill, IncomeRecord, PayStatus
+from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
 from scheduling.models import Schedule
 from visits.models import Visit, VisitDailySummary, VisitStatus
 
@@ -57,6 +57,13 @@ def find_problems() -> list[str]:
     )
     if income != paid:
         problems.append(f"income records total {income}, paid bills total {paid}")
+    # The statistics' daily summaries equal what the income records and the visits add up to.
+    for row in DailyIncomeSummary.differences()[:20]:
+        problems.append(
+            "income summary {record_date} department {department_id} doctor {doctor_key}: "
+            "summary {summary}, income records {detail} "
+            "(manage.py rebuild_income_summary)".format(**row)
+        )
     # The statistics' daily visit summary equals what the visits add up to.
     for row in VisitDailySummary.differences()[:20]:
         problems.append(

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from billing.models import DailyIncomeSummary
 from billing.tests.factories import IncomeRecordFactory
 from clinic.models import Patient
 from clinic.tests.factories import PatientFactory
@@ -18,9 +19,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def paid_visit():
-    """A settled visit, with its schedule's counter holding its place (as the engine would)."""
+    """A settled visit, with its schedule's counter holding its place and the daily income
+    summary counting its payment (as the engine would)."""
     record = IncomeRecordFactory()
     Schedule.objects.filter(pk=record.bill.visit.schedule_id).update(current_patients=1)
+    DailyIncomeSummary.rebuild()
     return record
 
 
@@ -52,6 +55,13 @@ def test_the_invariant_check_reports_a_drifted_counter():
     schedule = Schedule.objects.get()
     Schedule.objects.filter(pk=schedule.pk).update(current_patients=0)
     with pytest.raises(CommandError, match="places counted"):
+        call_command("check_invariants", stdout=StringIO())
+
+
+def test_the_invariant_check_reports_an_income_summary_out_of_step():
+    paid_visit()
+    DailyIncomeSummary.objects.update(payments=2)
+    with pytest.raises(CommandError, match="income summary"):
         call_command("check_invariants", stdout=StringIO())
 
 
