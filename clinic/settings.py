@@ -253,6 +253,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own records (a refused request is a warning of django.request) obey LOG_LEVEL
+    # too, through the root's handler only.
+    "loggers": {
+        "django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO")},
+    },
 }
 
 # --- JSON API (/api/) -----------------------------------------------------------------------
