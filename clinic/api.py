@@ -98,6 +98,14 @@ def _save_audited(obj: Any, *, by: Any, action: str, old: dict[str, Any] | None 
         record_event(actor=by, action=action, obj=obj, old=old or {}, new=_snapshot(obj))
 
 
+def _update_audited(obj: Any, data: dict[str, Any], *, by: Any, action: str) -> None:
+    """Apply a partial update and save it with its audit event (old and new values)."""
+    old = _snapshot(obj)
+    for name, value in data.items():
+        setattr(obj, name, value)
+    _save_audited(obj, by=by, action=action, old=old)
+
+
 def _snapshot(obj: Any) -> dict[str, Any]:
     return {
         field.attname: str(getattr(obj, field.attname))
@@ -144,10 +152,7 @@ class RoomDetailView(ClinicAPIView):
     def put(self, request: Request, id: int) -> Response:
         room = get_object_or_404(Room.objects.select_related("department"), pk=id)
         data = self.body(RoomSerializer, partial=True)
-        old = _snapshot(room)
-        for name, value in data.items():
-            setattr(room, name, value)
-        _save_audited(room, by=request.user, action="room.updated", old=old)
+        _update_audited(room, data, by=request.user, action="room.updated")
         return self.shaped(room, RoomSerializer)
 
 
@@ -196,10 +201,7 @@ class EmployeeDetailView(ClinicAPIView):
     def put(self, request: Request, emp_id: str) -> Response:
         employee = get_object_or_404(Employee.objects.select_related("department"), emp_id=emp_id)
         data = self.body(EmployeeUpdateSerializer, partial=True)
-        old = _snapshot(employee)
-        for name, value in data.items():
-            setattr(employee, name, value)
-        _save_audited(employee, by=request.user, action="employee.updated", old=old)
+        _update_audited(employee, data, by=request.user, action="employee.updated")
         return self.shaped(employee, EmployeeSerializer)
 
 
