@@ -136,7 +136,6 @@ class Tally:
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    oversells: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
 
     async def call(

@@ -278,8 +278,16 @@ def _board_cards(visits: QuerySet[Visit], now: dt.datetime) -> dict[str, list[di
 # Where a card's timer goes; the rest of the card is kept between polls.
 _TIMER_SLOT = "\x00timer\x00"
 # What a card shows besides its timer: with the language and the column, its HTML's key.
-_CARD_CONTENT = ("pk", "number", "patient_name", "place", "advance_url", "leave_url", "pay_url")
-_CARD_CONTENT += ("receipt_url",)
+_CARD_CONTENT = (
+    "pk",
+    "number",
+    "patient_name",
+    "place",
+    "advance_url",
+    "leave_url",
+    "pay_url",
+    "receipt_url",
+)
 
 
 @lru_cache(maxsize=4096)
