@@ -1,0 +1,136 @@
+"""Prepared queries answer exactly what the querysets they were compiled from answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
+
+from clinic.models import Patient
+from clinic.prepared import PreparedQuery
+from visits.models import Visit
+from visits.tests.factories import VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+CONCRETE = [field.attname for field in Visit._meta.concrete_fields]
+
+
+def values(instance) -> dict:
+    return {name: getattr(instance, name) for name in CONCRETE}
+
+
+def test_instances_with_their_joined_relations_equal_the_orm_ones(django_assert_num_queries):
+    visit = VisitFactory()
+    prepared = PreparedQuery(
+        lambda pk: Visit.objects.select_related("patient", "schedule__doctor").filter(pk=pk),
+        pk=int,
+    )
+    expected = Visit.objects.select_related("patient", "schedule__doctor").get(pk=visit.pk)
+    for _ in range(2):  # compiled on the first call, reused on the second
+        with django_assert_num_queries(1):
+            found = prepared.get(pk=visit.pk)
+            assert found.patient.name == expected.patient.name
+            assert found.schedule.doctor.name == expected.schedule.doctor.name
+        assert values(found) == values(expected)
+        assert found.check_in_time.tzinfo is not None  # converted as the ORM converts
+        assert not found._state.adding and found._state.db == "default"
+
+
+def test_other_arguments_reuse_the_compiled_sql():
+    first, second = VisitFactory(), VisitFactory()
+    prepared = PreparedQuery(lambda pk: Visit.objects.filter(pk=pk), pk=int)
+    assert prepared.get(pk=first.pk).pk == first.pk
+    assert prepared.get(pk=second.pk).pk == second.pk
+    assert len(prepared._compiled) == 1
+
+
+def test_values_list_rows_and_date_arguments():
+    visit = VisitFactory()
+    day = visit.visit_date
+    flat = PreparedQuery(
+        lambda patient, day: (
+            Visit.objects.filter(patient_id=patient, visit_date=day)
+            .order_by("-queue_number")
+            .values_list("queue_number", flat=True)[:1]
+        ),
+        patient=int,
+        day=dt.date,
+    )
+    assert flat.first(patient=visit.patient_id, day=day) == visit.queue_number
+    assert flat.first(patient=visit.patient_id, day=day + dt.timedelta(days=1)) is None
+    rows = PreparedQuery(
+        lambda pk: Visit.objects.filter(pk=pk).values_list("pk", "status", "visit_date"), pk=int
+    )
+    assert rows.fetch(pk=visit.pk) == [(visit.pk, visit.status, day)]
+
+
+def test_datetime_arguments_are_compared_like_the_orm_compares_them():
+    visit = VisitFactory()
+    checked_in_between = PreparedQuery(
+        lambda start, end: Visit.objects.filter(check_in_time__gte=start, check_in_time__lt=end),
+        start=dt.datetime,
+        end=dt.datetime,
+    )
+    moment = visit.check_in_time
+    for start, end in [
+        (moment, moment + dt.timedelta(seconds=1)),
+        (moment - dt.timedelta(hours=1), moment),
+        (moment + dt.timedelta(microseconds=1), moment + dt.timedelta(hours=1)),
+    ]:
+        orm = list(Visit.objects.filter(check_in_time__gte=start, check_in_time__lt=end))
+        assert checked_in_between.fetch(start=start, end=end) == orm
+
+
+def test_string_arguments():
+    visit = VisitFactory()
+    by_phone = PreparedQuery(
+        lambda phone, name: Patient.objects.filter(phone=phone, name=name), phone=str, name=str
+    )
+    patient = visit.patient
+    assert by_phone.get(phone=patient.phone, name=patient.name).pk == patient.pk
+    assert by_phone.fetch(phone=patient.phone, name=patient.name + "x") == []
+
+
+def test_no_row_and_too_many_rows_raise_as_get_does():
+    visit = VisitFactory()
+    VisitFactory(patient=visit.patient)
+    by_pk = PreparedQuery(lambda pk: Visit.objects.filter(pk=pk), pk=int)
+    with pytest.raises(Visit.DoesNotExist):
+        by_pk.get(pk=visit.pk + 1000)
+    by_patient = PreparedQuery(
+        lambda patient: Visit.objects.filter(patient_id=patient), patient=int
+    )
+    with pytest.raises(Visit.MultipleObjectsReturned):
+        by_patient.get(patient=visit.patient_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_outside_a_transaction_is_refused_even_once_compiled():
+    patient = Patient.objects.create(name="Lock", phone="13800000001")
+    locked = PreparedQuery(lambda pk: Patient.objects.select_for_update().filter(pk=pk), pk=int)
+    with transaction.atomic():
+        assert locked.get(pk=patient.pk).name == "Lock"
+    if locked._compiled_for_default().locks:  # SQLite has no row locks, nothing to refuse
+        with pytest.raises(TransactionManagementError):
+            locked.get(pk=patient.pk)
+
+
+def test_wrong_arguments_and_unsupported_shapes_are_refused():
+    prepared = PreparedQuery(lambda pk: Visit.objects.filter(pk=pk), pk=int)
+    with pytest.raises(TypeError):
+        prepared.fetch(id=1)
+    with pytest.raises(TypeError):
+        PreparedQuery(lambda when: Visit.objects.filter(check_in_time__lt=when), when=float)
+    with pytest.raises(ValueError, match="once"):  # a pattern is not the argument itself
+        PreparedQuery(
+            lambda name: Visit.objects.filter(patient__name__contains=name), name=str
+        ).fetch(name="x")
+    with pytest.raises(ValueError, match="once"):
+        PreparedQuery(
+            lambda pk: Visit.objects.filter(pk=pk) | Visit.objects.filter(id=pk), pk=int
+        ).fetch(pk=1)
+    with pytest.raises(TypeError, match="values_list"):
+        PreparedQuery(lambda pk: Visit.objects.filter(pk=pk).values("pk"), pk=int).fetch(pk=1)
