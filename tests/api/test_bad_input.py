@@ -583,6 +583,15 @@ def test_a_deactivated_users_tokens_stop_working(clinic_day: ClinicDay) -> None:
     assert database_state() == before
 
 
+def test_a_deleted_accounts_token_is_refused(clinic_day: ClinicDay) -> None:
+    user = clinic_day.users["other_doctor"]
+    client = bearer_client(user)
+    user.delete()
+    response = client.get("/api/doctor/queue")
+    assert response.status_code == 401
+    assert response.json()["error"]["details"]["reason"] == "user_not_found"
+
+
 def test_a_password_change_revokes_issued_tokens(clinic_day: ClinicDay) -> None:
     user = clinic_day.users["receptionist"]
     client = bearer_client(user)
