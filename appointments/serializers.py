@@ -10,12 +10,12 @@ from rest_framework import serializers
 from api.fields import (
     BoundedDateField,
     BoundedDateTimeField,
+    DepartmentField,
     DoctorField,
     FieldsBuiltOnce,
     IdCardField,
 )
 from appointments.models import Appointment, AppointmentStatus
-from clinic.models import Department
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
@@ -74,7 +74,7 @@ class AppointmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 
 class PatientBookingSerializer(FieldsBuiltOnce, serializers.Serializer):
-    dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    dept_id = DepartmentField()
     expected_time = BoundedDateTimeField(
         help_text=_("When within a slot; a time without offset is the clinic's local time.")
     )

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,8 +15,9 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
+from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
-from clinic.services import validated_patient
+from clinic.services import lock_own_patient, lock_patient, validated_patient
 from scheduling.exceptions import (
     BeyondHorizon,
     NoCapacity,
@@ -39,6 +39,42 @@ class RequestedSlot:
     time_slot: str
     starts_at: dt.datetime
     ends_at: dt.datetime
+
+
+# A person's live bookings in a department during a slot: one is the most they may hold.
+def _live_bookings(department: int, start: dt.datetime, end: dt.datetime, **person):
+    return (
+        Appointment.objects.filter(
+            department_id=department,
+            status__in=LIVE_STATUSES,
+            expected_time__gte=start,
+            expected_time__lt=end,
+            **person,
+        )
+        .order_by()
+        .values_list("pk", flat=True)[:1]
+    )
+
+
+_LIVE_BOOKINGS_OF_PATIENT = PreparedQuery(
+    lambda patient, department, start, end: _live_bookings(
+        department, start, end, patient_id=patient
+    ),
+    patient=int,
+    department=int,
+    start=dt.datetime,
+    end=dt.datetime,
+)
+_LIVE_BOOKINGS_OF_CALLER = PreparedQuery(
+    lambda phone, name, department, start, end: _live_bookings(
+        department, start, end, patient__isnull=True, phone=phone, patient_name=name
+    ),
+    phone=str,
+    name=str,
+    department=int,
+    start=dt.datetime,
+    end=dt.datetime,
+)
 
 
 def as_clinic_time(value: dt.datetime) -> dt.datetime:
@@ -109,7 +145,7 @@ def book_appointment(
     if by.role == Role.PATIENT:
         # A patient books for their own record only. Lock order: Patient before Schedule;
         # the lock serialises this person's bookings.
-        own = Patient.objects.select_for_update().filter(user=by).first()
+        own = lock_own_patient(by)
         if own is None or (patient is not None and patient.pk != own.pk):
             raise PermissionDenied()
         patient = own
@@ -119,7 +155,7 @@ def book_appointment(
         raise NoSchedule(details={"department": [_("This department is not taking bookings.")]})
     slot = requested_slot(expected_time, now=now)
     if by.role != Role.PATIENT and patient is not None:
-        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        patient = lock_patient(patient.pk)
     if patient is not None:
         name, phone_number, id_number = patient.name, patient.phone, patient.id_card or ""
     else:
@@ -134,18 +170,19 @@ def book_appointment(
     if not schedules:
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
 
-    same_person = (
-        Q(patient=patient)
-        if patient is not None
-        else Q(patient__isnull=True, phone=phone_number, patient_name=name)
-    )
-    if Appointment.objects.filter(
-        same_person,
-        department=department,
-        status__in=LIVE_STATUSES,
-        expected_time__gte=slot.starts_at,
-        expected_time__lt=slot.ends_at,
-    ).exists():
+    if patient is not None:
+        duplicates = _LIVE_BOOKINGS_OF_PATIENT.fetch(
+            patient=patient.pk, department=department.pk, start=slot.starts_at, end=slot.ends_at
+        )
+    else:
+        duplicates = _LIVE_BOOKINGS_OF_CALLER.fetch(
+            phone=phone_number,
+            name=name,
+            department=department.pk,
+            start=slot.starts_at,
+            end=slot.ends_at,
+        )
+    if duplicates:
         raise DuplicateBooking()
 
     chosen = pick_schedule(schedules, doctor=doctor)

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import connections, models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -363,16 +363,20 @@ class IdentityLock(models.Model):
 
     @classmethod
     def acquire(cls, key: str) -> None:
-        """Lock the row for `key`, creating it first if needed. Inside a transaction."""
-        if not cls.objects.select_for_update().filter(key=key).exists():
-            try:
-                # A savepoint: a concurrent insert of the same key waits for the other
-                # transaction, then fails here as a duplicate and we lock its row instead.
-                with transaction.atomic():
-                    cls.objects.create(key=key)
-            except IntegrityError:
-                pass
-            cls.objects.select_for_update().get(key=key)
+        """Lock the row for `key`, creating it first if needed. Inside a transaction.
+
+        One statement: an upsert (INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, ON
+        CONFLICT DO UPDATE elsewhere) takes the row's exclusive lock whether it inserts it or
+        finds it; a concurrent first insert of the same key waits for the other transaction.
+        """
+        # MariaDB/MySQL take no conflict target (the key is the only unique index anyway).
+        features = connections[router.db_for_write(cls)].features
+        cls.objects.bulk_create(
+            [cls(key=key)],
+            update_conflicts=True,
+            unique_fields=["key"] if features.supports_update_conflicts_with_target else None,
+            update_fields=["key"],
+        )
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -11,6 +11,22 @@ from typing import Any, ClassVar
 from django.db import models
 
 from clinic.exceptions import InvalidTransition
+from clinic.prepared import PreparedQuery
+
+# One prepared `SELECT ... FOR UPDATE` by primary key per state-machine model.
+_LOCKING_READS: dict[type[models.Model], PreparedQuery] = {}
+
+
+def _locking_read(model: type[models.Model]) -> PreparedQuery:
+    query = _LOCKING_READS.get(model)
+    if query is None:
+        query = _LOCKING_READS.setdefault(
+            model,
+            PreparedQuery(
+                lambda pk: model._default_manager.select_for_update().filter(pk=pk), pk=int
+            ),
+        )
+    return query
 
 
 class StateMachineMixin(models.Model):
@@ -23,8 +39,24 @@ class StateMachineMixin(models.Model):
         return self.ALLOWED.get(self.status, frozenset())
 
     def _lock(self) -> None:
-        """Re-read this row under an exclusive lock (a no-op lock on SQLite)."""
-        self.refresh_from_db(from_queryset=type(self)._default_manager.select_for_update())
+        """Re-read this row under an exclusive lock (a no-op lock on SQLite).
+
+        What `refresh_from_db(from_queryset=...select_for_update())` does (every field
+        re-read, cached relations dropped), through a prepared query: every transition
+        starts here.
+        """
+        if self.get_deferred_fields():
+            self.refresh_from_db(from_queryset=type(self)._default_manager.select_for_update())
+            return
+        fresh = _locking_read(type(self)).get(pk=self.pk)
+        for field in self._meta.concrete_fields:
+            setattr(self, field.attname, getattr(fresh, field.attname))
+            if field.is_relation and field.is_cached(self):
+                field.delete_cached_value(self)
+        for relation in self._meta.related_objects:
+            if relation.is_cached(self):
+                relation.delete_cached_value(self)
+        self._state.db = fresh._state.db
 
     def _check_move(self, to: str) -> None:
         if to not in self.allowed_transitions():

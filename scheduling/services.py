@@ -6,7 +6,28 @@ import datetime as dt
 
 from clinic.db import atomic_with_retry
 from clinic.models import Department, Employee
+from clinic.prepared import PreparedQuery
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
+
+# The doctor and room come along for the answer (a booking or a visit shows both); InnoDB
+# locks their rows too, which only admins' schedule edits ever wait for.
+_LOCKED_SCHEDULE = PreparedQuery(
+    lambda pk: Schedule.objects.select_for_update().select_related("doctor", "room").filter(pk=pk),
+    pk=int,
+)
+_LOCKED_SLOT_SCHEDULES = {
+    half_day_slot: PreparedQuery(
+        lambda department, day, slots=slots: (
+            Schedule.objects.select_for_update()
+            .filter(department_id=department, work_date=day, time_slot__in=slots)
+            .select_related("doctor", "room")
+            .order_by("id")
+        ),
+        department=int,
+        day=dt.date,
+    )
+    for half_day_slot, slots in OVERLAPPING_SLOTS.items()
+}
 
 
 @atomic_with_retry
@@ -30,18 +51,12 @@ def lock_slot_schedules(
     doctor they choose: they serialise, so neither capacity nor duplicate checks can race.
     Runs inside the caller's transaction.
     """
-    return list(
-        Schedule.objects.select_for_update()
-        .filter(
-            department=department,
-            work_date=work_date,
-            time_slot__in=OVERLAPPING_SLOTS[half_day_slot],
-        )
-        # The doctor and room come along for the answer (a booking shows both); InnoDB locks
-        # their rows too, which only admins' schedule edits ever wait for.
-        .select_related("doctor", "room")
-        .order_by("id")
-    )
+    return _LOCKED_SLOT_SCHEDULES[half_day_slot].fetch(department=department.pk, day=work_date)
+
+
+def lock_schedule(pk: int) -> Schedule:
+    """One schedule, locked, with its doctor and room. Inside the caller's transaction."""
+    return _LOCKED_SCHEDULE.get(pk=pk)
 
 
 def pick_schedule(schedules: list[Schedule], *, doctor: Employee | None = None) -> Schedule | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -17,6 +17,7 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
+from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
@@ -140,8 +141,7 @@ class Visit(StateMachineMixin, models.Model):
     def next_queue_number(schedule: Schedule) -> int:
         """The next number on a schedule. The caller holds the schedule's row lock, which
         serialises every visit created on it."""
-        current = Visit.objects.filter(schedule=schedule).aggregate(top=Max("queue_number"))
-        return (current["top"] or 0) + 1
+        return (_TOP_QUEUE_NUMBER.first(schedule=schedule.pk) or 0) + 1
 
     def _ensure_may_move(self, by: User) -> None:
         """The desk, or the doctor this visit is scheduled with."""
@@ -233,6 +233,29 @@ class SummaryOutOfStep(RuntimeError):
 
 
 # The summary's counter per visit status.
+# The lookups of every visit's creation, compiled once (clinic.prepared).
+_TOP_QUEUE_NUMBER = PreparedQuery(
+    lambda schedule: (
+        Visit.objects.filter(schedule_id=schedule)
+        .order_by("-queue_number")
+        .values_list("queue_number", flat=True)[:1]
+    ),
+    schedule=int,
+)
+_EARLIER_VISIT_THAT_DAY = PreparedQuery(
+    lambda patient, day, below: (
+        Visit.objects.filter(patient_id=patient, visit_date=day, pk__lt=below)
+        .order_by()
+        .values_list("pk", flat=True)[:1]
+    ),
+    patient=int,
+    day=dt.date,
+    below=int,
+)
+_DOCTOR_OF_SCHEDULE = PreparedQuery(
+    lambda pk: Schedule.objects.filter(pk=pk).values_list("doctor_id", flat=True), pk=int
+)
+
 STATUS_COUNTERS = {status: f"{status}_visits" for status in VisitStatus.values}
 
 
@@ -326,7 +349,7 @@ class VisitDailySummary(models.Model):
     def _doctor_of(visit: Visit) -> int:
         if Visit.schedule.is_cached(visit):
             return visit.schedule.doctor_id
-        return Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
+        return _DOCTOR_OF_SCHEDULE.get(pk=visit.schedule_id)
 
     @classmethod
     def add(cls, *, visit_date: dt.date, department_id: int, doctor_id: int, **deltas: int) -> None:
@@ -381,9 +404,9 @@ class VisitDailySummary(models.Model):
         id. Check-in and walk-in hold the patient's row lock, so visits of one patient are
         created one after the other and the earlier one is committed (and seen) here.
         """
-        first_of_day = not Visit.objects.filter(
-            patient_id=visit.patient_id, visit_date=visit.visit_date, pk__lt=visit.pk
-        ).exists()
+        first_of_day = not _EARLIER_VISIT_THAT_DAY.fetch(
+            patient=visit.patient_id, day=visit.visit_date, below=visit.pk
+        )
         cls.add(
             visit_date=visit.visit_date,
             department_id=visit.department_id,

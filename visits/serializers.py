@@ -6,8 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, DoctorField, FieldsBuiltOnce, IdCardField
-from clinic.models import Department, Gender, IdType
+from api.fields import (
+    BoundedDateField,
+    DepartmentField,
+    DoctorField,
+    FieldsBuiltOnce,
+    IdCardField,
+)
+from clinic.models import Gender, IdType
 from scheduling.models import TimeSlot
 from visits.models import MedicalRecord, Visit, VisitStatus
 
@@ -120,7 +126,7 @@ class CheckInSerializer(FieldsBuiltOnce, serializers.Serializer):
 class WalkInSerializer(FieldsBuiltOnce, serializers.Serializer):
     name = serializers.CharField(max_length=50)
     phone = serializers.CharField(max_length=20)
-    dept_id = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    dept_id = DepartmentField()
     gender = serializers.ChoiceField(
         choices=Gender.choices, required=False, allow_blank=True, default=""
     )

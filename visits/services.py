@@ -14,13 +14,14 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, IdType, Patient, Role, User
+from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
-from clinic.services import match_or_create_patient
+from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
 from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot, slot_bounds
 from scheduling.selectors import next_available_slots
-from scheduling.services import lock_slot_schedules, pick_schedule
+from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
 from visits.exceptions import (
     CheckInClosed,
     ConsultationInProgress,
@@ -29,6 +30,9 @@ from visits.exceptions import (
     VerificationFailed,
 )
 from visits.models import MedicalRecord, Visit, VisitStatus
+
+_DEPARTMENT_BY_ID = PreparedQuery(lambda pk: Department.objects.filter(pk=pk), pk=int)
+_SCHEDULE_BY_ID = PreparedQuery(lambda pk: Schedule.objects.filter(pk=pk), pk=int)
 
 
 def _create_visit(
@@ -64,15 +68,16 @@ def check_in(
     """The booked patient has arrived: verify them, and turn the booking into a waiting visit.
 
     The phone typed at the desk must match the booking, and so must the ID number when the
-    booking has one. The place the booking held now belongs to the visit.
+    booking has one. The place the booking held now belongs to the visit. Returned with its
+    patient, department, doctor and room loaded.
     """
     ensure_role(by, *DESK_ROLES)
     now = now or timezone.now()
     # Lock order: Appointment, Patient, Schedule, then the Visit insert.
     appointment._lock()
     appointment._check_move(AppointmentStatus.COMPLETED)
-    schedule = appointment.schedule
-    opens_at, closes_at = schedule.check_in_window()
+    # The slot's times, read before the schedule's turn in the lock order comes.
+    opens_at, closes_at = _SCHEDULE_BY_ID.get(pk=appointment.schedule_id).check_in_window()
     if not opens_at <= now < closes_at:
         raise CheckInClosed(
             details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
@@ -87,7 +92,7 @@ def check_in(
         raise VerificationFailed(details=errors)
 
     if appointment.patient_id is not None:
-        patient = Patient.objects.select_for_update().get(pk=appointment.patient_id)
+        patient = lock_patient(appointment.patient_id)
     else:
         patient = match_or_create_patient(
             name=appointment.patient_name,
@@ -96,8 +101,14 @@ def check_in(
         )
         appointment.patient = patient
         appointment.save(update_fields=["patient"])
-    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
-    visit = _create_visit(schedule=schedule, patient=patient, appointment=appointment, now=now)
+    schedule = lock_schedule(appointment.schedule_id)
+    visit = _create_visit(
+        schedule=schedule,
+        patient=patient,
+        appointment=appointment,
+        now=now,
+        department=_DEPARTMENT_BY_ID.get(pk=schedule.department_id),
+    )
     appointment.complete_by_check_in(by=by)
     record_event(
         actor=by,
@@ -144,7 +155,7 @@ def register_walk_in(
     half = walk_in_slot(now)
     # Lock order: Patient, then Schedules by ascending id, then the Visit insert.
     if patient is not None:
-        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        patient = lock_patient(patient.pk)
     else:
         patient = match_or_create_patient(
             name=name, phone=phone, id_card=id_card or None, id_type=id_type, gender=gender
