@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.exceptions import NoShowTooEarly
-from clinic.audit import record_event
+from clinic.audit import audit_event, record_event
 from clinic.codes import random_code
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
-from clinic.models import Department, Patient, Role, User
+from clinic.models import AuditEvent, Department, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
@@ -214,12 +214,21 @@ class Appointment(StateMachineMixin, models.Model):
 
     mark_no_show.alters_data = True
 
-    def complete_by_check_in(self, *, by: User) -> None:
+    def complete_by_check_in(self, *, by: User) -> AuditEvent:
         """Part of check-in (visits.services.check_in), inside its transaction and locks.
 
-        The place stays held: it now belongs to the visit.
+        The place stays held: it now belongs to the visit. Returns the audit event, unwritten:
+        the check-in writes it together with its own.
         """
         self._check_move(AppointmentStatus.COMPLETED)
-        self._audit(by, "completed", *self._status_change(AppointmentStatus.COMPLETED))
+        old, new = self._status_change(AppointmentStatus.COMPLETED)
+        return audit_event(
+            actor=by,
+            action="appointment.completed",
+            obj=self,
+            patient=self.patient,
+            old=old,
+            new=new,
+        )
 
     complete_by_check_in.alters_data = True

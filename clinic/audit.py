@@ -17,7 +17,21 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def record_event(
+def record_event(**event: Any) -> AuditEvent:
+    """Append one audit event (see audit_event() for the arguments). Call it inside the
+    transaction of the change it records."""
+    event = audit_event(**event)
+    event.save(force_insert=True)
+    return event
+
+
+def record_events(events: list[AuditEvent]) -> None:
+    """Append several events made by audit_event() in one INSERT, inside the transaction of
+    the change they record (a check-in completes a booking and creates a visit)."""
+    AuditEvent.objects.bulk_create(events)
+
+
+def audit_event(
     *,
     actor: User | None,
     action: str,
@@ -28,10 +42,10 @@ def record_event(
     request: HttpRequest | None = None,
     username: str = "",
 ) -> AuditEvent:
-    """Append one audit event. Call it inside the transaction of the change it records."""
+    """An audit event, not yet written."""
     if actor is not None and not actor.is_authenticated:
         actor = None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor,
         actor_username=actor.username if actor is not None else username[:150],
         role=actor.role if actor is not None else "",

@@ -40,6 +40,7 @@ from django.db.transaction import TransactionManagementError
 # Stand-ins: in range for any integer column (an out-of-range value would be compiled away
 # as an empty result), and unlike any value a clinic query compares with.
 _FIRST_INT_STAND_IN = 1_987_654_001
+_SMALLEST_INT, _LARGEST_INT = -(2**63), 2**63 - 1
 _FIRST_DATE_STAND_IN = dt.date(1901, 2, 3)
 _FIRST_DATETIME_STAND_IN = dt.datetime(1901, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
 _STRING_STAND_IN = "\x1fprepared-argument-{}\x1f"
@@ -83,6 +84,11 @@ class PreparedQuery:
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
+        if any(
+            kind is int and not _SMALLEST_INT <= values[name] <= _LARGEST_INT
+            for _position, name, kind in compiled.slots
+        ):
+            return []  # no row has such a key (Django's ORM answers the same)
         params = list(compiled.params)
         for position, name, kind in compiled.slots:
             params[position] = self._adapted(kind, values[name], connection)

@@ -57,6 +57,7 @@ class StateMachineMixin(models.Model):
             if relation.is_cached(self):
                 relation.delete_cached_value(self)
         self._state.db = fresh._state.db
+        self._state.adding = False  # `Model(pk=...)` may stand for a row read only here
 
     def _check_move(self, to: str) -> None:
         if to not in self.allowed_transitions():

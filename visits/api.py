@@ -4,6 +4,7 @@ doctor's queue and consultation, and medical records (each read is an audit even
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 
 from api.permissions import IsAdmin, IsDesk, IsDoctor
 from api.views import ClinicAPIView
-from appointments.selectors import get_appointment_for
+from appointments.models import Appointment
 from clinic.models import Role, User
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.exceptions import SettlementRequired
@@ -71,11 +72,17 @@ class CheckInView(ClinicAPIView):
         "booking has one) must match. The booking becomes a waiting visit with a queue number.",
     )
     def post(self, request: Request, appt_id: int) -> Response:
-        appointment = get_appointment_for(request.user, appt_id, relations=False)
         data = self.body(CheckInSerializer)
-        visit = check_in(
-            appointment=appointment, phone=data["phone"], id_card=data["id_card"], by=request.user
-        )
+        try:
+            # The desk may check in any booking: the service reads it under its lock.
+            visit = check_in(
+                appointment=Appointment(pk=appt_id),
+                phone=data["phone"],
+                id_card=data["id_card"],
+                by=request.user,
+            )
+        except Appointment.DoesNotExist:
+            raise Http404 from None
         # Returned with its patient, department, doctor and room loaded: no second read.
         return self.shaped(visit, VisitSerializer, status=201, reveal_id_card=True)
 

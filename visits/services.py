@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentStatus
-from clinic.audit import record_event
+from clinic.audit import audit_event, record_event, record_events
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, IdType, Patient, Role, User
@@ -92,7 +92,7 @@ def check_in(
         raise VerificationFailed(details=errors)
 
     if appointment.patient_id is not None:
-        patient = lock_patient(appointment.patient_id)
+        patient = appointment.patient = lock_patient(appointment.patient_id)
     else:
         patient = match_or_create_patient(
             name=appointment.patient_name,
@@ -109,14 +109,15 @@ def check_in(
         now=now,
         department=_DEPARTMENT_BY_ID.get(pk=schedule.department_id),
     )
-    appointment.complete_by_check_in(by=by)
-    record_event(
+    completed = appointment.complete_by_check_in(by=by)
+    checked_in = audit_event(
         actor=by,
         action="visit.checked_in",
         obj=visit,
         patient=patient,
         new={"status": visit.status, "queue_number": visit.queue_number, "schedule": schedule.pk},
     )
+    record_events([completed, checked_in])
     return visit
 
 

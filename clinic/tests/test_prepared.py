@@ -100,6 +100,8 @@ def test_no_row_and_too_many_rows_raise_as_get_does():
     by_pk = PreparedQuery(lambda pk: Visit.objects.filter(pk=pk), pk=int)
     with pytest.raises(Visit.DoesNotExist):
         by_pk.get(pk=visit.pk + 1000)
+    with pytest.raises(Visit.DoesNotExist):  # beyond any integer column: no row, no error
+        by_pk.get(pk=2**64)
     by_patient = PreparedQuery(
         lambda patient: Visit.objects.filter(patient_id=patient), patient=int
     )
