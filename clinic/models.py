@@ -369,14 +369,16 @@ class IdentityLock(models.Model):
         CONFLICT DO UPDATE elsewhere) takes the row's exclusive lock whether it inserts it or
         finds it; a concurrent first insert of the same key waits for the other transaction.
         """
-        # MariaDB/MySQL take no conflict target (the key is the only unique index anyway).
-        features = connections[router.db_for_write(cls)].features
-        cls.objects.bulk_create(
-            [cls(key=key)],
-            update_conflicts=True,
-            unique_fields=["key"] if features.supports_update_conflicts_with_target else None,
-            update_fields=["key"],
-        )
+        db = connections[router.db_for_write(cls)]
+        table, column = db.ops.quote_name(cls._meta.db_table), db.ops.quote_name("key")
+        # Only quoted identifiers of this model are interpolated; the key is a parameter.
+        insert = f"INSERT INTO {table} ({column}) VALUES (%s)"  # noqa: S608
+        if db.vendor == "mysql":
+            sql = f"{insert} ON DUPLICATE KEY UPDATE {column} = {column}"
+        else:
+            sql = f"{insert} ON CONFLICT ({column}) DO UPDATE SET {column} = excluded.{column}"
+        with db.cursor() as cursor:
+            cursor.execute(sql, [key])
 
 
 class AuditEventQuerySet(models.QuerySet):
