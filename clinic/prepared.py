@@ -8,7 +8,8 @@ database vendor, with stand-in values for its arguments; afterwards it only puts
 arguments in place of the stand-ins and runs the SQL through the connection's cursor, so
 that query logging, the tests' query counts and execute wrappers see it like any other
 query. Rows become model instances the way Django's own `ModelIterable` makes them
-(`select_related` included), or tuples for a `values_list()` queryset.
+(`select_related` included), or tuples for a `values_list()` queryset; given `updates`,
+the statement is the queryset's UPDATE and update() runs it.
 
     LOCKED_PATIENT = PreparedQuery(
         lambda pk: Patient.objects.select_for_update().filter(pk=pk), pk=int
@@ -35,6 +36,7 @@ from django.db.models.query import (
     ValuesListIterable,
     get_related_populators,
 )
+from django.db.models.sql.subqueries import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 # Stand-ins: in range for any integer column (an out-of-range value would be compiled away
@@ -56,42 +58,38 @@ class _Compiled:
     locks: bool  # SELECT ... FOR UPDATE
     converters: list  # [(column, (converter functions, expression))]
     columns: int | None  # trim extra columns that only served the ordering
-    shape: str  # "instances", "tuples" or "flat"
+    shape: str  # "instances", "tuples", "flat" or "update"
     init_list: list[str] | None = None
     model_slice: slice | None = None
     populators: list | None = None
 
 
 class PreparedQuery:
-    def __init__(self, build: Callable[..., QuerySet], **arguments: type):
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        /,
+        *,
+        updates: dict[str, Any] | None = None,
+        **arguments: type,
+    ):
+        """`build(**arguments)` returns the queryset. With `updates` ({field: value or
+        expression}), the statement is `queryset.update(**updates)`, run by update()."""
         for name, kind in arguments.items():
             if kind not in _KINDS:
                 supported = ", ".join(kind.__name__ for kind in _KINDS)
                 raise TypeError(f"argument {name!r}: only {supported} arguments are supported")
         self._build = build
+        self._updates = updates
         self._arguments = arguments
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._compiling = threading.Lock()
 
     def fetch(self, **values: Any) -> list[Any]:
         """Every row: model instances, or tuples (single values when flat) for values_list."""
-        if values.keys() != self._arguments.keys():
-            raise TypeError(f"expected the arguments {sorted(self._arguments)}")
-        connection = connections[DEFAULT_DB_ALIAS]
-        compiled = self._compiled.get((connection.alias, connection.vendor)) or self._compile()
-        if compiled.locks and connection.get_autocommit():
-            # What Django's compiler says of a locking queryset run outside a transaction.
-            raise TransactionManagementError(
-                "select_for_update cannot be used outside of a transaction."
-            )
-        if any(
-            kind is int and not _SMALLEST_INT <= values[name] <= _LARGEST_INT
-            for _position, name, kind in compiled.slots
-        ):
+        connection, compiled, params = self._statement("select", values)
+        if params is None:
             return []  # no row has such a key (Django's ORM answers the same)
-        params = list(compiled.params)
-        for position, name, kind in compiled.slots:
-            params[position] = self._adapted(kind, values[name], connection)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
@@ -118,6 +116,40 @@ class PreparedQuery:
         """The first row, or None (order and slice the queryset so that it fetches one)."""
         rows = self.fetch(**values)
         return rows[0] if rows else None
+
+    def update(self, **values: Any) -> int:
+        """Run the UPDATE; the number of rows it matched."""
+        connection, compiled, params = self._statement("update", values)
+        if params is None:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.rowcount
+
+    def _statement(
+        self, statement: str, values: dict[str, Any]
+    ) -> tuple[Any, _Compiled, list | None]:
+        """The connection, the compiled statement and its parameters (None: no row can match)."""
+        if values.keys() != self._arguments.keys():
+            raise TypeError(f"expected the arguments {sorted(self._arguments)}")
+        if (statement == "update") != (self._updates is not None):
+            raise TypeError(f"this prepared statement does not {statement}")
+        connection = connections[DEFAULT_DB_ALIAS]
+        compiled = self._compiled.get((connection.alias, connection.vendor)) or self._compile()
+        if compiled.locks and connection.get_autocommit():
+            # What Django's compiler says of a locking queryset run outside a transaction.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        if any(
+            kind is int and not _SMALLEST_INT <= values[name] <= _LARGEST_INT
+            for _position, name, kind in compiled.slots
+        ):
+            return connection, compiled, None
+        params = list(compiled.params)
+        for position, name, kind in compiled.slots:
+            params[position] = self._adapted(kind, values[name], connection)
+        return connection, compiled, params
 
     @staticmethod
     def _adapted(kind: type, value: Any, connection: Any) -> Any:
@@ -166,6 +198,22 @@ class PreparedQuery:
                 stand_ins[name] = _FIRST_DATE_STAND_IN + dt.timedelta(days=index)
         return stand_ins
 
+    def _slots(
+        self, params: Any, stand_ins: dict[str, Any], connection: Any
+    ) -> tuple[tuple[int, str, type], ...]:
+        """Where each argument's stand-in ended up among the compiled parameters."""
+        slots = []
+        for name, kind in self._arguments.items():
+            wanted = self._adapted(kind, stand_ins[name], connection)
+            positions = [i for i, param in enumerate(params) if param == wanted]
+            if len(positions) != 1:
+                raise ValueError(
+                    f"argument {name!r} must appear once among the query's parameters "
+                    f"(found {len(positions)} times)"
+                )
+            slots.append((positions[0], name, kind))
+        return tuple(slots)
+
     def _compile(self) -> _Compiled:
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.alias, connection.vendor)
@@ -184,6 +232,25 @@ class PreparedQuery:
             }
             if iterable not in shapes:
                 raise TypeError("only model and values_list() querysets can be prepared")
+            if self._updates is not None:
+                # What QuerySet.update() builds.
+                query = queryset.query.chain(UpdateQuery)
+                query.add_update_values(self._updates)
+                query.annotations = {}
+                compiler = query.get_compiler(connection=connection)
+                sql, params = compiler.as_sql()
+                compiled = _Compiled(
+                    model=queryset.model,
+                    sql=sql,
+                    params=tuple(params),
+                    slots=self._slots(params, stand_ins, connection),
+                    locks=False,
+                    converters=[],
+                    columns=None,
+                    shape="update",
+                )
+                self._compiled[key] = compiled
+                return compiled
             compiler = queryset.query.get_compiler(connection=connection)
             locks = queryset.query.select_for_update and connection.features.has_select_for_update
             if locks and connection.get_autocommit():
@@ -191,22 +258,13 @@ class PreparedQuery:
                     "select_for_update cannot be used outside of a transaction."
                 )
             sql, params = compiler.as_sql()
-            slots = []
-            for name, kind in self._arguments.items():
-                wanted = self._adapted(kind, stand_ins[name], connection)
-                positions = [i for i, param in enumerate(params) if param == wanted]
-                if len(positions) != 1:
-                    raise ValueError(
-                        f"argument {name!r} must appear once among the query's parameters "
-                        f"(found {len(positions)} times)"
-                    )
-                slots.append((positions[0], name, kind))
+            slots = self._slots(params, stand_ins, connection)
             fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
             compiled = _Compiled(
                 model=queryset.model,
                 sql=sql,
                 params=tuple(params),
-                slots=tuple(slots),
+                slots=slots,
                 locks=bool(locks),
                 converters=list(compiler.get_converters(fields).items()),
                 columns=compiler.col_count if compiler.has_extra_select else None,

@@ -136,3 +136,26 @@ def test_wrong_arguments_and_unsupported_shapes_are_refused():
         ).fetch(pk=1)
     with pytest.raises(TypeError, match="values_list"):
         PreparedQuery(lambda pk: Visit.objects.filter(pk=pk).values("pk"), pk=int).fetch(pk=1)
+
+
+def test_an_update_counts_its_rows_and_changes_what_queryset_update_changes():
+    from django.db.models import F
+
+    from scheduling.models import Schedule
+
+    visit = VisitFactory()
+    schedule = Schedule.objects.get(pk=visit.schedule_id)
+    take = PreparedQuery(
+        lambda pk: Schedule.objects.filter(pk=pk, current_patients__lt=F("max_patients")),
+        updates={"current_patients": F("current_patients") + 1},
+        pk=int,
+    )
+    Schedule.objects.filter(pk=schedule.pk).update(current_patients=schedule.max_patients - 2)
+    assert take.update(pk=schedule.pk) == 1
+    assert take.update(pk=schedule.pk) == 1
+    assert take.update(pk=schedule.pk) == 0  # full: the condition holds no more
+    schedule.refresh_from_db()
+    assert schedule.current_patients == schedule.max_patients
+    assert take.update(pk=2**64) == 0
+    with pytest.raises(TypeError):
+        take.fetch(pk=schedule.pk)
