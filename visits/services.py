@@ -31,8 +31,9 @@ from visits.exceptions import (
 )
 from visits.models import MedicalRecord, Visit, VisitStatus
 
-_DEPARTMENT_BY_ID = PreparedQuery(lambda pk: Department.objects.filter(pk=pk), pk=int)
-_SCHEDULE_BY_ID = PreparedQuery(lambda pk: Schedule.objects.filter(pk=pk), pk=int)
+_SCHEDULE_BY_ID = PreparedQuery(
+    lambda pk: Schedule.objects.select_related("department").filter(pk=pk), pk=int
+)
 
 
 def _create_visit(
@@ -76,8 +77,10 @@ def check_in(
     # Lock order: Appointment, Patient, Schedule, then the Visit insert.
     appointment._lock()
     appointment._check_move(AppointmentStatus.COMPLETED)
-    # The slot's times, read before the schedule's turn in the lock order comes.
-    opens_at, closes_at = _SCHEDULE_BY_ID.get(pk=appointment.schedule_id).check_in_window()
+    # The slot's times (and the department, for the answer), read before the schedule's
+    # turn in the lock order comes.
+    slot = _SCHEDULE_BY_ID.get(pk=appointment.schedule_id)
+    opens_at, closes_at = slot.check_in_window()
     if not opens_at <= now < closes_at:
         raise CheckInClosed(
             details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
@@ -107,7 +110,7 @@ def check_in(
         patient=patient,
         appointment=appointment,
         now=now,
-        department=_DEPARTMENT_BY_ID.get(pk=schedule.department_id),
+        department=slot.department,
     )
     completed = appointment.complete_by_check_in(by=by)
     checked_in = audit_event(
