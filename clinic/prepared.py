@@ -18,6 +18,10 @@ the statement is the queryset's UPDATE and update() runs it.
 
 Arguments are integers, strings, dates or aware datetimes, declared by name. Use it for
 fixed-shape lookups on a hot path only; everything else stays a plain queryset.
+
+Threads share the compiled statement (it is never changed after compilation); each runs it
+on its own connection. Value converters stay those of the compiling connection's
+operations, which read only configuration (the database's time zone).
 """
 
 from __future__ import annotations
