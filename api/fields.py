@@ -146,8 +146,10 @@ class DepartmentField(serializers.PrimaryKeyRelatedField):
     registration name one in every request. A JSON integer or a string of digits."""
 
     def __init__(self, **kwargs: Any) -> None:
+        if "queryset" in kwargs or "pk_field" in kwargs:
+            raise TypeError("DepartmentField reads any department by id: no queryset, no pk_field")
         if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", Department.objects.all())
+            kwargs["queryset"] = Department.objects.all()
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Department:

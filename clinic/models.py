@@ -9,6 +9,7 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 from django.db.models import Q
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -370,6 +371,8 @@ class IdentityLock(models.Model):
         finds it; a concurrent first insert of the same key waits for the other transaction.
         """
         db = connections[router.db_for_write(cls)]
+        if db.get_autocommit():
+            raise TransactionManagementError("An identity lock lasts a transaction: open one.")
         table, column = db.ops.quote_name(cls._meta.db_table), db.ops.quote_name("key")
         # Only quoted identifiers of this model are interpolated; the key is a parameter.
         insert = f"INSERT INTO {table} ({column}) VALUES (%s)"  # noqa: S608

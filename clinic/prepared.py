@@ -136,6 +136,7 @@ class PreparedQuery:
         """The connection, the compiled statement and its parameters (None: no row can match)."""
         if values.keys() != self._arguments.keys():
             raise TypeError(f"expected the arguments {sorted(self._arguments)}")
+        self._check_types(self._arguments, values)
         if (statement == "update") != (self._updates is not None):
             raise TypeError(f"this prepared statement does not {statement}")
         connection = connections[DEFAULT_DB_ALIAS]
@@ -154,6 +155,22 @@ class PreparedQuery:
         for position, name, kind in compiled.slots:
             params[position] = self._adapted(kind, values[name], connection)
         return connection, compiled, params
+
+    @staticmethod
+    def _check_types(arguments: dict[str, type], values: dict[str, Any]) -> None:
+        """Exactly the declared types: the ORM would convert a value, a prepared statement
+        would send it as it is (a naive datetime would be read in another time zone)."""
+        for name, kind in arguments.items():
+            value = values[name]
+            if kind is dt.datetime:
+                wrong = not isinstance(value, dt.datetime) or value.tzinfo is None
+            elif kind is dt.date:
+                wrong = not isinstance(value, dt.date) or isinstance(value, dt.datetime)
+            else:
+                wrong = not isinstance(value, kind) or isinstance(value, bool)
+            if wrong:
+                expected = "an aware datetime" if kind is dt.datetime else kind.__name__
+                raise TypeError(f"argument {name!r} must be {expected}, not {value!r}")
 
     @staticmethod
     def _adapted(kind: type, value: Any, connection: Any) -> Any:

@@ -56,6 +56,7 @@ class StateMachineMixin(models.Model):
         for relation in self._meta.related_objects:
             if relation.is_cached(self):
                 relation.delete_cached_value(self)
+        self._prefetched_objects_cache = {}
         self._state.db = fresh._state.db
         self._state.adding = False  # `Model(pk=...)` may stand for a row read only here
 

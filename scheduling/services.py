@@ -9,12 +9,12 @@ from clinic.models import Department, Employee
 from clinic.prepared import PreparedQuery
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 
-# The doctor and room come along for the answer (a booking or a visit shows both); InnoDB
-# locks their rows too, which only admins' schedule edits ever wait for.
 _LOCKED_SCHEDULE = PreparedQuery(
-    lambda pk: Schedule.objects.select_for_update().select_related("doctor", "room").filter(pk=pk),
-    pk=int,
+    lambda pk: Schedule.objects.select_for_update().filter(pk=pk), pk=int
 )
+# The doctor and room come along for the answer (a booking or a walk-in shows both); InnoDB
+# locks their rows too, which only admins' schedule edits ever wait for (a deadlock with one
+# is retried by atomic_with_retry).
 _LOCKED_SLOT_SCHEDULES = {
     half_day_slot: PreparedQuery(
         lambda department, day, slots=slots: (
@@ -55,7 +55,8 @@ def lock_slot_schedules(
 
 
 def lock_schedule(pk: int) -> Schedule:
-    """One schedule, locked, with its doctor and room. Inside the caller's transaction."""
+    """One schedule's row, locked (not its doctor's or room's). Inside the caller's
+    transaction."""
     return _LOCKED_SCHEDULE.get(pk=pk)
 
 

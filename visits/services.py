@@ -32,7 +32,8 @@ from visits.exceptions import (
 from visits.models import MedicalRecord, Visit, VisitStatus
 
 _SCHEDULE_BY_ID = PreparedQuery(
-    lambda pk: Schedule.objects.select_related("department").filter(pk=pk), pk=int
+    lambda pk: Schedule.objects.select_related("department", "doctor", "room").filter(pk=pk),
+    pk=int,
 )
 
 
@@ -77,8 +78,8 @@ def check_in(
     # Lock order: Appointment, Patient, Schedule, then the Visit insert.
     appointment._lock()
     appointment._check_move(AppointmentStatus.COMPLETED)
-    # The slot's times (and the department, for the answer), read before the schedule's
-    # turn in the lock order comes.
+    # The slot's times (and its department, doctor and room for the answer), read before the
+    # schedule's turn in the lock order comes.
     slot = _SCHEDULE_BY_ID.get(pk=appointment.schedule_id)
     opens_at, closes_at = slot.check_in_window()
     if not opens_at <= now < closes_at:
@@ -105,6 +106,8 @@ def check_in(
         appointment.patient = patient
         appointment.save(update_fields=["patient"])
     schedule = lock_schedule(appointment.schedule_id)
+    if (schedule.doctor_id, schedule.room_id) == (slot.doctor_id, slot.room_id):
+        schedule.doctor, schedule.room = slot.doctor, slot.room  # no second read
     visit = _create_visit(
         schedule=schedule,
         patient=patient,

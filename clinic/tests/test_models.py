@@ -4,9 +4,20 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 
-from clinic.models import AuditEvent, Department, Employee, Patient, Position, Role, Room, User
+from clinic.models import (
+    AuditEvent,
+    Department,
+    Employee,
+    IdentityLock,
+    Patient,
+    Position,
+    Role,
+    Room,
+    User,
+)
 from clinic.testing import assert_db_rejects
 from clinic.tests.factories import (
     DepartmentFactory,
@@ -160,3 +171,13 @@ class TestAuditEvent:
             AuditEvent.objects.all().delete()
         event.refresh_from_db()
         assert event.action == "test.thing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_identity_lock_outside_a_transaction_is_refused():
+    with pytest.raises(TransactionManagementError):
+        IdentityLock.acquire("phone:13800000000")
+    with transaction.atomic():
+        IdentityLock.acquire("phone:13800000000")
+        IdentityLock.acquire("phone:13800000000")  # found: locked again, not duplicated
+    assert IdentityLock.objects.filter(key="phone:13800000000").count() == 1

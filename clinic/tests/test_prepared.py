@@ -124,6 +124,17 @@ def test_wrong_arguments_and_unsupported_shapes_are_refused():
     prepared = PreparedQuery(lambda pk: Visit.objects.filter(pk=pk), pk=int)
     with pytest.raises(TypeError):
         prepared.fetch(id=1)
+    for wrong in ("1", 1.0, True, None):  # the ORM would convert these; a statement would not
+        with pytest.raises(TypeError):
+            prepared.fetch(pk=wrong)
+    by_time = PreparedQuery(
+        lambda when: Visit.objects.filter(check_in_time__lt=when), when=dt.datetime
+    )
+    with pytest.raises(TypeError, match="aware"):
+        by_time.fetch(when=dt.datetime(2030, 3, 4, 9))
+    by_day = PreparedQuery(lambda day: Visit.objects.filter(visit_date=day), day=dt.date)
+    with pytest.raises(TypeError):
+        by_day.fetch(day=dt.datetime(2030, 3, 4, 9, tzinfo=dt.UTC))
     with pytest.raises(TypeError):
         PreparedQuery(lambda when: Visit.objects.filter(check_in_time__lt=when), when=float)
     with pytest.raises(ValueError, match="once"):  # a pattern is not the argument itself

@@ -111,6 +111,9 @@ CASES: dict[str, Bad] = {
     "boolean id": Bad(
         "patient", "post", lambda d: BOOK, lambda d: _booking(d, dept_id=True), fields=("dept_id",)
     ),
+    "fractional id": Bad(
+        "patient", "post", lambda d: BOOK, lambda d: _booking(d, dept_id=1.5), fields=("dept_id",)
+    ),
     "number as time": Bad(
         "patient",
         "post",
