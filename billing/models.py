@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import models, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Round
 from django.db.models.lookups import Exact
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.codes import random_code
+from clinic.db import insert_or_add
 from clinic.models import Department, Employee
 from visits.models import Visit
 
@@ -235,57 +236,25 @@ class DailyIncomeSummary(models.Model):
 
         Runs inside the settlement's transaction, as its last write (lock order: ... Visit,
         Bill, summary row), so that the hot row of a busy doctor is held only until commit.
-        One atomic statement: INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, INSERT
-        ... ON CONFLICT DO UPDATE elsewhere. Concurrent first payments of a day queue on the
-        new row's exclusive lock and then add to it. (A select-then-insert with a savepoint
-        would leave every loser holding a shared lock from its duplicate-key error; two of
-        them upgrading to update the row is a deadlock.)
+        One atomic upsert (clinic.db.insert_or_add): concurrent first payments of a day queue
+        on the new row's exclusive lock and then add to it.
         """
-        db = connections[router.db_for_write(cls)]
-        quote = db.ops.quote_name
-        columns = (
-            "record_date",
-            "department_id",
-            "doctor_id",
-            "doctor_key",
-            "payments",
-            "total_amount",
-            "insurance_amount",
-            "self_pay_amount",
+        insert_or_add(
+            cls,
+            key={
+                "record_date": record_date,
+                "department_id": department_id,
+                "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
+            },
+            values={
+                "doctor_id": doctor_id,
+                "payments": 1,
+                "total_amount": total,
+                "insurance_amount": insurance,
+                "self_pay_amount": self_pay,
+            },
+            add=["payments", "total_amount", "insurance_amount", "self_pay_amount"],
         )
-        values = [
-            record_date,
-            department_id,
-            doctor_id,
-            doctor_id or cls.NO_DOCTOR_KEY,
-            1,
-            total,
-            insurance,
-            self_pay,
-        ]
-        # Only quoted identifiers of this model are interpolated; every value is a parameter.
-        insert = (
-            f"INSERT INTO {quote(cls._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-        sums = [quote(column) for column in ("total_amount", "insurance_amount", "self_pay_amount")]
-        payments = quote("payments")
-        if db.vendor == "mysql":
-            # Parameters rather than VALUES(col), which MySQL 8.0.20+ deprecates.
-            sql = f"{insert} ON DUPLICATE KEY UPDATE {payments} = {payments} + 1, " + ", ".join(
-                f"{column} = {column} + %s" for column in sums
-            )
-            params = [*values, total, insurance, self_pay]
-        else:
-            conflict = ", ".join(map(quote, ("record_date", "department_id", "doctor_key")))
-            sql = (
-                f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET "
-                f"{payments} = {payments} + 1, "
-                + ", ".join(f"{column} = {column} + excluded.{column}" for column in sums)
-            )
-            params = values
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
 
     add_payment.alters_data = True
 

@@ -7,13 +7,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
-from django.db import connections, models, router
+from django.db import models
 from django.db.models import Q
-from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clinic.db import insert_or_add
 from clinic.validators import (
     birth_date_from_resident_id,
     normalize_phone,
@@ -364,24 +364,9 @@ class IdentityLock(models.Model):
 
     @classmethod
     def acquire(cls, key: str) -> None:
-        """Lock the row for `key`, creating it first if needed. Inside a transaction.
-
-        One statement: an upsert (INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, ON
-        CONFLICT DO UPDATE elsewhere) takes the row's exclusive lock whether it inserts it or
-        finds it; a concurrent first insert of the same key waits for the other transaction.
-        """
-        db = connections[router.db_for_write(cls)]
-        if db.get_autocommit():
-            raise TransactionManagementError("An identity lock lasts a transaction: open one.")
-        table, column = db.ops.quote_name(cls._meta.db_table), db.ops.quote_name("key")
-        # Only quoted identifiers of this model are interpolated; the key is a parameter.
-        insert = f"INSERT INTO {table} ({column}) VALUES (%s)"  # noqa: S608
-        if db.vendor == "mysql":
-            sql = f"{insert} ON DUPLICATE KEY UPDATE {column} = {column}"
-        else:
-            sql = f"{insert} ON CONFLICT ({column}) DO UPDATE SET {column} = excluded.{column}"
-        with db.cursor() as cursor:
-            cursor.execute(sql, [key])
+        """Lock the row for `key`, creating it first if needed. Inside a transaction: one
+        upsert takes the row's exclusive lock whether it inserts or finds it."""
+        insert_or_add(cls, key={"key": key})
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from appointments.models import Appointment
 from clinic.audit import record_event
-from clinic.db import atomic_with_retry
+from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
 from clinic.prepared import PreparedQuery
@@ -355,44 +355,20 @@ class VisitDailySummary(models.Model):
     def add(cls, *, visit_date: dt.date, department_id: int, doctor_id: int, **deltas: int) -> None:
         """Add `deltas` ({column: change}) to a row, creating it on its first visit.
 
-        One atomic statement: INSERT ... ON DUPLICATE KEY UPDATE on MariaDB/MySQL, INSERT
-        ... ON CONFLICT DO UPDATE elsewhere; concurrent writers of a row queue on its
-        exclusive lock and then add to it, never losing a count (see
-        billing.models.DailyIncomeSummary.add_payment). For additions only: both
+        One atomic upsert (clinic.db.insert_or_add); concurrent writers of a row queue on its
+        exclusive lock and then add to it, never losing a count. For additions only: both
         databases check the row to insert before they find the existing one.
         """
         unknown = set(deltas) - set(cls.FIGURES)
         if unknown:
             raise TypeError(f"unknown summary columns: {sorted(unknown)}")
-        db = connections[router.db_for_write(cls)]
-        quote = db.ops.quote_name
-        key = ("visit_date", "department_id", "doctor_id")
-        # Every counter in the insert: the columns have no database default.
-        columns = [*key, *cls.FIGURES]
-        values = [
-            visit_date,
-            department_id,
-            doctor_id,
-            *(deltas.get(figure, 0) for figure in cls.FIGURES),
-        ]
-        # Only quoted identifiers of this model are interpolated; every value is a parameter.
-        insert = (
-            f"INSERT INTO {quote(cls._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        insert_or_add(
+            cls,
+            key={"visit_date": visit_date, "department_id": department_id, "doctor_id": doctor_id},
+            # Every counter in the insert: the columns have no database default.
+            values={figure: deltas.get(figure, 0) for figure in cls.FIGURES},
+            add=list(deltas),
         )
-        if db.vendor == "mysql":
-            # Parameters rather than VALUES(col), which MySQL 8.0.20+ deprecates.
-            sql = f"{insert} ON DUPLICATE KEY UPDATE " + ", ".join(
-                f"{quote(column)} = {quote(column)} + %s" for column in deltas
-            )
-            params = [*values, *deltas.values()]
-        else:
-            sql = f"{insert} ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET " + ", ".join(
-                f"{quote(c)} = {quote(c)} + excluded.{quote(c)}" for c in deltas
-            )
-            params = values
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
 
     add.alters_data = True
 
