@@ -108,6 +108,32 @@ def test_times_without_offset_are_clinic_time_and_answers_carry_the_offset(
     assert response.json()["time_slot"] == "afternoon"
 
 
+@pytest.mark.parametrize(
+    ("accept", "query", "status"),
+    [
+        (None, "", 200),
+        ("*/*", "", 200),
+        ("application/json", "", 200),
+        ("text/html, application/json;q=0.9", "", 200),  # DRF's own negotiation
+        ("application/json", "?format=json", 200),
+        ("text/html", "", 406),
+        ("application/xml", "", 406),
+    ],
+)
+def test_answers_are_json_or_a_406(
+    clinic_day: ClinicDay, accept: str | None, query: str, status: int
+) -> None:
+    client = bearer_client(clinic_day.users["patient"])
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    response = client.get(f"/api/patient/appointments{query}", **headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    if status == 406:
+        assert response.json()["error"]["code"] == "not_acceptable"
+    else:
+        assert response.json()["results"][0]["status"] == "pending"
+
+
 def test_labels_follow_the_request_language(clinic_day: ClinicDay) -> None:
     client = bearer_client(clinic_day.users["patient"])
     english = client.get("/api/patient/appointments", HTTP_ACCEPT_LANGUAGE="en").json()
