@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Round
 from django.db.models.lookups import Exact
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.codes import random_code
 from clinic.db import insert_or_add
 from clinic.models import Department, Employee
+from clinic.summaries import DailySummary
 from visits.models import Visit
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -130,7 +131,7 @@ class IncomeRecord(models.Model):
         return f"{self.record_date} {self.amount}"
 
 
-class DailyIncomeSummary(models.Model):
+class DailyIncomeSummary(DailySummary):
     """Income per clinic-local day, department and doctor: what the statistics read.
 
     One row per (record_date, department, doctor), kept in step with the detail rows
@@ -145,6 +146,8 @@ class DailyIncomeSummary(models.Model):
     """
 
     NO_DOCTOR_KEY = 0
+    KEY = ("record_date", "department_id", "doctor_key")
+    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
 
     record_date = models.DateField(_("record date"))
     department = models.ForeignKey(
@@ -264,11 +267,7 @@ class DailyIncomeSummary(models.Model):
     ) -> models.QuerySet:
         """The summary's rows as computed from the detail: income records and their bills,
         grouped in SQL by day, department and doctor."""
-        records = IncomeRecord.objects.all()
-        if start_date is not None:
-            records = records.filter(record_date__gte=start_date)
-        if end_date is not None:
-            records = records.filter(record_date__lte=end_date)
+        records = cls._in_range(IncomeRecord.objects.all(), start_date, end_date)
         return (
             records.values("record_date", "department_id", "doctor_id")
             .annotate(
@@ -281,88 +280,6 @@ class DailyIncomeSummary(models.Model):
         )
 
     @classmethod
-    def rebuild(
-        cls,
-        *,
-        start_date: dt.date | None = None,
-        end_date: dt.date | None = None,
-        batch_size: int = 2000,
-    ) -> int:
-        """Recompute the rows of a date range (all dates by default) from the detail rows.
-
-        One transaction: the old rows are deleted first (which waits for settlements still
-        writing to them), then the detail is read and the new rows inserted. Meant for
-        repairs and bulk loads; settlements of the same dates that commit while it runs
-        are safest avoided (run it for past days, or when the desk is closed).
-        Returns the number of rows written.
-        """
-        written = 0
-        with transaction.atomic():
-            rows = cls.objects.all()
-            if start_date is not None:
-                rows = rows.filter(record_date__gte=start_date)
-            if end_date is not None:
-                rows = rows.filter(record_date__lte=end_date)
-            rows.delete()
-            batch: list[DailyIncomeSummary] = []
-            for row in cls.detail_totals(start_date=start_date, end_date=end_date).iterator(
-                chunk_size=batch_size
-            ):
-                batch.append(
-                    cls(
-                        record_date=row["record_date"],
-                        department_id=row["department_id"],
-                        doctor_id=row["doctor_id"],
-                        doctor_key=row["doctor_id"] or cls.NO_DOCTOR_KEY,
-                        payments=row["payments"],
-                        total_amount=row["total_amount"],
-                        insurance_amount=row["insurance_amount"],
-                        self_pay_amount=row["self_pay_amount"],
-                    )
-                )
-                if len(batch) >= batch_size:
-                    cls.objects.bulk_create(batch)
-                    written += len(batch)
-                    batch = []
-            if batch:
-                cls.objects.bulk_create(batch)
-                written += len(batch)
-        return written
-
-    rebuild.alters_data = True
-
-    @classmethod
-    def differences(
-        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
-    ) -> list[dict]:
-        """Where the summary and the detail disagree (empty when they agree): one dict per
-        (date, department, doctor) with both sides' figures. Both sides aggregate in SQL."""
-        fields = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
-        detail = {
-            (
-                row["record_date"],
-                row["department_id"],
-                row["doctor_id"] or cls.NO_DOCTOR_KEY,
-            ): tuple(row[field] for field in fields)
-            for row in cls.detail_totals(start_date=start_date, end_date=end_date)
-        }
-        rows = cls.objects.all()
-        if start_date is not None:
-            rows = rows.filter(record_date__gte=start_date)
-        if end_date is not None:
-            rows = rows.filter(record_date__lte=end_date)
-        summary = {
-            (row[0], row[1], row[2]): tuple(row[3:])
-            for row in rows.values_list("record_date", "department_id", "doctor_key", *fields)
-        }
-        return [
-            {
-                "record_date": key[0],
-                "department_id": key[1],
-                "doctor_key": key[2],
-                "detail": detail.get(key),
-                "summary": summary.get(key),
-            }
-            for key in sorted(detail.keys() | summary.keys())
-            if detail.get(key) != summary.get(key)
-        ]
+    def _from_detail(cls, row: dict) -> dict:
+        """Income without a doctor is kept under doctor_key 0."""
+        return {**row, "doctor_key": row["doctor_id"] or cls.NO_DOCTOR_KEY}

@@ -20,6 +20,7 @@ from clinic.models import Department, Employee, Patient, Role, User
 from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
+from clinic.summaries import DailySummary
 from scheduling.models import Schedule
 from visits.exceptions import SettlementRequired
 
@@ -259,7 +260,7 @@ _DOCTOR_OF_SCHEDULE = PreparedQuery(
 STATUS_COUNTERS = {status: f"{status}_visits" for status in VisitStatus.values}
 
 
-class VisitDailySummary(models.Model):
+class VisitDailySummary(DailySummary):
     """Visits per clinic-local day, department and doctor (the schedule's): what the
     statistics read.
 
@@ -339,6 +340,7 @@ class VisitDailySummary(models.Model):
             ),
         ]
 
+    KEY = ("visit_date", "department_id", "doctor_id")
     # The counters, in the order `differences()` reports them.
     FIGURES = ("visits", "day_patients", *STATUS_COUNTERS.values())
 
@@ -429,11 +431,7 @@ class VisitDailySummary(models.Model):
     ) -> models.QuerySet:
         """The summary's rows as computed from the visits, grouped in SQL by day,
         department and doctor."""
-        visits = Visit.objects.all()
-        if start_date is not None:
-            visits = visits.filter(visit_date__gte=start_date)
-        if end_date is not None:
-            visits = visits.filter(visit_date__lte=end_date)
+        visits = cls._in_range(Visit.objects.all(), start_date, end_date)
         earlier_that_day = Visit.objects.filter(
             patient_id=OuterRef("patient_id"),
             visit_date=OuterRef("visit_date"),
@@ -451,79 +449,6 @@ class VisitDailySummary(models.Model):
             )
             .order_by()
         )
-
-    @classmethod
-    def rebuild(
-        cls,
-        *,
-        start_date: dt.date | None = None,
-        end_date: dt.date | None = None,
-        batch_size: int = 2000,
-    ) -> int:
-        """Recompute the rows of a date range (all dates by default) from the visits.
-
-        One transaction: the old rows are deleted first (which waits for transitions
-        still writing to them), then the visits are read and the new rows inserted. Meant
-        for repairs and bulk loads; run it for past days, or when the desk is closed.
-        Returns the number of rows written.
-        """
-        written = 0
-        with transaction.atomic(using=router.db_for_write(cls)):
-            rows = cls.objects.all()
-            if start_date is not None:
-                rows = rows.filter(visit_date__gte=start_date)
-            if end_date is not None:
-                rows = rows.filter(visit_date__lte=end_date)
-            rows.delete()
-            batch: list[VisitDailySummary] = []
-            for row in cls.detail_totals(start_date=start_date, end_date=end_date).iterator(
-                chunk_size=batch_size
-            ):
-                batch.append(cls(**row))
-                if len(batch) >= batch_size:
-                    cls.objects.bulk_create(batch)
-                    written += len(batch)
-                    batch = []
-            if batch:
-                cls.objects.bulk_create(batch)
-                written += len(batch)
-        return written
-
-    rebuild.alters_data = True
-
-    @classmethod
-    def differences(
-        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
-    ) -> list[dict]:
-        """Where the summary and the visits disagree (empty when they agree): one dict per
-        (date, department, doctor) with both sides' figures (`FIGURES` order). Both sides
-        aggregate in SQL."""
-        detail = {
-            (row["visit_date"], row["department_id"], row["doctor_id"]): tuple(
-                row[figure] for figure in cls.FIGURES
-            )
-            for row in cls.detail_totals(start_date=start_date, end_date=end_date)
-        }
-        rows = cls.objects.all()
-        if start_date is not None:
-            rows = rows.filter(visit_date__gte=start_date)
-        if end_date is not None:
-            rows = rows.filter(visit_date__lte=end_date)
-        summary = {
-            tuple(row[:3]): tuple(row[3:])
-            for row in rows.values_list("visit_date", "department_id", "doctor_id", *cls.FIGURES)
-        }
-        return [
-            {
-                "visit_date": key[0],
-                "department_id": key[1],
-                "doctor_id": key[2],
-                "detail": detail.get(key),
-                "summary": summary.get(key),
-            }
-            for key in sorted(detail.keys() | summary.keys())
-            if detail.get(key) != summary.get(key)
-        ]
 
 
 class MedicalRecord(models.Model):
