@@ -11,20 +11,14 @@ from django.db import models, router, transaction
 
 class DailySummary(models.Model):
     """A summary model lists its key columns (`KEY`, the date first) and counters
-    (`FIGURES`), and computes its rows from the detail with `detail_totals()`."""
+    (`FIGURES`), and defines `detail_totals(start_date=, end_date=)`: its rows as computed
+    from the detail, grouped in SQL (a queryset of dicts)."""
 
     KEY: ClassVar[tuple[str, str, str]]
     FIGURES: ClassVar[tuple[str, ...]]
 
     class Meta:
         abstract = True
-
-    @classmethod
-    def detail_totals(
-        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
-    ) -> models.QuerySet:
-        """The summary's rows as computed from the detail, grouped in SQL."""
-        raise NotImplementedError
 
     @classmethod
     def _from_detail(cls, row: dict[str, Any]) -> dict[str, Any]:
