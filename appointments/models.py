@@ -16,6 +16,7 @@ from clinic.codes import random_code
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Department, Patient, Role, User
+from clinic.prepared import PreparedInsert
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
@@ -38,7 +39,7 @@ def new_reference() -> str:
     return random_code(8)
 
 
-class Appointment(StateMachineMixin, models.Model):
+class Appointment(PreparedInsert, StateMachineMixin, models.Model):
     """A place held on a schedule for a person, from booking until check-in, cancellation or
     no-show. Only the methods below change `status`."""
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.codes import random_code
 from clinic.db import insert_or_add
 from clinic.models import Department, Employee
+from clinic.prepared import PreparedInsert
 from clinic.summaries import DailySummary
 from visits.models import Visit
 
@@ -34,7 +35,7 @@ def new_bill_number(when: dt.datetime | None = None) -> str:
     return f"B{timezone.localdate(when):%Y%m%d}-{random_code(6)}"
 
 
-class Bill(models.Model):
+class Bill(PreparedInsert, models.Model):
     PayStatus = PayStatus
 
     visit = models.OneToOneField(
@@ -98,7 +99,7 @@ class Bill(models.Model):
         return self.number
 
 
-class IncomeRecord(models.Model):
+class IncomeRecord(PreparedInsert, models.Model):
     """Income booked by a settlement, dated the clinic-local day of payment."""
 
     bill = models.ForeignKey(

@@ -306,3 +306,53 @@ class PreparedQuery:
                 )
             self._compiled[key] = compiled
             return compiled
+
+
+# --- Inserts -------------------------------------------------------------------------------
+
+_INSERTS: dict[tuple[type[Model], str, str, tuple[str, ...]], str] = {}
+
+
+class PreparedInsert:
+    """Model mixin: `save()` of a new row runs an INSERT whose SQL is built once per model and
+    database instead of compiled on every save (Django builds and compiles an InsertQuery each
+    time: about half of what an insert costs the application, 250 against 130 µs measured on
+    MariaDB). Everything else about save() stays Django's: signals, `pre_save()` of the
+    fields (auto_now_add, defaults), the model's own save(). The new primary key comes from
+    the cursor, as Django reads it on backends that cannot return columns.
+
+    Only the plain case is prepared: an auto-incremented primary key left to the database,
+    plain values (no expressions, no database defaults) and a MySQL-family or SQLite
+    database; anything else is Django's own insert.
+    """
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        meta = self._meta
+        connection = connections[using]
+        if (
+            raw
+            or connection.vendor not in ("mysql", "sqlite")
+            or list(returning_fields) != [meta.auto_field]
+            or any(field.primary_key or hasattr(field, "get_placeholder") for field in fields)
+        ):
+            return super()._do_insert(manager, using, fields, returning_fields, raw)
+        values = [field.pre_save(self, True) for field in fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            return super()._do_insert(manager, using, fields, returning_fields, raw)
+        key = (type(self), connection.alias, connection.vendor, tuple(f.column for f in fields))
+        sql = _INSERTS.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            sql = _INSERTS[key] = "{} {} ({}) VALUES ({})".format(
+                connection.ops.insert_statement(),
+                quote(meta.db_table),
+                ", ".join(quote(field.column) for field in fields),
+                ", ".join(["%s"] * len(fields)),
+            )
+        params = [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(connection.ops.last_insert_id(cursor, meta.db_table, meta.auto_field.column),)]

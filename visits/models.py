@@ -17,7 +17,7 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
-from clinic.prepared import PreparedQuery
+from clinic.prepared import PreparedInsert, PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
@@ -33,7 +33,7 @@ class VisitStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Left unseen")
 
 
-class Visit(StateMachineMixin, models.Model):
+class Visit(PreparedInsert, StateMachineMixin, models.Model):
     """A patient's day at the clinic. Forward only, one step at a time; `left` only by
     settlement (billing.services.settle_visit). Only the methods below change `status`."""
 
@@ -451,7 +451,7 @@ class VisitDailySummary(DailySummary):
         )
 
 
-class MedicalRecord(models.Model):
+class MedicalRecord(PreparedInsert, models.Model):
     visit = models.OneToOneField(
         Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="medical_record"
     )

@@ -170,3 +170,87 @@ def test_an_update_counts_its_rows_and_changes_what_queryset_update_changes():
     assert take.update(pk=2**64) == 0
     with pytest.raises(TypeError):
         take.fetch(pk=schedule.pk)
+
+
+# --- PreparedInsert -------------------------------------------------------------------------
+
+
+def _stored(model, pk) -> dict:
+    row = model.objects.get(pk=pk)
+    return {field.attname: getattr(row, field.attname) for field in model._meta.concrete_fields}
+
+
+def test_a_prepared_insert_stores_what_djangos_own_insert_stores(
+    django_assert_num_queries, receptionist
+):
+    from django.db.models import Model
+
+    from clinic.models import AuditEvent
+    from clinic.prepared import _INSERTS
+
+    patient = Patient.objects.create(name="李雷", phone="13800138000")
+    made = {
+        "actor": receptionist,
+        "actor_username": receptionist.username,
+        "role": receptionist.role,
+        "action": "visit.check_in",
+        "object_type": "visits.visit",
+        "object_id": "17",
+        "patient": patient,
+        "old_values": {"status": "pending"},
+        "new_values": {"status": "完成", "n": [1, 2.5, None]},
+        "client_ip": "10.0.0.7",
+    }
+    prepared = AuditEvent(**made)
+    _INSERTS.clear()
+    with django_assert_num_queries(1):
+        prepared.save(force_insert=True)
+    assert any(key[0] is AuditEvent for key in _INSERTS)  # the prepared path ran
+    django_own = AuditEvent(**made)
+    Model.save(django_own, force_insert=True)  # the insert Django compiles
+    assert prepared.pk and django_own.pk == prepared.pk + 1
+    assert not prepared._state.adding and prepared._state.db == "default"
+    ours, theirs = _stored(AuditEvent, prepared.pk), _stored(AuditEvent, django_own.pk)
+    for stored in (ours, theirs):
+        stored.pop("id")
+        assert stored.pop("created_at") is not None
+    assert ours == theirs
+
+
+def test_a_models_own_save_and_defaults_still_apply():
+    # Patient.save normalizes an empty ID number to NULL; auto fields and defaults fill in.
+    patient = Patient(name="韩梅梅", phone="13900139000", id_card="")
+    patient.save()
+    stored = Patient.objects.get(pk=patient.pk)
+    assert stored.id_card is None
+    assert stored.name == "韩梅梅"
+
+
+def test_expressions_go_through_djangos_insert():
+    from django.db.models.functions import Now
+
+    from clinic.models import AuditEvent
+
+    event = AuditEvent(action="test.expression", created_at=Now())
+    event.save(force_insert=True)
+    assert AuditEvent.objects.get(pk=event.pk).created_at is not None
+
+
+def test_a_refused_insert_raises_and_leaves_nothing(receptionist):
+    from django.db import IntegrityError
+
+    from appointments.models import Appointment
+    from appointments.tests.factories import AppointmentFactory
+
+    taken = AppointmentFactory()
+    copy = Appointment(
+        reference=taken.reference,  # unique
+        patient_name="x",
+        phone="13800000000",
+        department_id=taken.department_id,
+        schedule_id=taken.schedule_id,
+        expected_time=taken.expected_time,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy.save()
+    assert Appointment.objects.count() == 1
