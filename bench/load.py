@@ -20,10 +20,17 @@ What it does, in order:
      opening statistics);
    - booking, check-in and walk-in registration, each alone with 32 clients (thousands of
      visits: the day is no longer realistic after these);
-   - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule.
+   - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule;
+   - with the alone phase, the machine's reference: gunicorn restarted on bench/reference.py,
+     the least a Django view can do for a booking (an authentication query, the schedule
+     locked and counted, the appointment and an audit event inserted; no middleware, no REST
+     framework), driven like the booking alone. This machine's speed varies from one session
+     to the next (seen: the reference at 385 to 495 per second); the clinic's operations as a
+     share of the reference compare across machines where requests per second do not.
 4. Prints one table: operation, requests, throughput, p50/p95/p99, errors and, for the
    capacity operations, oversold schedules (must be 0), then every worker's peak resident
-   memory and the targets. Stops gunicorn and drops its database.
+   memory and each operation alone as a share of the reference. Stops gunicorn and drops its
+   database.
 
 The clinic's clock: the server and the seed run in a fixed-offset time zone (Etc/GMT±N)
 chosen so that it is mid-morning there now, with the morning slot 06:00-12:00: check-in
@@ -164,6 +171,8 @@ class Plan:
     walk_ins: list[Person]
     search_terms: list[str]
     booking_times: list[str] = field(default_factory=list)
+    reference_schedules: list[int] = field(default_factory=list)  # bench/reference.py's
+    reference_users: list[int] = field(default_factory=list)
 
 
 def resident_id(region: str, index: int, birth: dt.date) -> str:
@@ -321,6 +330,20 @@ def seed(args: argparse.Namespace) -> Plan:
         max_patients=STORM_PLACES,
     )
 
+    # The reference server's bookings (bench/reference.py) go to a day of their own.
+    reference_day = today + dt.timedelta(days=BOOKING_DAYS + 3)
+    reference_schedules = Schedule.objects.bulk_create(
+        Schedule(
+            department=department,
+            doctor=doctor,
+            room=room,
+            work_date=reference_day,
+            time_slot=TimeSlot.MORNING,
+            max_patients=args.alone + 1000,
+        )
+        for department, doctor, room in posts
+    )
+
     on_file = patients[accounts:]
     booked: list[Appointment] = []
     for i in range(check_in_count):
@@ -404,6 +427,8 @@ def seed(args: argparse.Namespace) -> Plan:
         walk_ins=people(rng, 20_000, phone_prefix="150", region="310104"),
         search_terms=search_terms,
         booking_times=booking_times,
+        reference_schedules=[schedule.pk for schedule in reference_schedules],
+        reference_users=[user.pk for user in desk_users],
     )
     print(f"  seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return plan
@@ -527,8 +552,14 @@ class Profiler:
             process.wait(timeout=30)
 
 
-def start_server(args: argparse.Namespace, env: dict[str, str], log_dir: Path) -> Server:
-    log = log_dir / "gunicorn.log"
+def start_server(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    probe: str = "/accounts/login/",
+) -> Server:
+    log = log_dir / f"gunicorn-{env.get('DJANGO_SETTINGS_MODULE', 'clinic.settings')}.log"
     command = [
         str(Path(sys.executable)),
         "-m",
@@ -555,7 +586,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str], log_dir: Path) -
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
         try:
-            response = asyncio.run(_probe(args.port))
+            response = asyncio.run(_probe(args.port, probe))
         except OSError:
             response = None
         if response is not None and response.status == 200 and len(server.worker_pids()) > 0:
@@ -565,10 +596,10 @@ def start_server(args: argparse.Namespace, env: dict[str, str], log_dir: Path) -
     raise RuntimeError(f"gunicorn did not answer in 30 s:\n{log.read_text()[-3000:]}")
 
 
-async def _probe(port: int):
+async def _probe(port: int, path: str):
     client = Client("127.0.0.1", port)
     try:
-        return await client.request("GET", "/accounts/login/")
+        return await client.request("GET", path)
     finally:
         await client.close()
 
@@ -674,6 +705,38 @@ async def walk_in(tally: Tally, client: Client, desk: str, body: dict):
         headers=api(desk),
         expect=(201,),
     )
+
+
+async def reference_book(tally: Tally, client: Client, user_id: int, schedule_id: int):
+    """The minimal booking of bench/reference.py (its own server)."""
+    return await tally.call(
+        "reference",
+        client,
+        "POST",
+        "/book",
+        json_body={"schedule": schedule_id, "name": "参照", "phone": "13800000000"},
+        headers={"X-User": str(user_id)},
+        expect=(201,),
+    )
+
+
+async def run_reference(args, plan: Plan, tally: Tally, requests: int, clients: int) -> None:
+    """The reference server driven like the clinic's booking alone."""
+    remaining = itertools.count()
+
+    async def client_loop(index: int) -> None:
+        user_id = plan.reference_users[index % len(plan.reference_users)]
+        client = Client("127.0.0.1", args.port)
+        try:
+            while (n := next(remaining)) < requests:
+                schedule_id = plan.reference_schedules[n % len(plan.reference_schedules)]
+                await reference_book(tally, client, user_id, schedule_id)
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(clients)))
+    tally.elapsed = time.perf_counter() - started
 
 
 OPERATIONS = {"book": book, "check_in": check_in, "walk_in": walk_in}
@@ -1052,6 +1115,8 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             errors = 0
             oversold_total = 0
             tallies: list[tuple[str, Tally]] = []
+            alone_rates: dict[str, float] = {}
+            reference_rate = None
             if "mixed" in args.phases:
                 tally = Tally()
                 print(f"mixed: {args.users} users for {args.duration:.0f} s …", file=sys.stderr)
@@ -1095,6 +1160,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                         )
                     )
                     tallies.append((operation, tally))
+                    alone_rates[operation] = len(tally.latencies[operation]) / tally.elapsed
             if "storm" in args.phases:
                 tally = Tally()
                 print("capacity storm …", file=sys.stderr)
@@ -1124,6 +1190,33 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             memory = server.peak_rss_mb()
             stop_server(server)
             server = None
+            if "alone" in args.phases:
+                print("reference: the minimal booking (bench/reference.py) …", file=sys.stderr)
+                server = start_server(
+                    args,
+                    {**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"},
+                    Path(log_dir),
+                    probe="/ping",
+                )
+                asyncio.run(run_reference(args, plan, Tally(), 200, 6))
+                tally = Tally()
+                meter = CpuMeter(server)
+                before = meter.snapshot()
+                asyncio.run(run_reference(args, plan, tally, args.alone, args.clients))
+                cpu = spent(before, meter.snapshot())
+                stop_server(server)
+                server = None
+                table.append(
+                    row(
+                        f"reference booking (alone, {args.clients} clients)",
+                        tally,
+                        "reference",
+                        oversold_schedules(),
+                        cpu,
+                    )
+                )
+                tallies.append(("reference", tally))
+                reference_rate = len(tally.latencies["reference"]) / tally.elapsed
             print()
             print(
                 f"Clinic Flow load bench · {workers} gunicorn workers · "
@@ -1136,6 +1229,15 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             print(
                 "peak resident memory per worker (MB): " + ", ".join(f"{mb:.0f}" for mb in memory)
             )
+            if reference_rate:
+                print(
+                    "alone, as a share of the reference booking on this machine "
+                    "(the issue's 450/s is 80% of a 500-600/s reference): "
+                    + ", ".join(
+                        f"{operation} {rate / reference_rate:.0%}"
+                        for operation, rate in alone_rates.items()
+                    )
+                )
             for name, tally in tallies:
                 for operation, messages in tally.errors.items():
                     errors += tally.error_count(operation)
