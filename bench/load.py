@@ -21,12 +21,14 @@ What it does, in order:
    - booking, check-in and walk-in registration, each alone with 32 clients (thousands of
      visits: the day is no longer realistic after these);
    - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule;
-   - with the alone phase, the machine's reference: gunicorn restarted on bench/reference.py,
-     the least a Django view can do for a booking (an authentication query, the schedule
-     locked and counted, the appointment and an audit event inserted; no middleware, no REST
-     framework), driven like the booking alone. This machine's speed varies from one session
-     to the next (seen: the reference at 385 to 495 per second); the clinic's operations as a
-     share of the reference compare across machines where requests per second do not.
+   - with the alone phase, the machine's reference: a second gunicorn (next port) serving
+     bench/reference.py, the least a Django view can do for a booking (an authentication
+     query, the schedule locked and counted, the appointment and an audit event inserted; no
+     middleware, no REST framework), driven like the booking alone. The three operations and
+     the reference take turns in 5 rounds (`--rounds`), so that a drift of the machine's
+     speed touches them alike. This machine's speed varies from one run to the next (seen:
+     the reference at 385 to 585 per second); the clinic's operations as a share of the
+     reference compare across runs and machines where requests per second do not.
 4. Prints one table: operation, requests, throughput, p50/p95/p99, errors and, for the
    capacity operations, oversold schedules (must be 0), then every worker's peak resident
    memory and each operation alone as a share of the reference. Stops gunicorn and drops its
@@ -97,6 +99,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--alone", type=int, default=3000, help="requests per operation run alone (3,000)"
     )
     parser.add_argument("--clients", type=int, default=32, help="clients when alone (32)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the alone phase in this many rounds, each operation and the reference in turn (5)",
+    )
     parser.add_argument("--users", type=int, default=50, help="users in the mixed load (50)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (60)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
@@ -558,7 +566,9 @@ def start_server(
     log_dir: Path,
     *,
     probe: str = "/accounts/login/",
+    port: int | None = None,
 ) -> Server:
+    port = args.port if port is None else port
     log = log_dir / f"gunicorn-{env.get('DJANGO_SETTINGS_MODULE', 'clinic.settings')}.log"
     command = [
         str(Path(sys.executable)),
@@ -567,7 +577,7 @@ def start_server(
         "--config",
         str(PROJECT_ROOT / "gunicorn.conf.py"),
         "--bind",
-        f"127.0.0.1:{args.port}",
+        f"127.0.0.1:{port}",
         "--error-logfile",
         str(log),
         # No recycling: the CPU and peak-memory figures cover every request of the run.
@@ -586,7 +596,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
         try:
-            response = asyncio.run(_probe(args.port, probe))
+            response = asyncio.run(_probe(port, probe))
         except OSError:
             response = None
         if response is not None and response.status == 200 and len(server.worker_pids()) > 0:
@@ -720,13 +730,15 @@ async def reference_book(tally: Tally, client: Client, user_id: int, schedule_id
     )
 
 
-async def run_reference(args, plan: Plan, tally: Tally, requests: int, clients: int) -> None:
+async def run_reference(
+    args, plan: Plan, tally: Tally, requests: int, clients: int, port: int
+) -> None:
     """The reference server driven like the clinic's booking alone."""
     remaining = itertools.count()
 
     async def client_loop(index: int) -> None:
         user_id = plan.reference_users[index % len(plan.reference_users)]
-        client = Client("127.0.0.1", args.port)
+        client = Client("127.0.0.1", port)
         try:
             while (n := next(remaining)) < requests:
                 schedule_id = plan.reference_schedules[n % len(plan.reference_schedules)]
@@ -736,21 +748,24 @@ async def run_reference(args, plan: Plan, tally: Tally, requests: int, clients: 
 
     started = time.perf_counter()
     await asyncio.gather(*(client_loop(i) for i in range(clients)))
-    tally.elapsed = time.perf_counter() - started
+    tally.elapsed += time.perf_counter() - started
 
 
 OPERATIONS = {"book": book, "check_in": check_in, "walk_in": walk_in}
 
 
-async def run_alone(args, plan: Plan, work: Work, operation: str, tally: Tally) -> None:
-    """One operation, `args.clients` clients at once, `args.alone` requests in all."""
+async def run_alone(
+    args, plan: Plan, work: Work, operation: str, tally: Tally, requests: int | None = None
+) -> None:
+    """One operation, `args.clients` clients at once, `requests` (`args.alone`) in all."""
     remaining = itertools.count()
+    requests = args.alone if requests is None else requests
 
     async def client_loop(index: int) -> None:
         desk = plan.desk_tokens[index % len(plan.desk_tokens)]
         client = Client("127.0.0.1", args.port)
         try:
-            while next(remaining) < args.alone:
+            while next(remaining) < requests:
                 item = work.next_item(operation, index)
                 if item is None:
                     return
@@ -760,7 +775,7 @@ async def run_alone(args, plan: Plan, work: Work, operation: str, tally: Tally) 
 
     started = time.perf_counter()
     await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
-    tally.elapsed = time.perf_counter() - started
+    tally.elapsed += time.perf_counter() - started
 
 
 async def warm_up(args, plan: Plan, work: Work) -> None:
@@ -1060,6 +1075,73 @@ def print_table(rows: list[list[str]]) -> None:
         print("  ".join(cells).rstrip())
 
 
+def run_alone_phase(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    log_dir: Path,
+    plan: Plan,
+    work: Work,
+    server: Server,
+    table: list[list[str]],
+) -> dict[str, tuple[Tally, int, float]]:
+    """Booking, check-in and walk-in alone, and the reference booking on its own server
+    (bench/reference.py, next port), in `args.rounds` rounds taking turns: a drift of the
+    machine's speed during the phase touches each of them alike. Appends their rows to the
+    table; returns each one's (tally, oversold schedules, requests per second)."""
+    reference_port = args.port + 1
+    reference = start_server(
+        args,
+        {**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"},
+        log_dir,
+        probe="/ping",
+        port=reference_port,
+    )
+    try:
+        asyncio.run(run_reference(args, plan, Tally(), 200, 6, reference_port))  # warm-up
+        meters = {"clinic": CpuMeter(server), "reference": CpuMeter(reference)}
+        operations = ("book", "check_in", "walk_in", "reference")
+        tallies = {operation: Tally() for operation in operations}
+        cpu = {operation: dict.fromkeys(("app", "db", "client"), 0.0) for operation in operations}
+        per_round = -(-args.alone // args.rounds)
+        for round_number in range(1, args.rounds + 1):
+            print(f"alone: round {round_number} of {args.rounds} …", file=sys.stderr)
+            for operation in operations:
+                tally = tallies[operation]
+                is_reference = operation == "reference"
+                meter = meters["reference" if is_reference else "clinic"]
+                profiled = reference if is_reference else server
+                with Profiler(profiled, args.profile, f"{operation}-{round_number}"):
+                    before = meter.snapshot()
+                    if is_reference:
+                        asyncio.run(
+                            run_reference(
+                                args, plan, tally, per_round, args.clients, reference_port
+                            )
+                        )
+                    else:
+                        asyncio.run(run_alone(args, plan, work, operation, tally, per_round))
+                    for part, value in spent(before, meter.snapshot()).items():
+                        cpu[operation][part] += value
+    finally:
+        stop_server(reference)
+    oversold = oversold_schedules()
+    result = {}
+    for operation in operations:
+        tally = tallies[operation]
+        name = "reference booking" if operation == "reference" else operation
+        table.append(
+            row(
+                f"{name} (alone, {args.clients} clients)",
+                tally,
+                operation,
+                oversold,
+                cpu[operation],
+            )
+        )
+        result[operation] = (tally, oversold, len(tally.latencies[operation]) / tally.elapsed)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     clock = clinic_clock()
@@ -1141,26 +1223,14 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                 )
                 tallies.append(("mixed", tally))
             if "alone" in args.phases:
-                for operation in ("book", "check_in", "walk_in"):
-                    tally = Tally()
-                    print(f"alone: {operation} …", file=sys.stderr)
-                    with Profiler(server, args.profile, operation):
-                        before = meter.snapshot()
-                        asyncio.run(run_alone(args, plan, work, operation, tally))
-                        cpu = spent(before, meter.snapshot())
-                    oversold = oversold_schedules()
-                    oversold_total += oversold
-                    table.append(
-                        row(
-                            f"{operation} (alone, {args.clients} clients)",
-                            tally,
-                            operation,
-                            oversold,
-                            cpu,
-                        )
-                    )
+                rates = run_alone_phase(args, env, Path(log_dir), plan, work, server, table)
+                for operation, (tally, oversold, rate) in rates.items():
                     tallies.append((operation, tally))
-                    alone_rates[operation] = len(tally.latencies[operation]) / tally.elapsed
+                    oversold_total += oversold
+                    if operation == "reference":
+                        reference_rate = rate
+                    else:
+                        alone_rates[operation] = rate
             if "storm" in args.phases:
                 tally = Tally()
                 print("capacity storm …", file=sys.stderr)
@@ -1190,33 +1260,6 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             memory = server.peak_rss_mb()
             stop_server(server)
             server = None
-            if "alone" in args.phases:
-                print("reference: the minimal booking (bench/reference.py) …", file=sys.stderr)
-                server = start_server(
-                    args,
-                    {**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"},
-                    Path(log_dir),
-                    probe="/ping",
-                )
-                asyncio.run(run_reference(args, plan, Tally(), 200, 6))
-                tally = Tally()
-                meter = CpuMeter(server)
-                before = meter.snapshot()
-                asyncio.run(run_reference(args, plan, tally, args.alone, args.clients))
-                cpu = spent(before, meter.snapshot())
-                stop_server(server)
-                server = None
-                table.append(
-                    row(
-                        f"reference booking (alone, {args.clients} clients)",
-                        tally,
-                        "reference",
-                        oversold_schedules(),
-                        cpu,
-                    )
-                )
-                tallies.append(("reference", tally))
-                reference_rate = len(tally.latencies["reference"]) / tally.elapsed
             print()
             print(
                 f"Clinic Flow load bench · {workers} gunicorn workers · "
