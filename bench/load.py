@@ -303,17 +303,22 @@ def seed(args: argparse.Namespace) -> Plan:
     # Today: morning schedules with room for the day's check-ins and walk-ins; the coming
     # days: morning and afternoon schedules for bookings; one storm schedule nearly full.
     check_in_count = args.alone + 2000
-    schedules_today = Schedule.objects.bulk_create(
-        Schedule(
-            department=department,
-            doctor=doctor,
-            room=room,
-            work_date=today,
-            time_slot=TimeSlot.MORNING,
-            max_patients=2000,
+
+    def mornings(day: dt.date, places: int) -> list[Schedule]:
+        """A morning schedule for every doctor on `day`."""
+        return Schedule.objects.bulk_create(
+            Schedule(
+                department=department,
+                doctor=doctor,
+                room=room,
+                work_date=day,
+                time_slot=TimeSlot.MORNING,
+                max_patients=places,
+            )
+            for department, doctor, room in posts
         )
-        for department, doctor, room in posts
-    )
+
+    schedules_today = mornings(today, 2000)
     Schedule.objects.bulk_create(
         Schedule(
             department=department,
@@ -339,18 +344,7 @@ def seed(args: argparse.Namespace) -> Plan:
     )
 
     # The reference server's bookings (bench/reference.py) go to a day of their own.
-    reference_day = today + dt.timedelta(days=BOOKING_DAYS + 3)
-    reference_schedules = Schedule.objects.bulk_create(
-        Schedule(
-            department=department,
-            doctor=doctor,
-            room=room,
-            work_date=reference_day,
-            time_slot=TimeSlot.MORNING,
-            max_patients=args.alone + 1000,
-        )
-        for department, doctor, room in posts
-    )
+    reference_schedules = mornings(today + dt.timedelta(days=BOOKING_DAYS + 3), args.alone + 1000)
 
     on_file = patients[accounts:]
     booked: list[Appointment] = []
@@ -647,6 +641,7 @@ class Work:
         self.check_ins = iter(plan.check_ins)
         self.walk_ins = iter(plan.walk_ins)
         self.bookings = itertools.count()
+        self.references = itertools.count()
 
     def booking(self) -> tuple[str, dict] | None:
         token = next(self.patient_tokens, None)
@@ -663,6 +658,9 @@ class Work:
             return self.booking()
         if operation == "check_in":
             return next(self.check_ins, None)
+        if operation == "reference":
+            schedules = self.plan.reference_schedules
+            return schedules[next(self.references) % len(schedules)]
         return self.walk_in(n)
 
     def walk_in(self, n: int) -> dict | None:
@@ -718,7 +716,7 @@ async def walk_in(tally: Tally, client: Client, desk: str, body: dict):
 
 
 async def reference_book(tally: Tally, client: Client, user_id: int, schedule_id: int):
-    """The minimal booking of bench/reference.py (its own server)."""
+    """The minimal booking of bench/reference.py, on its own server, for a desk account."""
     return await tally.call(
         "reference",
         client,
@@ -730,40 +728,31 @@ async def reference_book(tally: Tally, client: Client, user_id: int, schedule_id
     )
 
 
-async def run_reference(
-    args, plan: Plan, tally: Tally, requests: int, clients: int, port: int
-) -> None:
-    """The reference server driven like the clinic's booking alone."""
-    remaining = itertools.count()
-
-    async def client_loop(index: int) -> None:
-        user_id = plan.reference_users[index % len(plan.reference_users)]
-        client = Client("127.0.0.1", port)
-        try:
-            while (n := next(remaining)) < requests:
-                schedule_id = plan.reference_schedules[n % len(plan.reference_schedules)]
-                await reference_book(tally, client, user_id, schedule_id)
-        finally:
-            await client.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client_loop(i) for i in range(clients)))
-    tally.elapsed += time.perf_counter() - started
-
-
-OPERATIONS = {"book": book, "check_in": check_in, "walk_in": walk_in}
+OPERATIONS = {"book": book, "check_in": check_in, "walk_in": walk_in, "reference": reference_book}
 
 
 async def run_alone(
-    args, plan: Plan, work: Work, operation: str, tally: Tally, requests: int | None = None
+    args,
+    plan: Plan,
+    work: Work,
+    operation: str,
+    tally: Tally,
+    requests: int | None = None,
+    clients: int | None = None,
 ) -> None:
-    """One operation, `args.clients` clients at once, `requests` (`args.alone`) in all."""
+    """One operation, `clients` (`args.clients`) at once, `requests` (`args.alone`) in all.
+    Each client acts for a desk: with its token, or its account id for the reference server
+    (on the next port)."""
     remaining = itertools.count()
     requests = args.alone if requests is None else requests
+    clients = args.clients if clients is None else clients
+    reference = operation == "reference"
+    port = args.port + 1 if reference else args.port
+    desks = plan.reference_users if reference else plan.desk_tokens
 
     async def client_loop(index: int) -> None:
-        desk = plan.desk_tokens[index % len(plan.desk_tokens)]
-        client = Client("127.0.0.1", args.port)
+        desk = desks[index % len(desks)]
+        client = Client("127.0.0.1", port)
         try:
             while next(remaining) < requests:
                 item = work.next_item(operation, index)
@@ -774,7 +763,7 @@ async def run_alone(
             await client.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
+    await asyncio.gather(*(client_loop(i) for i in range(clients)))
     tally.elapsed += time.perf_counter() - started
 
 
@@ -1097,7 +1086,7 @@ def run_alone_phase(
         port=reference_port,
     )
     try:
-        asyncio.run(run_reference(args, plan, Tally(), 200, 6, reference_port))  # warm-up
+        asyncio.run(run_alone(args, plan, work, "reference", Tally(), 200, 6))  # warm-up
         meters = {"clinic": CpuMeter(server), "reference": CpuMeter(reference)}
         operations = ("book", "check_in", "walk_in", "reference")
         tallies = {operation: Tally() for operation in operations}
@@ -1112,14 +1101,7 @@ def run_alone_phase(
                 profiled = reference if is_reference else server
                 with Profiler(profiled, args.profile, f"{operation}-{round_number}"):
                     before = meter.snapshot()
-                    if is_reference:
-                        asyncio.run(
-                            run_reference(
-                                args, plan, tally, per_round, args.clients, reference_port
-                            )
-                        )
-                    else:
-                        asyncio.run(run_alone(args, plan, work, operation, tally, per_round))
+                    asyncio.run(run_alone(args, plan, work, operation, tally, per_round))
                     for part, value in spent(before, meter.snapshot()).items():
                         cpu[operation][part] += value
     finally:
