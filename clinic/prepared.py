@@ -327,28 +327,27 @@ class PreparedInsert:
     """
 
     def _do_insert(self, manager, using, fields, returning_fields, raw):
-        meta = self._meta
+        model = manager.model  # the class whose table _save_table writes (a parent's, too)
+        meta = model._meta
         connection = connections[using]
         if (
             raw
+            or not fields
             or connection.vendor not in ("mysql", "sqlite")
+            or meta.auto_field is None
             or list(returning_fields) != [meta.auto_field]
             or any(field.primary_key or hasattr(field, "get_placeholder") for field in fields)
+            or any(
+                hasattr(getattr(self, field.attname, None), "resolve_expression")
+                for field in fields
+            )
         ):
             return super()._do_insert(manager, using, fields, returning_fields, raw)
         values = [field.pre_save(self, True) for field in fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
-            return super()._do_insert(manager, using, fields, returning_fields, raw)
-        key = (type(self), connection.alias, connection.vendor, tuple(f.column for f in fields))
+        key = (model, connection.alias, connection.vendor, tuple(f.column for f in fields))
         sql = _INSERTS.get(key)
         if sql is None:
-            quote = connection.ops.quote_name
-            sql = _INSERTS[key] = "{} {} ({}) VALUES ({})".format(
-                connection.ops.insert_statement(),
-                quote(meta.db_table),
-                ", ".join(quote(field.column) for field in fields),
-                ", ".join(["%s"] * len(fields)),
-            )
+            sql = _INSERTS[key] = insert_sql(model, fields, connection)
         params = [
             field.get_db_prep_save(value, connection)
             for field, value in zip(fields, values, strict=True)
@@ -356,3 +355,14 @@ class PreparedInsert:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [(connection.ops.last_insert_id(cursor, meta.db_table, meta.auto_field.column),)]
+
+
+def insert_sql(model: type[Model], fields: list, connection: Any) -> str:
+    """The INSERT of one row of `fields`, as Django's compiler writes it without RETURNING."""
+    quote = connection.ops.quote_name
+    return "{} {} ({}) VALUES ({})".format(
+        connection.ops.insert_statement(),
+        quote(model._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )

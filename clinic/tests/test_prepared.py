@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.db import transaction
 from django.db.transaction import TransactionManagementError
 
 from clinic.models import Patient
-from clinic.prepared import PreparedQuery
+from clinic.prepared import PreparedInsert, PreparedQuery, insert_sql
 from visits.models import Visit
 from visits.tests.factories import VisitFactory
 
@@ -207,9 +209,14 @@ def test_a_prepared_insert_stores_what_djangos_own_insert_stores(
         prepared.save(force_insert=True)
     assert any(key[0] is AuditEvent for key in _INSERTS)  # the prepared path ran
     django_own = AuditEvent(**made)
-    Model.save(django_own, force_insert=True)  # the insert Django compiles
+    with mock.patch.object(PreparedInsert, "_do_insert", Model._do_insert):
+        django_own.save(force_insert=True)  # the insert Django compiles
     assert prepared.pk and django_own.pk == prepared.pk + 1
-    assert not prepared._state.adding and prepared._state.db == "default"
+    for instance in (prepared, django_own):
+        assert not instance._state.adding and instance._state.db == "default"
+    assert {k: v for k, v in vars(prepared).items() if k not in ("id", "created_at", "_state")} == {
+        k: v for k, v in vars(django_own).items() if k not in ("id", "created_at", "_state")
+    }
     ours, theirs = _stored(AuditEvent, prepared.pk), _stored(AuditEvent, django_own.pk)
     for stored in (ours, theirs):
         stored.pop("id")
@@ -219,8 +226,12 @@ def test_a_prepared_insert_stores_what_djangos_own_insert_stores(
 
 def test_a_models_own_save_and_defaults_still_apply():
     # Patient.save normalizes an empty ID number to NULL; auto fields and defaults fill in.
+    from clinic.prepared import _INSERTS
+
+    _INSERTS.clear()
     patient = Patient(name="韩梅梅", phone="13900139000", id_card="")
     patient.save()
+    assert any(key[0] is Patient for key in _INSERTS)  # the prepared path ran
     stored = Patient.objects.get(pk=patient.pk)
     assert stored.id_card is None
     assert stored.name == "韩梅梅"
@@ -254,3 +265,21 @@ def test_a_refused_insert_raises_and_leaves_nothing(receptionist):
     with pytest.raises(IntegrityError), transaction.atomic():
         copy.save()
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "model",
+    [model for model in apps.get_models() if issubclass(model, PreparedInsert)],
+    ids=lambda model: model._meta.label,
+)
+def test_the_prepared_sql_is_the_sql_django_compiles(model):
+    # Guards the mixin against a Django upgrade that changes how an INSERT is written.
+    from django.db import connection
+    from django.db.models.sql.subqueries import InsertQuery
+
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    query = InsertQuery(model)
+    query.insert_values(fields, [model()])
+    [(django_sql, _params)] = query.get_compiler(connection=connection).as_sql()
+    assert insert_sql(model, fields, connection) == django_sql
