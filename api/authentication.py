@@ -5,12 +5,14 @@ Kept apart from the views: DRF imports this module while it loads its own views.
 
 from __future__ import annotations
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.tokens import BlacklistMixin, Token
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from clinic.models import User
@@ -24,6 +26,12 @@ USER_BY_ID = PreparedQuery(lambda pk: User.objects.filter(pk=pk), pk=int)
 # live tokens than this); dict operations are atomic, so the worker's threads share it safely.
 VERIFIED_TOKENS_MAX = 4096
 _verified_tokens: dict[bytes, Token] = {}
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting: str, **kwargs: object) -> None:
+    if setting in ("SIMPLE_JWT", "SECRET_KEY"):
+        _verified_tokens.clear()
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -42,6 +50,8 @@ class BearerAuthentication(JWTAuthentication):
             else:
                 return token
         token = super().get_validated_token(raw_token)
+        if isinstance(token, BlacklistMixin):
+            return token  # a blacklist can revoke it at any time: checked on every request
         if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
             _verified_tokens.clear()
         _verified_tokens[raw_token] = token

@@ -103,7 +103,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         for header, policy, exempt, excluded in site_policies():
             if (
                 header not in response
-                and not getattr(response, exempt, False)
+                and getattr(response, exempt, False) is False  # as django-csp tests it
                 and not request.path_info.startswith(excluded)
             ):
                 response[header] = policy

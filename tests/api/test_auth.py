@@ -218,3 +218,15 @@ def test_a_remembered_token_of_a_deactivated_account_is_refused(receptionist: An
     receptionist.is_active = False
     receptionist.save(update_fields=["is_active"])
     assert client.get("/api/auth/profile").status_code == 401
+
+
+def test_changed_token_settings_forget_the_verified_tokens(
+    receptionist: Any, settings: Any
+) -> None:
+    from api import authentication
+
+    token = login(receptionist).json()["access"]
+    assert _bearer(token).get("/api/auth/profile").status_code == 200
+    assert token.encode() in authentication._verified_tokens
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT}
+    assert token.encode() not in authentication._verified_tokens
