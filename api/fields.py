@@ -47,11 +47,17 @@ class FieldsBuiltOnce:
         templates = cls.__dict__.get("_field_templates")
         if templates is None:
             templates = super().get_fields()  # type: ignore[misc]
-            nested = [name for name, field in templates.items() if isinstance(field, self._NESTED)]
+            nested = [
+                name
+                for name, field in templates.items()
+                if isinstance(field, self._NESTED)
+                or hasattr(field, "__copy__")
+                or not hasattr(field, "__dict__")
+            ]
             if nested:
                 raise ImproperlyConfigured(
-                    f"{cls.__name__} has nested fields ({', '.join(nested)}): FieldsBuiltOnce "
-                    "is for flat serializers only."
+                    f"{cls.__name__} has nested or specially copied fields ({', '.join(nested)}): "
+                    "FieldsBuiltOnce is for flat serializers of plain fields only."
                 )
             # Two threads may both build them at first: the same fields, either copy wins.
             cls._field_templates = templates

@@ -129,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.phases = set(args.only or ["alone", "storm", "mixed"])
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     needed = 2 * (args.alone + 2000) + 2 * STORM_REQUESTS + 3000
     if args.patients < needed:
         parser.error(f"--patients must be at least {needed:,} for --alone {args.alone:,}")
@@ -1072,15 +1074,19 @@ def run_alone_phase(
     work: Work,
     server: Server,
     table: list[list[str]],
-) -> dict[str, tuple[Tally, int, float]]:
+) -> tuple[dict[str, tuple[Tally, float]], int]:
     """Booking, check-in and walk-in alone, and the reference booking on its own server
     (bench/reference.py, next port), in `args.rounds` rounds taking turns: a drift of the
     machine's speed during the phase touches each of them alike. Appends their rows to the
-    table; returns each one's (tally, oversold schedules, requests per second)."""
+    table; returns each one's (tally, requests per second), and the oversold schedules."""
     reference_port = args.port + 1
     reference = start_server(
         args,
-        {**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"},
+        {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "bench.reference_settings",
+            "CLINIC_BENCH_REFERENCE": "1",
+        },
         log_dir,
         probe="/ping",
         port=reference_port,
@@ -1120,8 +1126,8 @@ def run_alone_phase(
                 cpu[operation],
             )
         )
-        result[operation] = (tally, oversold, len(tally.latencies[operation]) / tally.elapsed)
-    return result
+        result[operation] = (tally, len(tally.latencies[operation]) / tally.elapsed)
+    return result, oversold
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1205,10 +1211,12 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                 )
                 tallies.append(("mixed", tally))
             if "alone" in args.phases:
-                rates = run_alone_phase(args, env, Path(log_dir), plan, work, server, table)
-                for operation, (tally, oversold, rate) in rates.items():
+                rates, oversold = run_alone_phase(
+                    args, env, Path(log_dir), plan, work, server, table
+                )
+                oversold_total += oversold
+                for operation, (tally, rate) in rates.items():
                     tallies.append((operation, tally))
-                    oversold_total += oversold
                     if operation == "reference":
                         reference_rate = rate
                     else:
