@@ -749,7 +749,7 @@ async def run_alone(
     requests = args.alone if requests is None else requests
     clients = args.clients if clients is None else clients
     reference = operation == "reference"
-    port = args.port + 1 if reference else args.port
+    port = reference_port(args) if reference else args.port
     desks = plan.reference_users if reference else plan.desk_tokens
 
     async def client_loop(index: int) -> None:
@@ -1066,6 +1066,11 @@ def print_table(rows: list[list[str]]) -> None:
         print("  ".join(cells).rstrip())
 
 
+def reference_port(args: argparse.Namespace) -> int:
+    """The reference server (bench/reference.py) listens next to the clinic's."""
+    return args.port + 1
+
+
 def run_alone_phase(
     args: argparse.Namespace,
     env: dict[str, str],
@@ -1079,7 +1084,6 @@ def run_alone_phase(
     (bench/reference.py, next port), in `args.rounds` rounds taking turns: a drift of the
     machine's speed during the phase touches each of them alike. Appends their rows to the
     table; returns each one's (tally, requests per second), and the oversold schedules."""
-    reference_port = args.port + 1
     reference = start_server(
         args,
         {
@@ -1089,7 +1093,7 @@ def run_alone_phase(
         },
         log_dir,
         probe="/ping",
-        port=reference_port,
+        port=reference_port(args),
     )
     try:
         asyncio.run(run_alone(args, plan, work, "reference", Tally(), 200, 6))  # warm-up
