@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,60 +15,12 @@ from rest_framework import serializers
 
 from clinic.exceptions import InvalidInput
 from clinic.models import Department, Employee, Position
-from clinic.prepared import PreparedQuery
 from clinic.privacy import mask_id_card
 
 # Dates the API accepts anywhere: far wider than the clinic's records, narrow enough that a
 # day's bounds always convert between time zones (year 1 or 9999 would overflow).
 DATE_MIN = dt.date(2000, 1, 1)
 DATE_MAX = dt.date(2099, 12, 31)
-
-
-class FieldsBuiltOnce:
-    """For a flat serializer: its fields are built once per class, then copied for each use.
-
-    REST framework builds every field again for each serializer it creates (a
-    ModelSerializer also reads the model's metadata again): about a tenth of the CPU of a
-    booking or a walk-in (bench/load.py, py-spy). A field of a flat serializer keeps no state
-    between uses but its binding to the parent serializer, which each shallow copy gets
-    anew; nested serializers and list fields bind children of their own, so they are refused.
-    """
-
-    _NESTED = (
-        serializers.BaseSerializer,
-        serializers.ListField,
-        serializers.DictField,
-        serializers.ManyRelatedField,
-    )
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        cls = type(self)
-        templates = cls.__dict__.get("_field_templates")
-        if templates is None:
-            templates = super().get_fields()  # type: ignore[misc]
-            nested = [
-                name
-                for name, field in templates.items()
-                if isinstance(field, self._NESTED)
-                or hasattr(field, "__copy__")
-                or not hasattr(field, "__dict__")
-            ]
-            if nested:
-                raise ImproperlyConfigured(
-                    f"{cls.__name__} has nested or specially copied fields ({', '.join(nested)}): "
-                    "FieldsBuiltOnce is for flat serializers of plain fields only."
-                )
-            # Two threads may both build them at first: the same fields, either copy wins.
-            cls._field_templates = templates
-        return {name: _shallow_copy(field) for name, field in templates.items()}
-
-
-def _shallow_copy(field: serializers.Field) -> serializers.Field:
-    """What copy.copy() makes of a field (a new instance sharing the template's attributes),
-    without its generic protocol and REST framework's Field.__new__: a quarter of the time."""
-    clone = object.__new__(type(field))
-    clone.__dict__.update(field.__dict__)
-    return clone
 
 
 def _check_date_range(value: dt.date) -> None:
@@ -151,12 +102,8 @@ class DoctorField(serializers.SlugRelatedField):
         return super().to_internal_value(data.strip())
 
 
-_DEPARTMENT_BY_ID = PreparedQuery(lambda pk: Department.objects.filter(pk=pk), pk=int)
-
-
 class DepartmentField(serializers.PrimaryKeyRelatedField):
-    """A department by id (`dept_id`), read through a prepared query: booking and walk-in
-    registration name one in every request. A JSON integer or a string of digits."""
+    """A department by id (`dept_id`): a JSON integer or a string of digits."""
 
     def __init__(self, **kwargs: Any) -> None:
         if "queryset" in kwargs or "pk_field" in kwargs:
@@ -175,7 +122,7 @@ class DepartmentField(serializers.PrimaryKeyRelatedField):
         if not 0 < pk < 2**63:  # no such id, and beyond what the database compares
             self.fail("does_not_exist", pk_value=data)
         try:
-            return _DEPARTMENT_BY_ID.get(pk=pk)
+            return Department.objects.get(pk=pk)
         except Department.DoesNotExist:
             self.fail("does_not_exist", pk_value=data)
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
-
-from api.authentication import BearerAuthentication
 
 ERROR_STATUSES = {
     "400": "Invalid input (validation_error, parse_error, or a domain rule such as slot_ended).",
@@ -67,9 +64,3 @@ def add_error_responses(
                     },
                 )
     return result
-
-
-class BearerAuthenticationScheme(SimpleJWTScheme):
-    """simplejwt's OpenAPI security scheme ("jwtAuth"), for our subclass of its class."""
-
-    target_class = BearerAuthentication

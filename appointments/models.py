@@ -16,7 +16,6 @@ from clinic.codes import random_code
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Department, Patient, Role, User
-from clinic.prepared import PreparedInsert
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from scheduling.models import Schedule
@@ -39,7 +38,7 @@ def new_reference() -> str:
     return random_code(8)
 
 
-class Appointment(PreparedInsert, StateMachineMixin, models.Model):
+class Appointment(StateMachineMixin, models.Model):
     """A place held on a schedule for a person, from booking until check-in, cancellation or
     no-show. Only the methods below change `status`."""
 
@@ -173,8 +172,8 @@ class Appointment(PreparedInsert, StateMachineMixin, models.Model):
     @atomic_with_retry
     def confirm(self, *, by: User) -> None:
         ensure_role(by, *DESK_ROLES)
-        self._lock()
-        self._check_move(AppointmentStatus.CONFIRMED)
+        self.lock_for_update()
+        self.ensure_move_allowed(AppointmentStatus.CONFIRMED)
         self._audit(by, "confirmed", *self._status_change(AppointmentStatus.CONFIRMED))
 
     confirm.alters_data = True
@@ -189,8 +188,8 @@ class Appointment(PreparedInsert, StateMachineMixin, models.Model):
         else:
             ensure_role(by, *DESK_ROLES)
         # Lock order: Appointment, then its Schedule.
-        self._lock()
-        self._check_move(AppointmentStatus.CANCELLED)
+        self.lock_for_update()
+        self.ensure_move_allowed(AppointmentStatus.CANCELLED)
         changes = self._status_change(
             AppointmentStatus.CANCELLED,
             cancelled_at=timezone.now(),
@@ -205,8 +204,8 @@ class Appointment(PreparedInsert, StateMachineMixin, models.Model):
     def mark_no_show(self, *, by: User | None, now: dt.datetime | None = None) -> None:
         """The patient never came: allowed once the slot has ended plus the grace period."""
         ensure_role(by, *DESK_ROLES, allow_system=True)
-        self._lock()
-        self._check_move(AppointmentStatus.NO_SHOW)
+        self.lock_for_update()
+        self.ensure_move_allowed(AppointmentStatus.NO_SHOW)
         if (now or timezone.now()) < self.no_show_allowed_from():
             raise NoShowTooEarly(details={"allowed_from": self.no_show_allowed_from().isoformat()})
         changes = self._status_change(AppointmentStatus.NO_SHOW)
@@ -221,7 +220,7 @@ class Appointment(PreparedInsert, StateMachineMixin, models.Model):
         The place stays held: it now belongs to the visit. Returns the audit event, unwritten:
         the check-in writes it together with its own.
         """
-        self._check_move(AppointmentStatus.COMPLETED)
+        self.ensure_move_allowed(AppointmentStatus.COMPLETED)
         old, new = self._status_change(AppointmentStatus.COMPLETED)
         return audit_event(
             actor=by,

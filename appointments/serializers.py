@@ -12,14 +12,13 @@ from api.fields import (
     BoundedDateTimeField,
     DepartmentField,
     DoctorField,
-    FieldsBuiltOnce,
     IdCardField,
 )
 from appointments.models import Appointment, AppointmentStatus
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
-class AppointmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+class AppointmentSerializer(serializers.ModelSerializer):
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
     dept_name = serializers.CharField(source="department.name", read_only=True)
     schedule_id = serializers.IntegerField(read_only=True)
@@ -73,7 +72,7 @@ class AppointmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return sorted(appointment.allowed_transitions())
 
 
-class PatientBookingSerializer(FieldsBuiltOnce, serializers.Serializer):
+class PatientBookingSerializer(serializers.Serializer):
     dept_id = DepartmentField()
     expected_time = BoundedDateTimeField(
         help_text=_("When within a slot; a time without offset is the clinic's local time.")

@@ -15,7 +15,6 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
-from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_own_patient, lock_patient, validated_patient
 from scheduling.exceptions import (
@@ -41,40 +40,16 @@ class RequestedSlot:
     ends_at: dt.datetime
 
 
-# A person's live bookings in a department during a slot: one is the most they may hold.
-def _live_bookings(department: int, start: dt.datetime, end: dt.datetime, **person):
-    return (
-        Appointment.objects.filter(
-            department_id=department,
-            status__in=LIVE_STATUSES,
-            expected_time__gte=start,
-            expected_time__lt=end,
-            **person,
-        )
-        .order_by()
-        .values_list("pk", flat=True)[:1]
-    )
-
-
-_LIVE_BOOKINGS_OF_PATIENT = PreparedQuery(
-    lambda patient, department, start, end: _live_bookings(
-        department, start, end, patient_id=patient
-    ),
-    patient=int,
-    department=int,
-    start=dt.datetime,
-    end=dt.datetime,
-)
-_LIVE_BOOKINGS_OF_CALLER = PreparedQuery(
-    lambda phone, name, department, start, end: _live_bookings(
-        department, start, end, patient__isnull=True, phone=phone, patient_name=name
-    ),
-    phone=str,
-    name=str,
-    department=int,
-    start=dt.datetime,
-    end=dt.datetime,
-)
+def _holds_live_booking(*, department: Department, slot: RequestedSlot, **person: object) -> bool:
+    """Whether a person (a patient record, or a caller's phone and name) already holds a live
+    booking in this department during this slot: one is the most they may hold."""
+    return Appointment.objects.filter(
+        department=department,
+        status__in=LIVE_STATUSES,
+        expected_time__gte=slot.starts_at,
+        expected_time__lt=slot.ends_at,
+        **person,
+    ).exists()
 
 
 def as_clinic_time(value: dt.datetime) -> dt.datetime:
@@ -171,18 +146,10 @@ def book_appointment(
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
 
     if patient is not None:
-        duplicates = _LIVE_BOOKINGS_OF_PATIENT.fetch(
-            patient=patient.pk, department=department.pk, start=slot.starts_at, end=slot.ends_at
-        )
+        person = {"patient": patient}
     else:
-        duplicates = _LIVE_BOOKINGS_OF_CALLER.fetch(
-            phone=phone_number,
-            name=name,
-            department=department.pk,
-            start=slot.starts_at,
-            end=slot.ends_at,
-        )
-    if duplicates:
+        person = {"patient__isnull": True, "phone": phone_number, "patient_name": name}
+    if _holds_live_booking(department=department, slot=slot, **person):
         raise DuplicateBooking()
 
     chosen = pick_schedule(schedules, doctor=doctor)

@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from clinic.codes import random_code
 from clinic.db import insert_or_add
 from clinic.models import Department, Employee
-from clinic.prepared import PreparedInsert
 from clinic.summaries import DailySummary
 from visits.models import Visit
 
@@ -35,7 +34,7 @@ def new_bill_number(when: dt.datetime | None = None) -> str:
     return f"B{timezone.localdate(when):%Y%m%d}-{random_code(6)}"
 
 
-class Bill(PreparedInsert, models.Model):
+class Bill(models.Model):
     PayStatus = PayStatus
 
     visit = models.OneToOneField(
@@ -99,7 +98,7 @@ class Bill(PreparedInsert, models.Model):
         return self.number
 
 
-class IncomeRecord(PreparedInsert, models.Model):
+class IncomeRecord(models.Model):
     """Income booked by a settlement, dated the clinic-local day of payment."""
 
     bill = models.ForeignKey(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AmountField, BoundedDateField, FieldsBuiltOnce, IdCardField
+from api.fields import AmountField, BoundedDateField, IdCardField
 from billing.models import Bill, IncomeRecord, PayStatus
 from billing.statistics import GROUP_BY_CHOICES
 from visits.models import VisitStatus
@@ -28,7 +28,7 @@ BILL_RELATIONS = (
 MAX_STATISTICS_DAYS = 3660
 
 
-class BillSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+class BillSerializer(serializers.ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
     pay_status_label = serializers.CharField(source="get_pay_status_display", read_only=True)
     cashier = serializers.CharField(
@@ -84,7 +84,7 @@ class BillListSerializer(BillSerializer):
         read_only_fields = fields
 
 
-class PaymentSerializer(FieldsBuiltOnce, serializers.Serializer):
+class PaymentSerializer(serializers.Serializer):
     total_amount = AmountField()
     insurance_amount = AmountField()
     self_pay_amount = AmountField(

@@ -101,10 +101,10 @@ def settle_visit(
     # Lock order: Visit, then the Bill insert, then the day's summary row (last, so that a
     # busy doctor's row is held only from that write to the commit). The visit's lock
     # serialises settlements of one visit.
-    visit._lock()
+    visit.lock_for_update()
     if Bill.objects.filter(visit=visit).exists():
         raise AlreadySettled()
-    visit._check_move(Visit.Status.LEFT)
+    visit.ensure_move_allowed(Visit.Status.LEFT)
     bill = Bill.objects.create(
         visit=visit,
         number=new_bill_number(now),

@@ -1,23 +1,15 @@
-"""Cross-cutting request handling: no caching of personal data, the content security policy
-and idle staff sessions."""
+"""Cross-cutting request handling: no caching of personal data and idle staff sessions."""
 
 from __future__ import annotations
 
-import functools
-import http
 import logging
 import time
 from collections.abc import Callable
 
-from csp.constants import HEADER, HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject, CSPMiddleware
-from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from clinic.models import Role
@@ -46,69 +38,6 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
-
-# What a view may set on its response to change the policy (django-csp's decorators).
-_PER_RESPONSE_POLICY = (
-    "_csp_config",
-    "_csp_update",
-    "_csp_replace",
-    "_csp_config_ro",
-    "_csp_update_ro",
-    "_csp_replace_ro",
-)
-
-
-@functools.cache
-def site_policies() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
-    """(header, policy, exemption attribute, excluded path prefixes) of the enforced and the
-    report-only policy from the settings, each built by django-csp once."""
-    result = []
-    for header, setting, report_only, exempt in (
-        (HEADER, "CONTENT_SECURITY_POLICY", False, "_csp_exempt"),
-        (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True, "_csp_exempt_ro"),
-    ):
-        policy = build_policy(report_only=report_only)
-        if policy:
-            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
-            result.append((header, policy, exempt, tuple(prefixes)))
-    return tuple(result)
-
-
-@receiver(setting_changed)
-def _forget_site_policies(*, setting: str, **kwargs: object) -> None:
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        site_policies.cache_clear()
-
-
-class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the site's policy built once per process instead of on
-    every response (django-csp rebuilds it each time: a tenth of a millisecond per request).
-
-    A response that carries a policy of its own (django-csp's decorators) or a request that
-    used a nonce goes through django-csp unchanged.
-    """
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if getattr(request, "_csp_nonce", None) is not None or any(
-            hasattr(response, name) for name in _PER_RESPONSE_POLICY
-        ):
-            return super().process_response(request, response)
-        if settings.DEBUG and response.status_code in (
-            http.HTTPStatus.INTERNAL_SERVER_ERROR,
-            http.HTTPStatus.NOT_FOUND,
-        ):
-            return response  # Django's debug pages have inline styles
-        for header, policy, exempt, excluded in site_policies():
-            if (
-                header not in response
-                and getattr(response, exempt, False) is False  # as django-csp tests it
-                and not request.path_info.startswith(excluded)
-            ):
-                response[header] = policy
-        # As django-csp does: a nonce asked for after the header is written is an error.
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clinic.db import insert_or_add
-from clinic.prepared import PreparedInsert
 from clinic.validators import (
     birth_date_from_resident_id,
     normalize_phone,
@@ -274,7 +273,7 @@ class IdType(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Patient(PreparedInsert, models.Model):
+class Patient(models.Model):
     """A person the clinic treats. Several family members may share one phone number."""
 
     name = models.CharField(_("name"), max_length=50, validators=[validate_not_blank])
@@ -378,7 +377,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise TypeError("Audit events are append-only.")
 
 
-class AuditEvent(PreparedInsert, models.Model):
+class AuditEvent(models.Model):
     """One thing that happened: a state move, a change, a login attempt, a record viewed.
 
     Append-only: the application never updates or deletes a row.

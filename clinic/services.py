@@ -13,48 +13,22 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PatientConflict
 from clinic.models import IdentityLock, IdType, Patient, Role, User
-from clinic.prepared import PreparedQuery
 from clinic.validators import normalize_phone, normalize_resident_id
 
-_LOCKED_PATIENT = PreparedQuery(
-    lambda pk: Patient.objects.select_for_update().filter(pk=pk), pk=int
-)
-_LOCKED_PATIENT_OF_USER = PreparedQuery(
-    lambda user: Patient.objects.select_for_update().filter(user_id=user), user=int
-)
 
-
-# The matcher's locking reads (by ID number; by phone and name, with or without one).
-_LOCKED_BY_ID_CARD = PreparedQuery(
-    lambda id_card: Patient.objects.select_for_update().filter(id_card=id_card).order_by("id")[:1],
-    id_card=str,
-)
-_LOCKED_BY_PHONE_AND_NAME = PreparedQuery(
-    lambda phone, name: (
-        Patient.objects.select_for_update().filter(phone=phone, name=name).order_by("id")[:1]
-    ),
-    phone=str,
-    name=str,
-)
-_LOCKED_WITHOUT_ID_CARD = PreparedQuery(
-    lambda phone, name: (
-        Patient.objects.select_for_update()
-        .filter(phone=phone, name=name, id_card__isnull=True)
-        .order_by("id")[:2]
-    ),
-    phone=str,
-    name=str,
-)
+def _locked_patients():
+    """Patient rows, locked as they are read, oldest record first."""
+    return Patient.objects.select_for_update().order_by("id")
 
 
 def lock_patient(pk: int) -> Patient:
     """A patient record, locked (inside the caller's transaction)."""
-    return _LOCKED_PATIENT.get(pk=pk)
+    return Patient.objects.select_for_update().get(pk=pk)
 
 
 def lock_own_patient(user: User) -> Patient | None:
     """A patient account's own record, locked; None when the account has none."""
-    return _LOCKED_PATIENT_OF_USER.first(user=user.pk)
+    return Patient.objects.select_for_update().filter(user=user).first()
 
 
 def validated_patient(
@@ -98,7 +72,7 @@ def match_or_create_patient(
     # Serialise decisions about people sharing this phone (a match may not exist yet).
     IdentityLock.acquire(f"phone:{candidate.phone}")
     if candidate.id_card:
-        existing = _LOCKED_BY_ID_CARD.first(id_card=candidate.id_card)
+        existing = _locked_patients().filter(id_card=candidate.id_card).first()
         if existing is not None:
             if existing.name != candidate.name:
                 raise PatientConflict(
@@ -106,7 +80,11 @@ def match_or_create_patient(
                 )
             return existing
         # A record of this person made without the ID number (same phone and name) gets it.
-        same_person = _LOCKED_WITHOUT_ID_CARD.fetch(phone=candidate.phone, name=candidate.name)
+        same_person = list(
+            _locked_patients().filter(
+                phone=candidate.phone, name=candidate.name, id_card__isnull=True
+            )[:2]
+        )
         if len(same_person) == 1:
             existing = same_person[0]
             existing.id_card, existing.id_type = candidate.id_card, candidate.id_type
@@ -114,7 +92,7 @@ def match_or_create_patient(
             existing.save(update_fields=["id_card", "id_type", "birth_date"])
             return existing
     else:
-        existing = _LOCKED_BY_PHONE_AND_NAME.first(phone=candidate.phone, name=candidate.name)
+        existing = _locked_patients().filter(phone=candidate.phone, name=candidate.name).first()
         if existing is not None:
             return existing
     try:
@@ -122,7 +100,7 @@ def match_or_create_patient(
             candidate.save()
     except IntegrityError:
         # The same ID number was registered meanwhile under another phone: decide again.
-        existing = _LOCKED_BY_ID_CARD.first(id_card=candidate.id_card)
+        existing = _locked_patients().filter(id_card=candidate.id_card).first()
         if existing is None:
             raise
         if existing.name != candidate.name:

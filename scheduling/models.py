@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Department, Employee, EmployeeStatus, Position, Room, RoomStatus
-from clinic.prepared import PreparedQuery
 from scheduling.exceptions import NoCapacity, ScheduleInUse
 
 
@@ -162,7 +161,10 @@ class Schedule(models.Model):
         row stays locked until the caller's transaction ends. Callers lock the schedule
         first (`lock_slot_schedules`), so the in-memory counter stays exact.
         """
-        if not _TAKE_PLACE.update(pk=self.pk):
+        taken = Schedule.objects.filter(pk=self.pk, current_patients__lt=F("max_patients")).update(
+            current_patients=F("current_patients") + 1
+        )
+        if not taken:
             raise NoCapacity(
                 _("%(doctor)s has no place left on %(date)s %(slot)s.")
                 % {
@@ -276,11 +278,3 @@ class Schedule(models.Model):
                     )
         if errors:
             raise ValidationError(errors)
-
-
-# Every booking and walk-in takes a place: the UPDATE compiled once (clinic.prepared).
-_TAKE_PLACE = PreparedQuery(
-    lambda pk: Schedule.objects.filter(pk=pk, current_patients__lt=F("max_patients")),
-    updates={"current_patients": F("current_patients") + 1},
-    pk=int,
-)

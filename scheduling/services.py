@@ -6,28 +6,7 @@ import datetime as dt
 
 from clinic.db import atomic_with_retry
 from clinic.models import Department, Employee
-from clinic.prepared import PreparedQuery
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
-
-_LOCKED_SCHEDULE = PreparedQuery(
-    lambda pk: Schedule.objects.select_for_update().filter(pk=pk), pk=int
-)
-# The doctor and room come along for the answer (a booking or a walk-in shows both); InnoDB
-# locks their rows too, which only admins' schedule edits ever wait for (a deadlock with one
-# is retried by atomic_with_retry).
-_LOCKED_SLOT_SCHEDULES = {
-    half_day_slot: PreparedQuery(
-        lambda department, day, slots=slots: (
-            Schedule.objects.select_for_update()
-            .filter(department_id=department, work_date=day, time_slot__in=slots)
-            .select_related("doctor", "room")
-            .order_by("id")
-        ),
-        department=int,
-        day=dt.date,
-    )
-    for half_day_slot, slots in OVERLAPPING_SLOTS.items()
-}
 
 
 @atomic_with_retry
@@ -51,13 +30,25 @@ def lock_slot_schedules(
     doctor they choose: they serialise, so neither capacity nor duplicate checks can race.
     Runs inside the caller's transaction.
     """
-    return _LOCKED_SLOT_SCHEDULES[half_day_slot].fetch(department=department.pk, day=work_date)
+    # The doctor and room come along for the answer (a booking or a walk-in shows both);
+    # InnoDB locks their rows too, which only admins' schedule edits ever wait for (a
+    # deadlock with one is retried by atomic_with_retry).
+    return list(
+        Schedule.objects.select_for_update()
+        .filter(
+            department=department,
+            work_date=work_date,
+            time_slot__in=OVERLAPPING_SLOTS[half_day_slot],
+        )
+        .select_related("doctor", "room")
+        .order_by("id")
+    )
 
 
 def lock_schedule(pk: int) -> Schedule:
     """One schedule's row, locked (not its doctor's or room's). Inside the caller's
     transaction."""
-    return _LOCKED_SCHEDULE.get(pk=pk)
+    return Schedule.objects.select_for_update().get(pk=pk)
 
 
 def pick_schedule(schedules: list[Schedule], *, doctor: Employee | None = None) -> Schedule | None:

@@ -79,48 +79,6 @@ class TestHeaders:
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Referrer-Policy"] == "same-origin"
 
-    def test_the_policy_is_django_csps_own_built_once(self, client):
-        from unittest import mock
-
-        from csp.utils import build_policy
-
-        from clinic import middleware
-
-        middleware.site_policies.cache_clear()
-        with mock.patch.object(middleware, "build_policy", wraps=build_policy) as built:
-            first = client.get(LOGIN).headers["Content-Security-Policy"]
-            assert client.get(API_LOGIN).headers["Content-Security-Policy"] == first
-        assert first == build_policy()
-        assert built.call_count == 2  # the policy and the report-only one, once each
-
-    def test_a_changed_setting_changes_the_policy(self, client, settings):
-        from csp.utils import build_policy
-
-        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
-        assert client.get(LOGIN).headers["Content-Security-Policy"] == "default-src 'none'"
-        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
-            "DIRECTIVES": {"script-src": ["'self'"]},
-            "EXCLUDE_URL_PREFIXES": ["/api/"],
-        }
-        response = client.get(LOGIN)
-        assert response.headers["Content-Security-Policy-Report-Only"] == build_policy(
-            report_only=True
-        )
-        assert "script-src 'self'" in response.headers["Content-Security-Policy-Report-Only"]
-        assert "Content-Security-Policy-Report-Only" not in client.get(API_LOGIN).headers
-
-    def test_a_views_own_policy_goes_through_django_csp(self, rf):
-        from csp.decorators import csp_update
-        from django.http import HttpResponse
-
-        from clinic.middleware import ContentSecurityPolicyMiddleware
-
-        view = csp_update({"img-src": ["https://maps.example"]})(lambda request: HttpResponse())
-        request = rf.get("/")
-        middleware = ContentSecurityPolicyMiddleware(view)
-        response = middleware(request)
-        assert "img-src 'self' data: https://maps.example" in response["Content-Security-Policy"]
-
     def test_api_answers_are_not_stored_either(self, client, patient_user):
         client.force_login(patient_user)
         response = client.get("/api/auth/profile")

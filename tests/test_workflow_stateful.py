@@ -741,7 +741,9 @@ class ClinicWorkflow(RuleBasedStateMachine):
             default=0,
         )
         visit, error = self.attempt(
-            lambda: check_in(appointment=booking, phone=phone, id_card=id_card, by=user, now=now)
+            lambda: check_in(
+                appointment_id=booking.pk, phone=phone, id_card=id_card, by=user, now=now
+            )
         )
         self.expect("check_in", error, expected)
         if visit is None:

@@ -76,7 +76,7 @@ class CheckInView(ClinicAPIView):
         try:
             # The desk may check in any booking: the service reads it under its lock.
             visit = check_in(
-                appointment=Appointment(pk=appt_id),
+                appointment_id=appt_id,
                 phone=data["phone"],
                 id_card=data["id_card"],
                 by=request.user,

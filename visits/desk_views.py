@@ -63,7 +63,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 visit = check_in(
-                    appointment=appointment,
+                    appointment_id=appointment.pk,
                     phone=form.cleaned_data["phone"],
                     id_card=form.cleaned_data.get("id_card", ""),
                     by=request.user,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -17,7 +17,6 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, Patient, Role, User
-from clinic.prepared import PreparedInsert, PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
@@ -33,7 +32,7 @@ class VisitStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Left unseen")
 
 
-class Visit(PreparedInsert, StateMachineMixin, models.Model):
+class Visit(StateMachineMixin, models.Model):
     """A patient's day at the clinic. Forward only, one step at a time; `left` only by
     settlement (billing.services.settle_visit). Only the methods below change `status`."""
 
@@ -142,7 +141,8 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
     def next_queue_number(schedule: Schedule) -> int:
         """The next number on a schedule. The caller holds the schedule's row lock, which
         serialises every visit created on it."""
-        return (_TOP_QUEUE_NUMBER.first(schedule=schedule.pk) or 0) + 1
+        top = schedule.visits.aggregate(top=Max("queue_number"))["top"]
+        return (top or 0) + 1
 
     def _ensure_may_move(self, by: User) -> None:
         """The desk, or the doctor this visit is scheduled with."""
@@ -163,8 +163,8 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
     @atomic_with_retry
     def start_consultation(self, *, by: User, now: dt.datetime | None = None) -> None:
         self._ensure_may_move(by)
-        self._lock()
-        self._check_move(VisitStatus.IN_CONSULTATION)
+        self.lock_for_update()
+        self.ensure_move_allowed(VisitStatus.IN_CONSULTATION)
         changes = self._status_change(VisitStatus.IN_CONSULTATION, called_at=now or timezone.now())
         self._audit(by, "consultation_started", *changes)
         self._count_move(changes[0]["status"])
@@ -175,8 +175,8 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
     def finish_consultation(self, *, by: User, now: dt.datetime | None = None) -> None:
         """Send the patient to pay. A medical record is not required."""
         self._ensure_may_move(by)
-        self._lock()
-        self._check_move(VisitStatus.AWAITING_PAYMENT)
+        self.lock_for_update()
+        self.ensure_move_allowed(VisitStatus.AWAITING_PAYMENT)
         changes = self._status_change(
             VisitStatus.AWAITING_PAYMENT, finished_at=now or timezone.now()
         )
@@ -189,7 +189,7 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
     def advance(self, *, by: User, now: dt.datetime | None = None) -> None:
         """The next forward step; from awaiting payment only settlement goes on."""
         self._ensure_may_move(by)
-        self._lock()
+        self.lock_for_update()
         if self.status == VisitStatus.AWAITING_PAYMENT:
             raise SettlementRequired(details={"from": self.status, "to": VisitStatus.LEFT})
         step = self.NEXT_STEP.get(self.status)
@@ -199,7 +199,7 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
             self.finish_consultation(by=by, now=now)
         else:
             self._ensure_may_move(by)
-            self._check_move(VisitStatus.LEFT)
+            self.ensure_move_allowed(VisitStatus.LEFT)
 
     advance.alters_data = True
 
@@ -208,8 +208,8 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
         """The patient left before being seen: the place goes back to the schedule."""
         self._ensure_may_move(by)
         # Lock order: Visit, then its Schedule.
-        self._lock()
-        self._check_move(VisitStatus.CANCELLED)
+        self.lock_for_update()
+        self.ensure_move_allowed(VisitStatus.CANCELLED)
         changes = self._status_change(VisitStatus.CANCELLED, finished_at=timezone.now())
         self.schedule.release_place()
         self._audit(by, "left_unseen", *changes)
@@ -220,7 +220,7 @@ class Visit(PreparedInsert, StateMachineMixin, models.Model):
     def leave_after_settlement(self, *, by: User) -> None:
         """Part of settlement (billing.services.settle_visit), inside its transaction, with
         this row already locked and the move already checked."""
-        self._check_move(VisitStatus.LEFT)
+        self.ensure_move_allowed(VisitStatus.LEFT)
         changes = self._status_change(VisitStatus.LEFT)
         self._audit(by, "left", *changes)
         self._count_move(changes[0]["status"])
@@ -234,29 +234,6 @@ class SummaryOutOfStep(RuntimeError):
 
 
 # The summary's counter per visit status.
-# The lookups of every visit's creation, compiled once (clinic.prepared).
-_TOP_QUEUE_NUMBER = PreparedQuery(
-    lambda schedule: (
-        Visit.objects.filter(schedule_id=schedule)
-        .order_by("-queue_number")
-        .values_list("queue_number", flat=True)[:1]
-    ),
-    schedule=int,
-)
-_EARLIER_VISIT_THAT_DAY = PreparedQuery(
-    lambda patient, day, below: (
-        Visit.objects.filter(patient_id=patient, visit_date=day, pk__lt=below)
-        .order_by()
-        .values_list("pk", flat=True)[:1]
-    ),
-    patient=int,
-    day=dt.date,
-    below=int,
-)
-_DOCTOR_OF_SCHEDULE = PreparedQuery(
-    lambda pk: Schedule.objects.filter(pk=pk).values_list("doctor_id", flat=True), pk=int
-)
-
 STATUS_COUNTERS = {status: f"{status}_visits" for status in VisitStatus.values}
 
 
@@ -351,7 +328,7 @@ class VisitDailySummary(DailySummary):
     def _doctor_of(visit: Visit) -> int:
         if Visit.schedule.is_cached(visit):
             return visit.schedule.doctor_id
-        return _DOCTOR_OF_SCHEDULE.get(pk=visit.schedule_id)
+        return Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
 
     @classmethod
     def add(cls, *, visit_date: dt.date, department_id: int, doctor_id: int, **deltas: int) -> None:
@@ -382,9 +359,9 @@ class VisitDailySummary(DailySummary):
         id. Check-in and walk-in hold the patient's row lock, so visits of one patient are
         created one after the other and the earlier one is committed (and seen) here.
         """
-        first_of_day = not _EARLIER_VISIT_THAT_DAY.fetch(
-            patient=visit.patient_id, day=visit.visit_date, below=visit.pk
-        )
+        first_of_day = not Visit.objects.filter(
+            patient_id=visit.patient_id, visit_date=visit.visit_date, pk__lt=visit.pk
+        ).exists()
         cls.add(
             visit_date=visit.visit_date,
             department_id=visit.department_id,
@@ -451,7 +428,7 @@ class VisitDailySummary(DailySummary):
         )
 
 
-class MedicalRecord(PreparedInsert, models.Model):
+class MedicalRecord(models.Model):
     visit = models.OneToOneField(
         Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="medical_record"
     )

@@ -10,7 +10,6 @@ from api.fields import (
     BoundedDateField,
     DepartmentField,
     DoctorField,
-    FieldsBuiltOnce,
     IdCardField,
 )
 from clinic.models import Gender, IdType
@@ -23,7 +22,7 @@ VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room"
 RECORD_TEXT_MAX = 10_000
 
 
-class VisitSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+class VisitSerializer(serializers.ModelSerializer):
     appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
     patient_id = serializers.IntegerField(read_only=True)
     patient_name = serializers.CharField(source="patient.name", read_only=True)
@@ -76,7 +75,7 @@ class VisitSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return sorted(visit.allowed_transitions())
 
 
-class VisitFilterSerializer(FieldsBuiltOnce, serializers.Serializer):
+class VisitFilterSerializer(serializers.Serializer):
     date = BoundedDateField(required=False, help_text=_("The visit date."))
     dept_id = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
@@ -118,12 +117,12 @@ class VisitStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_VISIT_MOVES])
 
 
-class CheckInSerializer(FieldsBuiltOnce, serializers.Serializer):
+class CheckInSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=20)
     id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
-class WalkInSerializer(FieldsBuiltOnce, serializers.Serializer):
+class WalkInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     phone = serializers.CharField(max_length=20)
     dept_id = DepartmentField()
@@ -137,7 +136,7 @@ class WalkInSerializer(FieldsBuiltOnce, serializers.Serializer):
     )
 
 
-class MedicalRecordSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+class MedicalRecordSerializer(serializers.ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
     updated_by = serializers.CharField(
         source="updated_by.username", read_only=True, default=None, allow_null=True
@@ -157,7 +156,7 @@ class MedicalRecordSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MedicalRecordInputSerializer(FieldsBuiltOnce, serializers.Serializer):
+class MedicalRecordInputSerializer(serializers.Serializer):
     """Fields left out keep their value."""
 
     diagnosis = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)

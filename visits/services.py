@@ -14,7 +14,6 @@ from clinic.audit import audit_event, record_event, record_events
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import Department, Employee, IdType, Patient, Role, User
-from clinic.prepared import PreparedQuery
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
@@ -30,11 +29,6 @@ from visits.exceptions import (
     VerificationFailed,
 )
 from visits.models import MedicalRecord, Visit, VisitStatus
-
-_SCHEDULE_BY_ID = PreparedQuery(
-    lambda pk: Schedule.objects.select_related("department", "doctor", "room").filter(pk=pk),
-    pk=int,
-)
 
 
 def _create_visit(
@@ -58,34 +52,9 @@ def _create_visit(
     )
 
 
-@atomic_with_retry
-def check_in(
-    *,
-    appointment: Appointment,
-    phone: str,
-    id_card: str = "",
-    by: User,
-    now: dt.datetime | None = None,
-) -> Visit:
-    """The booked patient has arrived: verify them, and turn the booking into a waiting visit.
-
-    The phone typed at the desk must match the booking, and so must the ID number when the
-    booking has one. The place the booking held now belongs to the visit. Returned with its
-    patient, department, doctor and room loaded.
-    """
-    ensure_role(by, *DESK_ROLES)
-    now = now or timezone.now()
-    # Lock order: Appointment, Patient, Schedule, then the Visit insert.
-    appointment._lock()
-    appointment._check_move(AppointmentStatus.COMPLETED)
-    # The slot's times (and its department, doctor and room for the answer), read before the
-    # schedule's turn in the lock order comes.
-    slot = _SCHEDULE_BY_ID.get(pk=appointment.schedule_id)
-    opens_at, closes_at = slot.check_in_window()
-    if not opens_at <= now < closes_at:
-        raise CheckInClosed(
-            details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
-        )
+def _verify_arrival(appointment: Appointment, *, phone: str, id_card: str) -> str:
+    """The phone typed at the desk must match the booking, and so must the ID number when
+    the booking has one (VerificationFailed otherwise). Returns the ID number given."""
     errors = {}
     if normalize_phone(phone) != appointment.phone:
         errors["phone"] = [_("This phone number does not match the booking.")]
@@ -94,20 +63,59 @@ def check_in(
         errors["id_card"] = [_("This ID number does not match the booking.")]
     if errors:
         raise VerificationFailed(details=errors)
+    return given_id or ""
 
+
+def _patient_arriving(appointment: Appointment, *, id_card: str) -> Patient:
+    """The booking's patient record, locked; a phone booking gets the caller's record
+    (found or made by the matcher) attached."""
     if appointment.patient_id is not None:
-        patient = appointment.patient = lock_patient(appointment.patient_id)
+        appointment.patient = lock_patient(appointment.patient_id)
     else:
-        patient = match_or_create_patient(
+        appointment.patient = match_or_create_patient(
             name=appointment.patient_name,
             phone=appointment.phone,
-            id_card=appointment.id_card or given_id,
+            id_card=appointment.id_card or id_card,
         )
-        appointment.patient = patient
         appointment.save(update_fields=["patient"])
+    return appointment.patient
+
+
+@atomic_with_retry
+def check_in(
+    *,
+    appointment_id: int,
+    phone: str,
+    id_card: str = "",
+    by: User,
+    now: dt.datetime | None = None,
+) -> Visit:
+    """The booked patient has arrived: verify them, and turn the booking into a waiting visit.
+
+    The booking is read here, under its lock (Appointment.DoesNotExist when there is none:
+    the caller's 404). The place the booking held now belongs to the visit. Returned with
+    its patient, department, doctor and room loaded.
+    """
+    ensure_role(by, *DESK_ROLES)
+    now = now or timezone.now()
+    # Lock order: Appointment, Patient, Schedule, then the Visit insert.
+    appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
+    appointment.ensure_move_allowed(AppointmentStatus.COMPLETED)
+    # The slot's times (and its department, doctor and room for the answer), read before the
+    # schedule's turn in the lock order comes.
+    slot = Schedule.objects.select_related("department", "doctor", "room").get(
+        pk=appointment.schedule_id
+    )
+    opens_at, closes_at = slot.check_in_window()
+    if not opens_at <= now < closes_at:
+        raise CheckInClosed(
+            details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
+        )
+    given_id = _verify_arrival(appointment, phone=phone, id_card=id_card)
+    patient = _patient_arriving(appointment, id_card=given_id)
     schedule = lock_schedule(appointment.schedule_id)
     if (schedule.doctor_id, schedule.room_id) == (slot.doctor_id, slot.room_id):
-        schedule.doctor, schedule.room = slot.doctor, slot.room  # no second read
+        schedule.doctor, schedule.room = slot.doctor, slot.room  # for the answer, no second read
     visit = _create_visit(
         schedule=schedule,
         patient=patient,
@@ -270,7 +278,7 @@ def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalReco
     if by is None or not by.is_authenticated or not by.is_active:
         raise PermissionDenied()
     # Lock order: the Visit, then its record. The visit's lock serialises record writes.
-    visit._lock()
+    visit.lock_for_update()
     if by.role == Role.DOCTOR:
         doctor_id = Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
         if doctor_id != by.employee_id:

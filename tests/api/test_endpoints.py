@@ -114,7 +114,7 @@ def test_times_without_offset_are_clinic_time_and_answers_carry_the_offset(
         (None, "", 200),
         ("*/*", "", 200),
         ("application/json", "", 200),
-        ("text/html, application/json;q=0.9", "", 200),  # DRF's own negotiation
+        ("text/html, application/json;q=0.9", "", 200),
         ("application/json", "?format=json", 200),
         ("text/html", "", 406),
         ("application/xml", "", 406),

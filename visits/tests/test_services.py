@@ -52,7 +52,7 @@ class TestCheckIn:
     def test_check_in_turns_the_booking_into_a_waiting_visit(self, booking, receptionist):
         patient = booking.patient
         visit = check_in(
-            appointment=booking,
+            appointment_id=booking.pk,
             phone=patient.phone,
             id_card=patient.id_card.lower(),
             by=receptionist,
@@ -82,7 +82,7 @@ class TestCheckIn:
             appointment = AppointmentFactory(schedule=schedule, patient=patient)
             numbers.append(
                 check_in(
-                    appointment=appointment,
+                    appointment_id=appointment.pk,
                     phone=patient.phone,
                     id_card=patient.id_card,
                     by=receptionist,
@@ -95,7 +95,7 @@ class TestCheckIn:
         before = state(booking.schedule)
         with pytest.raises(VerificationFailed) as excinfo:
             check_in(
-                appointment=booking,
+                appointment_id=booking.pk,
                 phone="13000000000",
                 id_card=booking.patient.id_card,
                 by=receptionist,
@@ -107,7 +107,7 @@ class TestCheckIn:
     def test_wrong_id_number_is_refused(self, booking, receptionist):
         with pytest.raises(VerificationFailed) as excinfo:
             check_in(
-                appointment=booking,
+                appointment_id=booking.pk,
                 phone=booking.phone,
                 id_card=make_resident_id(seed=999),
                 by=receptionist,
@@ -117,17 +117,17 @@ class TestCheckIn:
 
     def test_a_second_check_in_fails_cleanly(self, booking, receptionist):
         args = {"phone": booking.phone, "id_card": booking.id_card, "by": receptionist}
-        check_in(appointment=booking, now=OPEN, **args)
+        check_in(appointment_id=booking.pk, now=OPEN, **args)
         before = state(booking.schedule)
         with pytest.raises(InvalidTransition):
-            check_in(appointment=booking, now=OPEN, **args)
+            check_in(appointment_id=booking.pk, now=OPEN, **args)
         assert state(booking.schedule) == before
 
     @pytest.mark.parametrize("when", [clinic_time(6, 59), clinic_time(12)])
     def test_check_in_outside_its_window_is_refused(self, booking, receptionist, when):
         with pytest.raises(CheckInClosed):
             check_in(
-                appointment=booking,
+                appointment_id=booking.pk,
                 phone=booking.phone,
                 id_card=booking.id_card,
                 by=receptionist,
@@ -137,7 +137,7 @@ class TestCheckIn:
     def test_cancelled_booking_cannot_check_in(self, booking, receptionist):
         booking.cancel(by=receptionist)
         with pytest.raises(InvalidTransition):
-            check_in(appointment=booking, phone=booking.phone, by=receptionist, now=OPEN)
+            check_in(appointment_id=booking.pk, phone=booking.phone, by=receptionist, now=OPEN)
 
     def test_phone_booking_creates_the_patient_record(self, schedule, receptionist):
         appointment = book_appointment(
@@ -148,7 +148,9 @@ class TestCheckIn:
             phone="13900001111",
             now=clinic_time(6),
         )
-        visit = check_in(appointment=appointment, phone="13900001111", by=receptionist, now=OPEN)
+        visit = check_in(
+            appointment_id=appointment.pk, phone="13900001111", by=receptionist, now=OPEN
+        )
         appointment.refresh_from_db()
         assert (visit.patient.name, visit.patient.phone) == ("王五", "13900001111")
         assert appointment.patient == visit.patient
@@ -158,7 +160,9 @@ class TestCheckIn:
         appointment = AppointmentFactory(
             schedule=schedule, patient=None, patient_name="王五", phone="13900001111"
         )
-        visit = check_in(appointment=appointment, phone="13900001111", by=receptionist, now=OPEN)
+        visit = check_in(
+            appointment_id=appointment.pk, phone="13900001111", by=receptionist, now=OPEN
+        )
         assert visit.patient == returning
 
     def test_an_id_number_registered_to_another_name_is_a_conflict(self, schedule, receptionist):
@@ -173,7 +177,7 @@ class TestCheckIn:
         before = state(schedule)
         with pytest.raises(PatientConflict):
             check_in(
-                appointment=appointment,
+                appointment_id=appointment.pk,
                 phone="13900001111",
                 id_card=owner.id_card,
                 by=receptionist,
@@ -185,7 +189,7 @@ class TestCheckIn:
 
     def test_only_the_desk_checks_in(self, booking, doctor_user):
         with pytest.raises(PermissionDenied):
-            check_in(appointment=booking, phone=booking.phone, by=doctor_user, now=OPEN)
+            check_in(appointment_id=booking.pk, phone=booking.phone, by=doctor_user, now=OPEN)
 
     def test_a_failure_after_the_first_write_leaves_no_trace(
         self, schedule, receptionist, monkeypatch
@@ -203,7 +207,7 @@ class TestCheckIn:
         # Fails after the patient was created, the booking linked and the visit inserted.
         monkeypatch.setattr("appointments.models.Appointment.complete_by_check_in", explode)
         with pytest.raises(RuntimeError):
-            check_in(appointment=appointment, phone="13900001111", by=receptionist, now=OPEN)
+            check_in(appointment_id=appointment.pk, phone="13900001111", by=receptionist, now=OPEN)
         assert state(schedule) == before
         appointment.refresh_from_db()
         assert (appointment.patient, appointment.status) == (None, AppointmentStatus.PENDING)
@@ -232,7 +236,7 @@ class TestWalkIn:
     def test_walk_ins_and_check_ins_share_one_queue(self, booking, receptionist):
         first = self.walk_in(booking.department, receptionist)
         checked_in = check_in(
-            appointment=booking,
+            appointment_id=booking.pk,
             phone=booking.phone,
             id_card=booking.id_card,
             by=receptionist,

@@ -71,7 +71,7 @@ class TestEveryWriteKeepsTheSummary:
         )
 
         check_in(
-            appointment=booking,
+            appointment_id=booking.pk,
             phone=booking.phone,
             id_card=booking.id_card,
             by=ReceptionistFactory(),

@@ -32,7 +32,7 @@ def move(visit: Visit, to: str, user) -> None:
     elif to == V.CANCELLED:
         visit.leave_unseen(by=user)
     elif to == V.LEFT:
-        visit._lock()
+        visit.lock_for_update()
         visit.leave_after_settlement(by=user)
     else:
         pytest.fail(f"no method moves to {to}")
