@@ -1,9 +1,10 @@
 """One error body for every failure of the API: {"error": {"code", "message", "details"}}.
 
-Domain errors (`clinic.exceptions.ClinicError` and its subclasses in every app) carry their own
-code, status, message and details. Framework errors are mapped here to the same shape, so a
-client reads `error.code` whatever went wrong. Anything not mapped is left to Django (a 500),
-which the schema fuzz test proves never happens for any input.
+Framework errors (REST framework's, simplejwt's, Django's validation, 404 and permission errors,
+a database constraint lost to a race) are mapped here to one shape, so that a client reads
+`error.code` whatever went wrong; the clinic's own domain errors are added to it by
+`clinic.api_errors`, the project's EXCEPTION_HANDLER. Anything not mapped is left to Django
+(a 500), which the schema fuzz test proves never happens for any input.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-
-from clinic.exceptions import ClinicError
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +130,7 @@ def _drf_response(exc: drf.APIException) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """REST framework's EXCEPTION_HANDLER: every known failure as the one error body."""
-    if isinstance(exc, ClinicError):
-        set_rollback()
-        return Response({"error": exc.as_dict()}, status=exc.status)
+    """Every known framework failure as the one error body; None for anything else."""
     if isinstance(exc, TokenError):
         exc = InvalidToken(exc.args[0] if exc.args else None)
     elif isinstance(exc, Http404 | ObjectDoesNotExist):

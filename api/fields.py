@@ -1,5 +1,5 @@
-"""Serializer fields shared by every app's API: bounded dates, amounts as the engine takes
-them, staff codes, masked ID numbers, and the mapping of model errors to API field names."""
+"""Serializer fields that know nothing of the clinic: dates within the range every database
+compares, and amounts of money in the form the services take them."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-
-from clinic.exceptions import InvalidInput
-from clinic.models import Department, Employee, Position
-from clinic.privacy import mask_id_card
 
 # Dates the API accepts anywhere: far wider than the clinic's records, narrow enough that a
 # day's bounds always convert between time zones (year 1 or 9999 would overflow).
@@ -47,7 +41,7 @@ class BoundedDateTimeField(serializers.DateTimeField):
         return moment
 
 
-# A JSON number or a decimal string; what the settlement engine receives unchanged.
+# A JSON number or a decimal string; what the settlement receives unchanged.
 _AMOUNT_SCHEMA = {
     "oneOf": [
         {"type": "number"},
@@ -61,7 +55,7 @@ _AMOUNT_SCHEMA = {
 class AmountField(serializers.Field):
     """An amount of money as a Decimal. Only the form is checked here (a finite number of a
     sensible size); the bill rules (cents, no negatives, the maximum, insurance within the
-    total) are the settlement engine's, which reports them per field."""
+    total) are the settlement's, which reports them per field."""
 
     default_error_messages = {"invalid": _("Enter an amount such as 86.50.")}
 
@@ -80,80 +74,3 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value: Any) -> str:
         return str(value)
-
-
-class DoctorField(serializers.SlugRelatedField):
-    """A doctor named by staff code (emp_id), as in the clinic's original API."""
-
-    default_error_messages = {
-        "does_not_exist": _("No doctor has the staff code “{value}”."),
-        "invalid": _("Enter a staff code such as D001."),
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("slug_field", "emp_id")
-        if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", Employee.objects.filter(position=Position.DOCTOR))
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Employee:
-        if not isinstance(data, str) or not data.strip() or len(data) > 20:
-            self.fail("invalid")
-        return super().to_internal_value(data.strip())
-
-
-class DepartmentField(serializers.PrimaryKeyRelatedField):
-    """A department by id (`dept_id`): a JSON integer or a string of digits."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        if "queryset" in kwargs or "pk_field" in kwargs:
-            raise TypeError("DepartmentField reads any department by id: no queryset, no pk_field")
-        if not kwargs.get("read_only"):
-            kwargs["queryset"] = Department.objects.all()
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Department:
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        try:
-            pk = int(data)
-        except ValueError:
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        if not 0 < pk < 2**63:  # no such id, and beyond what the database compares
-            self.fail("does_not_exist", pk_value=data)
-        try:
-            return Department.objects.get(pk=pk)
-        except Department.DoesNotExist:
-            self.fail("does_not_exist", pk_value=data)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class IdCardField(serializers.Field):
-    """An ID number: masked (110***********1234) unless the serializer's context says
-    `reveal_id_card` (a single object shown to staff)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> str:
-        if not value:
-            return ""
-        if self.context.get("reveal_id_card"):
-            return str(value)
-        return mask_id_card(str(value))
-
-
-def model_errors(
-    error: DjangoValidationError, field_map: dict[str, str] | None = None
-) -> InvalidInput:
-    """A model's full_clean() errors as the API's validation error, under the API's names."""
-    field_map = field_map or {}
-    if hasattr(error, "error_dict"):
-        details = {
-            ("non_field_errors" if field == "__all__" else field_map.get(field, field)): messages
-            for field, messages in error.message_dict.items()
-        }
-    else:
-        details = {"non_field_errors": error.messages}
-    return InvalidInput(details=details)

@@ -9,7 +9,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.permissions import IsDesk, IsPatient
 from api.views import ClinicAPIView
 from appointments.models import Appointment, AppointmentStatus
 from appointments.selectors import LIST_RELATIONS, appointments_visible_to, get_appointment_for
@@ -23,6 +22,7 @@ from appointments.serializers import (
     PhoneBookingSerializer,
 )
 from appointments.services import book_appointment
+from clinic.roles import IsDesk, IsPatient
 
 
 def _refetch(appointment: Appointment) -> Appointment:
@@ -38,11 +38,11 @@ class MyAppointmentsView(ClinicAPIView):
         responses={200: AppointmentSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(MyAppointmentsFilterSerializer)
+        filters = self.validated_query(MyAppointmentsFilterSerializer)
         appointments = appointments_visible_to(request.user).order_by("-expected_time", "-id")
         if "status" in filters:
             appointments = appointments.filter(status=filters["status"])
-        return self.paginated(appointments, AppointmentSerializer)
+        return self.page_response(appointments, AppointmentSerializer)
 
     @extend_schema(
         operation_id="patient_appointments_create",
@@ -50,7 +50,7 @@ class MyAppointmentsView(ClinicAPIView):
         responses={201: AppointmentSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = self.body(PatientBookingSerializer)
+        data = self.validated_body(PatientBookingSerializer)
         appointment = book_appointment(
             by=request.user,
             department=data["dept_id"],
@@ -58,7 +58,7 @@ class MyAppointmentsView(ClinicAPIView):
             doctor=data.get("doctor_id"),
         )
         # Returned with its department, schedule, doctor and room loaded: no second read.
-        return self.shaped(appointment, AppointmentSerializer, status=201)
+        return self.object_response(appointment, AppointmentSerializer, status=201)
 
 
 class MyAppointmentDetailView(ClinicAPIView):
@@ -71,10 +71,10 @@ class MyAppointmentDetailView(ClinicAPIView):
         description="Cancels the booking (it stays listed, as cancelled) and frees its place.",
     )
     def delete(self, request: Request, id: int) -> Response:
-        reason = self.query_params(CancelQuerySerializer)["reason"]
+        reason = self.validated_query(CancelQuerySerializer)["reason"]
         appointment = get_appointment_for(request.user, id)
         appointment.cancel(by=request.user, reason=reason)
-        return self.shaped(_refetch(appointment), AppointmentSerializer)
+        return self.object_response(_refetch(appointment), AppointmentSerializer)
 
 
 def desk_appointments(filters: dict) -> QuerySet[Appointment]:
@@ -106,8 +106,8 @@ class DeskAppointmentsView(ClinicAPIView):
         responses={200: AppointmentSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(DeskAppointmentsFilterSerializer)
-        return self.paginated(desk_appointments(filters), AppointmentSerializer)
+        filters = self.validated_query(DeskAppointmentsFilterSerializer)
+        return self.page_response(desk_appointments(filters), AppointmentSerializer)
 
     @extend_schema(
         operation_id="receptionist_appointments_create",
@@ -116,7 +116,7 @@ class DeskAppointmentsView(ClinicAPIView):
         description="A booking taken on the phone: by name and phone, no patient record needed.",
     )
     def post(self, request: Request) -> Response:
-        data = self.body(PhoneBookingSerializer)
+        data = self.validated_body(PhoneBookingSerializer)
         appointment = book_appointment(
             by=request.user,
             department=data["dept_id"],
@@ -126,7 +126,9 @@ class DeskAppointmentsView(ClinicAPIView):
             id_card=data["id_card"],
             doctor=data.get("doctor_id"),
         )
-        return self.shaped(appointment, AppointmentSerializer, status=201, reveal_id_card=True)
+        return self.object_response(
+            appointment, AppointmentSerializer, status=201, reveal_id_card=True
+        )
 
 
 class DeskAppointmentStatusView(ClinicAPIView):
@@ -143,7 +145,7 @@ class DeskAppointmentStatusView(ClinicAPIView):
     )
     def put(self, request: Request, id: int) -> Response:
         appointment = get_appointment_for(request.user, id)
-        data = self.body(AppointmentStatusSerializer)
+        data = self.validated_body(AppointmentStatusSerializer)
         status = data["status"]
         if status == AppointmentStatus.CONFIRMED:
             appointment.confirm(by=request.user)
@@ -151,4 +153,6 @@ class DeskAppointmentStatusView(ClinicAPIView):
             appointment.cancel(by=request.user, reason=data["reason"])
         else:
             appointment.mark_no_show(by=request.user)
-        return self.shaped(_refetch(appointment), AppointmentSerializer, reveal_id_card=True)
+        return self.object_response(
+            _refetch(appointment), AppointmentSerializer, reveal_id_card=True
+        )

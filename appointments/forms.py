@@ -13,8 +13,12 @@ from clinic.models import Department, Employee, EmployeeStatus, Position
 from scheduling.models import HALF_DAY_SLOTS, TimeSlot, slot_bounds
 from scheduling.selectors import booking_horizon_end
 
-# The engine names the time it checks `expected_time`; on these forms it is the slot.
-ENGINE_FIELDS = {"expected_time": "time_slot", "doctor_id": "doctor", "department": "department"}
+# The booking service names the time it checks `expected_time`; on these forms it is the slot.
+SERVICE_ERROR_FIELDS = {
+    "expected_time": "time_slot",
+    "doctor_id": "doctor",
+    "department": "department",
+}
 
 
 class BookingForm(forms.Form):

@@ -7,14 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import (
-    BoundedDateField,
-    BoundedDateTimeField,
-    DepartmentField,
-    DoctorField,
-    IdCardField,
-)
+from api.fields import BoundedDateField, BoundedDateTimeField
 from appointments.models import Appointment, AppointmentStatus
+from clinic.fields import DepartmentField, DoctorField, IdCardField
 from scheduling.models import TimeSlot, half_day_slot_at
 
 

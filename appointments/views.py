@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments.forms import (
-    ENGINE_FIELDS,
+    SERVICE_ERROR_FIELDS,
     BookingForm,
     CancelForm,
     DeskFilterForm,
@@ -80,7 +80,7 @@ def _booking_page(
     """The booking page shared by patients and the desk's phone booking.
 
     GET shows the form with the availability of the chosen department and date; with htmx,
-    only the availability panel is rendered (same URL). POST books through the engine; a
+    only the availability panel is rendered (same URL). POST books through the booking service; a
     domain error comes back on the form with its 4xx status.
     """
     now = timezone.now()
@@ -92,7 +92,7 @@ def _booking_page(
             try:
                 appointment = book(form, now)
             except ClinicError as error:
-                apply_clinic_error(form, error, ENGINE_FIELDS)
+                apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 if isinstance(error, NoCapacity):
                     alternatives = error.details.get("alternatives", [])
                 status = error.status

@@ -5,10 +5,33 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class CannotRun(Exception):
     """The benchmark cannot run here; the message says why (exit status 2)."""
+
+
+@contextmanager
+def server_cursor() -> Iterator[Any]:
+    """A cursor on the database server of DATABASE_URL, outside any database: the one named
+    there need not exist, and benchmarks create and drop their own."""
+    import MySQLdb
+    from django.db import connection
+
+    config = connection.settings_dict
+    server = MySQLdb.connect(
+        host=config["HOST"] or "localhost",
+        port=int(config["PORT"] or 3306),
+        user=config["USER"],
+        password=config["PASSWORD"],
+        charset="utf8mb4",
+    )
+    try:
+        with server.cursor() as cursor:
+            yield cursor
+    finally:
+        server.close()
 
 
 @contextmanager
@@ -29,7 +52,7 @@ def throwaway_database(name: str, *, replace: bool, script: str) -> Iterator[str
         )
     if name == connection.settings_dict["NAME"]:
         raise CannotRun("--db-name must differ from the database in DATABASE_URL.")
-    with connection._nodb_cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [name])
         if cursor.fetchone() is not None:
             if not replace:

@@ -210,7 +210,7 @@ def people(
 
 
 def seed(args: argparse.Namespace) -> Plan:
-    """Bulk-insert the clinic (the engine's rules hold: counters equal what holds places)."""
+    """Bulk-insert the clinic (the clinic's rules hold: counters equal what holds places)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command

@@ -6,11 +6,11 @@ Loads a year of history (1,000,000 visits and 1,000,000 income records by defaul
 own database (`clinic_stats_bench`, created with Django's test-database utilities, migrated,
 and dropped afterwards: the database named in DATABASE_URL is never written), builds the
 daily summaries with `DailyIncomeSummary.rebuild()` and `VisitDailySummary.rebuild()`, checks
-both against the detail, then times the statistics page's queries (billing.selectors) over
-the whole year and prints p50/p95 per grouping with the EXPLAIN of each query. For comparison
-it also times income grouped by day straight from the detail rows (what the summary table
-saves). Visits by department and doctor include their exact distinct patients, counted on
-the visits (the one figure a daily summary cannot add up).
+both against the detail, then times the statistics page's queries (billing.selectors,
+visits.statistics) over the whole year and prints p50/p95 per grouping with the EXPLAIN of
+each query. For comparison it also times income grouped by day straight from the detail rows
+(what the summary table saves). Visits by department and doctor include their exact distinct
+patients, counted on the visits (the one figure a daily summary cannot add up).
 
 The rows are generated in the database (INSERT ... SELECT from MariaDB's sequence engine),
 with foreign-key and unique checks off during the load only: a fresh, consistent data set
@@ -37,6 +37,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-data")
 
 import django  # noqa: E402
+
+from bench._db import server_cursor  # noqa: E402
 
 FIRST_DAY = dt.date(2029, 1, 1)
 CHUNK = 250_000
@@ -86,9 +88,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def database_exists(name: str) -> bool:
-    from django.db import connection
 
-    with connection._nodb_cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [name])
         return cursor.fetchone() is not None
 
@@ -96,7 +97,7 @@ def database_exists(name: str) -> bool:
 def drop_database(name: str) -> None:
     from django.db import connection
 
-    with connection._nodb_cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(f"DROP DATABASE {connection.ops.quote_name(name)}")
 
 
@@ -294,13 +295,9 @@ def explain(queryset) -> str:
 
 
 def measure(args: argparse.Namespace) -> list[tuple[str, str, float, float, float, int, str]]:
-    from billing.selectors import (
-        Grouping,
-        income_by_group,
-        income_queryset,
-        visit_queryset,
-        visits_by_group,
-    )
+    from billing.selectors import income_by_group, income_queryset
+    from clinic.statistics import Grouping
+    from visits.statistics import visit_queryset, visits_by_group
 
     start = FIRST_DAY
     end = FIRST_DAY + dt.timedelta(days=args.days - 1)
@@ -357,9 +354,8 @@ def baseline(args: argparse.Namespace) -> tuple[float, str]:
 
 
 def server_is_mariadb() -> bool:
-    from django.db import connection
 
-    with connection._nodb_cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute("SELECT VERSION()")
         return "mariadb" in cursor.fetchone()[0].lower()
 

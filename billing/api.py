@@ -14,7 +14,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.permissions import IsAdmin, IsDesk, IsPatient
 from api.views import ClinicAPIView
 from billing.models import Bill, IncomeRecord
 from billing.serializers import (
@@ -26,12 +25,11 @@ from billing.serializers import (
     IncomeReportSerializer,
     PatientVisitSerializer,
     PaymentSerializer,
-    StatisticsQuerySerializer,
-    VisitReportSerializer,
-    VisitStatisticsQuerySerializer,
 )
 from billing.services import settle_visit
-from billing.statistics import income_statistics, visit_statistics
+from billing.statistics import income_statistics
+from clinic.roles import IsAdmin, IsDesk, IsPatient
+from clinic.serializers import StatisticsQuerySerializer
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.models import Visit
 from visits.selectors import visits_of_patient_account
@@ -53,7 +51,7 @@ class PaymentView(ClinicAPIView):
     )
     def post(self, request: Request, visit_id: int) -> Response:
         visit = get_object_or_404(Visit.objects.select_related("schedule"), pk=visit_id)
-        amounts = self.body(PaymentSerializer)
+        amounts = self.validated_body(PaymentSerializer)
         bill = settle_visit(
             visit=visit,
             total_amount=amounts["total_amount"],
@@ -62,7 +60,7 @@ class PaymentView(ClinicAPIView):
             by=request.user,
         )
         bill = Bill.objects.select_related(*BILL_RELATIONS).get(pk=bill.pk)
-        return self.shaped(bill, BillListSerializer, status=201, reveal_id_card=True)
+        return self.object_response(bill, BillListSerializer, status=201, reveal_id_card=True)
 
 
 def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
@@ -113,8 +111,8 @@ class DeskBillsView(ClinicAPIView):
         responses={200: BillListSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        return self.paginated(
-            search_bills(self.query_params(BillFilterSerializer)), BillListSerializer
+        return self.page_response(
+            search_bills(self.validated_query(BillFilterSerializer)), BillListSerializer
         )
 
 
@@ -139,8 +137,8 @@ class DeskIncomeRecordsView(ClinicAPIView):
         responses={200: IncomeRecordSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        return self.paginated(
-            search_income(self.query_params(IncomeFilterSerializer)), IncomeRecordSerializer
+        return self.page_response(
+            search_income(self.validated_query(IncomeFilterSerializer)), IncomeRecordSerializer
         )
 
 
@@ -165,7 +163,7 @@ class IncomeStatisticsView(ClinicAPIView):
         responses={200: IncomeReportSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = self.query_params(StatisticsQuerySerializer)
+        query = self.validated_query(StatisticsQuerySerializer)
         rows = income_statistics(**query)
         report = {
             **query,
@@ -173,27 +171,7 @@ class IncomeStatisticsView(ClinicAPIView):
             "record_count": sum(row["record_count"] for row in rows),
             "results": rows,
         }
-        return self.shaped(report, IncomeReportSerializer)
-
-
-class VisitStatisticsView(ClinicAPIView):
-    permission_classes = [IsAdmin]
-
-    @extend_schema(
-        operation_id="admin_statistics_visits",
-        parameters=[VisitStatisticsQuerySerializer],
-        responses={200: VisitReportSerializer},
-    )
-    def get(self, request: Request) -> Response:
-        query = self.query_params(VisitStatisticsQuerySerializer)
-        rows = visit_statistics(**query)
-        report = {
-            **query,
-            "status": query.get("status"),
-            "visit_count": sum(row["visit_count"] for row in rows),
-            "results": rows,
-        }
-        return self.shaped(report, VisitReportSerializer)
+        return self.object_response(report, IncomeReportSerializer)
 
 
 class MyVisitsView(ClinicAPIView):
@@ -205,4 +183,4 @@ class MyVisitsView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         visits = visits_of_patient_account(request.user).select_related("patient")
-        return self.paginated(visits, PatientVisitSerializer)
+        return self.page_response(visits, PatientVisitSerializer)

@@ -54,7 +54,8 @@ class PaymentForm(forms.Form):
 @role_required(*DESK_ROLES)
 @require_http_methods(["GET", "POST"])
 def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
-    """Settle a visit awaiting payment: self-pay is computed (and shown live) by the engine."""
+    """Settle a visit awaiting payment: self-pay is computed (and shown live) by the
+    settlement's own rules."""
     visit = get_object_or_404(
         Visit.objects.select_related("patient", "department", "schedule__doctor"), pk=visit_pk
     )

@@ -10,7 +10,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.selectors import Grouping
+from clinic.statistics import Grouping
 
 # The statistics page's default range: the last 30 days, today included.
 DEFAULT_DAYS = 30

@@ -1,44 +1,24 @@
-"""The clinic's statistics: income and visits over a date range, by day, department or doctor.
+"""Income statistics over a date range, by day, department or doctor: what the statistics
+page and the API show (visits: visits.statistics; what both share: clinic.statistics).
 
-Every figure is aggregated in the database (`values().annotate()`), one query per table
-whatever the range, and grouped on the stored clinic-local dates (`record_date`,
-`visit_date`), never on a time-zone conversion in SQL.
-
-- Income reads the daily summary (`DailyIncomeSummary`, kept in step by settlement): a year
-  is a few thousand rows, whatever the number of payments.
-- Visits read the daily visit summary (`visits.models.VisitDailySummary`, kept in step by
-  check-in, walk-in and every status transition): counts per status, and distinct patients
-  per day. Distinct patients of a department or doctor do not add up across days: a
-  subquery counts them on the visits, through an index that holds the patient (exact, and
-  the one figure whose cost grows with the range).
-
-Day grouping lists every day of the range, with zeros for days without income or visits.
+Income reads the daily summary (`DailyIncomeSummary`, kept in step by settlement): a year is a
+few thousand rows, whatever the number of payments.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.db.models import F, QuerySet, Sum
 
 from billing.models import DailyIncomeSummary
 from clinic.models import Department, Employee
-from visits.models import STATUS_COUNTERS, Visit, VisitDailySummary, VisitStatus
+from clinic.statistics import Grouping, days, doctor_label, name_of
 
 ZERO = Decimal("0.00")
-
-
-class Grouping(models.TextChoices):
-    DAY = "day", gettext_lazy("Day")
-    DEPARTMENT = "department", gettext_lazy("Department")
-    DOCTOR = "doctor", gettext_lazy("Doctor")
 
 
 @dataclass(frozen=True)
@@ -57,36 +37,6 @@ class IncomeRow:
     self_pay: Decimal = ZERO
 
 
-@dataclass(frozen=True)
-class VisitRow:
-    """Visits of one group: how many, how many distinct patients, and how many are in each
-    status (`VisitStatus` order). `key`, `label`, `name` and `code` as in IncomeRow."""
-
-    key: dt.date | int | None
-    label: str
-    name: str | None = None
-    code: str | None = None
-    visits: int = 0
-    patients: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
-
-    def status_counts(self) -> list[int]:
-        return [self.by_status.get(status, 0) for status in VisitStatus.values]
-
-
-def _days(start_date: dt.date, end_date: dt.date) -> Iterator[dt.date]:
-    day = start_date
-    while day <= end_date:
-        yield day
-        day += dt.timedelta(days=1)
-
-
-def _doctor_label(name: str | None, emp_id: str | None) -> str:
-    if name is None:
-        return _("No doctor recorded")
-    return f"{name} ({emp_id})"
-
-
 # --- Income -------------------------------------------------------------------------------
 
 INCOME_SUMS = {
@@ -95,12 +45,6 @@ INCOME_SUMS = {
     "insurance_sum": Sum("insurance_amount"),
     "self_pay_sum": Sum("self_pay_amount"),
 }
-
-
-def _name_of(model: type[models.Model], key: str, field_name: str) -> Subquery:
-    """A name looked up once per result row (after grouping), not joined to every summary
-    row: the doctor grouping runs in half the time of a join at a year of data."""
-    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(field_name)[:1])
 
 
 def income_queryset(
@@ -119,15 +63,15 @@ def income_queryset(
         return (
             rows.values("department_id")
             .annotate(**INCOME_SUMS)
-            .annotate(department_name=_name_of(Department, "department_id", "name"))
+            .annotate(department_name=name_of(Department, "department_id", "name"))
             .order_by("department_name", "department_id")
         )
     return (
         rows.values("doctor_key")
         .annotate(**INCOME_SUMS)
         .annotate(
-            doctor_name=_name_of(Employee, "doctor_key", "name"),
-            doctor_code=_name_of(Employee, "doctor_key", "emp_id"),
+            doctor_name=name_of(Employee, "doctor_key", "name"),
+            doctor_code=name_of(Employee, "doctor_key", "emp_id"),
         )
         .order_by(F("doctor_code").asc(nulls_last=True), "doctor_key")
     )
@@ -148,7 +92,7 @@ def income_by_group(*, start_date: dt.date, end_date: dt.date, group_by: str) ->
         else:
             key = values["doctor_key"] or None
             name, code = values["doctor_name"], values["doctor_code"]
-            label = _doctor_label(name, code)
+            label = doctor_label(name, code)
         rows.append(
             IncomeRow(
                 key=key,
@@ -165,143 +109,6 @@ def income_by_group(*, start_date: dt.date, end_date: dt.date, group_by: str) ->
         found = {row.key: row for row in rows}
         rows = [
             found.get(day) or IncomeRow(key=day, label=day.isoformat())
-            for day in _days(start_date, end_date)
-        ]
-    return rows
-
-
-# --- Visits -------------------------------------------------------------------------------
-
-VISIT_SUMS = {
-    "visits_sum": Sum("visits"),
-    "day_patients_sum": Sum("day_patients"),
-    **{f"{column}_sum": Sum(column) for column in STATUS_COUNTERS.values()},
-}
-
-
-def _distinct_patients(
-    *, start_date: dt.date, end_date: dt.date, status: str | None, group: str, outer: str
-) -> Subquery:
-    """Distinct patients of one group over the range, counted on the visits themselves (a
-    scalar subquery evaluated once per result row, after grouping): they do not add up
-    from daily rows. Each group reads one range of an index that holds the patient
-    (`visit_department_patients_idx`, `visit_schedule_patients_idx`)."""
-    visits = Visit.objects.filter(
-        visit_date__gte=start_date, visit_date__lte=end_date, **{group: OuterRef(outer)}
-    )
-    if status:
-        visits = visits.filter(status=status)
-    return Subquery(
-        visits.order_by()
-        .values(group)
-        .annotate(patients=Count("patient_id", distinct=True))
-        .values("patients")[:1]
-    )
-
-
-def visit_queryset(
-    *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
-) -> QuerySet[VisitDailySummary, dict[str, Any]]:
-    """The one query behind `visits_by_group` (exposed for EXPLAIN and the benchmark).
-
-    Sums the daily summary's counters per group. Distinct patients: by day, the sum of
-    each day's `day_patients` (every patient counted once a day); by department or doctor,
-    or for one status only, a scalar subquery on the visits per result row.
-    """
-    group_by = Grouping(group_by)
-    status = VisitStatus(status) if status else None
-    rows = VisitDailySummary.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
-    span = {"start_date": start_date, "end_date": end_date, "status": status}
-    if group_by == Grouping.DAY:
-        queryset = rows.values("visit_date").annotate(**VISIT_SUMS)
-        if status:
-            queryset = queryset.annotate(
-                patient_count=_distinct_patients(**span, group="visit_date", outer="visit_date")
-            )
-        order: tuple[Any, ...] = ("visit_date",)
-    elif group_by == Grouping.DEPARTMENT:
-        queryset = (
-            rows.values("department_id")
-            .annotate(**VISIT_SUMS)
-            .annotate(
-                department_name=_name_of(Department, "department_id", "name"),
-                patient_count=_distinct_patients(
-                    **span, group="department_id", outer="department_id"
-                ),
-            )
-        )
-        order = ("department_name", "department_id")
-    else:
-        queryset = (
-            rows.values("doctor_id")
-            .annotate(**VISIT_SUMS)
-            .annotate(
-                doctor_name=_name_of(Employee, "doctor_id", "name"),
-                doctor_code=_name_of(Employee, "doctor_id", "emp_id"),
-                patient_count=_distinct_patients(
-                    **span, group="schedule__doctor_id", outer="doctor_id"
-                ),
-            )
-        )
-        order = ("doctor_code", "doctor_id")
-    if status:
-        # Only the groups with visits of that status, as when the visits are filtered.
-        queryset = queryset.filter(**{f"{STATUS_COUNTERS[status]}_sum__gt": 0})
-    return queryset.order_by(*order)
-
-
-def visits_by_group(
-    *, start_date: dt.date, end_date: dt.date, group_by: str, status: str | None = None
-) -> list[VisitRow]:
-    """Visits, distinct patients and visits per status per day, department or doctor
-    (inclusive range of clinic-local dates), optionally of one status only.
-
-    One query on the daily summary (`VisitDailySummary`), whatever the range; distinct
-    patients of a department or doctor come from a subquery of it on the visits, which
-    makes those groupings cost in proportion to the visits in the range (see
-    bench/statistics.py). Distinct patients are counted within each group: they do not add
-    up across groups.
-    """
-    group_by = Grouping(group_by)
-    status = VisitStatus(status) if status else None
-    rows = []
-    for values in visit_queryset(
-        start_date=start_date, end_date=end_date, group_by=group_by, status=status
-    ):
-        name = code = None
-        if group_by == Grouping.DAY:
-            key, label = values["visit_date"], values["visit_date"].isoformat()
-        elif group_by == Grouping.DEPARTMENT:
-            key = values["department_id"]
-            label = name = values["department_name"]
-        else:
-            key = values["doctor_id"]
-            name, code = values["doctor_name"], values["doctor_code"]
-            label = _doctor_label(name, code)
-        by_status = {
-            value: values[f"{column}_sum"] or 0 for value, column in STATUS_COUNTERS.items()
-        }
-        if status:
-            by_status = {value: by_status[value] if value == status else 0 for value in by_status}
-        if group_by == Grouping.DAY and not status:
-            patients = values["day_patients_sum"] or 0
-        else:
-            patients = values["patient_count"] or 0
-        rows.append(
-            VisitRow(
-                key=key,
-                label=label,
-                name=name,
-                code=code,
-                visits=sum(by_status.values()),
-                patients=patients,
-                by_status=by_status,
-            )
-        )
-    if group_by == Grouping.DAY:
-        found = {row.key: row for row in rows}
-        rows = [
-            found.get(day) or VisitRow(key=day, label=day.isoformat())
-            for day in _days(start_date, end_date)
+            for day in days(start_date, end_date)
         ]
     return rows

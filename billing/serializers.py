@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AmountField, BoundedDateField, IdCardField
+from api.fields import AmountField, BoundedDateField
 from billing.models import Bill, IncomeRecord, PayStatus
-from billing.statistics import GROUP_BY_CHOICES
-from visits.models import VisitStatus
+from clinic.fields import IdCardField
+from clinic.serializers import StatisticsGroupSerializer, check_date_range
+from clinic.statistics import GROUP_BY_CHOICES
 from visits.serializers import VisitSerializer
 
 BILL_RELATIONS = (
@@ -25,7 +24,6 @@ BILL_RELATIONS = (
 )
 
 # The longest range a statistics request may span (a few years of daily rows at most).
-MAX_STATISTICS_DAYS = 3660
 
 
 class BillSerializer(serializers.ModelSerializer):
@@ -92,15 +90,6 @@ class PaymentSerializer(serializers.Serializer):
     )
 
 
-def _check_range(attrs: dict[str, Any]) -> dict[str, Any]:
-    start, end = attrs.get("start_date"), attrs.get("end_date")
-    if start and end and start > end:
-        raise serializers.ValidationError(
-            {"end_date": [_("The end date comes before the start date.")]}
-        )
-    return attrs
-
-
 class BillFilterSerializer(serializers.Serializer):
     start_date = BoundedDateField(required=False, help_text=_("Paid on or after (local date)."))
     end_date = BoundedDateField(required=False, help_text=_("Paid on or before (local date)."))
@@ -113,7 +102,7 @@ class BillFilterSerializer(serializers.Serializer):
     room = serializers.CharField(required=False, max_length=20, help_text=_("Room number."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return _check_range(attrs)
+        return check_date_range(attrs)
 
 
 class IncomeRecordSerializer(serializers.ModelSerializer):
@@ -152,55 +141,12 @@ class IncomeFilterSerializer(serializers.Serializer):
     doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return _check_range(attrs)
-
-
-class StatisticsQuerySerializer(serializers.Serializer):
-    start_date = BoundedDateField(required=False, help_text=_("Default: 29 days before the end."))
-    end_date = BoundedDateField(required=False, help_text=_("Default: today."))
-    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES, default="day")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end = attrs.get("end_date") or timezone.localdate()
-        start = attrs.get("start_date") or end - dt.timedelta(days=29)
-        attrs["start_date"], attrs["end_date"] = start, end
-        _check_range(attrs)
-        if (end - start).days >= MAX_STATISTICS_DAYS:
-            raise serializers.ValidationError(
-                {"end_date": [_("A range may span at most %d days.") % MAX_STATISTICS_DAYS]}
-            )
-        return attrs
-
-
-class VisitStatisticsQuerySerializer(StatisticsQuerySerializer):
-    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
-
-
-class StatisticsGroupSerializer(serializers.Serializer):
-    date = serializers.DateField(allow_null=True)
-    dept_id = serializers.IntegerField(allow_null=True)
-    dept_name = serializers.CharField(allow_null=True)
-    doctor_id = serializers.CharField(allow_null=True, help_text=_("Staff code."))
-    doctor_name = serializers.CharField(allow_null=True)
+        return check_date_range(attrs)
 
 
 class IncomeRowSerializer(StatisticsGroupSerializer):
     total_income = serializers.DecimalField(max_digits=14, decimal_places=2)
     record_count = serializers.IntegerField()
-
-
-class VisitStatusCountsSerializer(serializers.Serializer):
-    waiting = serializers.IntegerField()
-    in_consultation = serializers.IntegerField()
-    awaiting_payment = serializers.IntegerField()
-    left = serializers.IntegerField()
-    cancelled = serializers.IntegerField()
-
-
-class VisitRowSerializer(StatisticsGroupSerializer):
-    visit_count = serializers.IntegerField()
-    patient_count = serializers.IntegerField()
-    by_status = VisitStatusCountsSerializer()
 
 
 class IncomeReportSerializer(serializers.Serializer):
@@ -210,15 +156,6 @@ class IncomeReportSerializer(serializers.Serializer):
     total_income = serializers.DecimalField(max_digits=14, decimal_places=2)
     record_count = serializers.IntegerField()
     results = IncomeRowSerializer(many=True)
-
-
-class VisitReportSerializer(serializers.Serializer):
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
-    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES)
-    status = serializers.ChoiceField(choices=VisitStatus.choices, allow_null=True)
-    visit_count = serializers.IntegerField()
-    results = VisitRowSerializer(many=True)
 
 
 class PatientVisitSerializer(VisitSerializer):

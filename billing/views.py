@@ -17,10 +17,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from billing.forms import StatisticsExportForm, StatisticsForm, StatisticsTable
-from billing.selectors import Grouping, IncomeRow, VisitRow, income_by_group, visits_by_group
+from billing.selectors import IncomeRow, income_by_group
 from clinic.models import Role
 from clinic.roles import role_required
+from clinic.statistics import Grouping
 from visits.models import VisitStatus
+from visits.statistics import VisitRow, visits_by_group
 
 CENT = Decimal("0.01")
 # A spreadsheet runs a cell that starts with one of these as a formula.

@@ -1,5 +1,5 @@
-"""API of the core data: the account (registration, profile), departments, rooms, staff and
-the patient search of the desk and the administrators."""
+"""API of the core data: departments, rooms, staff and the patient search of the desk and the
+administrators."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
-from api.auth import OpenEndpointMixin, sign_in
-from api.fields import model_errors
-from api.permissions import IsAdmin, IsDesk, IsSignedIn
 from api.views import ClinicAPIView
 from clinic.audit import record_event
+from clinic.fields import model_errors
 from clinic.models import Department, Employee, Patient, Room
+from clinic.roles import IsAdmin, IsDesk, IsSignedIn
 from clinic.serializers import (
     DepartmentSerializer,
     EmployeeFilterSerializer,
@@ -27,50 +25,13 @@ from clinic.serializers import (
     EmployeeUpdateSerializer,
     PatientFilterSerializer,
     PatientSerializer,
-    ProfileSerializer,
-    RegisterSerializer,
-    RegistrationResultSerializer,
     RoomFilterSerializer,
     RoomSerializer,
 )
-from clinic.services import register_patient_account
 from clinic.validators import normalize_phone, normalize_resident_id
 
 # Model field names in validation errors, as the API names them.
 API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
-
-
-class RegisterView(OpenEndpointMixin, ClinicAPIView):
-    """A patient creates their own account, under the site's identity rules."""
-
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
-
-    @extend_schema(
-        operation_id="auth_register",
-        request=RegisterSerializer,
-        responses={201: RegistrationResultSerializer},
-        auth=[],
-    )
-    def post(self, request: Request) -> Response:
-        data = self.body(RegisterSerializer)
-        registration = register_patient_account(**data)
-        result = {
-            "user": registration.user,
-            "patient_id": registration.patient.pk,
-            "linked_existing": registration.linked_existing,
-            "needs_desk_review": registration.needs_desk_review,
-            **sign_in(registration.user, request),
-        }
-        return self.shaped(result, RegistrationResultSerializer, status=201)
-
-
-class ProfileView(ClinicAPIView):
-    permission_classes = [IsSignedIn]
-
-    @extend_schema(operation_id="auth_profile", responses={200: ProfileSerializer})
-    def get(self, request: Request) -> Response:
-        return self.shaped(request.user, ProfileSerializer)
 
 
 class DepartmentListView(ClinicAPIView):
@@ -84,7 +45,7 @@ class DepartmentListView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         departments = Department.objects.filter(is_active=True).order_by("name", "id")
-        return self.paginated(departments, DepartmentSerializer)
+        return self.page_response(departments, DepartmentSerializer)
 
 
 def _save_audited(obj: Any, *, by: Any, action: str, old: dict[str, Any] | None = None) -> None:
@@ -123,21 +84,21 @@ class RoomListView(ClinicAPIView):
         responses={200: RoomSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(RoomFilterSerializer)
+        filters = self.validated_query(RoomFilterSerializer)
         rooms = Room.objects.select_related("department").order_by("room_number", "id")
         if "dept_id" in filters:
             rooms = rooms.filter(department_id=filters["dept_id"])
         if "status" in filters:
             rooms = rooms.filter(status=filters["status"])
-        return self.paginated(rooms, RoomSerializer)
+        return self.page_response(rooms, RoomSerializer)
 
     @extend_schema(
         operation_id="admin_rooms_create", request=RoomSerializer, responses={201: RoomSerializer}
     )
     def post(self, request: Request) -> Response:
-        room = Room(**self.body(RoomSerializer))
+        room = Room(**self.validated_body(RoomSerializer))
         _save_audited(room, by=request.user, action="room.created")
-        return self.shaped(room, RoomSerializer, status=201)
+        return self.object_response(room, RoomSerializer, status=201)
 
 
 class RoomDetailView(ClinicAPIView):
@@ -151,9 +112,9 @@ class RoomDetailView(ClinicAPIView):
     )
     def put(self, request: Request, id: int) -> Response:
         room = get_object_or_404(Room.objects.select_related("department"), pk=id)
-        data = self.body(RoomSerializer, partial=True)
+        data = self.validated_body(RoomSerializer, partial=True)
         _update_audited(room, data, by=request.user, action="room.updated")
-        return self.shaped(room, RoomSerializer)
+        return self.object_response(room, RoomSerializer)
 
 
 class EmployeeListView(ClinicAPIView):
@@ -165,7 +126,7 @@ class EmployeeListView(ClinicAPIView):
         responses={200: EmployeeSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(EmployeeFilterSerializer)
+        filters = self.validated_query(EmployeeFilterSerializer)
         employees = Employee.objects.select_related("department").order_by("emp_id")
         if "dept_id" in filters:
             employees = employees.filter(department_id=filters["dept_id"])
@@ -176,7 +137,7 @@ class EmployeeListView(ClinicAPIView):
             employees = employees.filter(
                 Q(name__icontains=filters["q"]) | Q(emp_id__icontains=filters["q"])
             )
-        return self.paginated(employees, EmployeeSerializer)
+        return self.page_response(employees, EmployeeSerializer)
 
     @extend_schema(
         operation_id="admin_employees_create",
@@ -184,9 +145,9 @@ class EmployeeListView(ClinicAPIView):
         responses={201: EmployeeSerializer},
     )
     def post(self, request: Request) -> Response:
-        employee = Employee(**self.body(EmployeeSerializer))
+        employee = Employee(**self.validated_body(EmployeeSerializer))
         _save_audited(employee, by=request.user, action="employee.created")
-        return self.shaped(employee, EmployeeSerializer, status=201)
+        return self.object_response(employee, EmployeeSerializer, status=201)
 
 
 class EmployeeDetailView(ClinicAPIView):
@@ -200,9 +161,9 @@ class EmployeeDetailView(ClinicAPIView):
     )
     def put(self, request: Request, emp_id: str) -> Response:
         employee = get_object_or_404(Employee.objects.select_related("department"), emp_id=emp_id)
-        data = self.body(EmployeeUpdateSerializer, partial=True)
+        data = self.validated_body(EmployeeUpdateSerializer, partial=True)
         _update_audited(employee, data, by=request.user, action="employee.updated")
-        return self.shaped(employee, EmployeeSerializer)
+        return self.object_response(employee, EmployeeSerializer)
 
 
 def search_patients(filters: dict[str, Any]) -> QuerySet[Patient]:
@@ -230,8 +191,8 @@ class DeskPatientSearchView(ClinicAPIView):
         responses={200: PatientSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        return self.paginated(
-            search_patients(self.query_params(PatientFilterSerializer)), PatientSerializer
+        return self.page_response(
+            search_patients(self.validated_query(PatientFilterSerializer)), PatientSerializer
         )
 
 

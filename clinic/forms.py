@@ -20,7 +20,7 @@ def apply_clinic_error(
     form: forms.Form, error: ClinicError, field_map: dict[str, str] | None = None
 ) -> None:
     """Show a domain error on the form: field errors where the details name a field of the
-    form (through `field_map` when the engine's name differs), else a form-wide error."""
+    form (through `field_map` when the service's name differs), else a form-wide error."""
     field_map = field_map or {}
     placed = False
     for key, messages in error.details.items():

@@ -1,4 +1,5 @@
-"""Role checks for views: who may open a page is decided on the server, per request."""
+"""Who may do what, by role: the page decorator, the API's permission classes and the check
+the services run, from one list of roles per group."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+from rest_framework.request import Request
 
+from api.permissions import HasRole
 from clinic.exceptions import PermissionDenied as ClinicPermissionDenied
 from clinic.models import Role
 
@@ -66,3 +69,32 @@ def ensure_role(user: Any, *roles: str, allow_system: bool = False) -> None:
         raise ClinicPermissionDenied()
     if not user.is_authenticated or not user.is_active or user.role not in roles:
         raise ClinicPermissionDenied()
+
+
+# The API's permission classes (each endpoint names one): the same groups as the pages.
+class IsPatient(HasRole):
+    roles = frozenset({Role.PATIENT})
+
+
+class IsDesk(HasRole):
+    """The front desk; administrators may do everything the desk does, as on the pages."""
+
+    roles = frozenset(DESK_ROLES)
+
+
+class IsDoctor(HasRole):
+    roles = frozenset({Role.DOCTOR})
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        # A doctor's account acts for a staff record; without one there are no schedules.
+        return super().has_permission(request, view) and request.user.employee_id is not None
+
+
+class IsAdmin(HasRole):
+    roles = frozenset({Role.ADMIN})
+
+
+class IsSignedIn(HasRole):
+    """Any role: reference data every screen needs (departments, availability)."""
+
+    roles = frozenset(Role.values)

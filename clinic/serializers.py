@@ -5,13 +5,16 @@ Serializers validate input and shape output; the views in clinic/api.py make the
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import IdCardField
+from api.fields import BoundedDateField
+from clinic.fields import IdCardField
 from clinic.forms import RegistrationForm
 from clinic.models import (
     Department,
@@ -26,6 +29,7 @@ from clinic.models import (
     RoomStatus,
     User,
 )
+from clinic.statistics import GROUP_BY_CHOICES
 
 # The registration form's field names, where the API's differ.
 _FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "non_field_errors"}
@@ -251,3 +255,44 @@ class PatientFilterSerializer(serializers.Serializer):
         required=False, max_length=32, help_text=_("The whole ID number.")
     )
     id_type = serializers.ChoiceField(choices=IdType.choices, required=False)
+
+
+# --- Statistics (income: billing, visits: visits) ----------------------------------------------
+
+# About ten years: the longest range one statistics request may cover.
+MAX_STATISTICS_DAYS = 3660
+
+
+def check_date_range(attrs: dict[str, Any]) -> dict[str, Any]:
+    """A start date after the end date is refused (under end_date)."""
+    start, end = attrs.get("start_date"), attrs.get("end_date")
+    if start and end and start > end:
+        raise serializers.ValidationError(
+            {"end_date": [_("The end date comes before the start date.")]}
+        )
+    return attrs
+
+
+class StatisticsQuerySerializer(serializers.Serializer):
+    start_date = BoundedDateField(required=False, help_text=_("Default: 29 days before the end."))
+    end_date = BoundedDateField(required=False, help_text=_("Default: today."))
+    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES, default="day")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end_date") or timezone.localdate()
+        start = attrs.get("start_date") or end - dt.timedelta(days=29)
+        attrs["start_date"], attrs["end_date"] = start, end
+        check_date_range(attrs)
+        if (end - start).days >= MAX_STATISTICS_DAYS:
+            raise serializers.ValidationError(
+                {"end_date": [_("A range may span at most %d days.") % MAX_STATISTICS_DAYS]}
+            )
+        return attrs
+
+
+class StatisticsGroupSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    dept_id = serializers.IntegerField(allow_null=True)
+    dept_name = serializers.CharField(allow_null=True)
+    doctor_id = serializers.CharField(allow_null=True, help_text=_("Staff code."))
+    doctor_name = serializers.CharField(allow_null=True)

@@ -282,7 +282,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "clinic.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.ClinicAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Sign-in, token refresh and self-registration, per client address.

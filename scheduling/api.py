@@ -11,10 +11,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.fields import model_errors
-from api.permissions import IsAdmin, IsSignedIn
 from api.views import ClinicAPIView
 from clinic.audit import record_event
+from clinic.fields import model_errors
+from clinic.roles import IsAdmin, IsSignedIn
 from scheduling.exceptions import ScheduleInUse
 from scheduling.models import Schedule
 from scheduling.selectors import slot_availability
@@ -62,7 +62,7 @@ class ScheduleListView(ClinicAPIView):
         responses={200: ScheduleSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(ScheduleFilterSerializer)
+        filters = self.validated_query(ScheduleFilterSerializer)
         schedules = Schedule.objects.select_related(*SCHEDULE_RELATIONS).order_by(
             "work_date", "time_slot", "department_id", "id"
         )
@@ -78,7 +78,7 @@ class ScheduleListView(ClinicAPIView):
             schedules = schedules.filter(doctor__emp_id=filters["doctor_id"].strip())
         if "time_slot" in filters:
             schedules = schedules.filter(time_slot=filters["time_slot"])
-        return self.paginated(schedules, ScheduleSerializer)
+        return self.page_response(schedules, ScheduleSerializer)
 
     @extend_schema(
         operation_id="admin_schedules_create",
@@ -86,9 +86,9 @@ class ScheduleListView(ClinicAPIView):
         responses={201: ScheduleSerializer},
     )
     def post(self, request: Request) -> Response:
-        schedule = Schedule(**self.body(ScheduleSerializer))
+        schedule = Schedule(**self.validated_body(ScheduleSerializer))
         _save(schedule, by=request.user, action="schedule.created", old={})
-        return self.shaped(schedule, ScheduleSerializer, status=201)
+        return self.object_response(schedule, ScheduleSerializer, status=201)
 
 
 class ScheduleDetailView(ClinicAPIView):
@@ -112,7 +112,7 @@ class ScheduleDetailView(ClinicAPIView):
             setattr(schedule, name, value)
         _save(schedule, by=request.user, action="schedule.updated", old=old)
         schedule.refresh_from_db()
-        return self.shaped(schedule, ScheduleSerializer)
+        return self.object_response(schedule, ScheduleSerializer)
 
     @extend_schema(
         operation_id="admin_schedules_delete",
@@ -142,7 +142,7 @@ class AvailabilityView(ClinicAPIView):
         responses={200: SlotAvailabilitySerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        query = self.query_params(AvailabilityQuerySerializer)
+        query = self.validated_query(AvailabilityQuerySerializer)
         date = query.get("date") or timezone.localdate()
         slots = slot_availability(department=query["dept_id"], start_date=date, end_date=date)
-        return self.paginated(slots, SlotAvailabilitySerializer)
+        return self.page_response(slots, SlotAvailabilitySerializer)

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, DoctorField
+from api.fields import BoundedDateField
+from clinic.fields import DoctorField
 from clinic.models import Department, Room
 from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot
 from scheduling.selectors import booking_horizon_end

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.tests.factories import BillFactory, IncomeRecordFactory
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import (
     DoctorFactory,
     PatientFactory,
@@ -21,6 +20,7 @@ from clinic.tests.factories import (
     make_resident_id,
 )
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 from visits.models import VisitStatus
 from visits.tests.factories import VisitFactory
 

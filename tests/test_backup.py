@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def paid_visit():
     """A settled visit, with its schedule's counter holding its place and the daily income
-    summary counting its payment (as the engine would)."""
+    summary counting its payment (as the settlement would)."""
     record = IncomeRecordFactory()
     Schedule.objects.filter(pk=record.bill.visit.schedule_id).update(current_patients=1)
     DailyIncomeSummary.rebuild()

@@ -29,7 +29,6 @@ from billing.models import Bill, IncomeRecord
 from billing.services import settle_visit
 from clinic.exceptions import ClinicError, InvalidTransition
 from clinic.models import Gender, Patient
-from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import (
     DepartmentFactory,
     PatientFactory,
@@ -40,6 +39,7 @@ from clinic.tests.factories import (
 from scheduling.exceptions import NoCapacity
 from scheduling.models import Schedule
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.models import Visit, VisitStatus
 from visits.services import check_in, register_walk_in
 from visits.tests.factories import VisitFactory

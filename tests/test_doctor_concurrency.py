@@ -19,7 +19,6 @@ from django.db import connection, transaction
 
 from clinic.exceptions import InvalidTransition
 from clinic.models import AuditEvent, User
-from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import (
     DoctorUserFactory,
     PatientFactory,
@@ -28,6 +27,7 @@ from clinic.tests.factories import (
 )
 from scheduling.models import Schedule, TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus
 from visits.services import call_next

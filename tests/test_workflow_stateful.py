@@ -1,4 +1,4 @@
-"""Random workflows through the clinic engine, checked against its invariants after every step.
+"""Random workflows through the clinic's services, checked against its invariants after every step.
 
 A hypothesis `RuleBasedStateMachine` plays one clinic day (2030-03-04) of one department with
 three schedules: doctor A in the morning and in the afternoon, doctor B in the morning or for
@@ -11,8 +11,8 @@ on both sides of every window, by the right and the wrong people.
 
 Every step is judged twice:
 - its outcome against a small model of the rules (ARCHITECTURE.md): which domain error, if
-  any, the engine must raise, and which schedule a booking or a walk-in must land on;
-- when it raises a `ClinicError`, every row the engine may write (schedules and their
+  any, the services must raise, and which schedule a booking or a walk-in must land on;
+- when it raises a `ClinicError`, every row the services may write (schedules and their
   counters, appointments, visits, patients, bills, income, the audit trail) is read before
   and after: a refused step must leave them all as they were.
 
@@ -28,13 +28,13 @@ Database isolation: the machine runs inside one `@pytest.mark.django_db` test, s
 examples share that test's transaction. Each example therefore opens its own savepoint in
 `__init__` (`transaction.atomic()` entered by hand) and rolls it back in `teardown()`, which
 hypothesis calls after every example, failed or not. An example sees only its own rows (fresh
-department, staff and patients from the factories), and the engine's own `atomic()` blocks
+department, staff and patients from the factories), and the services' own `atomic()` blocks
 nest inside it as savepoints, as in any `TestCase`-style test. The same on SQLite and MariaDB.
 
 Budget: 80 steps per example; with the "ci" profile (40 examples) 15-40 s on either
 database (SQLite faster). `HYPOTHESIS_PROFILE=thorough` runs 400 examples (3-4 minutes).
 
-Engine bugs the machine ran into are pinned at the end of the file (a strict xfail while
+Service bugs the machine ran into are pinned at the end of the file (a strict xfail while
 open); the machine avoids the inputs of an open one (see invalid_amounts) to keep looking.
 """
 
@@ -318,7 +318,7 @@ class ClinicWorkflow(RuleBasedStateMachine):
     # -- running a step --------------------------------------------------------------------------
 
     def read(self) -> dict[str, Any]:
-        """Every row the engine may write, as plain tuples (the example's savepoint holds only
+        """Every row the services may write, as plain tuples (the example's savepoint holds only
         this example's rows)."""
         return {
             "schedules": list(
@@ -387,7 +387,7 @@ class ClinicWorkflow(RuleBasedStateMachine):
         }
 
     def attempt(self, action: Callable[[], Any]) -> tuple[Any, ClinicError | None]:
-        """Run one engine call; a domain error must leave the database exactly as it was.
+        """Run one service call; a domain error must leave the database exactly as it was.
 
         `self.world` caches the last full read: rules write only through here, so the read
         made by the invariants after the previous step is still this step's "before".
@@ -1055,7 +1055,7 @@ def test_random_clinic_days_keep_every_invariant():
     run_state_machine_as_test(ClinicWorkflow, settings=settings(stateful_step_count=80))
 
 
-# -- engine bugs the machine ran into (fixed; these keep them fixed) ---------------------------
+# -- service bugs the machine ran into (fixed; these keep them fixed) ---------------------------
 
 
 @pytest.mark.django_db

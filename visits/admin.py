@@ -217,7 +217,7 @@ class VisitAdmin(ReadOnlyModelAdmin):
 class MedicalRecordAdmin(ReadOnlyModelAdmin):
     """Records are read here, one at a time, and every opening is an audit event; the list
     shows no record content. Corrections go through their own page (visits:record-correct),
-    which saves through the engine and audits the change."""
+    which saves through the service and audits the change."""
 
     list_display = ("visit", "doctor", "updated_at", "updated_by")
     list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by")

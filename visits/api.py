@@ -13,10 +13,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.permissions import IsAdmin, IsDesk, IsDoctor
 from api.views import ClinicAPIView
 from appointments.models import Appointment
 from clinic.models import Role, User
+from clinic.roles import IsAdmin, IsDesk, IsDoctor
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.exceptions import SettlementRequired
 from visits.models import MedicalRecord, Visit, VisitStatus
@@ -27,8 +27,10 @@ from visits.serializers import (
     MedicalRecordSerializer,
     QueueFilterSerializer,
     VisitFilterSerializer,
+    VisitReportSerializer,
     VisitSearchSerializer,
     VisitSerializer,
+    VisitStatisticsQuerySerializer,
     VisitStatusSerializer,
     WalkInSerializer,
 )
@@ -40,6 +42,7 @@ from visits.services import (
     register_walk_in,
     save_medical_record,
 )
+from visits.statistics import visit_statistics
 
 
 def visits_with_relations() -> QuerySet[Visit]:
@@ -72,7 +75,7 @@ class CheckInView(ClinicAPIView):
         "booking has one) must match. The booking becomes a waiting visit with a queue number.",
     )
     def post(self, request: Request, appt_id: int) -> Response:
-        data = self.body(CheckInSerializer)
+        data = self.validated_body(CheckInSerializer)
         try:
             # The desk may check in any booking: the service reads it under its lock.
             visit = check_in(
@@ -84,7 +87,7 @@ class CheckInView(ClinicAPIView):
         except Appointment.DoesNotExist:
             raise Http404 from None
         # Returned with its patient, department, doctor and room loaded: no second read.
-        return self.shaped(visit, VisitSerializer, status=201, reveal_id_card=True)
+        return self.object_response(visit, VisitSerializer, status=201, reveal_id_card=True)
 
 
 class WalkInView(ClinicAPIView):
@@ -97,7 +100,7 @@ class WalkInView(ClinicAPIView):
         description="A patient without a booking joins the queue of the slot running now.",
     )
     def post(self, request: Request) -> Response:
-        data = self.body(WalkInSerializer)
+        data = self.validated_body(WalkInSerializer)
         visit = register_walk_in(
             by=request.user,
             department=data["dept_id"],
@@ -109,7 +112,7 @@ class WalkInView(ClinicAPIView):
             doctor=data.get("doctor_id"),
         )
         # Returned with its patient, department, doctor and room loaded: no second read.
-        return self.shaped(visit, VisitSerializer, status=201, reveal_id_card=True)
+        return self.object_response(visit, VisitSerializer, status=201, reveal_id_card=True)
 
 
 class DeskVisitsView(ClinicAPIView):
@@ -121,7 +124,7 @@ class DeskVisitsView(ClinicAPIView):
         responses={200: VisitSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(VisitFilterSerializer)
+        filters = self.validated_query(VisitFilterSerializer)
         visits = visits_with_relations().order_by("-visit_date", "schedule_id", "queue_number")
         if "date" in filters:
             visits = visits.filter(visit_date=filters["date"])
@@ -129,7 +132,7 @@ class DeskVisitsView(ClinicAPIView):
             visits = visits.filter(department_id=filters["dept_id"])
         if "status" in filters:
             visits = visits.filter(status=filters["status"])
-        return self.paginated(visits, VisitSerializer)
+        return self.page_response(visits, VisitSerializer)
 
 
 class DeskVisitStatusView(ClinicAPIView):
@@ -144,7 +147,7 @@ class DeskVisitStatusView(ClinicAPIView):
     )
     def put(self, request: Request, id: int) -> Response:
         visit = get_object_or_404(visits_with_relations(), pk=id)
-        status = self.body(VisitStatusSerializer)["status"]
+        status = self.validated_body(VisitStatusSerializer)["status"]
         if status == VisitStatus.IN_CONSULTATION:
             visit.start_consultation(by=request.user)
         elif status == VisitStatus.AWAITING_PAYMENT:
@@ -153,7 +156,7 @@ class DeskVisitStatusView(ClinicAPIView):
             visit.leave_unseen(by=request.user)
         else:
             raise SettlementRequired(details={"from": visit.status, "to": VisitStatus.LEFT})
-        return self.shaped(_refetch(visit), VisitSerializer, reveal_id_card=True)
+        return self.object_response(_refetch(visit), VisitSerializer, reveal_id_card=True)
 
 
 class DoctorQueueView(ClinicAPIView):
@@ -167,7 +170,7 @@ class DoctorQueueView(ClinicAPIView):
         responses={200: VisitSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(QueueFilterSerializer)
+        filters = self.validated_query(QueueFilterSerializer)
         slot_order = Case(
             *(
                 When(schedule__time_slot=slot, then=Value(rank))
@@ -183,7 +186,7 @@ class DoctorQueueView(ClinicAPIView):
         )
         if "status" in filters:
             visits = visits.filter(status=filters["status"])
-        return self.paginated(visits, VisitSerializer)
+        return self.page_response(visits, VisitSerializer)
 
 
 class CallNextView(ClinicAPIView):
@@ -198,7 +201,7 @@ class CallNextView(ClinicAPIView):
     )
     def post(self, request: Request) -> Response:
         visit = call_next(by=request.user)
-        return self.shaped(_refetch(visit), VisitSerializer)
+        return self.object_response(_refetch(visit), VisitSerializer)
 
 
 class FinishConsultationView(ClinicAPIView):
@@ -213,12 +216,12 @@ class FinishConsultationView(ClinicAPIView):
     def post(self, request: Request, id: int) -> Response:
         visit = get_object_or_404(visits_for_records(request.user), pk=id)
         visit.finish_consultation(by=request.user)
-        return self.shaped(_refetch(visit), VisitSerializer)
+        return self.object_response(_refetch(visit), VisitSerializer)
 
 
 class MedicalRecordView(ClinicAPIView):
     """A visit's medical record: the visit's own doctor (doctor routes) or an administrator
-    (admin routes). Every read is an audit event; every write goes through the engine."""
+    (admin routes). Every read is an audit event; every write goes through the services."""
 
     permission_classes = [IsDoctor]
 
@@ -234,8 +237,8 @@ class MedicalRecordView(ClinicAPIView):
         if record is None:
             raise NotFound(_("This visit has no medical record yet."))
         record.visit = visit
-        record_medical_record_view(record=record, by=request.user, request=request._request)
-        return self.shaped(record, MedicalRecordSerializer)
+        record_medical_record_view(record=record, by=request.user, request=request)
+        return self.object_response(record, MedicalRecordSerializer)
 
     @extend_schema(
         operation_id="doctor_medical_record_put",
@@ -246,9 +249,9 @@ class MedicalRecordView(ClinicAPIView):
     )
     def put(self, request: Request, id: int) -> Response:
         visit = self._visit(request, id)
-        fields = self.body(MedicalRecordInputSerializer)
+        fields = self.validated_body(MedicalRecordInputSerializer)
         record = save_medical_record(visit=visit, by=request.user, **fields)
-        return self.shaped(record, MedicalRecordSerializer)
+        return self.object_response(record, MedicalRecordSerializer)
 
 
 class AdminMedicalRecordView(MedicalRecordView):
@@ -279,7 +282,7 @@ class AdminVisitSearchView(ClinicAPIView):
         responses={200: VisitSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.query_params(VisitSearchSerializer)
+        filters = self.validated_query(VisitSearchSerializer)
         visits = visits_with_relations().order_by("-visit_date", "-check_in_time", "-id")
         if "start_date" in filters:
             visits = visits.filter(visit_date__gte=filters["start_date"])
@@ -298,4 +301,24 @@ class AdminVisitSearchView(ClinicAPIView):
         id_card = normalize_resident_id(filters.get("id_card"))
         if id_card:
             visits = visits.filter(patient__id_card=id_card)
-        return self.paginated(visits, VisitSerializer)
+        return self.page_response(visits, VisitSerializer)
+
+
+class VisitStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_visits",
+        parameters=[VisitStatisticsQuerySerializer],
+        responses={200: VisitReportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(VisitStatisticsQuerySerializer)
+        rows = visit_statistics(**query)
+        report = {
+            **query,
+            "status": query.get("status"),
+            "visit_count": sum(row["visit_count"] for row in rows),
+            "results": rows,
+        }
+        return self.object_response(report, VisitReportSerializer)

@@ -30,7 +30,7 @@ from clinic.templatetags.clinic_tags import minutes_since
 from clinic.urls_utils import pk_url_maker
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
-from visits.forms import ENGINE_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
+from visits.forms import SERVICE_ERROR_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
 from visits.models import Visit, VisitStatus
 from visits.search import desk_search, search_filters
 from visits.services import check_in, register_walk_in, walk_in_slot
@@ -54,7 +54,8 @@ def search(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK_ROLES)
 @require_http_methods(["GET", "POST"])
 def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
-    """The patient tells their phone (and ID number when booked with one); the engine checks."""
+    """The patient tells their phone (and ID number when booked with one); check_in()
+    verifies them."""
     appointment = get_appointment_for(request.user, appointment_pk)
     needs_id = bool(appointment.id_card)
     form = CheckInForm(request.POST if request.method == "POST" else None, needs_id=needs_id)
@@ -69,7 +70,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
                     by=request.user,
                 )
             except ClinicError as error:
-                apply_clinic_error(form, error, ENGINE_FIELDS)
+                apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
             else:
                 messages.success(
@@ -144,7 +145,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     doctor=data["doctor"],
                 )
             except ClinicError as error:
-                apply_clinic_error(form, error, ENGINE_FIELDS)
+                apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
             else:
                 messages.success(

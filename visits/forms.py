@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from clinic.forms import PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
 
-# The engine's field names on these forms.
-ENGINE_FIELDS = {"id_type": "id_card", "doctor_id": "doctor"}
+# Where the services' error fields are on these forms.
+SERVICE_ERROR_FIELDS = {"id_type": "id_card", "doctor_id": "doctor"}
 
 
 class CheckInForm(forms.Form):

@@ -6,13 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import (
-    BoundedDateField,
-    DepartmentField,
-    DoctorField,
-    IdCardField,
-)
+from api.fields import BoundedDateField
+from clinic.fields import DepartmentField, DoctorField, IdCardField
 from clinic.models import Gender, IdType
+from clinic.serializers import StatisticsGroupSerializer, StatisticsQuerySerializer
+from clinic.statistics import GROUP_BY_CHOICES
 from scheduling.models import TimeSlot
 from visits.models import MedicalRecord, Visit, VisitStatus
 
@@ -104,7 +102,7 @@ class QueueFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
 
 
-# What the desk may ask for; `left` is answered by the engine: only a settlement leaves.
+# What the desk may ask for; `left` is refused by the visit: only a settlement leaves.
 DESK_VISIT_MOVES = (
     VisitStatus.IN_CONSULTATION,
     VisitStatus.AWAITING_PAYMENT,
@@ -165,3 +163,33 @@ class MedicalRecordInputSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=RECORD_TEXT_MAX
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+
+
+# --- Statistics ---------------------------------------------------------------------------
+
+
+class VisitStatisticsQuerySerializer(StatisticsQuerySerializer):
+    status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
+
+
+class VisitStatusCountsSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    in_consultation = serializers.IntegerField()
+    awaiting_payment = serializers.IntegerField()
+    left = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class VisitRowSerializer(StatisticsGroupSerializer):
+    visit_count = serializers.IntegerField()
+    patient_count = serializers.IntegerField()
+    by_status = VisitStatusCountsSerializer()
+
+
+class VisitReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES)
+    status = serializers.ChoiceField(choices=VisitStatus.choices, allow_null=True)
+    visit_count = serializers.IntegerField()
+    results = VisitRowSerializer(many=True)

@@ -4,7 +4,7 @@ import pytest
 
 from appointments.models import Appointment
 from appointments.tests.factories import AppointmentFactory
-from clinic.testing import assert_db_rejects
+from tests.support import assert_db_rejects
 
 pytestmark = pytest.mark.django_db
 

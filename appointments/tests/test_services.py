@@ -11,7 +11,6 @@ from appointments.models import Appointment, AppointmentStatus
 from appointments.services import book_appointment
 from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import AuditEvent
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import DoctorFactory, RoomFactory, UserFactory
 from scheduling.exceptions import (
     BeyondHorizon,
@@ -22,6 +21,7 @@ from scheduling.exceptions import (
 )
 from scheduling.models import TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from appointments.tests.factories import AppointmentFactory
 from clinic.audit import record_events
 from clinic.exceptions import InvalidTransition, PermissionDenied
 from clinic.models import AuditEvent
-from clinic.testing import WORK_DAY, clinic_time
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 
 pytestmark = pytest.mark.django_db
 

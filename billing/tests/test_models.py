@@ -9,7 +9,7 @@ from django.db.models import F
 
 from billing.models import Bill, IncomeRecord, PayStatus
 from billing.tests.factories import BillFactory, IncomeRecordFactory
-from clinic.testing import assert_db_rejects
+from tests.support import assert_db_rejects
 
 pytestmark = pytest.mark.django_db
 

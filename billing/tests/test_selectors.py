@@ -10,13 +10,15 @@ import pytest
 from django.db.models import F
 from django.utils import translation
 
-from billing.selectors import Grouping, IncomeRow, income_by_group, visits_by_group
+from billing.selectors import IncomeRow, income_by_group
 from billing.services import settle_visit
-from clinic.testing import WORK_DAY, clinic_time
+from clinic.statistics import Grouping
 from clinic.tests.factories import DepartmentFactory, DoctorFactory, PatientFactory
 from scheduling.models import TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 from visits.models import VisitStatus
+from visits.statistics import visits_by_group
 from visits.tests.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,7 @@ def clinic():
 
 @pytest.fixture
 def income(clinic, receptionist):
-    """Payments settled through the engine, at clinic-local times.
+    """Payments settled through the settlement service, at clinic-local times.
 
     | day    | doctor | total  | insurance |
     | D1     | a1     | 100.00 | 60.00     |

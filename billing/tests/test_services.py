@@ -11,7 +11,7 @@ from billing.models import Bill, IncomeRecord, PayStatus
 from billing.services import settle_visit, validate_amounts
 from clinic.exceptions import InvalidTransition, PermissionDenied
 from clinic.models import AuditEvent
-from clinic.testing import clinic_time
+from tests.support import clinic_time
 from visits.models import VisitStatus
 from visits.tests.factories import VisitFactory
 

@@ -16,9 +16,9 @@ from django.db import connection
 from billing.models import Bill, DailyIncomeSummary, IncomeRecord
 from billing.services import settle_visit
 from billing.tests.factories import IncomeRecordFactory
-from clinic.testing import WORK_DAY, assert_db_rejects, clinic_time
 from clinic.tests.factories import DepartmentFactory, DoctorFactory
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, assert_db_rejects, clinic_time
 from visits.models import VisitStatus
 from visits.tests.factories import VisitFactory
 
@@ -77,7 +77,7 @@ def test_a_settlement_adds_to_its_days_row(receptionist):
 
 
 def test_settlements_keep_the_summary_equal_to_the_detail(receptionist):
-    """Many settlements over days, departments and doctors (through the engine)."""
+    """Many settlements over days, departments and doctors (through the settlement service)."""
     rng = random.Random(7)
     schedules = [
         ScheduleFactory(doctor=doctor, department=doctor.department)

@@ -2,7 +2,7 @@
 
 Settlements of one day, department and doctor all write the same summary row; the day's
 first ones race to create it. Every thread connects before a shared barrier, settles one
-visit through the engine, and closes its connection in `finally`.
+visit through the settlement service, and closes its connection in `finally`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 import clinic.db
 from billing.models import DailyIncomeSummary, IncomeRecord
 from billing.services import settle_visit
-from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import DoctorFactory, ReceptionistFactory
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.models import VisitStatus
 from visits.tests.factories import VisitFactory
 

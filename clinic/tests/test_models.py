@@ -18,7 +18,6 @@ from clinic.models import (
     Room,
     User,
 )
-from clinic.testing import assert_db_rejects
 from clinic.tests.factories import (
     DepartmentFactory,
     DoctorFactory,
@@ -28,6 +27,7 @@ from clinic.tests.factories import (
     UserFactory,
     make_resident_id,
 )
+from tests.support import assert_db_rejects
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""generate_demo_history: bulk history that obeys the engine's rules, and never twice."""
+"""generate_demo_history: bulk history that obeys the clinic's rules, and never twice."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
 from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
-from billing.selectors import Grouping, income_by_group
+from billing.selectors import income_by_group
 from clinic.models import Employee, Patient
+from clinic.statistics import Grouping
 from scheduling.models import Schedule
 from visits.models import Visit, VisitDailySummary, VisitStatus
 

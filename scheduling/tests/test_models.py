@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from clinic.models import EmployeeStatus, RoomStatus
-from clinic.testing import assert_db_rejects
 from clinic.tests.factories import DoctorFactory, EmployeeFactory, RoomFactory
 from scheduling.exceptions import NoCapacity
 from scheduling.models import Schedule, TimeSlot, slot_bounds
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import assert_db_rejects
 
 pytestmark = pytest.mark.django_db
 

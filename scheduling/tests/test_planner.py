@@ -1,4 +1,4 @@
-"""The week planner: a week from a pattern, last week copied forward, the engine's rules per
+"""The week planner: a week from a pattern, last week copied forward, the clinic's rules per
 schedule, and nothing created when any schedule is invalid (unless asked)."""
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from clinic.testing import run_at_once
 from clinic.tests.factories import DepartmentFactory, DoctorFactory, RoomFactory
 from scheduling.forms import BatchMode, save_schedule_batch
 from scheduling.models import Schedule, TimeSlot
+from tests.support import run_at_once
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 

@@ -8,13 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import DoctorFactory, RoomFactory
 from scheduling.exceptions import NoCapacity, ScheduleInUse
 from scheduling.models import Schedule, TimeSlot
 from scheduling.selectors import next_available_slots, slot_availability
 from scheduling.services import pick_schedule, save_schedule
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
 """Fixtures for the API suites: a fixed clinic clock, JWT clients per persona, and a clinic
-day built through the engine's own services (so every counter is consistent)."""
+day built through the clinic's own services (so every counter is consistent)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from appointments.models import Appointment
 from appointments.services import book_appointment
 from clinic.models import User
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import PatientFactory, RoomFactory, make_resident_id
 from scheduling.models import Schedule, TimeSlot
 from scheduling.services import save_schedule
+from tests.support import WORK_DAY, clinic_time
 from visits.models import MedicalRecord, Visit
 from visits.services import register_walk_in, save_medical_record
 

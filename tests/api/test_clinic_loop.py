@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from billing.models import Bill, IncomeRecord
 from clinic.models import AuditEvent
-from clinic.testing import WORK_DAY
 from clinic.tests.factories import TEST_PASSWORD, make_resident_id
 from scheduling.models import Schedule
+from tests.support import WORK_DAY
 
 pytestmark = pytest.mark.django_db
 

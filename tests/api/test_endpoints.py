@@ -15,10 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from billing.services import settle_visit
-from billing.statistics import income_statistics, visit_statistics
+from billing.statistics import income_statistics
 from clinic.models import AuditEvent
 from clinic.privacy import mask_id_card
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import (
     DepartmentFactory,
     DoctorFactory,
@@ -28,6 +27,8 @@ from clinic.tests.factories import (
 )
 from scheduling.models import Schedule
 from tests.api.conftest import ClinicDay, bearer_client
+from tests.support import WORK_DAY, clinic_time
+from visits.statistics import visit_statistics
 from visits.tests.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db

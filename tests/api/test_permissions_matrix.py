@@ -18,9 +18,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import TEST_PASSWORD, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
+from tests.support import WORK_DAY, clinic_time
 
 pytestmark = pytest.mark.django_db
 

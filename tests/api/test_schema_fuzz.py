@@ -4,7 +4,7 @@ For every operation and every role that may call it (from the permission matrix;
 may not is refused before its input is even read, which the matrix already proves), valid and
 invalid requests are generated from the schema and sent through the WSGI application on a
 clinic day with real rows. Half of the generated ids are swapped for ids that exist, so the
-requests reach the engine instead of stopping at a 404. Every response must:
+requests reach the services instead of stopping at a 404. Every response must:
 - never be a 5xx,
 - have a status the operation documents, with the documented content type,
 - conform to the documented response schema (the error body included),

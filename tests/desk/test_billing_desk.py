@@ -36,7 +36,7 @@ def visit():
 
 
 class TestPayment:
-    def test_self_pay_preview_is_computed_by_the_engine(self, desk_client, visit):
+    def test_self_pay_preview_is_computed_by_the_settlement_rules(self, desk_client, visit):
         url = reverse("billing:pay", args=[visit.pk])
         html = desk_client.get(
             url, {"total_amount": "86.5", "insurance_amount": "50"}, headers=HTMX

@@ -133,7 +133,7 @@ def test_the_board_updates_by_itself_and_keeps_focus_and_typing(
     # Someone types in the search box and someone else has a board button focused.
     page.fill("#desk-search", "139")
     page.focus(f"#advance-{other.pk}")
-    # Another session (the doctor's, here the engine directly) moves a visit along.
+    # Another session (the doctor's, here the service directly) moves a visit along.
     waiting.start_consultation(by=desk_user)
     expect(consultation).to_contain_text(waiting.patient.name, timeout=12_000)
     assert page.evaluate("document.activeElement.id") == f"advance-{other.pk}"

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Gender, IdType
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import (
     DoctorUserFactory,
     PatientFactory,
@@ -23,6 +22,7 @@ from clinic.tests.factories import (
 )
 from scheduling.models import Schedule, TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import QueueEmpty, RecordNotEditable
 from visits.models import MedicalRecord, Visit, VisitStatus
 from visits.selectors import (
@@ -607,11 +607,11 @@ class TestAuditOfRecords:
         doctor_client.post(consultation_url(record.visit), {"diagnosis": "Flu"})
         assert not record_events().exists()
 
-    def test_the_engine_refuses_a_record_while_the_patient_still_waits(self, doctor_user, schedule):
+    def test_no_record_while_the_patient_still_waits(self, doctor_user, schedule):
         with pytest.raises(RecordNotEditable):
             save_medical_record(visit=waiting(schedule, 1), by=doctor_user, diagnosis="Too soon")
 
-    def test_the_engine_refuses_another_doctors_record(self, doctor_user, other_doctor_user):
+    def test_the_service_refuses_another_doctors_record(self, doctor_user, other_doctor_user):
         record = MedicalRecordFactory(
             visit__schedule__doctor=other_doctor_user.employee,
             visit__status=VisitStatus.IN_CONSULTATION,

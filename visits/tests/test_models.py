@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from appointments.tests.factories import AppointmentFactory
-from clinic.testing import assert_db_rejects
+from tests.support import assert_db_rejects
 from visits.models import MedicalRecord, Visit
 from visits.tests.factories import MedicalRecordFactory, VisitFactory
 

@@ -9,11 +9,11 @@ from appointments.services import book_appointment
 from appointments.tests.factories import AppointmentFactory
 from clinic.exceptions import InvalidTransition, PatientConflict, PermissionDenied
 from clinic.models import AuditEvent, Patient
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import DoctorFactory, PatientFactory, RoomFactory, make_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
 from scheduling.models import TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import CheckInClosed, VerificationFailed
 from visits.models import Visit, VisitStatus
 from visits.services import check_in, register_walk_in

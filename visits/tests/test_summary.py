@@ -14,10 +14,10 @@ from django.db import connection
 from appointments.services import book_appointment
 from billing.invariants import find_problems
 from billing.services import settle_visit
-from clinic.testing import WORK_DAY, assert_db_rejects, clinic_time
 from clinic.tests.factories import DoctorFactory, PatientFactory, ReceptionistFactory
 from scheduling.models import TimeSlot
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, assert_db_rejects, clinic_time
 from visits.models import STATUS_COUNTERS, SummaryOutOfStep, Visit, VisitDailySummary, VisitStatus
 from visits.services import call_next, check_in, register_walk_in
 from visits.tests.factories import VisitFactory

@@ -12,9 +12,9 @@ import pytest
 
 import clinic.db
 from billing.services import settle_visit
-from clinic.testing import WORK_DAY, clinic_time, run_at_once
 from clinic.tests.factories import PatientFactory, ReceptionistFactory
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.models import Visit, VisitDailySummary, VisitStatus
 from visits.services import register_walk_in
 from visits.tests.factories import VisitFactory

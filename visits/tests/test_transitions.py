@@ -6,9 +6,9 @@ import pytest
 
 from clinic.exceptions import InvalidTransition, PermissionDenied
 from clinic.models import AuditEvent
-from clinic.testing import WORK_DAY, clinic_time
 from clinic.tests.factories import DoctorUserFactory
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import SettlementRequired
 from visits.models import Visit, VisitStatus
 from visits.tests.factories import VisitFactory

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from billing.management.summary_command import SummaryCommand
 from billing.models import DailyIncomeSummary
+from clinic.management.summary_command import SummaryCommand
 
 
 class Command(SummaryCommand):

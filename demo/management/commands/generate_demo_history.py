@@ -6,7 +6,7 @@ For every day of the range (ending yesterday by default) each doctor gets a morn
 afternoon schedule in their room; the day's visits spread over them, mostly settled (a
 paid bill, its income record, often a medical record), some left unseen; about a third
 came from a booking (a completed appointment), and some bookings were cancelled or missed.
-The rows obey the engine's rules: the bill identity, one bill and one income record per
+The rows obey the clinic's rules: the bill identity, one bill and one income record per
 settled visit, unique queue numbers per schedule, places taken equal to the visits that
 hold them. Rows are written with bulk inserts, a week per transaction; the daily income
 summary is rebuilt for the range at the end.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.management.summary_command import SummaryCommand
+from clinic.management.summary_command import SummaryCommand
 from visits.models import VisitDailySummary
 
 

@@ -1,4 +1,5 @@
-"""Tokens: sign-in, refresh (rotating, the old refresh token blacklisted) and sign-out.
+"""Accounts over the API: sign-in, refresh (rotating, the old refresh token blacklisted),
+sign-out, a patient's own registration and the profile.
 
 An access token lives `JWT_ACCESS_MINUTES` (15 by default) and is not revocable before then;
 a refresh token is single-use: refreshing blacklists it and hands out a new pair, signing out
@@ -20,16 +21,22 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from api.views import ClinicAPIView
 from clinic.audit import record_event
 from clinic.models import User
-from clinic.serializers import ProfileSerializer
+from clinic.roles import IsSignedIn
+from clinic.serializers import (
+    ProfileSerializer,
+    RegisterSerializer,
+    RegistrationResultSerializer,
+)
+from clinic.services import register_patient_account
 
 
 class LoginSerializer(serializers.Serializer):
@@ -64,7 +71,7 @@ def sign_in(user: User, request: Request) -> dict[str, str]:
     with transaction.atomic():
         refresh = RefreshToken.for_user(user)
         update_last_login(None, user)
-        record_event(actor=user, action="auth.login", obj=user, request=request._request)
+        record_event(actor=user, action="auth.login", obj=user, request=request)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -98,7 +105,7 @@ def _lock_unused(refresh: RefreshToken) -> None:
         raise InvalidToken(_("Token is blacklisted"))
 
 
-class OpenEndpointMixin:
+class OpenEndpoint(ClinicAPIView):
     """For endpoints reached without signing in (sign-in, refresh, registration).
 
     A stale or broken token in the header must not stop anyone from signing in, so no
@@ -113,7 +120,7 @@ class OpenEndpointMixin:
         return 'Bearer realm="api"'
 
 
-class LoginView(OpenEndpointMixin, APIView):
+class LoginView(OpenEndpoint):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -128,7 +135,7 @@ class LoginView(OpenEndpointMixin, APIView):
         serializer.is_valid(raise_exception=True)
         # authenticate() records a failed attempt (auth.login_failed) itself.
         user = authenticate(
-            request._request,
+            self.django_request,
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
@@ -141,7 +148,7 @@ class LoginView(OpenEndpointMixin, APIView):
         return Response({**tokens, "user": ProfileSerializer(user).data})
 
 
-class RefreshView(OpenEndpointMixin, APIView):
+class RefreshView(OpenEndpoint):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -167,7 +174,7 @@ class RefreshView(OpenEndpointMixin, APIView):
         return Response({"access": access, "refresh": str(refresh)})
 
 
-class LogoutView(APIView):
+class LogoutView(ClinicAPIView):
     """Revoke the refresh token given (token clients) and end the session (browser)."""
 
     permission_classes = [AllowAny]
@@ -193,12 +200,10 @@ class LogoutView(APIView):
                 _lock_unused(refresh)
                 refresh.blacklist()
                 if owner is not None:
-                    record_event(
-                        actor=owner, action="auth.logout", obj=owner, request=request._request
-                    )
+                    record_event(actor=owner, action="auth.logout", obj=owner, request=request)
         if has_session:
             # Records its own audit event (user_logged_out).
-            session_logout(request._request)
+            session_logout(self.django_request)
         return Response(status=204)
 
 
@@ -209,3 +214,36 @@ def _token_owner_matches(request: Request, refresh: RefreshToken) -> User | None
     if user is not None and user.is_authenticated and owner is not None and owner.pk != user.pk:
         raise ValidationError({"refresh": [_("This token belongs to another account.")]})
     return owner
+
+
+class RegisterView(OpenEndpoint):
+    """A patient creates their own account, under the site's identity rules."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_register",
+        request=RegisterSerializer,
+        responses={201: RegistrationResultSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated_body(RegisterSerializer)
+        registration = register_patient_account(**data)
+        result = {
+            "user": registration.user,
+            "patient_id": registration.patient.pk,
+            "linked_existing": registration.linked_existing,
+            "needs_desk_review": registration.needs_desk_review,
+            **sign_in(registration.user, request),
+        }
+        return self.object_response(result, RegistrationResultSerializer, status=201)
+
+
+class ProfileView(ClinicAPIView):
+    permission_classes = [IsSignedIn]
+
+    @extend_schema(operation_id="auth_profile", responses={200: ProfileSerializer})
+    def get(self, request: Request) -> Response:
+        return self.object_response(request.user, ProfileSerializer)

@@ -1,0 +1,25 @@
+"""The appointments app's routes of the JSON API, included by api/urls.py (names in its `api`
+namespace). Paths are a contract with other programs: no trailing slash."""
+
+from django.urls import path
+
+from appointments import api
+
+urlpatterns = [
+    path("patient/appointments", api.MyAppointmentsView.as_view(), name="patient-appointments"),
+    path(
+        "patient/appointments/<int:id>",
+        api.MyAppointmentDetailView.as_view(),
+        name="patient-appointment",
+    ),
+    path(
+        "receptionist/appointments",
+        api.DeskAppointmentsView.as_view(),
+        name="receptionist-appointments",
+    ),
+    path(
+        "receptionist/appointments/<int:id>/status",
+        api.DeskAppointmentStatusView.as_view(),
+        name="receptionist-appointment-status",
+    ),
+]

@@ -1,0 +1,28 @@
+"""The billing app's routes of the JSON API, included by api/urls.py (names in its `api`
+namespace). Paths are a contract with other programs: no trailing slash."""
+
+from django.urls import path
+
+from billing import api
+
+urlpatterns = [
+    path("patient/visits", api.MyVisitsView.as_view(), name="patient-visits"),
+    path(
+        "receptionist/payment/<int:visit_id>",
+        api.PaymentView.as_view(),
+        name="receptionist-payment",
+    ),
+    path("receptionist/bills", api.DeskBillsView.as_view(), name="receptionist-bills"),
+    path(
+        "receptionist/income-records",
+        api.DeskIncomeRecordsView.as_view(),
+        name="receptionist-income-records",
+    ),
+    path("admin/bills", api.AdminBillsView.as_view(), name="admin-bills"),
+    path("admin/income-records", api.AdminIncomeRecordsView.as_view(), name="admin-income-records"),
+    path(
+        "admin/statistics/income",
+        api.IncomeStatisticsView.as_view(),
+        name="admin-statistics-income",
+    ),
+]
