@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Iterator
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +20,7 @@ from billing.models import Bill
 from billing.reports import ReportFilterForm, filtered_bills, filtered_income, takings
 from billing.services import settle_visit, validate_amounts
 from clinic.exceptions import ClinicError
+from clinic.exports import csv_response
 from clinic.forms import apply_clinic_error
 from clinic.privacy import mask_id_card
 from clinic.roles import DESK_ROLES, role_required
@@ -125,52 +127,45 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 def reports_export(request: HttpRequest) -> HttpResponse:
-    """CSV of exactly the filtered rows, UTF-8 with a BOM so that spreadsheets read Chinese."""
+    """CSV of exactly the filtered rows (bills, or income records with ?kind=income)."""
     form = ReportFilterForm(request.GET or None)
     kind = "income" if request.GET.get("kind") == "income" else "bills"
     start, end = form.date_range()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-{start}-{end}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    if kind == "bills":
-        writer.writerow(
-            [
-                _("Bill number"), _("Paid at"), _("Patient"), _("ID number"), _("Department"),
-                _("Doctor"), _("Room"), _("Total"), _("Insurance"), _("Self-pay"),
-                _("Payment status"), _("Cashier"),
-            ]
-        )  # fmt: skip
-        for bill in filtered_bills(form).iterator(chunk_size=500):
-            visit = bill.visit
-            writer.writerow(
-                [
-                    bill.number,
-                    timezone.localtime(bill.pay_time).strftime("%Y-%m-%d %H:%M")
-                    if bill.pay_time
-                    else "",
-                    visit.patient.name,
-                    mask_id_card(visit.patient.id_card),
-                    visit.department.name,
-                    visit.schedule.doctor.name,
-                    visit.schedule.room.room_number,
-                    bill.total_amount,
-                    bill.insurance_amount,
-                    bill.self_pay_amount,
-                    bill.get_pay_status_display(),
-                    bill.cashier.username if bill.cashier else "",
-                ]
-            )
-    else:
-        writer.writerow([_("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount")])
-        for record in filtered_income(form).iterator(chunk_size=500):
-            writer.writerow(
-                [
-                    record.record_date.isoformat(),
-                    record.bill.number,
-                    record.department.name,
-                    record.doctor.name if record.doctor else "",
-                    record.amount,
-                ]
-            )
-    return response
+    rows = _bill_rows(form) if kind == "bills" else _income_rows(form)
+    return csv_response(f"{kind}-{start}-{end}.csv", rows)
+
+
+def _bill_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
+    yield [
+        _("Bill number"), _("Paid at"), _("Patient"), _("ID number"), _("Department"),
+        _("Doctor"), _("Room"), _("Total"), _("Insurance"), _("Self-pay"),
+        _("Payment status"), _("Cashier"),
+    ]  # fmt: skip
+    for bill in filtered_bills(form).iterator(chunk_size=500):
+        visit = bill.visit
+        yield [
+            bill.number,
+            timezone.localtime(bill.pay_time).strftime("%Y-%m-%d %H:%M") if bill.pay_time else "",
+            visit.patient.name,
+            mask_id_card(visit.patient.id_card),
+            visit.department.name,
+            visit.schedule.doctor.name,
+            visit.schedule.room.room_number,
+            bill.total_amount,
+            bill.insurance_amount,
+            bill.self_pay_amount,
+            bill.get_pay_status_display(),
+            bill.cashier.username if bill.cashier else "",
+        ]
+
+
+def _income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
+    yield [_("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount")]
+    for record in filtered_income(form).iterator(chunk_size=500):
+        yield [
+            record.record_date.isoformat(),
+            record.bill.number,
+            record.department.name,
+            record.doctor.name if record.doctor else "",
+            record.amount,
+        ]

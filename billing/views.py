@@ -6,7 +6,6 @@ holds exactly what the table shows.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from billing.forms import StatisticsExportForm, StatisticsForm, StatisticsTable
 from billing.selectors import IncomeRow, income_by_group
+from clinic.exports import csv_response
 from clinic.models import Role
 from clinic.roles import role_required
 from clinic.statistics import Grouping
@@ -26,7 +26,6 @@ from visits.statistics import VisitRow, visits_by_group
 
 CENT = Decimal("0.01")
 # A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -172,21 +171,6 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-def _csv_cell(value: str) -> str:
-    # Department and doctor names are typed by people: never let one run as a formula.
-    if value and value.startswith(FORMULA_PREFIXES) and not _is_number(value):
-        return "'" + value
-    return value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        Decimal(value)
-    except ArithmeticError:
-        return False
-    return True
-
-
 @role_required(Role.ADMIN)
 @require_GET
 def statistics_export(request: HttpRequest) -> HttpResponse:
@@ -203,10 +187,4 @@ def statistics_export(request: HttpRequest) -> HttpResponse:
     filename = (
         f"{table.name}-{data['start_date']:%Y%m%d}-{data['end_date']:%Y%m%d}-{data['group_by']}.csv"
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    for line in (table.headers, *table.rows, table.footer):
-        writer.writerow([_csv_cell(cell) for cell in line])
-    return response
+    return csv_response(filename, (table.headers, *table.rows, table.footer))
