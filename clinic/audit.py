@@ -7,14 +7,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from clinic.client_address import client_ip
 from clinic.models import AuditEvent, Patient, User
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: behind a proxy, the deployment sets it from the proxy's header.
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record_event(**event: Any) -> AuditEvent:

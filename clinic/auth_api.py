@@ -20,7 +20,6 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Va
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -29,6 +28,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from api.views import ClinicAPIView
 from clinic.audit import record_event
+from clinic.client_address import AuthRateThrottle
 from clinic.models import User
 from clinic.roles import IsSignedIn
 from clinic.serializers import (
@@ -121,7 +121,7 @@ class OpenEndpoint(ClinicAPIView):
 
 
 class LoginView(OpenEndpoint):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
@@ -149,7 +149,7 @@ class LoginView(OpenEndpoint):
 
 
 class RefreshView(OpenEndpoint):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
@@ -219,7 +219,7 @@ def _token_owner_matches(request: Request, refresh: RefreshToken) -> User | None
 class RegisterView(OpenEndpoint):
     """A patient creates their own account, under the site's identity rules."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(

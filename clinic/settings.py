@@ -134,7 +134,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "clinic.views.locked_out"
 AXES_VERBOSE = False
-# Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER to read the client's address from it.
+# How many proxies in front of the application append to X-Forwarded-For (nginx: 1). The
+# client's address is read through them (clinic.client_address) by the lockout, the audit
+# log, the API's throttles and the registration page's rate limit; 0 believes no header.
+CLINIC_NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if CLINIC_NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_ip"
 
 # Argon2id sized for a 2-core server (see clinic/hashers.py); older hashes still verify.
 PASSWORD_HASHERS = [
@@ -288,6 +294,9 @@ REST_FRAMEWORK = {
         # Sign-in, token refresh and self-registration, per client address.
         "auth": env.str("API_AUTH_THROTTLE_RATE", default="30/minute"),
     },
+    # Any throttle left to REST framework reads the client's address as clinic.client_address
+    # does (without it, REST framework believes X-Forwarded-For from anyone).
+    "NUM_PROXIES": CLINIC_NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
