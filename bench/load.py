@@ -219,8 +219,8 @@ def seed(args: argparse.Namespace) -> Plan:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from appointments.models import Appointment, AppointmentStatus
-    from clinic.middleware import LAST_ACTIVITY_KEY
     from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
+    from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
     from scheduling.models import Schedule, TimeSlot
 
     rng = random.Random(args.seed)
@@ -395,7 +395,7 @@ def seed(args: argparse.Namespace) -> Plan:
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session[LAST_ACTIVITY_KEY] = time.time()
+        session[SIGNED_IN_AT_KEY] = session[LAST_ACTIVITY_KEY] = time.time()
         session.create()
         return session.session_key
 

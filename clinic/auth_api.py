@@ -8,6 +8,8 @@ blacklists it. Every sign-in attempt is an audit event, as on the site.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import authenticate
 from django.contrib.auth import logout as session_logout
 from django.contrib.auth.models import update_last_login
@@ -37,6 +39,7 @@ from clinic.serializers import (
     RegistrationResultSerializer,
 )
 from clinic.services import register_patient_account
+from clinic.sessions import AUTH_TIME_CLAIM, refresh_lifetime
 
 
 class LoginSerializer(serializers.Serializer):
@@ -67,9 +70,13 @@ class LogoutSerializer(serializers.Serializer):
 
 def sign_in(user: User, request: Request) -> dict[str, str]:
     """A new token pair for `user`, recorded like a sign-in on the site (last_login and an
-    auth.login audit event)."""
+    auth.login audit event). The refresh token carries the time of this sign-in and lives
+    the role's idle time (clinic.sessions)."""
     with transaction.atomic():
         refresh = RefreshToken.for_user(user)
+        now = int(refresh.current_time.timestamp())
+        refresh[AUTH_TIME_CLAIM] = now
+        refresh.set_exp(lifetime=refresh_lifetime(user, signed_in_at=now, now=now))
         update_last_login(None, user)
         record_event(actor=user, action="auth.login", obj=user, request=request)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
@@ -164,11 +171,18 @@ class RefreshView(OpenEndpoint):
         refresh = _parse_refresh(serializer.validated_data["refresh"])
         with transaction.atomic():
             _lock_unused(refresh)
-            _active_owner(refresh)
+            user = _active_owner(refresh)
+            now = int(refresh.current_time.timestamp())
+            # Tokens issued before the claim existed count from their own issue.
+            signed_in_at = int(refresh.get(AUTH_TIME_CLAIM, refresh["iat"]))
+            lifetime = refresh_lifetime(user, signed_in_at=signed_in_at, now=now)
+            if lifetime <= dt.timedelta(0):
+                raise InvalidToken(_("This sign-in has ended; please sign in again."))
             access = str(refresh.access_token)
             refresh.blacklist()
             refresh.set_jti()
-            refresh.set_exp()
+            refresh[AUTH_TIME_CLAIM] = signed_in_at
+            refresh.set_exp(lifetime=lifetime)
             refresh.set_iat()
             refresh.outstand()
         return Response({"access": access, "refresh": str(refresh)})

@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: no caching of personal data and idle staff sessions."""
+"""Cross-cutting request handling: no caching of personal data, and the limits of a session."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from clinic.models import Role
+from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY, session_expired
 
 logger = logging.getLogger(__name__)
 
 # Requests that poll (the visit board, the doctor's queue, the waiting-room display) send
 # this header: they are not a person at the keyboard, so they do not keep a session alive.
 POLL_HEADER = "HTTP_X_CLINIC_POLL"
-LAST_ACTIVITY_KEY = "clinic_last_activity"
-STAFF_ROLES = {Role.RECEPTIONIST, Role.DOCTOR, Role.ADMIN}
 
 # Server gone away, lost connection, cannot connect, too many connections, unknown host...
 UNREACHABLE_MYSQL_ERRORS = {1040, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
@@ -41,22 +39,23 @@ class NoStoreMiddleware:
         return response
 
 
-class StaffIdleTimeoutMiddleware:
-    """Staff sessions end after `CLINIC_STAFF_IDLE_MINUTES` without a person's request.
-
-    The absolute limit is SESSION_COOKIE_AGE (12 hours); patients keep Django's default
-    behaviour within it.
-    """
+class SessionLimitsMiddleware:
+    """A signed-in session ends SESSION_MAX_HOURS after its sign-in, however busy, and after
+    its role's idle time without a person's request (`clinic.sessions.idle_limit`); polling
+    requests do not count as activity."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.role in STAFF_ROLES:
+        if user is not None and user.is_authenticated:
             now = time.time()
-            last = request.session.get(LAST_ACTIVITY_KEY, now)
-            if now - last > settings.CLINIC_STAFF_IDLE_MINUTES * 60:
+            session = request.session
+            # Sessions begun before these keys existed start counting now.
+            started = session.setdefault(SIGNED_IN_AT_KEY, now)
+            last = session.get(LAST_ACTIVITY_KEY, now)
+            if session_expired(user, signed_in_at=started, last_activity=last, now=now):
                 logout(request)
                 if getattr(request, "htmx", False) or request.path.startswith("/api/"):
                     response = HttpResponse(status=401)
@@ -65,8 +64,8 @@ class StaffIdleTimeoutMiddleware:
                 return redirect_to_login(request.path)
             polling = request.method == "GET" and request.META.get(POLL_HEADER)
             # Stamped at most once a minute: a session write on every request costs a query.
-            if not polling and (LAST_ACTIVITY_KEY not in request.session or now - last > 60):
-                request.session[LAST_ACTIVITY_KEY] = now
+            if not polling and (LAST_ACTIVITY_KEY not in session or now - last > 60):
+                session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 
 

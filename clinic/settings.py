@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "clinic.middleware.StaffIdleTimeoutMiddleware",
+    "clinic.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout answer.
@@ -150,9 +150,10 @@ PASSWORD_HASHERS = [
 ]
 
 # --- Sessions and transport security --------------------------------------------------------
-# Staff sessions end after this idle time (the board's and display's polling does not count);
-# every session ends after SESSION_COOKIE_AGE.
+# A sign-in (site session or API refresh tokens) ends after its role's idle time (polling does
+# not count) and, however busy, SESSION_MAX_HOURS after it was made (clinic.sessions).
 CLINIC_STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=30)
+CLINIC_PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=120)
 SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
@@ -302,7 +303,9 @@ REST_FRAMEWORK = {
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": dt.timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
-    "REFRESH_TOKEN_LIFETIME": dt.timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    # The longest any refresh token may live; each one is cut to its role's idle time and to
+    # the end of its sign-in (clinic.sessions).
+    "REFRESH_TOKEN_LIFETIME": dt.timedelta(seconds=SESSION_COOKIE_AGE),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     # The login endpoint records the sign-in (audit event and last_login) itself.

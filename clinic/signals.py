@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from clinic.audit import record_event
-from clinic.middleware import LAST_ACTIVITY_KEY
+from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -36,7 +36,7 @@ def audit_login_failed(sender: Any, credentials: dict, request: Any = None, **kw
 
 @receiver(user_logged_in, dispatch_uid="stamp_session_activity")
 def stamp_session_activity(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """A new session starts active (the staff idle timer counts from here)."""
+    """A new session starts active: its idle time and its absolute limit count from here."""
     session = getattr(request, "session", None)
     if session is not None:
-        session[LAST_ACTIVITY_KEY] = time.time()
+        session[SIGNED_IN_AT_KEY] = session[LAST_ACTIVITY_KEY] = time.time()

@@ -130,16 +130,15 @@ def test_cancel_and_check_in_of_one_appointment_at_once_let_exactly_one_win():
             expected_time=MORNING,
             now=NOW,
         )
-        # One instance per thread: a transition method re-reads (mutates) its instance.
+        # The cancel's own instance: a transition method re-reads (mutates) it.
         to_cancel = Appointment.objects.get(pk=booked.pk)
-        to_check_in = Appointment.objects.get(pk=booked.pk)
 
         cancelled, checked_in = run_at_once(
             [
                 partial(to_cancel.cancel, by=desk, reason="race"),
                 partial(
                     check_in,
-                    appointment=to_check_in,
+                    appointment_id=booked.pk,
                     phone=patient.phone,
                     id_card=patient.id_card,
                     by=other_desk,
@@ -225,7 +224,7 @@ def test_walk_ins_bookings_and_check_ins_at_once_never_overfill_and_queue_one_to
     check_ins = [
         partial(
             check_in,
-            appointment=Appointment.objects.get(pk=appointment.pk),
+            appointment_id=appointment.pk,
             phone=patient.phone,
             id_card=patient.id_card,
             by=desk,

@@ -11,8 +11,8 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
-from clinic.middleware import LAST_ACTIVITY_KEY
 from clinic.models import AuditEvent
+from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
 from clinic.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -113,12 +113,41 @@ class TestStaffSessions:
         client.get(reverse("visits:board"))
         assert client.session[LAST_ACTIVITY_KEY] > stale
 
-    def test_patients_are_not_subject_to_the_staff_idle_limit(self, client, patient_user, settings):
+    def test_patients_have_a_longer_idle_time_of_their_own(self, client, patient_user, settings):
         client.force_login(patient_user)
         session = client.session
-        session[LAST_ACTIVITY_KEY] = time.time() - 10 * 3600
+        session[LAST_ACTIVITY_KEY] = time.time() - (settings.CLINIC_STAFF_IDLE_MINUTES + 10) * 60
         session.save()
         assert client.get(reverse("appointments:my-appointments")).status_code == 200
+        session = client.session
+        session[LAST_ACTIVITY_KEY] = time.time() - (settings.CLINIC_PATIENT_IDLE_MINUTES + 1) * 60
+        session.save()
+        response = client.get(reverse("appointments:my-appointments"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(LOGIN)
+
+    @pytest.mark.parametrize("persona", ["receptionist", "patient_user"])
+    def test_a_busy_session_still_ends_at_the_absolute_limit(self, client, persona, request):
+        client.force_login(request.getfixturevalue(persona))
+        session = client.session
+        # Active a minute ago, as every minute since the sign-in 12 hours ago.
+        session[SIGNED_IN_AT_KEY] = time.time() - 12 * 3600 - 5
+        session[LAST_ACTIVITY_KEY] = time.time() - 60
+        session.save()
+        response = client.get(reverse("home"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(LOGIN)
+        assert "_auth_user_id" not in client.session
+
+    def test_activity_does_not_move_the_absolute_limit(self, client, receptionist):
+        client.force_login(receptionist)
+        signed_in_at = client.session[SIGNED_IN_AT_KEY]
+        session = client.session
+        session[LAST_ACTIVITY_KEY] = time.time() - 120
+        session.save()
+        assert client.get(reverse("appointments:desk")).status_code == 200
+        assert client.session[SIGNED_IN_AT_KEY] == signed_in_at
+        assert client.session[LAST_ACTIVITY_KEY] > signed_in_at
 
 
 class TestDeactivation:
