@@ -24,7 +24,7 @@ from scheduling.exceptions import (
     OutsideClinicHours,
     SlotEnded,
 )
-from scheduling.models import TimeSlot, half_day_slot_at, slot_bounds
+from scheduling.models import Schedule, TimeSlot, half_day_slot_at, slot_bounds
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_slot_schedules, pick_schedule
 
@@ -96,6 +96,63 @@ def _no_capacity(department: Department, slot: RequestedSlot, now: dt.datetime) 
     )
 
 
+@dataclass(frozen=True)
+class Booker:
+    """Who a booking is for: a patient record, or (phone bookings) a caller's name, phone
+    and ID number as given."""
+
+    patient: Patient | None
+    name: str
+    phone: str
+    id_card: str
+
+    def live_booking_lookup(self) -> dict[str, object]:
+        if self.patient is not None:
+            return {"patient": self.patient}
+        return {"patient__isnull": True, "phone": self.phone, "patient_name": self.name}
+
+
+def _own_record(by: User, patient: Patient | None) -> Patient:
+    """A patient books for their own record only; it is locked (Patient comes before
+    Schedule in the lock order), which serialises this person's bookings."""
+    own = lock_own_patient(by)
+    if own is None or (patient is not None and patient.pk != own.pk):
+        raise PermissionDenied()
+    return own
+
+
+def _booker(*, patient: Patient | None, patient_name: str, phone: str, id_card: str) -> Booker:
+    """The desk books for a patient record (locked) or for a caller on the phone."""
+    if patient is not None:
+        patient = lock_patient(patient.pk)
+        return Booker(patient, patient.name, patient.phone, patient.id_card or "")
+    caller = validated_patient(
+        name=patient_name, phone=phone, id_card=id_card or None, id_type="", gender=""
+    )
+    return Booker(None, caller.name, caller.phone, caller.id_card or "")
+
+
+def _schedule_with_a_place(
+    schedules: list[Schedule],
+    *,
+    doctor: Employee | None,
+    department: Department,
+    slot: RequestedSlot,
+    now: dt.datetime,
+) -> Schedule:
+    """The chosen doctor's schedule, or the one with most places left; NoSchedule or
+    NoCapacity (with the next free slots) otherwise."""
+    chosen = pick_schedule(schedules, doctor=doctor)
+    if chosen is None:
+        raise NoSchedule(
+            _("%(doctor)s does not see patients then.") % {"doctor": doctor.name},
+            details={"doctor_id": [doctor.emp_id]},
+        )
+    if chosen.remaining_places <= 0:
+        raise _no_capacity(department, slot, now)
+    return chosen
+
+
 @atomic_with_retry
 def book_appointment(
     *,
@@ -114,69 +171,49 @@ def book_appointment(
 
     A patient books for their own record; the desk books for a patient record or, on the
     phone, by name and phone alone. Without a chosen doctor, the schedule with the most
-    places left wins (ties to the lowest id).
+    places left wins (ties to the lowest id). Lock order: Patient, the department's
+    Schedules for the slot by id, then the Appointment insert.
     """
     now = now or timezone.now()
     if by.role == Role.PATIENT:
-        # A patient books for their own record only. Lock order: Patient before Schedule;
-        # the lock serialises this person's bookings.
-        own = lock_own_patient(by)
-        if own is None or (patient is not None and patient.pk != own.pk):
-            raise PermissionDenied()
-        patient = own
+        own = _own_record(by, patient)
     else:
         ensure_role(by, *DESK_ROLES)
     if not department.is_active:
         raise NoSchedule(details={"department": [_("This department is not taking bookings.")]})
     slot = requested_slot(expected_time, now=now)
-    if by.role != Role.PATIENT and patient is not None:
-        patient = lock_patient(patient.pk)
-    if patient is not None:
-        name, phone_number, id_number = patient.name, patient.phone, patient.id_card or ""
+    if by.role == Role.PATIENT:
+        booker = Booker(own, own.name, own.phone, own.id_card or "")
     else:
-        caller = validated_patient(
-            name=patient_name, phone=phone, id_card=id_card or None, id_type="", gender=""
-        )
-        name, phone_number, id_number = caller.name, caller.phone, caller.id_card or ""
+        booker = _booker(patient=patient, patient_name=patient_name, phone=phone, id_card=id_card)
 
     schedules = lock_slot_schedules(
         department=department, work_date=slot.work_date, half_day_slot=slot.time_slot
     )
     if not schedules:
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
-
-    if patient is not None:
-        person = {"patient": patient}
-    else:
-        person = {"patient__isnull": True, "phone": phone_number, "patient_name": name}
-    if _holds_live_booking(department=department, slot=slot, **person):
+    if _holds_live_booking(department=department, slot=slot, **booker.live_booking_lookup()):
         raise DuplicateBooking()
-
-    chosen = pick_schedule(schedules, doctor=doctor)
-    if chosen is None:
-        raise NoSchedule(
-            _("%(doctor)s does not see patients then.") % {"doctor": doctor.name},
-            details={"doctor_id": [doctor.emp_id]},
-        )
-    if chosen.remaining_places <= 0:
-        raise _no_capacity(department, slot, now)
+    chosen = _schedule_with_a_place(
+        schedules, doctor=doctor, department=department, slot=slot, now=now
+    )
     chosen.reserve_place()
 
     appointment = Appointment.objects.create(
-        patient_name=name,
-        phone=phone_number,
-        id_card=id_number,
+        patient_name=booker.name,
+        phone=booker.phone,
+        id_card=booker.id_card,
         department=department,
         schedule=chosen,
         expected_time=slot.expected_time,
-        patient=patient,
+        patient=booker.patient,
         created_by=by,
     )
     record_event(
         actor=by,
         action="appointment.booked",
         obj=appointment,
-        patient=patient,
+        patient=booker.patient,
         new={
             "status": appointment.status,
             "schedule": chosen.pk,

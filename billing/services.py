@@ -98,8 +98,8 @@ def settle_visit(
     ensure_role(by, *DESK_ROLES)
     amounts = validate_amounts(total_amount, insurance_amount, self_pay_amount)
     now = now or timezone.now()
-    # Lock order: Visit, then the Bill insert, then the day's summary row (last, so that a
-    # busy doctor's row is held only from that write to the commit). The visit's lock
+    # Lock order: Visit, then the Bill insert, then the day's summary rows (last, so that a
+    # busy doctor's rows are held only from those writes to the commit). The visit's lock
     # serialises settlements of one visit.
     visit.lock_for_update()
     if Bill.objects.filter(visit=visit).exists():
@@ -123,18 +123,7 @@ def settle_visit(
         record_date=timezone.localdate(now),
     )
     visit.leave_after_settlement(by=by)
-    record_event(
-        actor=by,
-        action="bill.settled",
-        obj=bill,
-        patient=visit.patient,
-        new={
-            "visit": visit.pk,
-            "total_amount": str(amounts.total),
-            "insurance_amount": str(amounts.insurance),
-            "self_pay_amount": str(amounts.self_pay),
-        },
-    )
+    _audit_settlement(bill, amounts, by=by)
     DailyIncomeSummary.add_payment(
         record_date=income.record_date,
         department_id=income.department_id,
@@ -144,3 +133,18 @@ def settle_visit(
         self_pay=amounts.self_pay,
     )
     return bill
+
+
+def _audit_settlement(bill: Bill, amounts: Amounts, *, by: User) -> None:
+    record_event(
+        actor=by,
+        action="bill.settled",
+        obj=bill,
+        patient=bill.visit.patient,
+        new={
+            "visit": bill.visit_id,
+            "total_amount": str(amounts.total),
+            "insurance_amount": str(amounts.insurance),
+            "self_pay_amount": str(amounts.self_pay),
+        },
+    )

@@ -219,62 +219,83 @@ class Schedule(models.Model):
         errors: dict[str, str] = {}
         room = self.room if self.room_id else None
         doctor = self.doctor if self.doctor_id else None
-        if room is not None:
-            if room.status != RoomStatus.ACTIVE:
-                errors["room"] = _("This room is disabled.")
-            elif self.department_id and room.department_id != self.department_id:
-                errors["room"] = _("The room belongs to another department.")
-        if doctor is not None:
-            if doctor.position != Position.DOCTOR:
-                errors["doctor"] = _("This staff member is not a doctor.")
-            elif doctor.status != EmployeeStatus.ACTIVE:
-                errors["doctor"] = _("This doctor is not on active duty.")
-            elif self.department_id and doctor.department_id != self.department_id:
-                errors["doctor"] = _("The doctor belongs to another department.")
+        for found in (
+            self._room_errors(room),
+            self._doctor_errors(doctor),
+            self._held_places_errors(),
+            self._overlap_errors(room, doctor),
+        ):
+            for field, message in found.items():
+                errors.setdefault(field, message)
+        if errors:
+            raise ValidationError(errors)
+
+    def _room_errors(self, room: Room | None) -> dict[str, str]:
+        if room is None:
+            return {}
+        if room.status != RoomStatus.ACTIVE:
+            return {"room": _("This room is disabled.")}
+        if self.department_id and room.department_id != self.department_id:
+            return {"room": _("The room belongs to another department.")}
+        return {}
+
+    def _doctor_errors(self, doctor: Employee | None) -> dict[str, str]:
+        if doctor is None:
+            return {}
+        if doctor.position != Position.DOCTOR:
+            return {"doctor": _("This staff member is not a doctor.")}
+        if doctor.status != EmployeeStatus.ACTIVE:
+            return {"doctor": _("This doctor is not on active duty.")}
+        if self.department_id and doctor.department_id != self.department_id:
+            return {"doctor": _("The doctor belongs to another department.")}
+        return {}
+
+    def _held_places_errors(self) -> dict[str, str]:
+        """Places are held: the bookings and visits on it name this doctor, room and time,
+        and the maximum cannot drop below them."""
+        errors: dict[str, str] = {}
         if self.pk is not None and self.current_patients > 0:
-            # Places are held: the bookings and visits on it name this doctor, room and time.
             original = (
                 Schedule.objects.filter(pk=self.pk)
                 .values("department_id", "room_id", "doctor_id", "work_date", "time_slot")
                 .first()
             )
-            if original is not None:
-                for field in ("department", "room", "doctor", "work_date", "time_slot"):
-                    attname = self._meta.get_field(field).attname
-                    if original[attname] != getattr(self, attname):
-                        errors.setdefault(
-                            field,
-                            _(
-                                "%(held)d places are taken on this schedule: its department, "
-                                "room, doctor, date and time cannot change."
-                            )
-                            % {"held": self.current_patients},
-                        )
+            for field in ("department", "room", "doctor", "work_date", "time_slot"):
+                attname = self._meta.get_field(field).attname
+                if original is not None and original[attname] != getattr(self, attname):
+                    errors[field] = _(
+                        "%(held)d places are taken on this schedule: its department, room, "
+                        "doctor, date and time cannot change."
+                    ) % {"held": self.current_patients}
         if self.max_patients is not None and self.max_patients < self.current_patients:
             errors["max_patients"] = _(
                 "%(held)d places are already taken; the maximum cannot be lower."
             ) % {"held": self.current_patients}
-        if room is not None and doctor is not None and self.work_date and self.time_slot:
-            for other in self.overlapping().select_related("doctor", "room"):
-                if other.doctor_id == self.doctor_id:
-                    errors.setdefault(
-                        "doctor",
-                        _("%(doctor)s already works %(slot)s on this day (room %(room)s).")
-                        % {
-                            "doctor": other.doctor.name,
-                            "slot": other.get_time_slot_display(),
-                            "room": other.room,
-                        },
-                    )
-                if other.room_id == self.room_id:
-                    errors.setdefault(
-                        "room",
-                        _("Room %(room)s is already used %(slot)s on this day by %(doctor)s.")
-                        % {
-                            "room": other.room,
-                            "slot": other.get_time_slot_display(),
-                            "doctor": other.doctor.name,
-                        },
-                    )
-        if errors:
-            raise ValidationError(errors)
+        return errors
+
+    def _overlap_errors(self, room: Room | None, doctor: Employee | None) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if room is None or doctor is None or not (self.work_date and self.time_slot):
+            return errors
+        for other in self.overlapping().select_related("doctor", "room"):
+            if other.doctor_id == self.doctor_id:
+                errors.setdefault(
+                    "doctor",
+                    _("%(doctor)s already works %(slot)s on this day (room %(room)s).")
+                    % {
+                        "doctor": other.doctor.name,
+                        "slot": other.get_time_slot_display(),
+                        "room": other.room,
+                    },
+                )
+            if other.room_id == self.room_id:
+                errors.setdefault(
+                    "room",
+                    _("Room %(room)s is already used %(slot)s on this day by %(doctor)s.")
+                    % {
+                        "room": other.room,
+                        "slot": other.get_time_slot_display(),
+                        "doctor": other.doctor.name,
+                    },
+                )
+        return errors
