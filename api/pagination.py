@@ -23,8 +23,10 @@ MAX_OFFSET = 1_000_000_000
 
 def _parse_bounded(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
+    if not raw.strip():
+        raise ValidationError({name: [_("Give a value, or leave the parameter out.")]})
     try:
         value = int(raw)
     except ValueError:

@@ -13,6 +13,7 @@ ERROR_STATUSES = {
     "403": "Signed in, but this role may not do this.",
     "404": "No such object, or not one this user may see.",
     "405": "This method is not allowed here.",
+    "406": "The Accept header rules out JSON, the only format the API answers in.",
     "409": "Conflict: an invalid transition, no capacity, a duplicate, already settled.",
     "415": "The body is not JSON.",
     "429": "Too many attempts; details.wait says how many seconds to wait.",

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,8 +27,18 @@ class ClinicAPIView(GenericAPIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def validated_query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-        """The query string, validated (400 with field details otherwise)."""
+        """The query string, validated (400 with field details otherwise).
+
+        A parameter given empty (`?status=`) is refused rather than read as "not given": a
+        client that sent a filter must not receive the unfiltered list."""
         serializer = serializer_class(data=self.request.query_params)
+        empty = {
+            name: [_("Give a value, or leave the parameter out.")]
+            for name, value in self.request.query_params.items()
+            if name in serializer.fields and not value.strip()
+        }
+        if empty:
+            raise ValidationError(empty)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 

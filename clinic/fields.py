@@ -70,6 +70,12 @@ class IdCardField(serializers.Field):
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
+    def get_attribute(self, instance: Any) -> Any:
+        # REST framework answers a None attribute with null without asking the field; the
+        # schema promises a string, "" when a patient has no ID number.
+        value = super().get_attribute(instance)
+        return "" if value is None else value
+
     def to_representation(self, value: Any) -> str:
         if not value:
             return ""

@@ -288,6 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.LimitOffsetPagination",
+    "DEFAULT_METADATA_CLASS": "api.metadata.ClinicMetadata",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "clinic.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.ClinicAutoSchema",

@@ -73,6 +73,21 @@ def test_id_numbers_are_masked_in_lists_and_shown_to_staff_one_at_a_time(
     assert own["results"][0]["id_card"] == mask_id_card(number)
 
 
+def test_a_patient_without_an_id_number_is_answered_with_an_empty_string(
+    clinic_day: ClinicDay,
+) -> None:
+    # The schema declares id_card a string: never null, in lists or single answers.
+    patient = clinic_day.waiting.patient
+    patient.id_card = None
+    patient.save(update_fields=["id_card"])
+    desk = bearer_client(clinic_day.users["receptionist"])
+    rows = desk.get("/api/receptionist/visits").json()["results"]
+    assert [row["id_card"] for row in rows if row["id"] == clinic_day.waiting.pk] == [""]
+    found = desk.get("/api/receptionist/patients", {"phone": patient.phone}).json()["results"]
+    assert "" in [row["id_card"] for row in found if row["id"] == patient.pk]
+    assert None not in [row["id_card"] for row in found]
+
+
 def test_patients_see_only_their_own_bookings_and_visits(clinic_day: ClinicDay) -> None:
     other = bearer_client(clinic_day.users["other_patient"])
     assert other.get("/api/patient/appointments").json()["count"] == 0

@@ -336,3 +336,33 @@ def test_status_of_each_endpoint_for_each_persona(
     )
     if expected >= 400:
         assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+# The schema and its browser answer in their own formats (OpenAPI, HTML).
+ROUTES = sorted({row.route for row in MATRIX} - {"schema", "docs"})
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"),
+    list(itertools.product(ROUTES, PERSONAS)),
+    ids=[f"OPTIONS {route} as {p}" for route, p in itertools.product(ROUTES, PERSONAS)],
+)
+def test_options_answers_every_route_for_every_persona(
+    route: str, persona: str, clinic_day: ClinicDay
+) -> None:
+    """OPTIONS describes the route (its methods in Allow) to whoever passes its permission
+    check, and is refused like any other method to whoever does not: never a 500."""
+    rows = [row for row in MATRIX if row.route == route]
+    user = clinic_day.users[persona]
+    url = reverse(f"api:{route}", kwargs=rows[0].prepare(clinic_day, user).kwargs)
+    response = bearer_client(user).options(url)
+    assert response["Content-Type"] == "application/json"
+    if any(row.expected[persona] < 400 for row in rows):
+        assert response.status_code == 200
+    if response.status_code == 200:
+        methods = {method.strip() for method in response["Allow"].split(",")}
+        assert {row.method for row in rows} <= methods
+        assert {"name", "renders", "parses"} <= set(response.json())
+    else:
+        assert response.status_code in (401, 403)
+        assert set(response.json()["error"]) == {"code", "message", "details"}
