@@ -231,8 +231,9 @@ class DeskRow:
 
     appointment: Appointment
     actions: frozenset[str]
-    # Read here, not in the template: a booking not checked in has no visit, and the template's
-    # failed lookup of `appointment.visit` costs more than the rest of its row.
+    # Read here, not in the template: a booking not checked in has no visit, and
+    # `appointment.visit` would raise in every such row, a slow failed lookup for the template
+    # (the exception, then a dir() of the instance).
     queue_number: int | None
 
     @classmethod
@@ -278,8 +279,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "rows": [DeskRow.of(appointment, now) for appointment in appointments],
             "next_url": request.get_full_path(),
-            # The row partial also shows a failed move's error; given, so no row looks it up
-            # in vain.
+            # The row partial, shared with the moves, shows a failed move's error: none here.
             "error": None,
         },
     )
