@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,14 +23,14 @@ from appointments.forms import (
     DeskFilterForm,
     PhoneBookingForm,
 )
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment
 from appointments.selectors import appointments_visible_to, get_appointment_for
 from appointments.services import book_appointment
 from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Patient, Role
 from clinic.roles import DESK_ROLES, role_required
-from clinic.urls_utils import pk_url_maker, safe_next_url
+from clinic.urls_utils import safe_next_url
 from scheduling.exceptions import NoCapacity
 from scheduling.models import Schedule
 from scheduling.selectors import SlotAvailability, slot_availability
@@ -227,73 +225,25 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _desk_form_fields(request: HttpRequest, next_url: str) -> str:
-    """The hidden fields of every row's forms, rendered once for the whole list: the CSRF
-    token (a masked token is valid any number of times) and where to come back to."""
-    return format_html(
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<input type="hidden" name="next" value="{}">',
-        get_token(request),
-        next_url,
-    )
+@dataclass(frozen=True)
+class DeskRow:
+    """An appointment with the moves the desk may make on it now: its row's buttons."""
 
+    appointment: Appointment
+    actions: frozenset[str]
+    # Read here, not in the template: a booking not checked in has no visit, and
+    # `appointment.visit` would raise in every such row, a slow failed lookup for the template
+    # (the exception, then a dir() of the instance).
+    queue_number: int | None
 
-def _desk_labels() -> dict[str, str]:
-    """The row buttons' labels, translated once per page rather than once per row."""
-    return {
-        "check_in": _("Check in"),
-        "confirm": _("Confirm"),
-        "no_show": _("No-show"),
-        "cancel": _("Cancel…"),
-        "reason": _("Reason"),
-        "cancel_submit": _("Cancel appointment"),
-        "queue": _("Queue"),
-    }
-
-
-class _DeskRows:
-    """Rows of the appointment desk as plain dicts, with the moves legal now.
-
-    A day holds hundreds of bookings with up to three forms each: the URLs are built from one
-    reverse() per pattern, status labels looked up once, numbers, times and URLs passed as safe
-    text (a number in a template goes through the locale's number formatting, any other text
-    through escaping, on every render), and every key is present (a missing one costs the
-    template a failed, logged lookup).
-    """
-
-    def __init__(self, now: dt.datetime):
-        self.now = now
-        self.detail_url = pk_url_maker("appointments:detail")
-        self.check_in_url = pk_url_maker("visits:check-in")
-        self.confirm_url = pk_url_maker("appointments:desk-confirm")
-        self.no_show_url = pk_url_maker("appointments:desk-no-show")
-        self.cancel_url = pk_url_maker("appointments:desk-cancel")
-        self.status_labels = {
-            value: conditional_escape(label) for value, label in AppointmentStatus.choices
-        }
-
-    def row(self, appointment: Appointment) -> dict:
-        pk = appointment.pk
-        actions = appointment.desk_actions(self.now)
-        schedule = appointment.schedule
+    @classmethod
+    def of(cls, appointment: Appointment, now: dt.datetime) -> DeskRow:
         visit = getattr(appointment, "visit", None)
-        return {
-            # Digits and a time, safe as they are: no escaping again on every render.
-            "pk": SafeString(pk),
-            "time": SafeString(timezone.localtime(appointment.expected_time).strftime("%H:%M")),
-            "reference": appointment.reference,
-            "patient_name": appointment.patient_name,
-            "department": appointment.department.name,
-            "doctor": f"{schedule.doctor.name} · {schedule.room.room_number}",
-            "status": SafeString(AppointmentStatus(appointment.status).value),
-            "status_label": self.status_labels[appointment.status],
-            "detail_url": self.detail_url(pk),
-            "check_in_url": self.check_in_url(pk) if "check_in" in actions else "",
-            "confirm_url": self.confirm_url(pk) if "confirm" in actions else "",
-            "no_show_url": self.no_show_url(pk) if "no_show" in actions else "",
-            "cancel_url": self.cancel_url(pk) if "cancel" in actions else "",
-            "queue_number": SafeString(visit.queue_number) if visit is not None else "",
-        }
+        return cls(
+            appointment=appointment,
+            actions=frozenset(appointment.desk_actions(now)),
+            queue_number=visit.queue_number if visit is not None else None,
+        )
 
 
 @role_required(*DESK_ROLES)
@@ -320,18 +270,17 @@ def desk(request: HttpRequest) -> HttpResponse:
         appointments = appointments.filter(department=chosen["department"])
     if chosen.get("status"):
         appointments = appointments.filter(status=chosen["status"])
-    desk_rows = _DeskRows(timezone.now())
-    next_url = request.get_full_path()
+    now = timezone.now()
     return render(
         request,
         "appointments/desk.html",
         {
             "day": day,
             "filters": filters,
-            "rows": [desk_rows.row(appointment) for appointment in appointments],
+            "rows": [DeskRow.of(appointment, now) for appointment in appointments],
+            "next_url": request.get_full_path(),
+            # The row partial, shared with the moves, shows a failed move's error: none here.
             "error": None,
-            "labels": _desk_labels(),
-            "form_fields": _desk_form_fields(request, next_url),
         },
     )
 
@@ -350,15 +299,13 @@ def _desk_move(request: HttpRequest, pk: int, move: Callable[[Appointment], None
             messages.error(request, error.message)
         return redirect(safe_next_url(request, default=reverse("appointments:desk")))
     appointment = get_appointment_for(request.user, pk)
-    next_url = safe_next_url(request, default=reverse("appointments:desk"))
     return render(
         request,
         "appointments/desk.html#appointment-row",
         {
-            "row": _DeskRows(timezone.now()).row(appointment),
+            "row": DeskRow.of(appointment, timezone.now()),
             "error": error,
-            "labels": _desk_labels(),
-            "form_fields": _desk_form_fields(request, next_url),
+            "next_url": safe_next_url(request, default=reverse("appointments:desk")),
         },
         status=error.status if error is not None else 200,
     )

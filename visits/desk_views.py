@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,8 +19,6 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Department, Patient
 from clinic.roles import DESK_ROLES, role_required
-from clinic.templatetags.clinic_tags import minutes_since
-from clinic.urls_utils import pk_url_maker
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits.forms import SERVICE_ERROR_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
@@ -215,20 +206,13 @@ class BoardColumn:
         return self.count - len(self.visits)
 
 
-def _board_cards(visits: QuerySet[Visit], now: dt.datetime) -> dict[str, list[dict]]:
-    """The day's visits by status as plain dicts, with everything a card shows worked out here.
+def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
+    """The day's visits by status, with what their cards show, in one query.
 
-    Every 5 seconds, for every desk: no model instances, one reverse() per URL pattern, and
-    numbers and URLs as safe text (a number in a template goes through the locale's number
-    formatting, and any other text through escaping, on every render).
+    Rows rather than instances: the board is polled every 5 seconds by every desk, and a card
+    needs a few columns of five tables, not five model instances.
     """
-    advance_url = pk_url_maker("visits:advance")
-    leave_url = pk_url_maker("visits:leave-unseen")
-    pay_url = pk_url_maker("billing:pay")
-    receipt_url = pk_url_maker("billing:receipt")
-    waiting_for = _("Waiting %(minutes)s min")
-    in_for = _("In for %(minutes)s min")
-    cards: dict[str, list[dict]] = {
+    by_status: dict[str, list[dict]] = {
         status: [] for status in (*BOARD_COLUMNS, VisitStatus.CANCELLED)
     }
     rows = visits.order_by("check_in_time", "id").values(
@@ -245,105 +229,33 @@ def _board_cards(visits: QuerySet[Visit], now: dt.datetime) -> dict[str, list[di
         bill_pk=F("bill__id"),
     )
     for row in rows:
-        pk, status = row["pk"], row["status"]
-        card = {
-            # Digits, safe as they are: no escaping again on every render.
-            "pk": SafeString(pk),
-            "number": SafeString(row["queue_number"]),
-            "queue_number": row["queue_number"],
-            "schedule_id": row["schedule_id"],
-            "patient_name": row["patient_name"],
-            "place": f"{row['department_name']} · {row['doctor_name']} · {row['room_number']}",
-            # Every key present: a missing one costs the template a failed lookup, logged.
-            "timer": "",
-            "advance_url": "",
-            "leave_url": "",
-            "pay_url": "",
-            "receipt_url": "",
-        }
-        if status == VisitStatus.WAITING:
-            card["timer"] = waiting_for % {"minutes": minutes_since(row["check_in_time"], now)}
-            card["advance_url"] = advance_url(pk)
-            card["leave_url"] = leave_url(pk)
-        elif status == VisitStatus.IN_CONSULTATION:
-            card["timer"] = in_for % {"minutes": minutes_since(row["called_at"], now)}
-            card["advance_url"] = advance_url(pk)
-        elif status == VisitStatus.AWAITING_PAYMENT:
-            card["pay_url"] = pay_url(pk)
-        elif status == VisitStatus.LEFT and row["bill_pk"]:
-            card["receipt_url"] = receipt_url(row["bill_pk"])
-        cards[status].append(card)
-    return cards
-
-
-# Where a card's timer goes; the rest of the card is kept between polls.
-_TIMER_SLOT = "\x00timer\x00"
-# What a card shows besides its timer: with the language and the column, its HTML's key.
-_CARD_CONTENT = (
-    "pk",
-    "number",
-    "patient_name",
-    "place",
-    "advance_url",
-    "leave_url",
-    "pay_url",
-    "receipt_url",
-)
-
-
-@lru_cache(maxsize=4096)
-def _card_html(language: str, status: str, *content: str) -> tuple[SafeString, SafeString]:
-    """A card's HTML before and after its timer, for everything it shows (the arguments):
-    a changed visit is a new entry, never a stale card. Per process; thread-safe."""
-    html = render_to_string(
-        "visits/partials/board_card.html",
-        {
-            "visit": dict(zip(_CARD_CONTENT, content, strict=True)),
-            "status": status,
-            "timer_slot": SafeString(_TIMER_SLOT),
-        },
-    )
-    head, _slot, tail = html.partition(_TIMER_SLOT)
-    return SafeString(head), SafeString(tail)
-
-
-def board_card(card: dict, status: str) -> dict:
-    """Give a card its HTML before and after the timer, rendered once and then kept.
-
-    The board is polled every 5 seconds by every desk, and a card changes only when its visit
-    does: rendering 500 cards through the template engine on every poll was most of the
-    board's time. Only the timer ("waiting 12 min") is new on each poll.
-    """
-    card["head"], card["tail"] = _card_html(
-        get_language(), status, *(card[name] for name in _CARD_CONTENT)
-    )
-    return card
+        by_status[row["status"]].append(row)
+    return by_status
 
 
 def _board_context(request: HttpRequest, params: QueryDict | None = None) -> dict:
     """The board's context; `params` are the board's own filters (department, left=all)."""
     params = request.GET if params is None else params
     today = timezone.localdate()
-    now = timezone.now()
     visits = Visit.objects.filter(visit_date=today)
     department_id = params.get("department", "")
     if department_id.isdigit():
         visits = visits.filter(department_id=department_id)
     show_all_left = params.get("left") == "all"
-    cards = _board_cards(visits, now)
-    cards[VisitStatus.WAITING].sort(key=lambda card: (card["schedule_id"], card["queue_number"]))
+    by_status = _board_visits(visits)
+    # Each doctor's queue in its own order, as the patients are called.
+    by_status[VisitStatus.WAITING].sort(key=lambda row: (row["schedule_id"], row["queue_number"]))
     columns = []
     for status in BOARD_COLUMNS:
-        shown = cards[status]
+        shown = by_status[status]
         if status == VisitStatus.LEFT and not show_all_left:
             shown = shown[-BOARD_LEFT_SHOWN:]
-        shown = [board_card(card, status) for card in shown]
-        columns.append(BoardColumn(VisitStatus(status), shown, len(cards[status])))
-    left_unseen = cards[VisitStatus.CANCELLED]
+        columns.append(BoardColumn(VisitStatus(status), shown, len(by_status[status])))
+    left_unseen = by_status[VisitStatus.CANCELLED]
     filters = {"department": department_id} if department_id.isdigit() else {}
     return {
         "today": today,
-        "now": now,
+        "now": timezone.now(),
         "columns": columns,
         "left_unseen": left_unseen if show_all_left else left_unseen[-BOARD_LEFT_SHOWN:],
         "left_unseen_hidden": 0 if show_all_left else max(len(left_unseen) - BOARD_LEFT_SHOWN, 0),
@@ -354,11 +266,6 @@ def _board_context(request: HttpRequest, params: QueryDict | None = None) -> dic
         "board_query": urlencode({**filters, "left": "all"} if show_all_left else filters),
         "all_left_query": urlencode({**filters, "left": "all"}),
         "latest_left_query": urlencode(filters),
-        # One token for every form on the board (the masked token is valid any number of
-        # times), rather than a {% csrf_token %} per card.
-        "csrf_field": format_html(
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
-        ),
     }
 
 

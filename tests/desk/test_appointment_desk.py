@@ -19,6 +19,9 @@ pytestmark = pytest.mark.django_db
 
 DESK = reverse("appointments:desk")
 HTMX = {"HX-Request": "true"}
+# Session, user, the user's staff record (the page header), the filter's departments, then the
+# day's bookings with their visits, their schedules (with doctor and room) and departments.
+DESK_QUERIES = 7
 
 
 @pytest.fixture
@@ -65,14 +68,63 @@ def test_a_checked_in_appointment_shows_its_queue_number(desk_client, booking):
     assert len(four) == len(one)
 
 
+def row_of(html: str, appointment: Appointment) -> str:
+    return html.split(f'id="appointment-{appointment.pk}"', 1)[1].split("</tr>", 1)[0]
+
+
 def test_forms_of_every_row_carry_the_token_and_the_way_back(desk_client, booking):
-    """Rendered once for the page: still a CSRF token and `next` in each form."""
     desk_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     html = desk_client.get(DESK, {"status": "pending"}).content.decode()
-    row = html.split(f'id="appointment-{booking.pk}"', 1)[1].split("</tr>", 1)[0]
+    row = row_of(html, booking)
     assert row.count('name="csrfmiddlewaretoken"') == row.count("<form") == 2
     assert row.count('name="next" value="/appointments/desk/?status=pending"') == 2
     assert ">Confirm</button>" in row and "Cancel appointment" in row
+
+
+def test_the_row_answered_after_a_move_carries_the_token_in_each_form(desk_client, booking):
+    url = reverse("appointments:desk-confirm", args=[booking.pk])
+    row = desk_client.post(url, {"next": f"{DESK}?date=x"}, headers=HTMX).content.decode()
+    # Confirmed: only the cancel form is left, with its token and the way back.
+    assert row.count("<form") == row.count('name="csrfmiddlewaretoken"') == 1
+    assert f'name="next" value="{DESK}?date=x"' in row
+    assert f'id="confirm-{booking.pk}"' not in row
+
+
+def moves_offered(row: str, appointment: Appointment) -> set[str]:
+    urls = {
+        "check_in": reverse("visits:check-in", args=[appointment.pk]),
+        "confirm": reverse("appointments:desk-confirm", args=[appointment.pk]),
+        "no_show": reverse("appointments:desk-no-show", args=[appointment.pk]),
+        "cancel": reverse("appointments:desk-cancel", args=[appointment.pk]),
+    }
+    return {move for move, url in urls.items() if f'"{url}"' in row}
+
+
+@pytest.mark.parametrize(
+    ("days_from_today", "status", "moves"),
+    [
+        (1, AppointmentStatus.PENDING, {"confirm", "cancel"}),
+        (1, AppointmentStatus.CONFIRMED, {"cancel"}),
+        (-1, AppointmentStatus.CONFIRMED, {"no_show", "cancel"}),
+        (-1, AppointmentStatus.PENDING, {"confirm", "no_show", "cancel"}),
+        (-1, AppointmentStatus.NO_SHOW, set()),
+        (1, AppointmentStatus.CANCELLED, set()),
+    ],
+)
+def test_each_row_offers_only_the_moves_legal_now(desk_client, days_from_today, status, moves):
+    day = timezone.localdate() + dt.timedelta(days=days_from_today)
+    appointment = AppointmentFactory(schedule=ScheduleFactory(work_date=day), status=status)
+    html = desk_client.get(DESK, {"date": day.isoformat()}).content.decode()
+    assert moves_offered(row_of(html, appointment), appointment) == moves
+    assert moves == appointment.desk_actions()
+
+
+def test_check_in_is_offered_while_it_is_open(desk_client, settings):
+    settings.CLINIC_MORNING_HOURS = (dt.time(0, 0), dt.time(11, 59))
+    settings.CLINIC_AFTERNOON_HOURS = (dt.time(12, 0), dt.time(23, 59))
+    appointment = AppointmentFactory(schedule=ScheduleFactory(time_slot="full_day"))
+    row = row_of(desk_client.get(DESK).content.decode(), appointment)
+    assert moves_offered(row, appointment) == {"check_in", "confirm", "cancel"}
 
 
 def test_filters_by_date_department_and_status(desk_client, booking):
@@ -148,6 +200,20 @@ def test_moves_are_refused_to_other_roles(client, personas, booking, persona, na
 def test_anonymous_htmx_requests_are_sent_to_login(client, booking):
     response = client.post(reverse("appointments:desk-confirm", args=[booking.pk]), headers=HTMX)
     assert response.headers["HX-Redirect"] == reverse("login")
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_desk_answers_with_a_fixed_number_of_queries(
+    desk_client, django_assert_num_queries, rows
+):
+    schedule = ScheduleFactory(work_date=timezone.localdate(), max_patients=50)
+    for done in AppointmentFactory.create_batch(
+        rows, schedule=schedule, status=AppointmentStatus.COMPLETED
+    )[::2]:
+        VisitFactory(appointment=done, schedule=schedule)
+    with django_assert_num_queries(DESK_QUERIES):
+        html = desk_client.get(DESK).content.decode()
+    assert html.count('<tr id="appointment-') == rows
 
 
 def test_query_count_does_not_grow_with_rows(desk_client):

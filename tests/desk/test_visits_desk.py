@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from appointments.tests.factories import AppointmentFactory
+from billing.tests.factories import BillFactory
 from clinic.tests.factories import PatientFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.desk_views import BOARD_LEFT_SHOWN
@@ -292,7 +293,7 @@ class TestBoard:
                 assert f'formaction="{url}" hx-post="{url}"' in partial
         assert partial.count('name="csrfmiddlewaretoken"') == partial.count("<form")
 
-    def test_a_kept_card_never_outlives_a_change_of_its_visit(self, desk_client, all_day_schedule):
+    def test_a_card_follows_a_change_of_its_visit(self, desk_client, all_day_schedule):
         visit = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         first = desk_client.get(self.URL, headers=HTMX).content.decode()
         assert visit.patient.name in first and f'id="advance-{visit.pk}"' in first
@@ -303,12 +304,71 @@ class TestBoard:
         assert "Renamed Person" in second
         assert f'id="advance-{visit.pk}"' not in second and f'id="pay-{visit.pk}"' in second
 
-    def test_kept_cards_follow_the_language(self, desk_client, all_day_schedule):
+    def test_cards_follow_the_language(self, desk_client, all_day_schedule):
         VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         english = desk_client.get(self.URL, headers={**HTMX, "Accept-Language": "en"})
         chinese = desk_client.get(self.URL, headers={**HTMX, "Accept-Language": "zh-hans"})
         assert "Start consultation" in english.content.decode()
         assert "开始就诊" in chinese.content.decode()
+
+    def test_each_card_shows_its_timer_and_only_the_moves_legal_now(
+        self, english_desk_client, all_day_schedule
+    ):
+        now = timezone.now()
+        waiting = VisitFactory(
+            schedule=all_day_schedule, check_in_time=now - dt.timedelta(minutes=12, seconds=5)
+        )
+        seen = VisitFactory(
+            schedule=all_day_schedule,
+            status=VisitStatus.IN_CONSULTATION,
+            called_at=now - dt.timedelta(minutes=7, seconds=5),
+        )
+        paying = VisitFactory(schedule=all_day_schedule, status=VisitStatus.AWAITING_PAYMENT)
+        paid = BillFactory(visit__schedule=all_day_schedule).visit
+        unbilled = VisitFactory(schedule=all_day_schedule, status=VisitStatus.LEFT)
+        html = english_desk_client.get(self.URL, headers=HTMX).content.decode()
+
+        def card(visit: Visit) -> str:
+            number = f'<strong class="queue-number">#{visit.queue_number}</strong>'
+            return html.split(number, 1)[1].split("</li>", 1)[0]
+
+        def moves(visit: Visit) -> set[str]:
+            urls = {
+                "advance": reverse("visits:advance", args=[visit.pk]),
+                "leave": reverse("visits:leave-unseen", args=[visit.pk]),
+                "pay": reverse("billing:pay", args=[visit.pk]),
+            }
+            if hasattr(visit, "bill"):
+                urls["receipt"] = reverse("billing:receipt", args=[visit.bill.pk])
+            return {move for move, url in urls.items() if f'"{url}"' in card(visit)}
+
+        assert "<div>Waiting 12 min</div>" in card(waiting)
+        assert ">Start consultation</button>" in card(waiting)
+        assert moves(waiting) == {"advance", "leave"}
+        assert "<div>In for 7 min</div>" in card(seen) and ">Finish</button>" in card(seen)
+        assert moves(seen) == {"advance"}
+        assert moves(paying) == {"pay"} and " min</div>" not in card(paying)
+        assert moves(paid) == {"receipt"}
+        assert moves(unbilled) == set() and "Receipt" not in card(unbilled)
+
+    @pytest.mark.parametrize("visits", [3, 30])
+    def test_the_board_answers_with_a_fixed_number_of_queries(
+        self, desk_client, all_day_schedule, django_assert_num_queries, visits
+    ):
+        statuses = list(VisitStatus)
+        for index in range(visits):
+            VisitFactory(schedule=all_day_schedule, status=statuses[index % len(statuses)])
+        BillFactory(visit__schedule=all_day_schedule)
+        # Session, user, then the day's visits with all their cards show, in one query.
+        with django_assert_num_queries(3):
+            html = desk_client.get(self.URL, headers=HTMX).content.decode()
+        assert (
+            html.count('<li class="board-card">')
+            == Visit.objects.exclude(status=VisitStatus.CANCELLED).count()
+        )
+        # The full page adds the user's staff record (the header) and the departments.
+        with django_assert_num_queries(5):
+            desk_client.get(self.URL)
 
     def test_advance_and_leave_unseen_from_the_board(self, desk_client, all_day_schedule):
         first = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
