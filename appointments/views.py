@@ -78,13 +78,19 @@ def _booking_page(
     """The booking page shared by patients and the desk's phone booking.
 
     GET shows the form with the availability of the chosen department and date; with htmx,
-    only the availability panel is rendered (same URL). POST books through the booking service; a
-    domain error comes back on the form with its 4xx status.
+    only the availability panel is rendered (same URL), asked with those two fields alone.
+    POST books through the booking service (a domain error comes back on the form with its
+    4xx status), or, from the "show free places" button of a browser without JavaScript,
+    shows the availability again with what was typed: never through a GET, which would put
+    the CSRF token and the caller's details into the address bar and the history.
     """
     now = timezone.now()
     status = 200
     alternatives: list[dict] = []
-    if request.method == "POST":
+    if request.method == "POST" and "show" in request.POST:
+        data = request.POST
+        form = form_class(initial=data.dict(), now=now)
+    elif request.method == "POST":
         form = form_class(request.POST, now=now)
         if form.is_valid():
             try:
