@@ -3,7 +3,7 @@ doctor's queue and consultation, and medical records (each read is an audit even
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -35,7 +35,6 @@ from visits.serializers import (
     WalkInSerializer,
 )
 from visits.services import (
-    _SLOT_ORDER,
     call_next,
     check_in,
     record_medical_record_view,
@@ -160,7 +159,8 @@ class DeskVisitStatusView(ClinicAPIView):
 
 
 class DoctorQueueView(ClinicAPIView):
-    """Today's patients on the doctor's schedules, in consultation order."""
+    """Today's patients on the doctor's schedules, in queue order (the one order of
+    call-next, the doctor's page and the waiting-room display)."""
 
     permission_classes = [IsDoctor]
 
@@ -171,18 +171,10 @@ class DoctorQueueView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(QueueFilterSerializer)
-        slot_order = Case(
-            *(
-                When(schedule__time_slot=slot, then=Value(rank))
-                for slot, rank in _SLOT_ORDER.items()
-            ),
-            output_field=IntegerField(),
-        )
         visits = (
             visits_with_relations()
             .filter(schedule__doctor_id=request.user.employee_id, visit_date=timezone.localdate())
-            .annotate(slot_rank=slot_order)
-            .order_by("slot_rank", "schedule_id", "queue_number")
+            .in_queue_order()
         )
         if "status" in filters:
             visits = visits.filter(status=filters["status"])

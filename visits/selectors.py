@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Department, Patient, Role, User
 from clinic.privacy import mask_name
-from scheduling.models import Schedule, TimeSlot
-from visits.models import MedicalRecord, Visit, VisitStatus
+from scheduling.models import Schedule
+from visits.models import MedicalRecord, Visit, VisitStatus, schedule_call_order
 
 
 def visits_of_patient_account(user: User) -> QuerySet[Visit]:
@@ -32,16 +32,13 @@ def visits_of_patient_account(user: User) -> QuerySet[Visit]:
 # past the waiting room. Waiting and cancelled (left unseen) visits do not count.
 SEEN_STATUSES = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
 
-# The order in which call_next() works through a doctor's schedules of the day: by slot start
-# (morning, full day, afternoon), then by id. Keep in step with visits.services.call_next.
-CALL_ORDER = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
-
 _QUEUE_STATUSES = (VisitStatus.WAITING, *SEEN_STATUSES)
 
 
 @dataclass
 class ScheduleQueue:
-    """One of the doctor's schedules today with its visits, split by where they stand."""
+    """One of the doctor's schedules today with its visits, split by where they stand (each
+    list in queue order)."""
 
     schedule: Schedule
     waiting: list[Visit] = field(default_factory=list)
@@ -52,25 +49,29 @@ class ScheduleQueue:
 
 @dataclass
 class DoctorDay:
+    """The doctor's schedules of a day in call order, and every visit on them in queue order
+    (Visit.objects.in_queue_order(), the order call_next() follows)."""
+
     day: dt.date
     schedules: list[ScheduleQueue]
+    visits: list[Visit] = field(default_factory=list)
 
     @property
     def in_consultation(self) -> list[Visit]:
-        visits = [visit for queue in self.schedules for visit in queue.in_consultation]
-        return sorted(visits, key=lambda visit: (visit.called_at is None, visit.called_at))
+        return [visit for visit in self.visits if visit.status == VisitStatus.IN_CONSULTATION]
+
+    @property
+    def waiting(self) -> list[Visit]:
+        return [visit for visit in self.visits if visit.status == VisitStatus.WAITING]
 
     @property
     def next_up(self) -> Visit | None:
         """The patient call_next() would call now."""
-        for queue in self.schedules:
-            if queue.waiting:
-                return queue.waiting[0]
-        return None
+        return next(iter(self.waiting), None)
 
     @property
     def waiting_count(self) -> int:
-        return sum(len(queue.waiting) for queue in self.schedules)
+        return len(self.waiting)
 
 
 def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
@@ -84,22 +85,19 @@ def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
     schedules = (
         Schedule.objects.filter(doctor_id=user.employee_id, work_date=day)
         .select_related("department", "room")
-        .prefetch_related(
-            Prefetch(
-                "visits",
-                queryset=Visit.objects.filter(status__in=_QUEUE_STATUSES)
-                .select_related("patient")
-                .order_by("queue_number"),
-            )
-        )
+        .order_by(*schedule_call_order())
     )
-    queues = []
-    for schedule in sorted(schedules, key=lambda s: (CALL_ORDER[s.time_slot], s.pk)):
-        queue = ScheduleQueue(schedule=schedule)
-        for visit in schedule.visits.all():
-            getattr(queue, visit.status).append(visit)
-        queues.append(queue)
-    return DoctorDay(day=day, schedules=queues)
+    queues = {schedule.pk: ScheduleQueue(schedule=schedule) for schedule in schedules}
+    if not queues:
+        return DoctorDay(day=day, schedules=[])
+    visits = list(
+        Visit.objects.filter(schedule__in=list(queues), status__in=_QUEUE_STATUSES)
+        .select_related("patient")
+        .in_queue_order()
+    )
+    for visit in visits:
+        getattr(queues[visit.schedule_id], visit.status).append(visit)
+    return DoctorDay(day=day, schedules=list(queues.values()), visits=visits)
 
 
 def visits_of_doctor(user: User) -> QuerySet[Visit]:
@@ -191,7 +189,8 @@ class RoomBoard:
 def waiting_room_board(
     *, department: Department, now: dt.datetime, next_count: int = 5
 ) -> list[RoomBoard]:
-    """Per room of the department today: the numbers in consultation and the next few waiting.
+    """Per room of the department today, in call order (Visit.objects.in_queue_order(), as
+    the doctors work through them): the numbers in consultation and the next few waiting.
 
     A schedule shows while its check-in window is open or while it still has patients in the
     waiting room or in consultation. Only queue numbers and masked names leave this function:
@@ -200,15 +199,17 @@ def waiting_room_board(
     schedules = list(
         Schedule.objects.filter(department=department, work_date=timezone.localdate(now))
         .select_related("room", "doctor")
-        .order_by("room__room_number", "id")
+        .order_by(*schedule_call_order())
     )
+    # In queue order: those in consultation by when they were called, then the waiting
+    # room in the order the doctors will call them.
     visits = (
         Visit.objects.filter(
             schedule__in=[schedule.pk for schedule in schedules],
             status__in=(VisitStatus.WAITING, VisitStatus.IN_CONSULTATION),
         )
-        .order_by("queue_number")
-        .values_list("schedule_id", "status", "queue_number", "called_at", "patient__name")
+        .in_queue_order()
+        .values_list("schedule_id", "status", "queue_number", "patient__name")
     )
     by_schedule: dict[int, list[tuple]] = {}
     for row in visits:
@@ -219,18 +220,15 @@ def waiting_room_board(
         opens_at, closes_at = schedule.check_in_window()
         if not rows and not opens_at <= now < closes_at:
             continue
-        seeing = sorted(
-            (row for row in rows if row[1] == VisitStatus.IN_CONSULTATION),
-            key=lambda row: (row[3] is None, row[3], row[2]),
-        )
+        seeing = [row for row in rows if row[1] == VisitStatus.IN_CONSULTATION]
         waiting = [row for row in rows if row[1] == VisitStatus.WAITING]
         boards.append(
             RoomBoard(
                 room_number=schedule.room.room_number,
                 doctor_name=schedule.doctor.name,
                 doctor_title=schedule.doctor.title,
-                now_seeing=[BoardEntry(row[2], mask_name(row[4])) for row in seeing],
-                next_up=[BoardEntry(row[2], mask_name(row[4])) for row in waiting[:next_count]],
+                now_seeing=[BoardEntry(row[2], mask_name(row[3])) for row in seeing],
+                next_up=[BoardEntry(row[2], mask_name(row[3])) for row in waiting[:next_count]],
                 waiting_count=len(waiting),
             )
         )
