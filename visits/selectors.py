@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Department, Patient, Role, User
 from clinic.privacy import mask_name
 from scheduling.models import Schedule
-from visits.models import MedicalRecord, Visit, VisitStatus, schedule_call_order
+from visits.models import Visit, VisitStatus, schedule_call_order
+from visits.records import SEEN_STATUSES, readable_visits, visits_of_doctor
 
 
 def visits_of_patient_account(user: User) -> QuerySet[Visit]:
@@ -27,10 +28,6 @@ def visits_of_patient_account(user: User) -> QuerySet[Visit]:
 
 
 # --- The doctor's workbench -------------------------------------------------------------------
-
-# A patient the doctor "has seen or is seeing": a visit on the doctor's own schedule that got
-# past the waiting room. Waiting and cancelled (left unseen) visits do not count.
-SEEN_STATUSES = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
 
 _QUEUE_STATUSES = (VisitStatus.WAITING, *SEEN_STATUSES)
 
@@ -100,16 +97,10 @@ def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
     return DoctorDay(day=day, schedules=list(queues.values()), visits=visits)
 
 
-def visits_of_doctor(user: User) -> QuerySet[Visit]:
-    """Visits on the doctor's own schedules (any day); none for anyone else."""
-    if user.role != Role.DOCTOR or user.employee_id is None:
-        return Visit.objects.none()
-    return Visit.objects.filter(schedule__doctor_id=user.employee_id)
-
-
 def get_visit_for_doctor(user: User, pk: int) -> Visit:
-    """A visit on the doctor's own schedule that they are seeing or have seen; otherwise 404,
-    so that nobody else's patients can even be shown to exist."""
+    """A visit on the doctor's own schedule that they are seeing or have seen (their
+    consultation page); otherwise 404, so that nobody else's patients can even be shown to
+    exist. Its record, if any, is readable by the rule of visits.records."""
     visits = visits_of_doctor(user).filter(status__in=SEEN_STATUSES)
     try:
         return visits.select_related(
@@ -119,50 +110,21 @@ def get_visit_for_doctor(user: User, pk: int) -> Visit:
         raise Http404 from None
 
 
-def _seen_by_doctor(user: User) -> Exists:
-    """True for rows whose patient the doctor is seeing or has seen (`patient` outer ref)."""
-    return Exists(
-        visits_of_doctor(user).filter(status__in=SEEN_STATUSES, patient=OuterRef("patient"))
-    )
-
-
 def patient_history_for_doctor(
     user: User, patient: Patient, *, exclude: Visit | None = None
 ) -> QuerySet[Visit]:
-    """The patient's visits at this clinic (with any doctor), newest first, when the doctor is
-    seeing or has seen that patient; none otherwise. One query."""
+    """The patient's seen visits at this clinic (with any doctor), newest first, as far as
+    the record rule lets the doctor read them: all when the doctor is seeing or has seen
+    that patient, none otherwise. One query."""
     visits = (
-        Visit.objects.filter(patient=patient, status__in=SEEN_STATUSES)
-        .filter(_seen_by_doctor(user))
+        readable_visits(user)
+        .filter(patient=patient, status__in=SEEN_STATUSES)
         .select_related("department", "schedule__doctor", "medical_record")
         .order_by("-visit_date", "-check_in_time", "-pk")
     )
     if exclude is not None:
         visits = visits.exclude(pk=exclude.pk)
     return visits
-
-
-def records_readable_by(user: User) -> QuerySet[MedicalRecord]:
-    """Administrators read every record; a doctor those of patients they are seeing or have
-    seen (whoever wrote them); anyone else none."""
-    records = MedicalRecord.objects.select_related(
-        "visit__patient", "visit__department", "visit__schedule__doctor", "updated_by"
-    )
-    if user.role == Role.ADMIN:
-        return records
-    if user.role == Role.DOCTOR and user.employee_id is not None:
-        seen = visits_of_doctor(user).filter(
-            status__in=SEEN_STATUSES, patient=OuterRef("visit__patient")
-        )
-        return records.filter(Exists(seen))
-    return records.none()
-
-
-def get_record_for(user: User, pk: int) -> MedicalRecord:
-    try:
-        return records_readable_by(user).get(pk=pk)
-    except MedicalRecord.DoesNotExist:
-        raise Http404 from None
 
 
 # --- The waiting-room display -----------------------------------------------------------------

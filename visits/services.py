@@ -25,10 +25,10 @@ from visits.exceptions import (
     CheckInClosed,
     ConsultationInProgress,
     QueueEmpty,
-    RecordNotEditable,
     VerificationFailed,
 )
 from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.records import AUDIT_CORRECTED, ensure_can_write_record, is_correction
 
 
 def _create_visit(
@@ -262,30 +262,26 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
 
 
 MEDICAL_RECORD_FIELDS = ("diagnosis", "treatment", "prescription", "note")
-_RECORD_WRITABLE = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
 
 
 @atomic_with_retry
-def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalRecord:
-    """Write the visit's medical record: its own doctor, or an administrator correcting it.
+def save_medical_record(
+    *, visit: Visit, by: User, now: dt.datetime | None = None, **fields: str
+) -> MedicalRecord:
+    """Write the visit's medical record, as the rule of visits.records allows at `now`: its
+    own doctor on the day of the visit, or an administrator correcting it (audited as
+    `medical_record.corrected`). PermissionDenied, RecordClosed or RecordNotEditable
+    otherwise, with nothing written.
 
     Every change is an audit event with the old and new value of each changed field.
     """
     unknown = set(fields) - set(MEDICAL_RECORD_FIELDS)
     if unknown:
         raise TypeError(f"unknown medical record fields: {sorted(unknown)}")
-    if by is None or not by.is_authenticated or not by.is_active:
-        raise PermissionDenied()
-    # Lock order: the Visit, then its record. The visit's lock serialises record writes.
+    # Lock order: the Visit, then its record. The visit's lock serialises record writes, and
+    # the rule is decided on the visit as it is now.
     visit.lock_for_update()
-    if by.role == Role.DOCTOR:
-        doctor_id = Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
-        if doctor_id != by.employee_id:
-            raise PermissionDenied()
-    elif by.role != Role.ADMIN:
-        raise PermissionDenied()
-    if visit.status not in _RECORD_WRITABLE:
-        raise RecordNotEditable()
+    ensure_can_write_record(by, visit, now=now or timezone.now())
     record = MedicalRecord.objects.filter(visit=visit).first()
     created = record is None
     if created:
@@ -299,9 +295,13 @@ def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalReco
         return record
     record.updated_by = by
     record.save()
+    if is_correction(by):
+        action = AUDIT_CORRECTED
+    else:
+        action = "medical_record.created" if created else "medical_record.updated"
     record_event(
         actor=by,
-        action="medical_record.created" if created else "medical_record.updated",
+        action=action,
         obj=record,
         patient=visit.patient,
         old={name: old[name] for name in changed} if not created else {},
