@@ -151,8 +151,9 @@ class RoomBoard:
 def waiting_room_board(
     *, department: Department, now: dt.datetime, next_count: int = 5
 ) -> list[RoomBoard]:
-    """Per room of the department today, in call order (Visit.objects.in_queue_order(), as
-    the doctors work through them): the numbers in consultation and the next few waiting.
+    """Per room of the department today: the numbers in consultation and the next few waiting.
+    Rooms in call order (schedule_call_order()), numbers in queue order
+    (Visit.objects.in_queue_order()): the order in which the doctors will call them.
 
     A schedule shows while its check-in window is open or while it still has patients in the
     waiting room or in consultation. Only queue numbers and masked names leave this function:
