@@ -16,6 +16,7 @@ from clinic.admin import PATIENT_SEARCH_HELP, patient_search_filter
 from clinic.admin_utils import ReadOnlyModelAdmin
 from clinic.models import AuditEvent, Employee, Position, Room
 from visits.models import MedicalRecord, Visit
+from visits.records import records_readable_by
 from visits.services import record_medical_record_view
 
 
@@ -216,8 +217,10 @@ class VisitAdmin(ReadOnlyModelAdmin):
 @admin.register(MedicalRecord)
 class MedicalRecordAdmin(ReadOnlyModelAdmin):
     """Records are read here, one at a time, and every opening is an audit event; the list
-    shows no record content. Corrections go through their own page (visits:record-correct),
-    which saves through the service and audits the change."""
+    shows no record content. What is listed and opened is what the record rule
+    (visits.records) lets the signed-in user read. Corrections go through their own page
+    (visits:record-correct), which saves through the service and audits the change as a
+    correction."""
 
     list_display = ("visit", "doctor", "updated_at", "updated_by")
     list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by")
@@ -235,6 +238,9 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
         "audit_trail",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MedicalRecord]:
+        return records_readable_by(request.user)
 
     @admin.display(description=_("doctor"))
     def doctor(self, obj: MedicalRecord) -> str:
@@ -279,9 +285,7 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
-            record = (
-                MedicalRecord.objects.select_related("visit__patient").filter(pk=object_id).first()
-            )
+            record = records_readable_by(request.user).filter(pk=object_id).first()
             if record is not None:
                 record_medical_record_view(record=record, by=request.user, request=request)
         return response

@@ -3,7 +3,7 @@ doctor's queue and consultation, and medical records (each read is an audit even
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -15,11 +15,11 @@ from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from appointments.models import Appointment
-from clinic.models import Role, User
 from clinic.roles import IsAdmin, IsDesk, IsDoctor
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.exceptions import SettlementRequired
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.models import Visit, VisitStatus
+from visits.records import get_visit_for_records, readable_record_of, visits_of_doctor
 from visits.serializers import (
     VISIT_RELATIONS,
     CheckInSerializer,
@@ -35,7 +35,6 @@ from visits.serializers import (
     WalkInSerializer,
 )
 from visits.services import (
-    _SLOT_ORDER,
     call_next,
     check_in,
     record_medical_record_view,
@@ -51,17 +50,6 @@ def visits_with_relations() -> QuerySet[Visit]:
 
 def _refetch(visit: Visit) -> Visit:
     return visits_with_relations().get(pk=visit.pk)
-
-
-def visits_for_records(user: User) -> QuerySet[Visit]:
-    """Visits whose medical record this user may open: an administrator any, a doctor only
-    those on their own schedules, anyone else none."""
-    visits = visits_with_relations()
-    if user.role == Role.ADMIN:
-        return visits
-    if user.role == Role.DOCTOR and user.employee_id:
-        return visits.filter(schedule__doctor_id=user.employee_id)
-    return visits.none()
 
 
 class CheckInView(ClinicAPIView):
@@ -160,7 +148,8 @@ class DeskVisitStatusView(ClinicAPIView):
 
 
 class DoctorQueueView(ClinicAPIView):
-    """Today's patients on the doctor's schedules, in consultation order."""
+    """Today's patients on the doctor's schedules, in queue order (the one order of
+    call-next, the doctor's page and the waiting-room display)."""
 
     permission_classes = [IsDoctor]
 
@@ -171,18 +160,10 @@ class DoctorQueueView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(QueueFilterSerializer)
-        slot_order = Case(
-            *(
-                When(schedule__time_slot=slot, then=Value(rank))
-                for slot, rank in _SLOT_ORDER.items()
-            ),
-            output_field=IntegerField(),
-        )
         visits = (
             visits_with_relations()
             .filter(schedule__doctor_id=request.user.employee_id, visit_date=timezone.localdate())
-            .annotate(slot_rank=slot_order)
-            .order_by("slot_rank", "schedule_id", "queue_number")
+            .in_queue_order()
         )
         if "status" in filters:
             visits = visits.filter(status=filters["status"])
@@ -214,29 +195,31 @@ class FinishConsultationView(ClinicAPIView):
         description="Sends the patient to pay. A medical record is not required.",
     )
     def post(self, request: Request, id: int) -> Response:
-        visit = get_object_or_404(visits_for_records(request.user), pk=id)
+        visit = get_object_or_404(visits_of_doctor(request.user), pk=id)
         visit.finish_consultation(by=request.user)
         return self.object_response(_refetch(visit), VisitSerializer)
 
 
 class MedicalRecordView(ClinicAPIView):
-    """A visit's medical record: the visit's own doctor (doctor routes) or an administrator
-    (admin routes). Every read is an audit event; every write goes through the services."""
+    """A visit's medical record, as the rule of visits.records allows: a doctor reads the
+    records of patients they are seeing or have seen and writes their own visit's on its day
+    (doctor routes); an administrator reads and corrects any (admin routes). A visit whose
+    record the caller may neither read nor write is a 404. Every read is an audit event;
+    every write goes through the service, which enforces the rule."""
 
     permission_classes = [IsDoctor]
 
     def _visit(self, request: Request, id: int) -> Visit:
-        return get_object_or_404(visits_for_records(request.user), pk=id)
+        return get_visit_for_records(request.user, id, relations=VISIT_RELATIONS)
 
     @extend_schema(
         operation_id="doctor_medical_record_get", responses={200: MedicalRecordSerializer}
     )
     def get(self, request: Request, id: int) -> Response:
         visit = self._visit(request, id)
-        record = MedicalRecord.objects.filter(visit=visit).select_related("updated_by").first()
+        record = readable_record_of(request.user, visit)
         if record is None:
             raise NotFound(_("This visit has no medical record yet."))
-        record.visit = visit
         record_medical_record_view(record=record, by=request.user, request=request)
         return self.object_response(record, MedicalRecordSerializer)
 
@@ -244,8 +227,10 @@ class MedicalRecordView(ClinicAPIView):
         operation_id="doctor_medical_record_put",
         request=MedicalRecordInputSerializer,
         responses={200: MedicalRecordSerializer},
-        description="Creates or changes the record; fields left out keep their value. Open "
-        "once the consultation has started.",
+        description="Creates or changes the record of the doctor's own visit, on the day of "
+        "the visit, once the consultation has started (403 record_closed on a later day: "
+        "corrections are an administrator's; 409 record_not_editable before the "
+        "consultation). Fields left out keep their value.",
     )
     def put(self, request: Request, id: int) -> Response:
         visit = self._visit(request, id)
@@ -267,7 +252,8 @@ class AdminMedicalRecordView(MedicalRecordView):
         operation_id="admin_medical_record_put",
         request=MedicalRecordInputSerializer,
         responses={200: MedicalRecordSerializer},
-        description="Corrects the record; fields left out keep their value.",
+        description="Corrects the record of any visit whose consultation has started, on any "
+        "day; audited as medical_record.corrected. Fields left out keep their value.",
     )
     def put(self, request: Request, id: int) -> Response:
         return super().put(request, id)

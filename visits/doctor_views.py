@@ -27,12 +27,8 @@ from clinic.privacy import mask_phone
 from clinic.roles import role_required
 from clinic.validators import birth_date_from_resident_id
 from visits.models import MedicalRecord, Visit, VisitStatus
-from visits.selectors import (
-    doctor_day,
-    get_record_for,
-    get_visit_for_doctor,
-    patient_history_for_doctor,
-)
+from visits.records import get_record_for, write_refusal
+from visits.selectors import doctor_day, get_visit_for_doctor, patient_history_for_doctor
 from visits.services import (
     MEDICAL_RECORD_FIELDS,
     call_next,
@@ -133,18 +129,25 @@ def call_next_patient(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_http_methods(["GET", "POST"])
 def consultation(request: HttpRequest, pk: int) -> HttpResponse:
-    """The patient's summary and history, and this visit's record. "Finish" saves the record
-    and sends the patient to pay."""
+    """The patient's summary and history, and this visit's record: a form on the day of the
+    visit, the record as written afterwards (later changes are an administrator's
+    correction). "Finish" saves the record and sends the patient to pay."""
     visit = get_visit_for_doctor(request.user, pk)
     record = _record_of(visit)
+    # What the rule of visits.records says now decides what the page offers; the service
+    # decides again on the locked visit when something is saved.
+    refusal = write_refusal(request.user, visit, now=timezone.now())
     status = 200
     if request.method == "POST":
         form = MedicalRecordForm.for_record(record, request.POST)
         finish = "finish" in request.POST
+        # The record form posts its fields; the bare "send to payment" button of a closed
+        # record does not, and writes nothing.
+        posts_record = any(name in request.POST for name in MEDICAL_RECORD_FIELDS)
         if form.is_valid():
             try:
                 # A record is not required to finish: nothing typed, nothing written.
-                if record is not None or form.has_content():
+                if posts_record and (record is not None or form.has_content()):
                     save_medical_record(visit=visit, by=request.user, **form.cleaned_data)
                 if finish:
                     visit.finish_consultation(by=request.user)
@@ -172,6 +175,15 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         "visit": visit,
         "record": record,
         "form": form,
+        "can_write": refusal is None,
+        "write_refusal": refusal.message if refusal is not None else "",
+        # Text a refused write carried (the page was opened before midnight, say), shown
+        # back so that it can be passed on to an administrator rather than lost.
+        "unsaved": [
+            (field.label, field.value())
+            for field in form
+            if refusal is not None and form.is_bound and field.value()
+        ],
         "patient": patient,
         "age": _age(patient),
         "masked_phone": mask_phone(patient.phone),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from clinic.exceptions import ClinicError
+from clinic.exceptions import ClinicError, PermissionDenied
 
 
 class VerificationFailed(ClinicError):
@@ -41,3 +41,14 @@ class RecordNotEditable(ClinicError):
     code = "record_not_editable"
     status = 409
     default_message = _("A medical record is written once the consultation has started.")
+
+
+class RecordClosed(PermissionDenied):
+    """A doctor's record of a past day: it stays as written, and only an administrator
+    corrects it."""
+
+    code = "record_closed"
+    default_message = _(
+        "A doctor writes the record of a visit on the day of the visit. To change it now, ask "
+        "an administrator for a correction."
+    )

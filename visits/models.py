@@ -7,7 +7,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OrderBy,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -20,7 +32,7 @@ from clinic.models import Department, Employee, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
-from scheduling.models import Schedule
+from scheduling.models import Schedule, TimeSlot
 from visits.exceptions import SettlementRequired
 
 
@@ -30,6 +42,43 @@ class VisitStatus(models.TextChoices):
     AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
     LEFT = "left", pgettext_lazy("visit status", "Left")
     CANCELLED = "cancelled", _("Left unseen")
+
+
+# --- The queue order ---------------------------------------------------------------------------
+# One definition for everything that lists or calls a doctor's patients: call_next(), the
+# doctor's page, the API's doctor queue and the waiting-room display.
+
+# A doctor's schedules of a day are worked through by when their slot starts; a full day
+# starts with the morning and runs on past it, so it comes between the two halves.
+SLOT_CALL_RANK = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
+
+
+def schedule_call_order(path: str = "") -> tuple[OrderBy, ...]:
+    """`order_by()` arguments putting schedules in call order: slot start, then id (two
+    schedules of one slot: the older first). `path` leads from the listed model to the
+    schedule ("" on Schedule itself, "schedule__" from a Visit)."""
+    slot_rank = Case(
+        *(
+            When(**{f"{path}time_slot": slot}, then=Value(rank))
+            for slot, rank in SLOT_CALL_RANK.items()
+        ),
+        output_field=IntegerField(),
+    )
+    return (slot_rank.asc(), F(f"{path}id").asc())
+
+
+class VisitQuerySet(models.QuerySet):
+    def in_queue_order(self) -> VisitQuerySet:
+        """The queue as the doctor works through it. Patients already called come first, in
+        the order they were called (the one in consultation longest heads the list); then
+        those waiting (never called) in call order: the day's schedules in
+        schedule_call_order(), then queue number. The first waiting visit in this order is
+        the one call_next() calls."""
+        return self.order_by(
+            F("called_at").asc(nulls_last=True),
+            *schedule_call_order("schedule__"),
+            F("queue_number").asc(),
+        )
 
 
 class Visit(StateMachineMixin, models.Model):
@@ -78,6 +127,8 @@ class Visit(StateMachineMixin, models.Model):
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = VisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["visit_date", "schedule_id", "queue_number"]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Department, Patient, Role, User
 from clinic.privacy import mask_name
-from scheduling.models import Schedule, TimeSlot
-from visits.models import MedicalRecord, Visit, VisitStatus
+from scheduling.models import Schedule
+from visits.models import Visit, VisitStatus, schedule_call_order
+from visits.records import SEEN_STATUSES, readable_visits, visits_of_doctor
 
 
 def visits_of_patient_account(user: User) -> QuerySet[Visit]:
@@ -28,20 +29,13 @@ def visits_of_patient_account(user: User) -> QuerySet[Visit]:
 
 # --- The doctor's workbench -------------------------------------------------------------------
 
-# A patient the doctor "has seen or is seeing": a visit on the doctor's own schedule that got
-# past the waiting room. Waiting and cancelled (left unseen) visits do not count.
-SEEN_STATUSES = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
-
-# The order in which call_next() works through a doctor's schedules of the day: by slot start
-# (morning, full day, afternoon), then by id. Keep in step with visits.services.call_next.
-CALL_ORDER = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
-
 _QUEUE_STATUSES = (VisitStatus.WAITING, *SEEN_STATUSES)
 
 
 @dataclass
 class ScheduleQueue:
-    """One of the doctor's schedules today with its visits, split by where they stand."""
+    """One of the doctor's schedules today with its visits, split by where they stand (each
+    list in queue order)."""
 
     schedule: Schedule
     waiting: list[Visit] = field(default_factory=list)
@@ -52,25 +46,29 @@ class ScheduleQueue:
 
 @dataclass
 class DoctorDay:
+    """The doctor's schedules of a day in call order, and every visit on them in queue order
+    (Visit.objects.in_queue_order(), the order call_next() follows)."""
+
     day: dt.date
     schedules: list[ScheduleQueue]
+    visits: list[Visit] = field(default_factory=list)
 
     @property
     def in_consultation(self) -> list[Visit]:
-        visits = [visit for queue in self.schedules for visit in queue.in_consultation]
-        return sorted(visits, key=lambda visit: (visit.called_at is None, visit.called_at))
+        return [visit for visit in self.visits if visit.status == VisitStatus.IN_CONSULTATION]
+
+    @property
+    def waiting(self) -> list[Visit]:
+        return [visit for visit in self.visits if visit.status == VisitStatus.WAITING]
 
     @property
     def next_up(self) -> Visit | None:
         """The patient call_next() would call now."""
-        for queue in self.schedules:
-            if queue.waiting:
-                return queue.waiting[0]
-        return None
+        return next(iter(self.waiting), None)
 
     @property
     def waiting_count(self) -> int:
-        return sum(len(queue.waiting) for queue in self.schedules)
+        return len(self.waiting)
 
 
 def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
@@ -84,34 +82,25 @@ def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
     schedules = (
         Schedule.objects.filter(doctor_id=user.employee_id, work_date=day)
         .select_related("department", "room")
-        .prefetch_related(
-            Prefetch(
-                "visits",
-                queryset=Visit.objects.filter(status__in=_QUEUE_STATUSES)
-                .select_related("patient")
-                .order_by("queue_number"),
-            )
-        )
+        .order_by(*schedule_call_order())
     )
-    queues = []
-    for schedule in sorted(schedules, key=lambda s: (CALL_ORDER[s.time_slot], s.pk)):
-        queue = ScheduleQueue(schedule=schedule)
-        for visit in schedule.visits.all():
-            getattr(queue, visit.status).append(visit)
-        queues.append(queue)
-    return DoctorDay(day=day, schedules=queues)
-
-
-def visits_of_doctor(user: User) -> QuerySet[Visit]:
-    """Visits on the doctor's own schedules (any day); none for anyone else."""
-    if user.role != Role.DOCTOR or user.employee_id is None:
-        return Visit.objects.none()
-    return Visit.objects.filter(schedule__doctor_id=user.employee_id)
+    queues = {schedule.pk: ScheduleQueue(schedule=schedule) for schedule in schedules}
+    if not queues:
+        return DoctorDay(day=day, schedules=[])
+    visits = list(
+        Visit.objects.filter(schedule__in=list(queues), status__in=_QUEUE_STATUSES)
+        .select_related("patient")
+        .in_queue_order()
+    )
+    for visit in visits:
+        getattr(queues[visit.schedule_id], visit.status).append(visit)
+    return DoctorDay(day=day, schedules=list(queues.values()), visits=visits)
 
 
 def get_visit_for_doctor(user: User, pk: int) -> Visit:
-    """A visit on the doctor's own schedule that they are seeing or have seen; otherwise 404,
-    so that nobody else's patients can even be shown to exist."""
+    """A visit on the doctor's own schedule that they are seeing or have seen (their
+    consultation page); otherwise 404, so that nobody else's patients can even be shown to
+    exist. Its record, if any, is readable by the rule of visits.records."""
     visits = visits_of_doctor(user).filter(status__in=SEEN_STATUSES)
     try:
         return visits.select_related(
@@ -121,50 +110,21 @@ def get_visit_for_doctor(user: User, pk: int) -> Visit:
         raise Http404 from None
 
 
-def _seen_by_doctor(user: User) -> Exists:
-    """True for rows whose patient the doctor is seeing or has seen (`patient` outer ref)."""
-    return Exists(
-        visits_of_doctor(user).filter(status__in=SEEN_STATUSES, patient=OuterRef("patient"))
-    )
-
-
 def patient_history_for_doctor(
     user: User, patient: Patient, *, exclude: Visit | None = None
 ) -> QuerySet[Visit]:
-    """The patient's visits at this clinic (with any doctor), newest first, when the doctor is
-    seeing or has seen that patient; none otherwise. One query."""
+    """The patient's seen visits at this clinic (with any doctor), newest first, as far as
+    the record rule lets the doctor read them: all when the doctor is seeing or has seen
+    that patient, none otherwise. One query."""
     visits = (
-        Visit.objects.filter(patient=patient, status__in=SEEN_STATUSES)
-        .filter(_seen_by_doctor(user))
+        readable_visits(user)
+        .filter(patient=patient, status__in=SEEN_STATUSES)
         .select_related("department", "schedule__doctor", "medical_record")
         .order_by("-visit_date", "-check_in_time", "-pk")
     )
     if exclude is not None:
         visits = visits.exclude(pk=exclude.pk)
     return visits
-
-
-def records_readable_by(user: User) -> QuerySet[MedicalRecord]:
-    """Administrators read every record; a doctor those of patients they are seeing or have
-    seen (whoever wrote them); anyone else none."""
-    records = MedicalRecord.objects.select_related(
-        "visit__patient", "visit__department", "visit__schedule__doctor", "updated_by"
-    )
-    if user.role == Role.ADMIN:
-        return records
-    if user.role == Role.DOCTOR and user.employee_id is not None:
-        seen = visits_of_doctor(user).filter(
-            status__in=SEEN_STATUSES, patient=OuterRef("visit__patient")
-        )
-        return records.filter(Exists(seen))
-    return records.none()
-
-
-def get_record_for(user: User, pk: int) -> MedicalRecord:
-    try:
-        return records_readable_by(user).get(pk=pk)
-    except MedicalRecord.DoesNotExist:
-        raise Http404 from None
 
 
 # --- The waiting-room display -----------------------------------------------------------------
@@ -192,6 +152,8 @@ def waiting_room_board(
     *, department: Department, now: dt.datetime, next_count: int = 5
 ) -> list[RoomBoard]:
     """Per room of the department today: the numbers in consultation and the next few waiting.
+    Rooms in call order (schedule_call_order()), numbers in queue order
+    (Visit.objects.in_queue_order()): the order in which the doctors will call them.
 
     A schedule shows while its check-in window is open or while it still has patients in the
     waiting room or in consultation. Only queue numbers and masked names leave this function:
@@ -200,15 +162,17 @@ def waiting_room_board(
     schedules = list(
         Schedule.objects.filter(department=department, work_date=timezone.localdate(now))
         .select_related("room", "doctor")
-        .order_by("room__room_number", "id")
+        .order_by(*schedule_call_order())
     )
+    # In queue order: those in consultation by when they were called, then the waiting
+    # room in the order the doctors will call them.
     visits = (
         Visit.objects.filter(
             schedule__in=[schedule.pk for schedule in schedules],
             status__in=(VisitStatus.WAITING, VisitStatus.IN_CONSULTATION),
         )
-        .order_by("queue_number")
-        .values_list("schedule_id", "status", "queue_number", "called_at", "patient__name")
+        .in_queue_order()
+        .values_list("schedule_id", "status", "queue_number", "patient__name")
     )
     by_schedule: dict[int, list[tuple]] = {}
     for row in visits:
@@ -219,18 +183,15 @@ def waiting_room_board(
         opens_at, closes_at = schedule.check_in_window()
         if not rows and not opens_at <= now < closes_at:
             continue
-        seeing = sorted(
-            (row for row in rows if row[1] == VisitStatus.IN_CONSULTATION),
-            key=lambda row: (row[3] is None, row[3], row[2]),
-        )
+        seeing = [row for row in rows if row[1] == VisitStatus.IN_CONSULTATION]
         waiting = [row for row in rows if row[1] == VisitStatus.WAITING]
         boards.append(
             RoomBoard(
                 room_number=schedule.room.room_number,
                 doctor_name=schedule.doctor.name,
                 doctor_title=schedule.doctor.title,
-                now_seeing=[BoardEntry(row[2], mask_name(row[4])) for row in seeing],
-                next_up=[BoardEntry(row[2], mask_name(row[4])) for row in waiting[:next_count]],
+                now_seeing=[BoardEntry(row[2], mask_name(row[3])) for row in seeing],
+                next_up=[BoardEntry(row[2], mask_name(row[3])) for row in waiting[:next_count]],
                 waiting_count=len(waiting),
             )
         )

@@ -18,17 +18,17 @@ from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
-from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot, slot_bounds
+from scheduling.models import HALF_DAY_SLOTS, Schedule, slot_bounds
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
 from visits.exceptions import (
     CheckInClosed,
     ConsultationInProgress,
     QueueEmpty,
-    RecordNotEditable,
     VerificationFailed,
 )
 from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.records import AUDIT_CORRECTED, ensure_can_write_record, is_correction
 
 
 def _create_visit(
@@ -208,14 +208,11 @@ def register_walk_in(
     return visit
 
 
-# Consultation order: today's schedules by slot start (morning, full day, afternoon), then
-# queue number.
-_SLOT_ORDER = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
-
-
 @atomic_with_retry
 def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
-    """The doctor calls the first waiting patient of their schedules today.
+    """The doctor calls the first waiting patient of their schedules today, in queue order
+    (Visit.objects.in_queue_order(): the order the doctor's page, the API and the
+    waiting-room display show).
 
     The doctor's schedule rows are locked first, so two tabs calling at once take turns;
     the visit is then locked and re-read, so a patient the desk has just moved on is never
@@ -224,38 +221,40 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
     if by is None or by.role != Role.DOCTOR or not by.employee_id or not by.is_active:
         raise PermissionDenied()
     now = now or timezone.now()
-    # Lock order: Schedules by ascending id, then the Visit.
+    # Lock order: Schedules by ascending id, then the Visit. With the schedules locked no
+    # visit joins their queues (check-in and walk-in lock the schedule to insert one), so
+    # the waiting room only shrinks while this runs.
     schedules = list(
         Schedule.objects.select_for_update()
         .filter(doctor_id=by.employee_id, work_date=timezone.localdate(now))
         .order_by("id")
     )
+    queue = Visit.objects.filter(schedule__in=schedules).in_queue_order()
 
     def ensure_consultation_room_free() -> None:
-        in_consultation = (
-            Visit.objects.filter(schedule__in=schedules, status=VisitStatus.IN_CONSULTATION)
-            .order_by("called_at")
-            .first()
-        )
+        in_consultation = queue.filter(status=VisitStatus.IN_CONSULTATION).first()
         if in_consultation is not None:
             raise ConsultationInProgress(
                 details={"visit": in_consultation.pk, "queue_number": in_consultation.queue_number}
             )
 
     ensure_consultation_room_free()
-    for schedule in sorted(schedules, key=lambda s: (_SLOT_ORDER[s.time_slot], s.pk)):
+    waiting = queue.filter(status=VisitStatus.WAITING).values_list("pk", flat=True)
+    while (first_in_line := waiting.first()) is not None:
+        # Only this one row is locked (sorting the whole waiting room under FOR UPDATE would
+        # lock every row of it). The desk moves a visit on without the schedule lock: when
+        # it has, between the read above and this lock, the row no longer matches and the
+        # next one in line is read.
         visit = (
             Visit.objects.select_for_update()
-            .filter(schedule=schedule, status=VisitStatus.WAITING)
-            .order_by("queue_number")
+            .filter(pk=first_in_line, status=VisitStatus.WAITING)
             .first()
         )
         if visit is not None:
-            # The desk moves a visit in without the schedule lock: the row lock above may have
-            # waited for exactly that move (of the patient first in line), after which the
-            # query skipped to the next patient. Look again now that the row is ours (READ
-            # COMMITTED: this read sees the desk's commit), so that the doctor does not end
-            # up with two patients in consultation.
+            # The desk may just have moved the patient first in line into consultation
+            # (the lock above waited for that move): look again now that this row is ours
+            # (READ COMMITTED: this read sees the desk's commit), so that the doctor does not
+            # end up with two patients in consultation.
             ensure_consultation_room_free()
             visit.start_consultation(by=by, now=now)
             return visit
@@ -263,30 +262,26 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
 
 
 MEDICAL_RECORD_FIELDS = ("diagnosis", "treatment", "prescription", "note")
-_RECORD_WRITABLE = (VisitStatus.IN_CONSULTATION, VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
 
 
 @atomic_with_retry
-def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalRecord:
-    """Write the visit's medical record: its own doctor, or an administrator correcting it.
+def save_medical_record(
+    *, visit: Visit, by: User, now: dt.datetime | None = None, **fields: str
+) -> MedicalRecord:
+    """Write the visit's medical record, as the rule of visits.records allows at `now`: its
+    own doctor on the day of the visit, or an administrator correcting it (audited as
+    `medical_record.corrected`). PermissionDenied, RecordClosed or RecordNotEditable
+    otherwise, with nothing written.
 
     Every change is an audit event with the old and new value of each changed field.
     """
     unknown = set(fields) - set(MEDICAL_RECORD_FIELDS)
     if unknown:
         raise TypeError(f"unknown medical record fields: {sorted(unknown)}")
-    if by is None or not by.is_authenticated or not by.is_active:
-        raise PermissionDenied()
-    # Lock order: the Visit, then its record. The visit's lock serialises record writes.
+    # Lock order: the Visit, then its record. The visit's lock serialises record writes, and
+    # the rule is decided on the visit as it is now.
     visit.lock_for_update()
-    if by.role == Role.DOCTOR:
-        doctor_id = Schedule.objects.values_list("doctor_id", flat=True).get(pk=visit.schedule_id)
-        if doctor_id != by.employee_id:
-            raise PermissionDenied()
-    elif by.role != Role.ADMIN:
-        raise PermissionDenied()
-    if visit.status not in _RECORD_WRITABLE:
-        raise RecordNotEditable()
+    ensure_can_write_record(by, visit, now=now or timezone.now())
     record = MedicalRecord.objects.filter(visit=visit).first()
     created = record is None
     if created:
@@ -300,9 +295,13 @@ def save_medical_record(*, visit: Visit, by: User, **fields: str) -> MedicalReco
         return record
     record.updated_by = by
     record.save()
+    if is_correction(by):
+        action = AUDIT_CORRECTED
+    else:
+        action = "medical_record.created" if created else "medical_record.updated"
     record_event(
         actor=by,
-        action="medical_record.created" if created else "medical_record.updated",
+        action=action,
         obj=record,
         patient=visit.patient,
         old={name: old[name] for name in changed} if not created else {},

@@ -247,7 +247,7 @@ def test_an_administrator_corrects_any_record_and_the_change_is_audited(
     )
     assert response.status_code == 200
     assert response.json()["updated_by"] == clinic_day.users["admin"].username
-    event = AuditEvent.objects.get(action="medical_record.updated")
+    event = AuditEvent.objects.get(action="medical_record.corrected")
     assert (event.old_values, event.new_values) == (
         {"diagnosis": "Common cold"},
         {"diagnosis": "Influenza"},

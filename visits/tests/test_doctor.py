@@ -25,12 +25,8 @@ from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import QueueEmpty, RecordNotEditable
 from visits.models import MedicalRecord, Visit, VisitStatus
-from visits.selectors import (
-    doctor_day,
-    get_visit_for_doctor,
-    patient_history_for_doctor,
-    records_readable_by,
-)
+from visits.records import records_readable_by
+from visits.selectors import doctor_day, get_visit_for_doctor, patient_history_for_doctor
 from visits.services import call_next, save_medical_record
 from visits.tests.factories import MedicalRecordFactory, VisitFactory
 
@@ -39,7 +35,12 @@ pytestmark = pytest.mark.django_db
 QUEUE = reverse("visits:doctor-queue")
 CALL_NEXT = reverse("visits:call-next")
 HTMX = {"HTTP_HX_REQUEST": "true"}
-RECORD_ACTIONS = ("medical_record.created", "medical_record.updated", "medical_record.viewed")
+RECORD_ACTIONS = (
+    "medical_record.created",
+    "medical_record.updated",
+    "medical_record.corrected",
+    "medical_record.viewed",
+)
 
 
 def consultation_url(visit: Visit) -> str:
@@ -674,7 +675,7 @@ class TestAdministration:
         record.refresh_from_db()
         assert record.diagnosis == "Corrected"
         assert record.updated_by == admin_user
-        event = record_events(record, "medical_record.updated").get()
+        event = record_events(record, "medical_record.corrected").get()
         assert event.actor == admin_user
         assert event.old_values == {"diagnosis": "Typo"}
         assert event.new_values == {"diagnosis": "Corrected"}
@@ -687,7 +688,7 @@ class TestAdministration:
         html = client.get(
             reverse("admin:visits_medicalrecord_change", args=[record.pk])
         ).content.decode()
-        assert "medical_record.updated" in html
+        assert "medical_record.corrected" in html
         assert admin_user.username in html
 
     @pytest.mark.parametrize("persona", ["doctor", "receptionist", "patient"])
