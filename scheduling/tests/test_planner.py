@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from clinic.models import EmployeeStatus, Room
 from clinic.tests.factories import DepartmentFactory, DoctorFactory, RoomFactory
-from scheduling.forms import BatchMode, monday_of, save_schedule_batch
 from scheduling.models import Schedule, TimeSlot
+from scheduling.services import BatchMode, monday_of, save_schedule_batch
 from scheduling.tests.factories import ScheduleFactory
 
 pytestmark = pytest.mark.django_db
@@ -309,27 +309,31 @@ class TestBatch:
             for slot in slots
         ]
 
-    def test_all_or_nothing_keeps_nothing_when_one_fails(self, doctor, room):
+    def test_all_or_nothing_keeps_nothing_when_one_fails(self, doctor, room, admin_user):
         result = save_schedule_batch(
             schedules=self.schedules(doctor, room, "morning", "full_day"),
             mode=BatchMode.ALL_OR_NOTHING,
+            by=admin_user,
         )
         assert [r.valid for r in result.rows] == [True, False]
         assert result.created == 0
         assert not Schedule.objects.exists()
         assert all(r.schedule.pk is None for r in result.rows)
 
-    def test_valid_only_keeps_the_valid(self, doctor, room):
+    def test_valid_only_keeps_the_valid(self, doctor, room, admin_user):
         result = save_schedule_batch(
             schedules=self.schedules(doctor, room, "morning", "full_day", "afternoon"),
             mode=BatchMode.VALID_ONLY,
+            by=admin_user,
         )
         assert [r.created for r in result.rows] == [True, False, True]
         assert Schedule.objects.count() == 2
 
-    def test_check_keeps_nothing_even_when_all_are_valid(self, doctor, room):
+    def test_check_keeps_nothing_even_when_all_are_valid(self, doctor, room, admin_user):
         result = save_schedule_batch(
-            schedules=self.schedules(doctor, room, "morning", "afternoon"), mode=BatchMode.CHECK
+            schedules=self.schedules(doctor, room, "morning", "afternoon"),
+            mode=BatchMode.CHECK,
+            by=admin_user,
         )
         assert result.valid == 2
         assert not Schedule.objects.exists()

@@ -52,7 +52,7 @@ def test_a_schedule_holding_places_cannot_be_deleted():
     assert Schedule.objects.filter(pk=schedule.pk).exists()
 
 
-def test_save_schedule_validates_under_lock():
+def test_save_schedule_validates_under_lock(admin_user):
     existing = ScheduleFactory(work_date=WORK_DAY, time_slot=TimeSlot.FULL_DAY)
     overlapping = Schedule(
         department=existing.department,
@@ -63,17 +63,17 @@ def test_save_schedule_validates_under_lock():
         max_patients=5,
     )
     with pytest.raises(ValidationError) as excinfo:
-        save_schedule(schedule=overlapping)
+        save_schedule(schedule=overlapping, by=admin_user)
     assert "doctor" in excinfo.value.message_dict
     assert Schedule.objects.count() == 1
 
 
-def test_save_schedule_cannot_lower_capacity_below_places_taken():
+def test_save_schedule_cannot_lower_capacity_below_places_taken(admin_user):
     schedule = ScheduleFactory(max_patients=5, current_patients=3)
     schedule.current_patients = 0  # a stale copy: the lock re-reads the real count
     schedule.max_patients = 2
     with pytest.raises(ValidationError):
-        save_schedule(schedule=schedule)
+        save_schedule(schedule=schedule, by=admin_user)
 
 
 def test_pick_schedule_prefers_most_places_then_lowest_id():
