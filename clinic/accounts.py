@@ -205,17 +205,27 @@ def _link_event(patient: Patient, *, by: User, old_user: int | None) -> AuditEve
 @atomic_with_retry
 def link_patient_account(*, patient: Patient, account: User, by: User) -> Patient:
     """Link a patient record to a patient's account (moving it from any other account)."""
-    current = Patient.objects.select_for_update().get(pk=patient.pk)
-    current.user = account
-    return save_patient(patient=current, by=by)
+    return _relink(patient, account=account, by=by)
 
 
 @atomic_with_retry
 def unlink_patient_account(*, patient: Patient, by: User) -> Patient:
     """Take a patient record away from its account (the account stays, without a record)."""
+    return _relink(patient, account=None, by=by)
+
+
+def _relink(patient: Patient, *, account: User | None, by: User) -> Patient:
+    """Only the link is written, on the locked row: nothing else of a stale copy."""
+    ensure_role(by, Role.ADMIN)
     current = Patient.objects.select_for_update().get(pk=patient.pk)
-    current.user = None
-    return save_patient(patient=current, by=by)
+    old_user = current.user_id
+    current.user = account
+    # The link's rules (a patient's account, one record per account) with the record's own.
+    current.full_clean()
+    if current.user_id != old_user:
+        current.save(update_fields=["user"])
+        record_events([_link_event(current, by=by, old_user=old_user)])
+    return current
 
 
 @atomic_with_retry
