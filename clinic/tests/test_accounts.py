@@ -23,6 +23,7 @@ from clinic.models import AuditEvent, Patient, Position, Role, User
 from clinic.privacy import mask_id_card
 from clinic.tests.factories import (
     TEST_PASSWORD,
+    AdminUserFactory,
     DoctorFactory,
     EmployeeFactory,
     PatientFactory,
@@ -31,7 +32,7 @@ from clinic.tests.factories import (
     UserFactory,
     make_resident_id,
 )
-from tests.support import audit_trail
+from tests.support import audit_trail, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +353,28 @@ class TestPatientAccountLink:
         assert not Patient.objects.filter(pk=pk).exists()
         assert audit_trail()[-1][1:4] == ("patient.deleted", "clinic.patient", str(pk))
         assert audit_trail()[-1][4]["id_card"] == mask_id_card(patient.id_card)
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_two_relinks_at_once_each_record_the_link_the_other_left():
+    """The old account in each event is the row's, read under its lock: two administrators
+    relinking one record at once never both record the same starting point."""
+    admins = AdminUserFactory.create_batch(2)
+    patient = PatientFactory()
+    accounts = UserFactory.create_batch(2, role=Role.PATIENT)
+
+    results = run_at_once(
+        [
+            lambda by=by, account=account: link_patient_account(
+                patient=patient, account=account, by=by
+            )
+            for by, account in zip(admins, accounts, strict=True)
+        ]
+    )
+
+    assert not [result for result in results if isinstance(result, Exception)]
+    first, second = AuditEvent.objects.filter(action="patient.account_linked").order_by("id")
+    assert first.old_values == {"user": None}
+    assert second.old_values == first.new_values
+    assert Patient.objects.get(pk=patient.pk).user_id == second.new_values["user"]
