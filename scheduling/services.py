@@ -27,40 +27,41 @@ from scheduling.models import OVERLAPPING_SLOTS, Schedule, TimeSlot
 SCHEDULE_FIELDS = ("department", "room", "doctor", "work_date", "time_slot", "max_patients")
 
 
-def _write_schedule(schedule: Schedule) -> dict[str, object]:
+def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, object]]:
     """Validate (department, doctor, room, overlaps, capacity) and save under the doctor's
-    and room's locks; the old values of what changed (empty for a new schedule). Inside the
-    caller's transaction; Django's ValidationError with field errors otherwise."""
+    and room's locks. Inside the caller's transaction; Django's ValidationError with field
+    errors otherwise.
+
+    Returns the old and new values of what changed: nothing old for a new schedule, nothing
+    at all (and nothing written) for an unchanged one.
+    """
     # Lock order: the doctor, the room, then the schedule itself (as bookings take them).
     schedule.lock_doctor_and_room()
-    old = {}
-    if not schedule._state.adding:
-        current = Schedule.objects.select_for_update().get(pk=schedule.pk)
-        old = audit_values(current, SCHEDULE_FIELDS)
     schedule.full_clean(exclude=["current_patients"])
-    schedule.save()
-    return old
+    new = audit_values(schedule, SCHEDULE_FIELDS)
+    if schedule._state.adding:
+        schedule.save()
+        return {}, new
+    current = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    old, new = changed_values(audit_values(current, SCHEDULE_FIELDS), new)
+    if new:
+        schedule.save()  # never the places taken: Schedule.save leaves them to the bookings
+    return old, new
 
 
 @atomic_with_retry
 def save_schedule(*, schedule: Schedule, by: User) -> Schedule:
-    """Create a schedule, or save the changes made to it, with its audit event.
+    """Create a schedule, or save the changes made to it, with its audit event
+    (`schedule.created`, or `schedule.updated` with the old and new values of what changed).
 
     Raises django.core.exceptions.ValidationError with field errors.
     """
     ensure_role(by, Role.ADMIN)
-    if schedule._state.adding:
-        _write_schedule(schedule)
-        record_event(
-            actor=by,
-            action="schedule.created",
-            obj=schedule,
-            new=audit_values(schedule, SCHEDULE_FIELDS),
-        )
-        return schedule
-    old, new = changed_values(_write_schedule(schedule), audit_values(schedule, SCHEDULE_FIELDS))
+    adding = schedule._state.adding
+    old, new = _write_schedule(schedule)
     if new:
-        record_event(actor=by, action="schedule.updated", obj=schedule, old=old, new=new)
+        action = "schedule.created" if adding else "schedule.updated"
+        record_event(actor=by, action=action, obj=schedule, old=old, new=new)
     return schedule
 
 

@@ -128,6 +128,12 @@ def test_a_schedule_change_records_only_what_changed(admin_user):
     ]
 
 
+def test_an_unchanged_schedule_writes_no_event(admin_user):
+    schedule = ScheduleFactory()
+    save_schedule(schedule=schedule, by=admin_user)
+    assert audit_trail() == []
+
+
 def test_a_refused_schedule_writes_no_event(admin_user):
     schedule = ScheduleFactory(max_patients=5, current_patients=3)
     schedule.max_patients = 2
