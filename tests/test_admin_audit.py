@@ -15,8 +15,10 @@ from django.db import models
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
+from clinic.admin import RoomAdmin
 from clinic.exceptions import RecordInUse
 from clinic.models import Department, Employee, Patient, Position, Role, Room, RoomStatus, User
+from clinic.privacy import mask_id_card
 from clinic.tests.factories import (
     DepartmentFactory,
     DoctorFactory,
@@ -26,6 +28,7 @@ from clinic.tests.factories import (
     ReceptionistFactory,
     RoomFactory,
     UserFactory,
+    make_resident_id,
 )
 from scheduling.models import Schedule
 from scheduling.tests.factories import ScheduleFactory
@@ -250,6 +253,24 @@ class TestRooms:
         response = admin_client.post(admin_url(Room, "change", room.pk), data)
         assert response.status_code == 200
         assert response.context["adminform"].form.non_field_errors()
+        assert Room.objects.get(pk=room.pk).status == "active"
+        assert audit_trail() == []
+
+    def test_patients_booked_after_the_form_was_checked_refuse_the_change(self, admin_client):
+        room = RoomFactory()
+        checked_form = RoomAdmin.save_form
+
+        def booking_lands_meanwhile(admin, request, form, change):
+            doctor = DoctorFactory(department=room.department)
+            ScheduleFactory(room=room, doctor=doctor, current_patients=1)
+            return checked_form(admin, request, form, change)
+
+        with mock.patch.object(RoomAdmin, "save_form", booking_lands_meanwhile):
+            response = admin_client.post(
+                admin_url(Room, "change", room.pk), form_data(room, ROOM_FIELDS, status="disabled")
+            )
+        assert response.status_code == 302
+        assert "Patients are booked into this room" in error_messages(response)[0]
         assert Room.objects.get(pk=room.pk).status == "active"
         assert audit_trail() == []
 
@@ -558,6 +579,46 @@ def saved_patient(**kwargs: Any) -> Patient:
 
 
 class TestPatientAccounts:
+    def test_adding_a_patient_with_an_account(self, admin_client, admin_user):
+        account = UserFactory(role=Role.PATIENT)
+        id_card = make_resident_id(dt.date(1990, 2, 3), seed=7)
+        data = {
+            "name": "Wang Fang",
+            "gender": "female",
+            "id_type": "resident_id",
+            "id_card": id_card,
+            "phone": "13955556666",
+            "birth_date": "",
+            "user": account.pk,
+        }
+        assert_saved(admin_client.post(admin_url(Patient, "add"), data))
+        patient = Patient.objects.get(user=account)
+        assert audit_trail() == [
+            (
+                admin_user.pk,
+                "patient.created",
+                "clinic.patient",
+                str(patient.pk),
+                {},
+                {
+                    "name": "Wang Fang",
+                    "gender": "female",
+                    "birth_date": "1990-02-03",
+                    "id_type": "resident_id",
+                    "id_card": mask_id_card(id_card),
+                    "phone": "13955556666",
+                },
+            ),
+            (
+                admin_user.pk,
+                "patient.account_linked",
+                "clinic.patient",
+                str(patient.pk),
+                {"user": None},
+                {"user": account.pk},
+            ),
+        ]
+
     def test_linking_a_record_to_an_account(self, admin_client, admin_user):
         patient = saved_patient()
         account = UserFactory(role=Role.PATIENT)
