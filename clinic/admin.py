@@ -1,22 +1,41 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.accounts import (
+    delete_account,
+    delete_patient,
+    save_account,
+    save_patient,
+    set_account_password,
+)
+from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.exceptions import ClinicError
 from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
 from clinic.privacy import mask_id_card
+from clinic.staff import (
+    delete_department,
+    delete_employee,
+    delete_room,
+    save_department,
+    save_employee,
+    save_room,
+)
 from clinic.validators import normalize_phone, normalize_resident_id
 
 admin.site.site_header = _("Clinic Flow administration")
@@ -38,10 +57,28 @@ class AccountChangeForm(UserChangeForm):
         fields = "__all__"
 
 
+# Django Admin builds its password form itself, without the request: the acting
+# administrator reaches the form's save() through this, set only while that view runs.
+password_actor: ContextVar[User | None] = ContextVar("password_actor", default=None)
+
+
+class AccountPasswordForm(AdminPasswordChangeForm):
+    """Django Admin's password form, saved through set_account_password (audited)."""
+
+    def save(self, commit: bool = True) -> User:
+        by = password_actor.get()
+        if by is None or not commit:
+            raise ValueError("An account's password is saved by set_account_password().")
+        usable = self.cleaned_data["set_usable_password"]
+        password = self.cleaned_data["password1"] if usable else None
+        return set_account_password(user=self.user, password=password, by=by)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     form = AccountChangeForm
     add_form = StaffAccountCreationForm
+    change_password_form = AccountPasswordForm
     list_display = ("username", "display_name", "role", "employee", "is_active", "last_login")
     list_filter = ("role", "is_active")
     list_select_related = ("employee", "patient")
@@ -70,6 +107,21 @@ class UserAdmin(DjangoUserAdmin):
     def display_name(self, obj: User) -> str:
         return obj.display_name
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        save_account(user=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        delete_account(user=obj, by=request.user)
+
+    def user_change_password(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = password_actor.set(request.user)
+        try:
+            return super().user_change_password(request, *args, **kwargs)
+        except (ClinicError, ValidationError) as error:
+            return self.refused(request, error)
+        finally:
+            password_actor.reset(token)
+
 
 class RoomInline(admin.TabularInline):
     model = Room
@@ -78,15 +130,30 @@ class RoomInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "code")
     inlines = [RoomInline]
 
+    def save_model(self, request: HttpRequest, obj: Department, form: Any, change: bool) -> None:
+        save_department(department=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Department) -> None:
+        delete_department(department=obj, by=request.user)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # The department's rooms, each through the rooms' own service (commit=False: the
+        # formset only collects what to create, change and delete).
+        rooms = formset.save(commit=False)
+        for room in formset.deleted_objects:
+            delete_room(room=room, by=request.user)
+        for room in rooms:
+            save_room(room=room, by=request.user)
+
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("room_number", "department", "status")
     list_filter = ("status", "department")
     list_select_related = ("department",)
@@ -102,24 +169,30 @@ class RoomAdmin(admin.ModelAdmin):
         self._set_status(request, queryset, Room.Status.ACTIVE)
 
     def _set_status(self, request, queryset, status: str) -> None:
-        """Each room through its own validation: a room with patients booked stays active."""
+        """Each room on its own (its own transaction and event): a room with patients booked
+        stays active, the others change."""
         changed = 0
-        for room in queryset:
+        for room in queryset.exclude(status=status):
             room.status = status
             try:
-                room.full_clean()
+                save_room(room=room, by=request.user)
             except ValidationError as error:
                 self.message_user(
                     request, f"{room}: {' '.join(error.messages)}", level=messages.ERROR
                 )
                 continue
-            room.save(update_fields=["status"])
             changed += 1
         self.message_user(request, _("%(count)d rooms changed.") % {"count": changed})
 
+    def save_model(self, request: HttpRequest, obj: Room, form: Any, change: bool) -> None:
+        save_room(room=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Room) -> None:
+        delete_room(room=obj, by=request.user)
+
 
 @admin.register(Employee)
-class EmployeeAdmin(admin.ModelAdmin):
+class EmployeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("emp_id", "name", "position", "department", "title", "status", "account")
     list_filter = ("position", "status", "department")
     list_select_related = ("department", "user")
@@ -129,6 +202,12 @@ class EmployeeAdmin(admin.ModelAdmin):
     def account(self, obj: Employee) -> str:
         user = getattr(obj, "user", None)
         return user.username if user is not None else "—"
+
+    def save_model(self, request: HttpRequest, obj: Employee, form: Any, change: bool) -> None:
+        save_employee(employee=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Employee) -> None:
+        delete_employee(employee=obj, by=request.user)
 
 
 class PatientAdminForm(forms.ModelForm):
@@ -181,7 +260,7 @@ class PatientAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ("name", "gender", "masked_id_card", "phone", "birth_date", "account")
     list_filter = ("gender", "id_type", PatientAccountFilter)
@@ -206,6 +285,13 @@ class PatientAdmin(admin.ModelAdmin):
     @admin.display(description=_("account"))
     def account(self, obj: Patient) -> str:
         return obj.user.username if obj.user_id else "—"
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        # Its details and the account it is linked to (patient.account_linked / _unlinked).
+        save_patient(patient=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Patient) -> None:
+        delete_patient(patient=obj, by=request.user)
 
 
 class AuditActorFilter(admin.SimpleListFilter):

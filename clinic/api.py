@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -14,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
-from clinic.audit import record_event
 from clinic.fields import model_errors
 from clinic.models import Department, Employee, Patient, Room
 from clinic.roles import IsAdmin, IsDesk, IsSignedIn
@@ -28,10 +26,8 @@ from clinic.serializers import (
     RoomFilterSerializer,
     RoomSerializer,
 )
+from clinic.staff import save_employee, save_room
 from clinic.validators import normalize_phone, normalize_resident_id
-
-# Model field names in validation errors, as the API names them.
-API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
 
 
 class DepartmentListView(ClinicAPIView):
@@ -46,33 +42,6 @@ class DepartmentListView(ClinicAPIView):
     def get(self, request: Request) -> Response:
         departments = Department.objects.filter(is_active=True).order_by("name", "id")
         return self.page_response(departments, DepartmentSerializer)
-
-
-def _save_audited(obj: Any, *, by: Any, action: str, old: dict[str, Any] | None = None) -> None:
-    """Validate like every other writer (full_clean) and save with its audit event."""
-    try:
-        obj.full_clean()
-    except ValidationError as error:
-        raise model_errors(error, API_FIELD_NAMES) from error
-    with transaction.atomic():
-        obj.save()
-        record_event(actor=by, action=action, obj=obj, old=old or {}, new=_snapshot(obj))
-
-
-def _update_audited(obj: Any, data: dict[str, Any], *, by: Any, action: str) -> None:
-    """Apply a partial update and save it with its audit event (old and new values)."""
-    old = _snapshot(obj)
-    for name, value in data.items():
-        setattr(obj, name, value)
-    _save_audited(obj, by=by, action=action, old=old)
-
-
-def _snapshot(obj: Any) -> dict[str, Any]:
-    return {
-        field.attname: str(getattr(obj, field.attname))
-        for field in obj._meta.concrete_fields
-        if not field.primary_key and field.attname != "created_at"
-    }
 
 
 class RoomListView(ClinicAPIView):
@@ -97,7 +66,10 @@ class RoomListView(ClinicAPIView):
     )
     def post(self, request: Request) -> Response:
         room = Room(**self.validated_body(RoomSerializer))
-        _save_audited(room, by=request.user, action="room.created")
+        try:
+            save_room(room=room, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         return self.object_response(room, RoomSerializer, status=201)
 
 
@@ -112,8 +84,12 @@ class RoomDetailView(ClinicAPIView):
     )
     def put(self, request: Request, id: int) -> Response:
         room = get_object_or_404(Room.objects.select_related("department"), pk=id)
-        data = self.validated_body(RoomSerializer, partial=True)
-        _update_audited(room, data, by=request.user, action="room.updated")
+        for name, value in self.validated_body(RoomSerializer, partial=True).items():
+            setattr(room, name, value)
+        try:
+            save_room(room=room, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         return self.object_response(room, RoomSerializer)
 
 
@@ -146,7 +122,10 @@ class EmployeeListView(ClinicAPIView):
     )
     def post(self, request: Request) -> Response:
         employee = Employee(**self.validated_body(EmployeeSerializer))
-        _save_audited(employee, by=request.user, action="employee.created")
+        try:
+            save_employee(employee=employee, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         return self.object_response(employee, EmployeeSerializer, status=201)
 
 
@@ -161,8 +140,12 @@ class EmployeeDetailView(ClinicAPIView):
     )
     def put(self, request: Request, emp_id: str) -> Response:
         employee = get_object_or_404(Employee.objects.select_related("department"), emp_id=emp_id)
-        data = self.validated_body(EmployeeUpdateSerializer, partial=True)
-        _update_audited(employee, data, by=request.user, action="employee.updated")
+        for name, value in self.validated_body(EmployeeUpdateSerializer, partial=True).items():
+            setattr(employee, name, value)
+        try:
+            save_employee(employee=employee, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         return self.object_response(employee, EmployeeSerializer)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -51,3 +53,25 @@ def audit_event(
         new_values=new or {},
         client_ip=client_ip(request),
     )
+
+
+def audit_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The values of `fields` as an audit event keeps them: a related record as its id, a
+    date as ISO text, anything else JSON cannot hold (a Decimal) as text."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, obj._meta.get_field(name).attname)
+        if isinstance(value, dt.date | dt.time):
+            value = value.isoformat()
+        elif value is not None and not isinstance(value, bool | int | float | str):
+            value = str(value)
+        values[name] = value
+    return values
+
+
+def changed_values(
+    old: dict[str, Any], new: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only what changed, as (old, new): an event shows the change, not the whole record."""
+    changed = [name for name, value in new.items() if old.get(name) != value]
+    return {name: old.get(name) for name in changed}, {name: new[name] for name in changed}

@@ -74,3 +74,12 @@ class PatientConflict(ClinicError):
         "This ID number belongs to a patient with another name. Check the identity at the "
         "desk before going on."
     )
+
+
+class RecordInUse(ClinicError):
+    """A record that others still point to (a protected foreign key): deleting it would
+    leave them without it. `details["used_by"]` names what refers to it."""
+
+    code = "in_use"
+    status = 409
+    default_message = _("Other records still refer to this one: it cannot be deleted.")

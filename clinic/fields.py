@@ -84,11 +84,16 @@ class IdCardField(serializers.Field):
         return mask_id_card(str(value))
 
 
+# Model field names in validation errors, as the API names them.
+API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
+
+
 def model_errors(
     error: DjangoValidationError, field_map: dict[str, str] | None = None
 ) -> InvalidInput:
-    """A model's full_clean() errors as the API's validation error, under the API's names."""
-    field_map = field_map or {}
+    """A model's full_clean() errors as the API's validation error, under the API's names
+    (API_FIELD_NAMES unless `field_map` says otherwise)."""
+    field_map = API_FIELD_NAMES if field_map is None else field_map
     if hasattr(error, "error_dict"):
         details = {
             ("non_field_errors" if field == "__all__" else field_map.get(field, field)): messages

@@ -74,6 +74,14 @@ class User(AbstractUser):
 
     def clean(self) -> None:
         super().clean()
+        if (
+            self.role != Role.PATIENT
+            and self.pk is not None
+            and Patient.objects.filter(user_id=self.pk).exists()
+        ):
+            raise ValidationError(
+                {"role": _("This account is a patient's: unlink its patient record first.")}
+            )
         if self.role == Role.PATIENT and self.employee_id:
             raise ValidationError(
                 {"employee": _("A patient account cannot be linked to a staff member.")}
@@ -332,6 +340,9 @@ class Patient(models.Model):
                 errors["id_card"] = exc.messages
             else:
                 self.birth_date = birth_date_from_resident_id(self.id_card)
+        if self.user_id is not None and self.user.role != Role.PATIENT:
+            # The record's account is the patient's own: a staff account acts for the clinic.
+            errors["user"] = [_("Only a patient's account can be linked to a patient record.")]
         if errors:
             raise ValidationError(errors)
 

@@ -6,12 +6,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from clinic.admin_utils import ServiceAdminMixin
 from scheduling.forms import ScheduleForm
 from scheduling.models import Schedule
+from scheduling.services import delete_schedule, save_schedule
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = ScheduleForm
     list_display = (
         "work_date",
@@ -40,3 +42,9 @@ class ScheduleAdmin(admin.ModelAdmin):
         if obj is not None and obj.current_patients > 0:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
+        save_schedule(schedule=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        delete_schedule(schedule=obj, by=request.user)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,10 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
-from clinic.audit import record_event
 from clinic.fields import model_errors
 from clinic.roles import IsAdmin, IsSignedIn
-from scheduling.exceptions import ScheduleInUse
 from scheduling.models import Schedule
 from scheduling.selectors import slot_availability
 from scheduling.serializers import (
@@ -24,33 +20,9 @@ from scheduling.serializers import (
     ScheduleSerializer,
     SlotAvailabilitySerializer,
 )
-from scheduling.services import save_schedule
+from scheduling.services import delete_schedule, save_schedule
 
-API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
 SCHEDULE_RELATIONS = ("department", "room", "doctor")
-
-
-def _audit_values(schedule: Schedule) -> dict[str, object]:
-    return {
-        "department": schedule.department_id,
-        "room": schedule.room_id,
-        "doctor": schedule.doctor_id,
-        "work_date": schedule.work_date.isoformat(),
-        "time_slot": schedule.time_slot,
-        "max_patients": schedule.max_patients,
-    }
-
-
-def _save(schedule: Schedule, *, by: object, action: str, old: dict[str, object]) -> Schedule:
-    try:
-        with transaction.atomic():
-            save_schedule(schedule=schedule)
-            record_event(
-                actor=by, action=action, obj=schedule, old=old, new=_audit_values(schedule)
-            )
-    except ValidationError as error:
-        raise model_errors(error, API_FIELD_NAMES) from error
-    return schedule
 
 
 class ScheduleListView(ClinicAPIView):
@@ -87,7 +59,10 @@ class ScheduleListView(ClinicAPIView):
     )
     def post(self, request: Request) -> Response:
         schedule = Schedule(**self.validated_body(ScheduleSerializer))
-        _save(schedule, by=request.user, action="schedule.created", old={})
+        try:
+            save_schedule(schedule=schedule, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         return self.object_response(schedule, ScheduleSerializer, status=201)
 
 
@@ -107,10 +82,12 @@ class ScheduleDetailView(ClinicAPIView):
         schedule = self._get(id)
         serializer = ScheduleSerializer(schedule, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        old = _audit_values(schedule)
         for name, value in serializer.validated_data.items():
             setattr(schedule, name, value)
-        _save(schedule, by=request.user, action="schedule.updated", old=old)
+        try:
+            save_schedule(schedule=schedule, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
         schedule.refresh_from_db()
         return self.object_response(schedule, ScheduleSerializer)
 
@@ -119,15 +96,7 @@ class ScheduleDetailView(ClinicAPIView):
         responses={204: OpenApiResponse(description="Deleted.")},
     )
     def delete(self, request: Request, id: int) -> Response:
-        schedule = self._get(id)
-        old = _audit_values(schedule)
-        try:
-            with transaction.atomic():
-                record_event(actor=request.user, action="schedule.deleted", obj=schedule, old=old)
-                schedule.delete()
-        except ProtectedError as error:
-            # Past bookings or visits (even cancelled ones) still point at it.
-            raise ScheduleInUse(details={"schedule_id": id}) from error
+        delete_schedule(schedule=self._get(id), by=request.user)
         return Response(status=204)
 
 

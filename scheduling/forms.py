@@ -1,20 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
-from clinic.db import atomic_with_retry
 from clinic.models import Employee, EmployeeStatus, Position, Room, RoomStatus
 from scheduling.models import Schedule, TimeSlot
-from scheduling.services import save_schedule
+from scheduling.services import WeekLine, monday_of
 
 
 class ScheduleForm(forms.ModelForm):
@@ -35,118 +33,11 @@ class ScheduleForm(forms.ModelForm):
 
 
 # --- Week planner -------------------------------------------------------------------------
-# The planner creates many schedules at once through the same write path as a single one
-# (scheduling.services.save_schedule: the doctor's and room's locks, then Schedule.clean's
-# department, duty and overlap rules), and reports the outcome per schedule.
-
-
-def monday_of(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
+# The forms only check what the administrator typed; scheduling.services creates the week.
 
 
 def next_monday(today: dt.date | None = None) -> dt.date:
     return monday_of(today or timezone.localdate()) + dt.timedelta(days=7)
-
-
-class BatchMode(models.TextChoices):
-    CHECK = "check", _("Check only")
-    ALL_OR_NOTHING = "create", _("Create all, or nothing if any is invalid")
-    VALID_ONLY = "create_valid", _("Create the valid ones")
-
-
-@dataclass
-class PlannedSchedule:
-    """One schedule of a batch and what became of it."""
-
-    schedule: Schedule
-    errors: list[str] = field(default_factory=list)
-    created: bool = False
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-
-@dataclass
-class BatchResult:
-    mode: str
-    rows: list[PlannedSchedule]
-
-    @property
-    def created(self) -> int:
-        return sum(row.created for row in self.rows)
-
-    @property
-    def invalid(self) -> int:
-        return sum(not row.valid for row in self.rows)
-
-    @property
-    def valid(self) -> int:
-        return len(self.rows) - self.invalid
-
-
-def _messages(error: ValidationError) -> list[str]:
-    messages: list[str] = []
-    if hasattr(error, "error_dict"):
-        # Field rules (doctor, room: department, duty, overlaps) before table-wide ones.
-        ordered = sorted(error.message_dict.items(), key=lambda item: item[0] == NON_FIELD_ERRORS)
-        candidates = [message for _field, field_messages in ordered for message in field_messages]
-    else:
-        candidates = error.messages
-    for message in candidates:
-        if message not in messages:
-            messages.append(message)
-    return messages
-
-
-@atomic_with_retry
-def save_schedule_batch(*, schedules: list[Schedule], mode: str) -> BatchResult:
-    """Validate and save schedules one by one in one transaction; report each.
-
-    `check` writes nothing; `create` keeps them all only when every one is valid (otherwise
-    nothing is created); `create_valid` keeps the valid ones. Schedules of the same batch
-    are checked against each other too: each is saved before the next is checked.
-    """
-    mode = BatchMode(mode)
-    # Lock order: every doctor, then every room, each by ascending id, before any check.
-    # save_schedule() locks one doctor and one room per schedule; taking them all first
-    # in a fixed order keeps two planners (or an admin editing one schedule) from
-    # deadlocking on each other.
-    list(
-        Employee.objects.select_for_update()
-        .filter(pk__in={schedule.doctor_id for schedule in schedules})
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    list(
-        Room.objects.select_for_update()
-        .filter(pk__in={schedule.room_id for schedule in schedules})
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    rows = []
-    for schedule in schedules:
-        row = PlannedSchedule(schedule=schedule)
-        try:
-            save_schedule(schedule=schedule)  # a savepoint of this transaction
-        except ValidationError as error:
-            row.errors = _messages(error)
-        except IntegrityError:
-            row.errors = [_("Another schedule for this doctor or room was saved meanwhile.")]
-        else:
-            row.created = True
-        rows.append(row)
-    keep = mode == BatchMode.VALID_ONLY or (
-        mode == BatchMode.ALL_OR_NOTHING and all(row.valid for row in rows)
-    )
-    if not keep:
-        transaction.set_rollback(True)
-        for row in rows:
-            if row.created:
-                row.created = False
-                row.schedule.pk = None
-                row.schedule._state.adding = True
-    return BatchResult(mode=mode, rows=rows)
 
 
 WEEKDAY_CHOICES = sorted(WEEKDAYS.items())
@@ -171,27 +62,6 @@ class CopyWeekForm(WeekForm):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Any day of the week: the week before it is copied into it."),
     )
-
-    def schedules(self) -> list[Schedule]:
-        """Unsaved copies, one week later, of every schedule of the week before."""
-        target = self.cleaned_data["week"]
-        source = target - dt.timedelta(days=7)
-        originals = (
-            Schedule.objects.filter(work_date__gte=source, work_date__lt=target)
-            .select_related("department", "doctor", "room")
-            .order_by("work_date", "time_slot", "doctor__emp_id", "id")
-        )
-        return [
-            Schedule(
-                department=original.department,
-                room=original.room,
-                doctor=original.doctor,
-                work_date=original.work_date + dt.timedelta(days=7),
-                time_slot=original.time_slot,
-                max_patients=original.max_patients,
-            )
-            for original in originals
-        ]
 
 
 def planner_doctors() -> models.QuerySet[Employee]:
@@ -244,22 +114,15 @@ class PatternRowForm(forms.Form):
         if room_choices is not None:
             self.fields["room"].choices = room_choices
 
-    def schedules(self, week: dt.date) -> list[Schedule]:
+    def line(self) -> WeekLine:
         data = self.cleaned_data
-        doctor, room = data["doctor"], data["room"]
-        return [
-            Schedule(
-                department=doctor.department,
-                room=room,
-                doctor=doctor,
-                work_date=week + dt.timedelta(days=weekday),
-                time_slot=time_slot,
-                max_patients=data["max_patients"],
-            )
-            for weekday in sorted(data["weekdays"])
-            for time_slot in TimeSlot.values
-            if time_slot in data["time_slots"]
-        ]
+        return WeekLine(
+            doctor=data["doctor"],
+            room=data["room"],
+            weekdays=data["weekdays"],
+            time_slots=data["time_slots"],
+            max_patients=data["max_patients"],
+        )
 
 
 class BasePatternFormSet(forms.BaseFormSet):
@@ -270,19 +133,9 @@ class BasePatternFormSet(forms.BaseFormSet):
         if not any(form.has_changed() for form in self.forms):
             raise ValidationError(_("Fill in at least one line of the pattern."))
 
-    def schedules(self, week: dt.date) -> list[Schedule]:
-        """Every schedule of the pattern for that week, by date, slot and doctor."""
-        planned = [
-            schedule
-            for form in self.forms
-            if form.has_changed()
-            for schedule in form.schedules(week)
-        ]
-        slot_order = {slot: index for index, slot in enumerate(TimeSlot.values)}
-        return sorted(
-            planned,
-            key=lambda s: (s.work_date, slot_order[s.time_slot], s.doctor.emp_id, s.room_id),
-        )
+    def lines(self) -> list[WeekLine]:
+        """The lines filled in."""
+        return [form.line() for form in self.forms if form.has_changed()]
 
 
 PatternFormSet = forms.formset_factory(

@@ -1,24 +1,88 @@
-"""Writing schedules: every create or change checks overlaps under the doctor's and room's locks."""
+"""Writing schedules: one, a week from a pattern, or last week copied forward.
+
+Every create or change checks overlaps under the doctor's and room's locks and is recorded
+in an audit event (`schedule.created`, `schedule.updated` with the old and new values of what
+changed, `schedule.deleted`), whatever the door: Django Admin, the week planner or the API.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
+from django.utils.translation import gettext_lazy as _
+
+from clinic.audit import audit_event, audit_values, changed_values, record_event, record_events
 from clinic.db import atomic_with_retry
-from clinic.models import Department, Employee
-from scheduling.models import OVERLAPPING_SLOTS, Schedule
+from clinic.models import Department, Employee, Role, Room, User
+from clinic.roles import ensure_role
+from scheduling.exceptions import ScheduleInUse
+from scheduling.models import OVERLAPPING_SLOTS, Schedule, TimeSlot
+
+# What an audit event keeps of a schedule (the places taken are the bookings' to move).
+SCHEDULE_FIELDS = ("department", "room", "doctor", "work_date", "time_slot", "max_patients")
+
+
+def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, object]]:
+    """Validate (department, doctor, room, overlaps, capacity) and save under the doctor's
+    and room's locks. Inside the caller's transaction; Django's ValidationError with field
+    errors otherwise.
+
+    Returns the old and new values of what changed: nothing old for a new schedule, nothing
+    at all (and nothing written) for an unchanged one.
+    """
+    # Lock order: the doctor, the room, then the schedule itself (as bookings take them).
+    schedule.lock_doctor_and_room()
+    schedule.full_clean(exclude=["current_patients"])
+    new = audit_values(schedule, SCHEDULE_FIELDS)
+    if schedule._state.adding:
+        schedule.save()
+        return {}, new
+    current = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    old, new = changed_values(audit_values(current, SCHEDULE_FIELDS), new)
+    if new:
+        schedule.save()  # never the places taken: Schedule.save leaves them to the bookings
+    return old, new
 
 
 @atomic_with_retry
-def save_schedule(*, schedule: Schedule) -> Schedule:
-    """Validate (department, doctor, room, overlaps, capacity) and save, under lock.
+def save_schedule(*, schedule: Schedule, by: User) -> Schedule:
+    """Create a schedule, or save the changes made to it, with its audit event
+    (`schedule.created`, or `schedule.updated` with the old and new values of what changed).
 
     Raises django.core.exceptions.ValidationError with field errors.
     """
-    schedule.lock_doctor_and_room()
-    schedule.full_clean(exclude=["current_patients"])
-    schedule.save()
+    ensure_role(by, Role.ADMIN)
+    adding = schedule._state.adding
+    old, new = _write_schedule(schedule)
+    if new:
+        action = "schedule.created" if adding else "schedule.updated"
+        record_event(actor=by, action=action, obj=schedule, old=old, new=new)
     return schedule
+
+
+@atomic_with_retry
+def delete_schedule(*, schedule: Schedule, by: User) -> None:
+    """Delete a schedule; ScheduleInUse while it holds places or anything (a past booking, a
+    visit) still refers to it."""
+    ensure_role(by, Role.ADMIN)
+    current = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    # Written first: the event needs the id, which deleting clears; a refused delete rolls
+    # it back with the rest of the transaction.
+    record_event(
+        actor=by,
+        action="schedule.deleted",
+        obj=current,
+        old=audit_values(current, SCHEDULE_FIELDS),
+    )
+    try:
+        schedule.delete()  # ScheduleInUse while it holds places
+    except ProtectedError as error:
+        raise ScheduleInUse(details={"schedule_id": current.pk}) from error
 
 
 def lock_slot_schedules(
@@ -59,3 +123,198 @@ def pick_schedule(schedules: list[Schedule], *, doctor: Employee | None = None) 
     if not schedules:
         return None
     return max(schedules, key=lambda schedule: (schedule.remaining_places, -schedule.pk))
+
+
+# --- Week planner -------------------------------------------------------------------------
+# The planner creates many schedules at once through the same write path as a single one
+# (the doctor's and room's locks, then Schedule.clean's department, duty and overlap rules),
+# and reports the outcome per schedule.
+
+
+def monday_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+class BatchMode(models.TextChoices):
+    CHECK = "check", _("Check only")
+    ALL_OR_NOTHING = "create", _("Create all, or nothing if any is invalid")
+    VALID_ONLY = "create_valid", _("Create the valid ones")
+
+
+@dataclass
+class PlannedSchedule:
+    """One schedule of a batch and what became of it."""
+
+    schedule: Schedule
+    errors: list[str] = field(default_factory=list)
+    created: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class BatchResult:
+    mode: str
+    rows: list[PlannedSchedule]
+
+    @property
+    def created(self) -> int:
+        return sum(row.created for row in self.rows)
+
+    @property
+    def invalid(self) -> int:
+        return sum(not row.valid for row in self.rows)
+
+    @property
+    def valid(self) -> int:
+        return len(self.rows) - self.invalid
+
+
+def _messages(error: ValidationError) -> list[str]:
+    messages: list[str] = []
+    if hasattr(error, "error_dict"):
+        # Field rules (doctor, room: department, duty, overlaps) before table-wide ones.
+        ordered = sorted(error.message_dict.items(), key=lambda item: item[0] == NON_FIELD_ERRORS)
+        candidates = [message for _field, field_messages in ordered for message in field_messages]
+    else:
+        candidates = error.messages
+    for message in candidates:
+        if message not in messages:
+            messages.append(message)
+    return messages
+
+
+@atomic_with_retry
+def save_schedule_batch(*, schedules: Sequence[Schedule], mode: str, by: User) -> BatchResult:
+    """Validate and save new schedules one by one in one transaction; report each.
+
+    `check` writes nothing; `create` keeps them all only when every one is valid (otherwise
+    nothing is created); `create_valid` keeps the valid ones. Schedules of the same batch
+    are checked against each other too: each is saved before the next is checked. Each
+    schedule kept is recorded as `schedule.created` (the events in one insert).
+    """
+    ensure_role(by, Role.ADMIN)
+    mode = BatchMode(mode)
+    # Lock order: every doctor, then every room, each by ascending id, before any check.
+    # _write_schedule() locks one doctor and one room per schedule; taking them all first
+    # in a fixed order keeps two planners (or an admin editing one schedule) from
+    # deadlocking on each other.
+    list(
+        Employee.objects.select_for_update()
+        .filter(pk__in={schedule.doctor_id for schedule in schedules})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        Room.objects.select_for_update()
+        .filter(pk__in={schedule.room_id for schedule in schedules})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    rows = []
+    for schedule in schedules:
+        row = PlannedSchedule(schedule=schedule)
+        try:
+            with transaction.atomic():  # a savepoint: one refused schedule spoils no other
+                _write_schedule(schedule)
+        except ValidationError as error:
+            row.errors = _messages(error)
+        except IntegrityError:
+            row.errors = [_("Another schedule for this doctor or room was saved meanwhile.")]
+        else:
+            row.created = True
+        rows.append(row)
+    keep = mode == BatchMode.VALID_ONLY or (
+        mode == BatchMode.ALL_OR_NOTHING and all(row.valid for row in rows)
+    )
+    if keep:
+        record_events(
+            [
+                audit_event(
+                    actor=by,
+                    action="schedule.created",
+                    obj=row.schedule,
+                    new=audit_values(row.schedule, SCHEDULE_FIELDS),
+                )
+                for row in rows
+                if row.created
+            ]
+        )
+    else:
+        transaction.set_rollback(True)
+        for row in rows:
+            if row.created:
+                row.created = False
+                row.schedule.pk = None
+                row.schedule._state.adding = True
+    return BatchResult(mode=mode, rows=rows)
+
+
+@dataclass(frozen=True)
+class WeekLine:
+    """One line of a week pattern: a doctor in a room on some weekdays (0 is Monday) and
+    slots, with this many places each time."""
+
+    doctor: Employee
+    room: Room
+    weekdays: Iterable[int]
+    time_slots: Iterable[str]
+    max_patients: int
+
+
+def week_schedules(*, week: dt.date, lines: Iterable[WeekLine]) -> list[Schedule]:
+    """Every schedule of a pattern for the week of `week` (unsaved), by date, slot and
+    doctor; in the doctor's department."""
+    monday = monday_of(week)
+    planned = [
+        Schedule(
+            department=line.doctor.department,
+            room=line.room,
+            doctor=line.doctor,
+            work_date=monday + dt.timedelta(days=weekday),
+            time_slot=time_slot,
+            max_patients=line.max_patients,
+        )
+        for line in lines
+        for weekday in sorted(set(line.weekdays))
+        for time_slot in TimeSlot.values
+        if time_slot in line.time_slots
+    ]
+    slot_order = {slot: index for index, slot in enumerate(TimeSlot.values)}
+    return sorted(
+        planned,
+        key=lambda s: (s.work_date, slot_order[s.time_slot], s.doctor.emp_id, s.room_id),
+    )
+
+
+@atomic_with_retry
+def create_week(*, week: dt.date, lines: Iterable[WeekLine], mode: str, by: User) -> BatchResult:
+    """A week of schedules from a pattern (the week of `week`, Monday to Sunday)."""
+    return save_schedule_batch(schedules=week_schedules(week=week, lines=lines), mode=mode, by=by)
+
+
+@atomic_with_retry
+def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
+    """The schedules of the week before the week of `week`, copied one week later (their
+    places taken are not: a copy starts empty)."""
+    target = monday_of(week)
+    source = target - dt.timedelta(days=7)
+    originals = (
+        Schedule.objects.filter(work_date__gte=source, work_date__lt=target)
+        .select_related("department", "doctor", "room")
+        .order_by("work_date", "time_slot", "doctor__emp_id", "id")
+    )
+    copies = [
+        Schedule(
+            department=original.department,
+            room=original.room,
+            doctor=original.doctor,
+            work_date=original.work_date + dt.timedelta(days=7),
+            time_slot=original.time_slot,
+            max_patients=original.max_patients,
+        )
+        for original in originals
+    ]
+    return save_schedule_batch(schedules=copies, mode=mode, by=by)

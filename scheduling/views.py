@@ -16,17 +16,9 @@ from django.views.decorators.http import require_http_methods
 
 from clinic.models import Role
 from clinic.roles import role_required
-from scheduling.forms import (
-    BatchMode,
-    BatchResult,
-    CopyWeekForm,
-    PatternFormSet,
-    WeekForm,
-    next_monday,
-    pattern_choices,
-    save_schedule_batch,
-)
+from scheduling.forms import CopyWeekForm, PatternFormSet, WeekForm, next_monday, pattern_choices
 from scheduling.models import Schedule
+from scheduling.services import BatchMode, BatchResult, copy_week_forward, create_week
 
 
 def _mode(request: HttpRequest) -> str:
@@ -91,8 +83,12 @@ def planner(request: HttpRequest) -> HttpResponse:
         week_form = WeekForm(request.POST)
         formset = PatternFormSet(request.POST, prefix="pattern", form_kwargs=choices)
         if week_form.is_valid() and formset.is_valid():
-            schedules = formset.schedules(week_form.cleaned_data["week"])
-            result = save_schedule_batch(schedules=schedules, mode=_mode(request))
+            result = create_week(
+                week=week_form.cleaned_data["week"],
+                lines=formset.lines(),
+                mode=_mode(request),
+                by=request.user,
+            )
             status = _report(request, result)
         else:
             status = 400
@@ -122,7 +118,9 @@ def copy_week(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CopyWeekForm(request.POST)
         if form.is_valid():
-            result = save_schedule_batch(schedules=form.schedules(), mode=_mode(request))
+            result = copy_week_forward(
+                week=form.cleaned_data["week"], mode=_mode(request), by=request.user
+            )
             status = _report(request, result)
         else:
             status = 400

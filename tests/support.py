@@ -11,6 +11,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from clinic.models import AuditEvent
+
 
 def assert_db_rejects(write: Callable[[], Any]) -> None:
     """The database itself refuses `write` (which bypasses Python validation).
@@ -66,3 +68,13 @@ def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
         thread.join(timeout=THREAD_TIMEOUT)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     return results
+
+
+def audit_trail() -> list[tuple[Any, ...]]:
+    """Every audit event except sign-ins (a test client's login writes one), oldest first:
+    (actor id, action, object type, object id, old values, new values)."""
+    return list(
+        AuditEvent.objects.exclude(action__startswith="auth.")
+        .order_by("id")
+        .values_list("actor_id", "action", "object_type", "object_id", "old_values", "new_values")
+    )

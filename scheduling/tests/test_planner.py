@@ -8,11 +8,13 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from clinic.exceptions import PermissionDenied
 from clinic.models import EmployeeStatus, Room
 from clinic.tests.factories import DepartmentFactory, DoctorFactory, RoomFactory
-from scheduling.forms import BatchMode, monday_of, save_schedule_batch
 from scheduling.models import Schedule, TimeSlot
+from scheduling.services import BatchMode, monday_of, save_schedule_batch
 from scheduling.tests.factories import ScheduleFactory
+from tests.support import audit_trail
 
 pytestmark = pytest.mark.django_db
 
@@ -295,6 +297,83 @@ class TestCopyWeek:
         assert response.context["result"].rows == []
 
 
+def created_events(admin_user) -> list[tuple]:
+    """What the audit trail says was created: (object id, new values), by id."""
+    rows = audit_trail()
+    assert {(actor, action, object_type) for actor, action, object_type, *_ in rows} <= {
+        (admin_user.pk, "schedule.created", "scheduling.schedule")
+    }
+    assert all(old == {} for *_, old, _new in rows)
+    return sorted((int(object_id), new) for _a, _b, _c, object_id, _old, new in rows)
+
+
+def schedules_as_recorded() -> list[tuple]:
+    return [
+        (
+            schedule.pk,
+            {
+                "department": schedule.department_id,
+                "room": schedule.room_id,
+                "doctor": schedule.doctor_id,
+                "work_date": schedule.work_date.isoformat(),
+                "time_slot": schedule.time_slot,
+                "max_patients": schedule.max_patients,
+            },
+        )
+        for schedule in Schedule.objects.order_by("pk")
+    ]
+
+
+class TestAudit:
+    """Each schedule the planner keeps is one `schedule.created` event by the administrator;
+    nothing kept, nothing recorded."""
+
+    def test_a_created_week_records_each_schedule(self, admin_client, admin_user, doctor, room):
+        admin_client.post(PLANNER, pattern(row(doctor, room)))
+        assert Schedule.objects.count() == 4
+        assert created_events(admin_user) == schedules_as_recorded()
+
+    @pytest.mark.parametrize("mode", [BatchMode.CHECK, BatchMode.ALL_OR_NOTHING])
+    def test_nothing_created_nothing_recorded(self, admin_client, admin_user, doctor, room, mode):
+        ScheduleFactory(
+            doctor=doctor,
+            department=doctor.department,
+            work_date=WEDNESDAY,
+            time_slot=TimeSlot.FULL_DAY,
+        )
+        admin_client.post(PLANNER, pattern(row(doctor, room), mode=mode))
+        assert Schedule.objects.count() == 1
+        assert audit_trail() == []
+
+    def test_only_the_valid_ones_are_recorded(self, admin_client, admin_user, doctor, room):
+        existing = ScheduleFactory(
+            doctor=doctor,
+            department=doctor.department,
+            work_date=WEDNESDAY,
+            time_slot=TimeSlot.FULL_DAY,
+        )
+        admin_client.post(PLANNER, pattern(row(doctor, room), mode=BatchMode.VALID_ONLY))
+        assert Schedule.objects.count() == 3
+        recorded = created_events(admin_user)
+        assert recorded == [s for s in schedules_as_recorded() if s[0] != existing.pk]
+
+    def test_a_copied_week_records_each_copy(self, admin_client, admin_user, doctor, room):
+        original = ScheduleFactory(
+            doctor=doctor,
+            department=doctor.department,
+            room=room,
+            work_date=MONDAY - dt.timedelta(days=7),
+        )
+        data = {"week": MONDAY.isoformat(), "mode": BatchMode.ALL_OR_NOTHING}
+        assert admin_client.post(COPY_WEEK, data).status_code == 200
+        assert created_events(admin_user) == [
+            s for s in schedules_as_recorded() if s[0] != original.pk
+        ]
+        # A second copy is refused as a whole: no new schedule, no new event.
+        assert admin_client.post(COPY_WEEK, data).status_code == 400
+        assert len(audit_trail()) == 1
+
+
 class TestBatch:
     def schedules(self, doctor, room, *slots):
         return [
@@ -309,30 +388,44 @@ class TestBatch:
             for slot in slots
         ]
 
-    def test_all_or_nothing_keeps_nothing_when_one_fails(self, doctor, room):
+    def test_all_or_nothing_keeps_nothing_when_one_fails(self, doctor, room, admin_user):
         result = save_schedule_batch(
             schedules=self.schedules(doctor, room, "morning", "full_day"),
             mode=BatchMode.ALL_OR_NOTHING,
+            by=admin_user,
         )
         assert [r.valid for r in result.rows] == [True, False]
         assert result.created == 0
         assert not Schedule.objects.exists()
         assert all(r.schedule.pk is None for r in result.rows)
 
-    def test_valid_only_keeps_the_valid(self, doctor, room):
+    def test_valid_only_keeps_the_valid(self, doctor, room, admin_user):
         result = save_schedule_batch(
             schedules=self.schedules(doctor, room, "morning", "full_day", "afternoon"),
             mode=BatchMode.VALID_ONLY,
+            by=admin_user,
         )
         assert [r.created for r in result.rows] == [True, False, True]
         assert Schedule.objects.count() == 2
 
-    def test_check_keeps_nothing_even_when_all_are_valid(self, doctor, room):
+    def test_check_keeps_nothing_even_when_all_are_valid(self, doctor, room, admin_user):
         result = save_schedule_batch(
-            schedules=self.schedules(doctor, room, "morning", "afternoon"), mode=BatchMode.CHECK
+            schedules=self.schedules(doctor, room, "morning", "afternoon"),
+            mode=BatchMode.CHECK,
+            by=admin_user,
         )
         assert result.valid == 2
         assert not Schedule.objects.exists()
+
+    def test_only_administrators_create_a_batch(self, doctor, room, receptionist):
+        with pytest.raises(PermissionDenied):
+            save_schedule_batch(
+                schedules=self.schedules(doctor, room, "morning"),
+                mode=BatchMode.VALID_ONLY,
+                by=receptionist,
+            )
+        assert not Schedule.objects.exists()
+        assert audit_trail() == []
 
     def test_monday_of(self):
         assert {monday_of(MONDAY + dt.timedelta(days=n)) for n in range(7)} == {MONDAY}

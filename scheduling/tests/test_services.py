@@ -8,13 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
+from appointments.tests.factories import AppointmentFactory
+from clinic.exceptions import PermissionDenied
 from clinic.tests.factories import DoctorFactory, RoomFactory
 from scheduling.exceptions import NoCapacity, ScheduleInUse
 from scheduling.models import Schedule, TimeSlot
 from scheduling.selectors import next_available_slots, slot_availability
-from scheduling.services import pick_schedule, save_schedule
+from scheduling.services import delete_schedule, pick_schedule, save_schedule
 from scheduling.tests.factories import ScheduleFactory
-from tests.support import WORK_DAY, clinic_time
+from tests.support import WORK_DAY, audit_trail, clinic_time
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +54,7 @@ def test_a_schedule_holding_places_cannot_be_deleted():
     assert Schedule.objects.filter(pk=schedule.pk).exists()
 
 
-def test_save_schedule_validates_under_lock():
+def test_save_schedule_validates_under_lock(admin_user):
     existing = ScheduleFactory(work_date=WORK_DAY, time_slot=TimeSlot.FULL_DAY)
     overlapping = Schedule(
         department=existing.department,
@@ -63,17 +65,126 @@ def test_save_schedule_validates_under_lock():
         max_patients=5,
     )
     with pytest.raises(ValidationError) as excinfo:
-        save_schedule(schedule=overlapping)
+        save_schedule(schedule=overlapping, by=admin_user)
     assert "doctor" in excinfo.value.message_dict
     assert Schedule.objects.count() == 1
 
 
-def test_save_schedule_cannot_lower_capacity_below_places_taken():
+def test_save_schedule_cannot_lower_capacity_below_places_taken(admin_user):
     schedule = ScheduleFactory(max_patients=5, current_patients=3)
     schedule.current_patients = 0  # a stale copy: the lock re-reads the real count
     schedule.max_patients = 2
     with pytest.raises(ValidationError):
-        save_schedule(schedule=schedule)
+        save_schedule(schedule=schedule, by=admin_user)
+
+
+def test_a_new_schedule_is_recorded_with_its_values(admin_user):
+    doctor = DoctorFactory()
+    room = RoomFactory(department=doctor.department)
+    schedule = save_schedule(
+        schedule=Schedule(
+            department=doctor.department,
+            room=room,
+            doctor=doctor,
+            work_date=WORK_DAY,
+            time_slot=TimeSlot.AFTERNOON,
+            max_patients=8,
+        ),
+        by=admin_user,
+    )
+    assert audit_trail() == [
+        (
+            admin_user.pk,
+            "schedule.created",
+            "scheduling.schedule",
+            str(schedule.pk),
+            {},
+            {
+                "department": doctor.department_id,
+                "room": room.pk,
+                "doctor": doctor.pk,
+                "work_date": "2030-03-04",
+                "time_slot": "afternoon",
+                "max_patients": 8,
+            },
+        )
+    ]
+
+
+def test_a_schedule_change_records_only_what_changed(admin_user):
+    schedule = ScheduleFactory(work_date=WORK_DAY, time_slot=TimeSlot.MORNING)
+    schedule.time_slot = TimeSlot.FULL_DAY
+    schedule.max_patients = 30
+    save_schedule(schedule=schedule, by=admin_user)
+    assert audit_trail() == [
+        (
+            admin_user.pk,
+            "schedule.updated",
+            "scheduling.schedule",
+            str(schedule.pk),
+            {"time_slot": "morning", "max_patients": 10},
+            {"time_slot": "full_day", "max_patients": 30},
+        )
+    ]
+
+
+def test_an_unchanged_schedule_writes_no_event(admin_user):
+    schedule = ScheduleFactory()
+    save_schedule(schedule=schedule, by=admin_user)
+    assert audit_trail() == []
+
+
+def test_a_refused_schedule_writes_no_event(admin_user):
+    schedule = ScheduleFactory(max_patients=5, current_patients=3)
+    schedule.max_patients = 2
+    with pytest.raises(ValidationError):
+        save_schedule(schedule=schedule, by=admin_user)
+    assert Schedule.objects.get(pk=schedule.pk).max_patients == 5
+    assert audit_trail() == []
+
+
+def test_deleting_a_schedule_records_its_values(admin_user):
+    schedule = ScheduleFactory(work_date=WORK_DAY)
+    pk = schedule.pk
+    delete_schedule(schedule=schedule, by=admin_user)
+    assert not Schedule.objects.filter(pk=pk).exists()
+    [(actor, action, object_type, object_id, old, new)] = audit_trail()
+    assert (actor, action, object_type, object_id, new) == (
+        admin_user.pk,
+        "schedule.deleted",
+        "scheduling.schedule",
+        str(pk),
+        {},
+    )
+    assert old["work_date"] == "2030-03-04"
+
+
+def test_a_schedule_holding_places_is_not_deleted_nor_recorded(admin_user):
+    schedule = ScheduleFactory(current_patients=1)
+    with pytest.raises(ScheduleInUse):
+        delete_schedule(schedule=schedule, by=admin_user)
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+    assert audit_trail() == []
+
+
+def test_a_schedule_a_past_booking_names_is_not_deleted_nor_recorded(admin_user):
+    schedule = AppointmentFactory(status="cancelled").schedule  # no place held any more
+    with pytest.raises(ScheduleInUse):
+        delete_schedule(schedule=schedule, by=admin_user)
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+    assert audit_trail() == []
+
+
+@pytest.mark.parametrize("persona", ["patient", "receptionist", "doctor"])
+def test_only_administrators_write_schedules(personas, persona):
+    schedule = ScheduleFactory()
+    schedule.max_patients = 99
+    with pytest.raises(PermissionDenied):
+        save_schedule(schedule=schedule, by=personas[persona])
+    with pytest.raises(PermissionDenied):
+        delete_schedule(schedule=schedule, by=personas[persona])
+    assert Schedule.objects.get(pk=schedule.pk).max_patients == 10
+    assert audit_trail() == []
 
 
 def test_pick_schedule_prefers_most_places_then_lowest_id():

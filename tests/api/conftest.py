@@ -123,7 +123,8 @@ def build_clinic_day(users: dict[str, Any]) -> ClinicDay:
                     work_date=WORK_DAY,
                     time_slot=slot,
                     max_patients=20,
-                )
+                ),
+                by=users["admin"],
             )
         )
     schedule, afternoon = schedules
