@@ -31,8 +31,15 @@ def desk_client(client, receptionist):
 
 
 @pytest.fixture
-def booking():
-    schedule = ScheduleFactory(work_date=timezone.localdate(), current_patients=1)
+def booking(settings):
+    """A booking of today's running slot whatever the hour the suite runs at: the day is one
+    slot from 00:00 to 23:59, so check-in is open and a no-show is not yet allowed."""
+    settings.CLINIC_MORNING_HOURS = (dt.time(0, 0), dt.time(11, 59))
+    settings.CLINIC_AFTERNOON_HOURS = (dt.time(12, 0), dt.time(23, 59))
+    settings.CLINIC_CHECK_IN_EARLY_MINUTES = 60
+    schedule = ScheduleFactory(
+        work_date=timezone.localdate(), time_slot="full_day", current_patients=1
+    )
     return AppointmentFactory(schedule=schedule)
 
 
