@@ -7,20 +7,21 @@ every thing searched builds on it: bookings in `appointments.search`, visits in
 
 The rule, in the order a text is read:
 1. an 18-character resident ID number (any case, spaces ignored): the ID number, exactly;
-2. digits (spaces, dashes and +86 ignored): all 11 digits are the whole phone number, exactly;
-   3 to 10 digits are its beginning; 1 or 2 digits are too short and find nothing;
-3. a bill number (B20261128-7K3PQ9, any case): that bill, exactly;
-4. a booking reference (8 readable letters and digits, any case): that booking, exactly;
+2. a booking reference (8 readable letters and digits, any case): that booking, exactly;
    for patients (and their visits and bills) it is the beginning of a name, as it may be;
+3. digits (spaces, dashes and +86 ignored): all 11 digits are the whole phone number, exactly;
+   3 to 10 digits are its beginning; 1 or 2 digits are too short and find nothing;
+4. a bill number (B20261128-7K3PQ9, any case): that bill, exactly;
 5. anything else is the beginning of a name (any case); when it could be the number of
    another identity document (a passport: 5 to 32 letters, digits or dashes with a digit
    among them), that ID number exactly as well.
 Full-width digits and letters (as Chinese input methods type them) read as their ASCII forms.
 
 Every lookup is an equality or a prefix on an indexed column, written so that MariaDB reads a
-range of the index (see `prefix_lookup`). Fields of their own (the API's `name`, `phone`, `id_card`,
-the report's filters) are read by `field_terms`: name = the beginning of the name, phone = the
-whole number or its beginning from 3 digits (fewer is a validation error), id_card = exact.
+range of the index (see `prefix_lookup`). Fields of their own (the API's `name`, `phone`,
+`id_card`, the report's filters) are read by `field_terms`: name = the beginning of the name,
+phone = the whole number or its beginning from 3 digits (fewer is a validation error),
+id_card = exact.
 """
 
 from __future__ import annotations
@@ -108,15 +109,17 @@ def parse_term(text: str | None) -> SearchTerm | None:
     id_number = normalize_resident_id(folded) or ""
     if RESIDENT_ID_RE.fullmatch(id_number):
         return SearchTerm(TermKind.ID_NUMBER, id_number)
+    upper = folded.upper()
+    document = upper if _DOCUMENT_NUMBER.fullmatch(upper) else ""
+    # Before the digits: a reference may be all digits (from 2 to 9), which no mobile number
+    # begins with (they begin with 1), so it is never a phone's beginning read wrongly.
+    if _REFERENCE.fullmatch(upper):
+        return SearchTerm(TermKind.REFERENCE, upper, document=document)
     digits = normalize_phone(folded)
     if _DIGITS.fullmatch(digits):
         return SearchTerm(TermKind.PHONE, digits)
-    upper = folded.upper()
     if _BILL_NUMBER.fullmatch(upper):
         return SearchTerm(TermKind.BILL_NUMBER, upper)
-    document = upper if _DOCUMENT_NUMBER.fullmatch(upper) else ""
-    if _REFERENCE.fullmatch(upper):
-        return SearchTerm(TermKind.REFERENCE, upper, document=document)
     # The name as typed (only trimmed): a name is looked up as it is stored.
     return SearchTerm(TermKind.NAME, typed, document=document)
 

@@ -87,6 +87,11 @@ class TestParseTerm:
         term = parse_term("k7m2pq9x")
         assert (term.kind, term.value) == (TermKind.REFERENCE, "K7M2PQ9X")
 
+    def test_a_reference_of_digits_only_is_a_reference(self):
+        """No 0 or 1 in a reference, and every mobile number begins with 1."""
+        assert parse_term("23456789") == SearchTerm(TermKind.REFERENCE, "23456789", "23456789")
+        assert parse_term("13456789").kind == TermKind.PHONE
+
     def test_a_reference_may_also_be_a_name(self):
         """Eight readable letters: a reference for bookings, a name's beginning for patients."""
         term = parse_term("wangfang")
