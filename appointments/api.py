@@ -4,13 +4,14 @@ service's, exactly as on the pages."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from appointments.models import Appointment, AppointmentStatus
+from appointments.search import appointment_filter
 from appointments.selectors import LIST_RELATIONS, appointments_visible_to, get_appointment_for
 from appointments.serializers import (
     AppointmentSerializer,
@@ -23,6 +24,7 @@ from appointments.serializers import (
 )
 from appointments.services import book_appointment
 from clinic.roles import IsDesk, IsPatient
+from clinic.search import parse_term
 
 
 def _refetch(appointment: Appointment) -> Appointment:
@@ -87,13 +89,8 @@ def desk_appointments(filters: dict) -> QuerySet[Appointment]:
         appointments = appointments.filter(department_id=filters["dept_id"])
     if "status" in filters:
         appointments = appointments.filter(status=filters["status"])
-    text = (filters.get("q") or "").strip()
-    if text:
-        appointments = appointments.filter(
-            Q(patient_name__icontains=text)
-            | Q(phone__startswith=text.replace(" ", ""))
-            | Q(reference__iexact=text)
-        )
+    if filters.get("q"):
+        appointments = appointments.filter(appointment_filter(parse_term(filters["q"])))
     return appointments
 
 

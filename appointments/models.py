@@ -113,9 +113,10 @@ class Appointment(StateMachineMixin, models.Model):
         ordering = ["expected_time", "id"]
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
-        # The desk's search (visits.search): a phone or name prefix, or an ID number, among
-        # bookings from today on. The second column lets the server drop past bookings inside
-        # the index, without reading their rows; the first alone serves every other lookup.
+        # The search rule for bookings (appointments.search): a phone or name prefix, or an ID
+        # number, among bookings from today on (the desk's box). The second column lets the
+        # server drop past bookings inside the index, without reading their rows; the first
+        # alone serves every other lookup.
         indexes = [
             models.Index(fields=["phone", "expected_time"], name="appointment_phone_time_idx"),
             models.Index(

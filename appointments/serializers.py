@@ -10,6 +10,7 @@ from rest_framework import serializers
 from api.fields import BoundedDateField, BoundedDateTimeField
 from appointments.models import Appointment, AppointmentStatus
 from clinic.fields import DepartmentField, DoctorField, IdCardField
+from clinic.search import validate_search_text
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
@@ -93,7 +94,12 @@ class DeskAppointmentsFilterSerializer(MyAppointmentsFilterSerializer):
     q = serializers.CharField(
         required=False,
         max_length=50,
-        help_text=_("Part of the name, the beginning of the phone, or the booking reference."),
+        help_text=_(
+            "A booking reference, a phone number (all 11 digits, or the first 3 or more), an ID "
+            "number (all of it), or the beginning of the name; letters in any case. Fewer than 3 "
+            "digits is refused with a validation error."
+        ),
+        validators=[validate_search_text],
     )
 
 

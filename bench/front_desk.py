@@ -1,13 +1,17 @@
-"""The front desk at size: server time of the search box, the board and the appointment desk.
+"""The front desk at size: server time of the search box, the API's searches, the board and
+the appointment desk.
 
     DATABASE_URL=mysql://clinic:clinic@127.0.0.1:3306/clinic python bench/front_desk.py
 
 Seeds its own database (`clinic_desk_bench`, dropped afterwards unless --keep) with 100,000
-patients, 100,000 past appointments over 60 days and a clinic day of 500 visits and 500
-appointments, then times requests through Django's full request path in this process
-(middleware, view, templates, queries; no network) and prints p50/p95 per operation. Targets
-on a 2-core machine with MariaDB: search p95 under 10 ms for phone, ID number and name prefix;
-board partial p95 under 40 ms; appointment desk p95 under 60 ms.
+patients, 100,000 past appointments and 100,000 past visits with their paid bills over 60
+days, and a clinic day of 500 visits and 500 appointments, then times requests through
+Django's full request path in this process (middleware, view, templates, queries; no
+network) and prints p50/p95 per operation. The API's searches go the same way, with a bearer
+token as API clients send it. Targets on a 2-core machine with MariaDB: every search (the
+desk's box and the API's lists, which follow the same rule: clinic/search.py) p95 under 10 ms
+for phone, ID number and name prefix; board partial p95 under 40 ms; appointment desk p95
+under 60 ms.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import random
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +43,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
 
 
-def seed(patients: int, visits: int, history: int) -> dict:
+def seed(patients: int, visits: int, history: int, visit_history: int) -> dict:
     from django.db import connection
 
     from appointments.models import Appointment, AppointmentStatus
@@ -124,24 +129,25 @@ def seed(patients: int, visits: int, history: int) -> dict:
             )
         )
     Appointment.objects.bulk_create(appointment_rows, batch_size=1000)
-    seed_history(history, schedules, rng, Appointment, AppointmentStatus, Patient, Schedule)
+    past = seed_history(history, schedules, rng, Appointment, AppointmentStatus, Patient, Schedule)
+    seed_visit_history(visit_history, past, rng)
     # Statistics as a running clinic's server has them: InnoDB recalculates them in the
     # background after a bulk load, so plans chosen right after seeding would be a guess.
     with connection.cursor() as cursor:
         cursor.execute(
             "ANALYZE TABLE clinic_patient, appointments_appointment, visits_visit, "
-            "scheduling_schedule, clinic_department"
+            "scheduling_schedule, clinic_department, billing_bill"
         )
         cursor.fetchall()
     desk = User.objects.create_user("bench-desk", password="x" * 12, role=Role.RECEPTIONIST)
-    return {"desk": desk, "sample": sample, "appointments": appointment_rows}
+    admin = User.objects.create_user("bench-admin", password="x" * 12, role=Role.ADMIN)
+    return {"desk": desk, "admin": admin, "sample": sample, "appointments": appointment_rows}
 
 
-def seed_history(count, schedules, rng, Appointment, AppointmentStatus, Patient, Schedule) -> None:
+def seed_history(count, schedules, rng, Appointment, AppointmentStatus, Patient, Schedule) -> list:
     """Past bookings over the previous 60 days: the search's appointment half must find today's
-    live ones along an index, not by reading the clinic's whole history."""
-    if not count:
-        return
+    live ones along an index, not by reading the clinic's whole history. Returns the past
+    schedules."""
     today = django.utils.timezone.localdate()
     past = Schedule.objects.bulk_create(
         [
@@ -183,6 +189,60 @@ def seed_history(count, schedules, rng, Appointment, AppointmentStatus, Patient,
             )
         )
     Appointment.objects.bulk_create(rows, batch_size=5000)
+    return past
+
+
+def seed_visit_history(count: int, past: list, rng: random.Random) -> None:
+    """Past visits, each settled with a paid bill, on the past schedules: the API's visit and
+    bill searches find a patient's few among the clinic's whole history."""
+    from billing.models import Bill, PayStatus
+    from clinic.codes import random_code
+    from clinic.models import Patient
+    from visits.models import Visit, VisitStatus
+
+    if not count or not past:
+        return
+    patient_ids = list(Patient.objects.values_list("id", flat=True))
+    queue: dict[int, int] = {}
+    visits = []
+    for index in range(count):
+        schedule = past[index % len(past)]
+        queue[schedule.pk] = queue.get(schedule.pk, 0) + 1
+        checked_in = django.utils.timezone.make_aware(
+            dt.datetime.combine(schedule.work_date, dt.time(8))
+        ) + dt.timedelta(minutes=index % 480)
+        visits.append(
+            Visit(
+                patient_id=rng.choice(patient_ids),
+                department_id=schedule.department_id,
+                schedule_id=schedule.pk,
+                queue_number=queue[schedule.pk],
+                status=VisitStatus.LEFT,
+                visit_date=schedule.work_date,
+                check_in_time=checked_in,
+            )
+        )
+    Visit.objects.bulk_create(visits, batch_size=5000)
+    numbers: set[str] = set()
+    bills = []
+    for visit in visits:
+        paid = visit.check_in_time + dt.timedelta(hours=1)
+        number = ""
+        while not number or number in numbers:  # unique, as the column is
+            number = f"B{django.utils.timezone.localdate(paid):%Y%m%d}-{random_code(6)}"
+        numbers.add(number)
+        bills.append(
+            Bill(
+                visit_id=visit.pk,
+                number=number,
+                total_amount=Decimal("100.00"),
+                insurance_amount=Decimal("60.00"),
+                self_pay_amount=Decimal("40.00"),
+                pay_status=PayStatus.PAID,
+                pay_time=paid,
+            )
+        )
+    Bill.objects.bulk_create(bills, batch_size=5000)
 
 
 def time_requests(client, url: str, params_list: list[dict], headers: dict) -> list[float]:
@@ -196,6 +256,44 @@ def time_requests(client, url: str, params_list: list[dict], headers: dict) -> l
     return timings
 
 
+def api_cases(data: dict, picks: list, limit: int | None) -> dict:
+    """The API's searches, next to the desk box's: the same people, the same kinds of text,
+    each request with its bearer token (the desk's or the administrator's). A page holds the
+    API's default 50 rows, or `limit` (the desk box shows 8: --api-limit 8 compares like with
+    like, as most of a long page's time is shaping its rows, not finding them)."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    desk = {"Authorization": f"Bearer {AccessToken.for_user(data['desk'])}"}
+    admin = {"Authorization": f"Bearer {AccessToken.for_user(data['admin'])}"}
+    patients = "/api/receptionist/patients"
+    with_id = [p for p in picks if p.id_card] or picks[:1]
+    page = {"limit": limit} if limit else {}
+
+    def each(people: list, field: str, read) -> list[dict]:
+        return [{field: read(person), **page} for person in people]
+
+    return {
+        "api patients: phone (full)": (patients, each(picks, "phone", lambda p: p.phone), desk),
+        "api patients: phone prefix (7)": (
+            patients,
+            each(picks, "phone", lambda p: p.phone[:7]),
+            desk,
+        ),
+        "api patients: ID number": (patients, each(with_id, "id_card", lambda p: p.id_card), desk),
+        "api patients: name prefix": (patients, each(picks, "name", lambda p: p.name[:2]), desk),
+        "api admin visits: name prefix": (
+            "/api/admin/visits/search",
+            each(picks, "name", lambda p: p.name[:2]),
+            admin,
+        ),
+        "api bills: name prefix": (
+            "/api/receptionist/bills",
+            each(picks, "name", lambda p: p.name[:2]),
+            desk,
+        ),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100_000)
@@ -203,7 +301,19 @@ def main() -> int:
     parser.add_argument(
         "--history", type=int, default=100_000, help="past appointments over the last 60 days"
     )
+    parser.add_argument(
+        "--visit-history",
+        type=int,
+        default=100_000,
+        help="past visits, each with a paid bill, over the last 60 days",
+    )
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--api-limit",
+        type=int,
+        default=None,
+        help="rows per page of the API's searches (default: the API's own, 50)",
+    )
     parser.add_argument("--db-name", default="clinic_desk_bench")
     parser.add_argument(
         "--keep",
@@ -236,7 +346,7 @@ def main() -> int:
     )
     try:
         started = time.perf_counter()
-        data = seed(args.patients, args.visits, args.history)
+        data = seed(args.patients, args.visits, args.history, args.visit_history)
         print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         client = Client()
         client.force_login(data["desk"])
@@ -259,16 +369,17 @@ def main() -> int:
                 [{"q": a.reference} for a in data["appointments"][: args.requests]],
                 htmx,
             ),
+            **api_cases(data, picks, args.api_limit),
             "board partial (500 visits)": ("/visits/board/", [{}] * args.requests, htmx),
             "appointment desk (500 rows)": ("/appointments/desk/", [{}] * (args.requests // 4), {}),
         }
         for url, params_list, headers in cases.values():  # warm up caches and connections
             time_requests(client, url, params_list[:5], headers)
-        print(f"\n{'operation':<30} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+        print(f"\n{'operation':<38} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
         for label, (url, params_list, headers) in cases.items():
             timings = time_requests(client, url, params_list, headers)
             print(
-                f"{label:<30} {len(timings):>8} {percentile(timings, 0.5):>8.1f} "
+                f"{label:<38} {len(timings):>8} {percentile(timings, 0.5):>8.1f} "
                 f"{percentile(timings, 0.95):>8.1f} {sum(timings) / len(timings):>8.1f}"
             )
     finally:

@@ -1,27 +1,18 @@
 from __future__ import annotations
 
-import re
-
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Bill, IncomeRecord
-from clinic.admin import PATIENT_SEARCH_HELP
+from billing.search import BILL_SEARCH_HELP, bill_search_filter
 from clinic.admin_utils import ReadOnlyModelAdmin
 from visits.admin import (
     DateRangeFilter,
     DoctorFilter,
     LocalDateRangeFilter,
     RoomFilter,
-    search_patients_or_room,
 )
-
-_BILL_NUMBER = re.compile(r"^B\d{8}-[0-9A-Z]+$")
-
-BILLING_SEARCH_HELP = _("%(patient)s Or a room number, or a bill number.") % {
-    "patient": PATIENT_SEARCH_HELP
-}
 
 
 class BillDoctorFilter(DoctorFilter):
@@ -71,8 +62,9 @@ class BillAdmin(ReadOnlyModelAdmin):
         "visit__schedule__doctor",
         "cashier",
     )
-    search_fields = ("=number", "visit__patient__name", "=visit__patient__phone")
-    search_help_text = BILLING_SEARCH_HELP
+    # The box shows because search_fields is set; what it finds is billing.search's rule.
+    search_fields = ("number", "visit__patient__name", "visit__patient__phone")
+    search_help_text = BILL_SEARCH_HELP
     ordering = ("-pay_time", "-id")
     show_facets = ShowFacets.NEVER
     show_full_result_count = False
@@ -81,16 +73,7 @@ class BillAdmin(ReadOnlyModelAdmin):
         return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if _BILL_NUMBER.match(term.upper()):
-            return queryset.filter(number=term.upper()), False
-        found = search_patients_or_room(
-            queryset,
-            term,
-            patient_prefix="visit__patient__",
-            room_path="visit__schedule__room__room_number",
-        )
-        return found, False
+        return queryset.filter(bill_search_filter(search_term)), False
 
     @admin.display(description=_("patient"))
     def patient(self, obj: Bill) -> str:
@@ -118,8 +101,9 @@ class IncomeRecordAdmin(ReadOnlyModelAdmin):
     list_select_related = ()
     list_prefetch_related = ("department", "doctor", "bill__visit__patient")
     ordering = ("-record_date", "-id")
-    search_fields = ("=bill__number", "bill__visit__patient__name", "=bill__visit__patient__phone")
-    search_help_text = BILLING_SEARCH_HELP
+    # As for bills, through the record's bill.
+    search_fields = ("bill__number", "bill__visit__patient__name", "bill__visit__patient__phone")
+    search_help_text = BILL_SEARCH_HELP
     show_facets = ShowFacets.NEVER
     show_full_result_count = False
 
@@ -127,16 +111,7 @@ class IncomeRecordAdmin(ReadOnlyModelAdmin):
         return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if _BILL_NUMBER.match(term.upper()):
-            return queryset.filter(bill__number=term.upper()), False
-        found = search_patients_or_room(
-            queryset,
-            term,
-            patient_prefix="bill__visit__patient__",
-            room_path="bill__visit__schedule__room__room_number",
-        )
-        return found, False
+        return queryset.filter(bill_search_filter(search_term, prefix="bill__")), False
 
     @admin.display(description=_("patient"))
     def patient(self, obj: IncomeRecord) -> str:

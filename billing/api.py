@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from billing.models import Bill, IncomeRecord
+from billing.search import bill_filter
 from billing.serializers import (
     BILL_RELATIONS,
     BillFilterSerializer,
@@ -30,7 +31,6 @@ from billing.services import settle_visit
 from billing.statistics import income_statistics
 from clinic.roles import IsAdmin, IsDesk, IsPatient
 from clinic.serializers import StatisticsQuerySerializer
-from clinic.validators import normalize_phone, normalize_resident_id
 from visits.models import Visit
 from visits.selectors import visits_of_patient_account
 
@@ -75,13 +75,7 @@ def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
         bills = bills.filter(visit__schedule__doctor__emp_id=filters["doctor_id"].strip())
     if "pay_status" in filters:
         bills = bills.filter(pay_status=filters["pay_status"])
-    if filters.get("name"):
-        bills = bills.filter(visit__patient__name__icontains=filters["name"].strip())
-    if filters.get("phone"):
-        bills = bills.filter(visit__patient__phone__startswith=normalize_phone(filters["phone"]))
-    id_card = normalize_resident_id(filters.get("id_card"))
-    if id_card:
-        bills = bills.filter(visit__patient__id_card=id_card)
+    bills = bills.filter(bill_filter(*BillFilterSerializer.terms(filters)))
     if filters.get("room"):
         bills = bills.filter(visit__schedule__room__room_number=filters["room"].strip())
     return bills

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Bill, IncomeRecord, PayStatus
+from billing.search import bill_filter
 from clinic.models import Department, Employee, Position
-from clinic.validators import normalize_phone, normalize_resident_id
+from clinic.search import field_terms, validate_phone_search
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
 
@@ -46,8 +47,11 @@ class ReportFilterForm(forms.Form):
         choices=[("", _("All")), *PayStatus.choices],
         required=False,
     )
+    # The patient fields read as the API's do (clinic.search.field_terms).
     name = forms.CharField(label=_("Patient name"), required=False, max_length=50)
-    phone = forms.CharField(label=_("Phone"), required=False, max_length=20)
+    phone = forms.CharField(
+        label=_("Phone"), required=False, max_length=20, validators=[validate_phone_search]
+    )
     id_card = forms.CharField(label=_("ID number"), required=False, max_length=32)
     room = forms.CharField(label=_("Room"), required=False, max_length=20)
 
@@ -71,7 +75,10 @@ def _local_day_start(day: dt.date) -> dt.datetime:
 
 
 def filtered_bills(form: ReportFilterForm) -> QuerySet[Bill]:
-    """Bills paid in the range (on the indexed payment time), with the form's filters."""
+    """Bills paid in the range (on the indexed payment time), with the form's filters; none
+    when a filter was refused (the form says why), rather than more than was asked for."""
+    if form.is_bound and not form.is_valid():
+        return Bill.objects.none()
     start, end = form.date_range()
     data = form.cleaned_data if form.is_valid() else {}
     bills = Bill.objects.select_related(
@@ -90,12 +97,8 @@ def filtered_bills(form: ReportFilterForm) -> QuerySet[Bill]:
         bills = bills.filter(visit__schedule__doctor=data["doctor"])
     if data.get("pay_status"):
         bills = bills.filter(pay_status=data["pay_status"])
-    if data.get("name"):
-        bills = bills.filter(visit__patient__name__startswith=data["name"].strip())
-    if data.get("phone"):
-        bills = bills.filter(visit__patient__phone=normalize_phone(data["phone"]))
-    if data.get("id_card"):
-        bills = bills.filter(visit__patient__id_card=normalize_resident_id(data["id_card"]))
+    terms = field_terms(name=data.get("name"), phone=data.get("phone"), id_card=data.get("id_card"))
+    bills = bills.filter(bill_filter(*terms))
     if data.get("room"):
         bills = bills.filter(visit__schedule__room__room_number=data["room"].strip())
     return bills.order_by("-pay_time", "-id")

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from api.fields import AmountField, BoundedDateField
 from billing.models import Bill, IncomeRecord, PayStatus
 from clinic.fields import IdCardField
-from clinic.serializers import StatisticsGroupSerializer, check_date_range
+from clinic.serializers import PatientSearchSerializer, StatisticsGroupSerializer, check_date_range
 from clinic.statistics import GROUP_BY_CHOICES
 from visits.serializers import VisitSerializer
 
@@ -90,15 +90,12 @@ class PaymentSerializer(serializers.Serializer):
     )
 
 
-class BillFilterSerializer(serializers.Serializer):
+class BillFilterSerializer(PatientSearchSerializer):
     start_date = BoundedDateField(required=False, help_text=_("Paid on or after (local date)."))
     end_date = BoundedDateField(required=False, help_text=_("Paid on or before (local date)."))
     dept_id = serializers.IntegerField(required=False, min_value=1)
     doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
     pay_status = serializers.ChoiceField(choices=PayStatus.choices, required=False)
-    name = serializers.CharField(required=False, max_length=50, help_text=_("Part of the name."))
-    phone = serializers.CharField(required=False, max_length=20)
-    id_card = serializers.CharField(required=False, max_length=32)
     room = serializers.CharField(required=False, max_length=20, help_text=_("Room number."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +11,6 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +26,7 @@ from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.exceptions import ClinicError
 from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
 from clinic.privacy import mask_id_card
+from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter
 from clinic.staff import (
     delete_department,
     delete_employee,
@@ -36,7 +35,6 @@ from clinic.staff import (
     save_employee,
     save_room,
 )
-from clinic.validators import normalize_phone, normalize_resident_id
 
 admin.site.site_header = _("Clinic Flow administration")
 admin.site.site_title = _("Clinic Flow")
@@ -216,34 +214,6 @@ class PatientAdminForm(forms.ModelForm):
         fields = ("name", "gender", "id_type", "id_card", "phone", "birth_date", "user")
 
 
-_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
-_DOCUMENT_NUMBER = re.compile(r"^[0-9A-Za-z-]{5,32}$")
-
-PATIENT_SEARCH_HELP = _(
-    "A name (or its beginning), a phone number (3 digits or more, from the start), or an ID number."
-)
-
-
-def patient_search_filter(term: str, *, prefix: str = "") -> Q | None:
-    """What the desk's search box finds, on indexed patient columns only: a resident ID
-    number (exact), a phone number (prefix, from 3 digits), else a name prefix or another
-    document number (exact). `prefix` reaches the patient from another model
-    ("patient__", "visit__patient__"). None when the term is too short to search."""
-    term = term.strip()
-    if not term:
-        return None
-    id_number = normalize_resident_id(term) or ""
-    if _RESIDENT_ID.match(id_number):
-        return Q(**{f"{prefix}id_card": id_number})
-    digits = normalize_phone(term)
-    if digits.isdigit():
-        return Q(**{f"{prefix}phone__startswith": digits}) if len(digits) >= 3 else None
-    found = Q(**{f"{prefix}name__startswith": term})
-    if _DOCUMENT_NUMBER.match(term):
-        found |= Q(**{f"{prefix}id_card": term.upper()})
-    return found
-
-
 class PatientAccountFilter(admin.SimpleListFilter):
     title = _("account")
     parameter_name = "account"
@@ -265,18 +235,16 @@ class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "gender", "masked_id_card", "phone", "birth_date", "account")
     list_filter = ("gender", "id_type", PatientAccountFilter)
     list_select_related = ("user",)
-    # The search box follows the desk's rules (patient_search_filter), on indexed columns.
-    search_fields = ("name", "=phone", "=id_card")
+    # The search box shows because search_fields is set; what it finds is the one search rule
+    # (clinic.search, in get_search_results), on indexed columns.
+    search_fields = ("name", "phone", "id_card")
     search_help_text = PATIENT_SEARCH_HELP
     raw_id_fields = ("user",)
     # No second COUNT(*) of the whole table under a filtered list.
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        found = patient_search_filter(search_term)
-        return (queryset.filter(found) if found is not None else queryset.none()), False
+        return queryset.filter(patient_filter(parse_term(search_term))), False
 
     @admin.display(description=_("ID number"))
     def masked_id_card(self, obj: Patient) -> str:

@@ -16,18 +16,19 @@ from api.views import ClinicAPIView
 from clinic.fields import model_errors
 from clinic.models import Department, Employee, Patient, Room
 from clinic.roles import IsAdmin, IsDesk, IsSignedIn
+from clinic.search import matching_patients
 from clinic.serializers import (
     DepartmentSerializer,
     EmployeeFilterSerializer,
     EmployeeSerializer,
     EmployeeUpdateSerializer,
     PatientFilterSerializer,
+    PatientSearchSerializer,
     PatientSerializer,
     RoomFilterSerializer,
     RoomSerializer,
 )
 from clinic.staff import save_employee, save_room
-from clinic.validators import normalize_phone, normalize_resident_id
 
 
 class DepartmentListView(ClinicAPIView):
@@ -150,17 +151,15 @@ class EmployeeDetailView(ClinicAPIView):
 
 
 def search_patients(filters: dict[str, Any]) -> QuerySet[Patient]:
-    patients = Patient.objects.order_by("name", "id")
-    if filters.get("name"):
-        patients = patients.filter(name__icontains=filters["name"].strip())
-    if filters.get("phone"):
-        patients = patients.filter(phone__startswith=normalize_phone(filters["phone"]))
-    id_card = normalize_resident_id(filters.get("id_card"))
-    if id_card:
-        patients = patients.filter(id_card=id_card)
+    """Patients by the one search rule (clinic.search), in the order of the index it reads."""
+    patients = matching_patients(PatientSearchSerializer.terms(filters))
     if filters.get("id_type"):
         patients = patients.filter(id_type=filters["id_type"])
     return patients
+
+
+# The order of the index the search reads: a page of matches without sorting them all.
+PATIENT_LIST_ORDER = "Ordered by name; by phone when a phone is given; by ID number when one is."
 
 
 class DeskPatientSearchView(ClinicAPIView):
@@ -172,6 +171,7 @@ class DeskPatientSearchView(ClinicAPIView):
         operation_id="receptionist_patients",
         parameters=[PatientFilterSerializer],
         responses={200: PatientSerializer(many=True)},
+        description=PATIENT_LIST_ORDER,
     )
     def get(self, request: Request) -> Response:
         return self.page_response(
@@ -186,6 +186,7 @@ class AdminPatientSearchView(DeskPatientSearchView):
         operation_id="admin_patients_search",
         parameters=[PatientFilterSerializer],
         responses={200: PatientSerializer(many=True)},
+        description=PATIENT_LIST_ORDER,
     )
     def get(self, request: Request) -> Response:
         return super().get(request)

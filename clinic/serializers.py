@@ -29,6 +29,14 @@ from clinic.models import (
     RoomStatus,
     User,
 )
+from clinic.search import (
+    ID_CARD_SEARCH_HELP,
+    NAME_SEARCH_HELP,
+    PHONE_SEARCH_HELP,
+    SearchTerm,
+    field_terms,
+    validate_phone_search,
+)
 from clinic.statistics import GROUP_BY_CHOICES
 
 # The registration form's field names, where the API's differ.
@@ -246,14 +254,28 @@ class PatientSerializer(serializers.ModelSerializer):
         return patient.user_id is not None
 
 
-class PatientFilterSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=50, help_text=_("Part of the name."))
+class PatientSearchSerializer(serializers.Serializer):
+    """The patient search fields of every API list (patients, visits, bills): each read by the
+    one search rule (clinic.search.field_terms), so that they find what the desk finds."""
+
+    name = serializers.CharField(required=False, max_length=50, help_text=NAME_SEARCH_HELP)
     phone = serializers.CharField(
-        required=False, max_length=20, help_text=_("The phone number or its beginning.")
+        required=False,
+        max_length=20,
+        help_text=PHONE_SEARCH_HELP,
+        validators=[validate_phone_search],
     )
-    id_card = serializers.CharField(
-        required=False, max_length=32, help_text=_("The whole ID number.")
-    )
+    id_card = serializers.CharField(required=False, max_length=32, help_text=ID_CARD_SEARCH_HELP)
+
+    @staticmethod
+    def terms(filters: dict[str, Any]) -> list[SearchTerm]:
+        """The validated fields as search terms."""
+        return field_terms(
+            name=filters.get("name"), phone=filters.get("phone"), id_card=filters.get("id_card")
+        )
+
+
+class PatientFilterSerializer(PatientSearchSerializer):
     id_type = serializers.ChoiceField(choices=IdType.choices, required=False)
 
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from api.views import ClinicAPIView
 from appointments.models import Appointment
 from clinic.roles import IsAdmin, IsDesk, IsDoctor
-from clinic.validators import normalize_phone, normalize_resident_id
+from clinic.search import patient_filter
 from visits.exceptions import SettlementRequired
 from visits.models import Visit, VisitStatus
 from visits.records import get_visit_for_records, readable_record_of, visits_of_doctor
@@ -280,13 +280,9 @@ class AdminVisitSearchView(ClinicAPIView):
             visits = visits.filter(schedule__doctor__emp_id=filters["doctor_id"].strip())
         if "status" in filters:
             visits = visits.filter(status=filters["status"])
-        if filters.get("name"):
-            visits = visits.filter(patient__name__icontains=filters["name"].strip())
-        if filters.get("phone"):
-            visits = visits.filter(patient__phone__startswith=normalize_phone(filters["phone"]))
-        id_card = normalize_resident_id(filters.get("id_card"))
-        if id_card:
-            visits = visits.filter(patient__id_card=id_card)
+        visits = visits.filter(
+            patient_filter(*VisitSearchSerializer.terms(filters), prefix="patient__")
+        )
         return self.page_response(visits, VisitSerializer)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -19,11 +20,11 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Department, Patient
 from clinic.roles import DESK_ROLES, role_required
-from clinic.validators import normalize_phone, normalize_resident_id
+from clinic.search import field_terms, matching_patients, parse_term
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits.forms import SERVICE_ERROR_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
 from visits.models import Visit, VisitStatus
-from visits.search import desk_search, search_filters
+from visits.search import desk_search
 from visits.services import check_in, register_walk_in, walk_in_slot
 
 BOARD_COLUMNS = (
@@ -104,13 +105,23 @@ def _doctors_with_places_now(department: Department | None) -> list[Schedule]:
     )
 
 
+# The walk-in form offers a few of the patients on file that match what was typed.
+WALK_IN_MATCHES = 5
+
+
 def _patient_matches(phone: str, id_card: str) -> list[Patient]:
-    phone, id_card = normalize_phone(phone), normalize_resident_id(id_card) or ""
-    if id_card:
-        return list(Patient.objects.filter(id_card=id_card)[:5])
-    if len(phone) == 11:
-        return list(Patient.objects.filter(phone=phone).order_by("name")[:5])
-    return []
+    """Patients on file for the walk-in form's phone and ID number, by the one search rule: the
+    ID number when one is typed (it decides who someone is), else the phone (the whole number,
+    or its beginning from 3 digits)."""
+    try:
+        terms = field_terms(id_card=id_card) or field_terms(phone=phone)
+    except ValidationError:
+        # Not a phone yet (too few digits, or letters): nothing to offer, and the form's own
+        # validation says what is wrong when it is sent.
+        return []
+    if not terms:
+        return []
+    return list(matching_patients(terms)[:WALK_IN_MATCHES])
 
 
 @role_required(*DESK_ROLES)
@@ -319,9 +330,6 @@ def leave_unseen(request: HttpRequest, pk: int) -> HttpResponse:
 def patients(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data.get("q", "").strip() if form.is_valid() else ""
-    found = Patient.objects.order_by("name", "id")
-    if query:
-        patient_filter, _appointments = search_filters(query)
-        found = found.filter(patient_filter) if patient_filter is not None else found.none()
+    found = matching_patients([parse_term(query)])
     page = Paginator(found, 50).get_page(request.GET.get("page"))
     return render(request, "visits/patients.html", {"form": form, "page": page, "query": query})

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
+from clinic.search import PATIENT_SEARCH_HELP
 
 # Where the services' error fields are on these forms.
 SERVICE_ERROR_FIELDS = {"id_type": "id_card", "doctor_id": "doctor"}
@@ -65,4 +66,9 @@ class WalkInForm(forms.Form):
 
 
 class PatientSearchForm(forms.Form):
-    q = forms.CharField(label=_("Name, phone or ID number"), required=False, max_length=32)
+    q = forms.CharField(
+        label=_("Name, phone or ID number"),
+        required=False,
+        max_length=32,
+        help_text=PATIENT_SEARCH_HELP,
+    )

@@ -9,7 +9,11 @@ from rest_framework import serializers
 from api.fields import BoundedDateField
 from clinic.fields import DepartmentField, DoctorField, IdCardField
 from clinic.models import Gender, IdType
-from clinic.serializers import StatisticsGroupSerializer, StatisticsQuerySerializer
+from clinic.serializers import (
+    PatientSearchSerializer,
+    StatisticsGroupSerializer,
+    StatisticsQuerySerializer,
+)
 from clinic.statistics import GROUP_BY_CHOICES
 from scheduling.models import TimeSlot
 from visits.models import MedicalRecord, Visit, VisitStatus
@@ -79,15 +83,12 @@ class VisitFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
 
 
-class VisitSearchSerializer(serializers.Serializer):
+class VisitSearchSerializer(PatientSearchSerializer):
     start_date = BoundedDateField(required=False)
     end_date = BoundedDateField(required=False)
     dept_id = serializers.IntegerField(required=False, min_value=1)
     doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
-    name = serializers.CharField(required=False, max_length=50)
-    phone = serializers.CharField(required=False, max_length=20)
-    id_card = serializers.CharField(required=False, max_length=32)
 
     def validate(self, attrs: dict) -> dict:
         start, end = attrs.get("start_date"), attrs.get("end_date")
