@@ -231,7 +231,9 @@ def _token_owner_matches(request: Request, refresh: RefreshToken) -> User | None
 
 
 class RegisterView(OpenEndpoint):
-    """A patient creates their own account, under the site's identity rules."""
+    """A patient creates their own account, under the site's identity rules. The answer is
+    the same whether or not the person is already known to the clinic: the desk links
+    earlier records in person."""
 
     throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
@@ -248,8 +250,6 @@ class RegisterView(OpenEndpoint):
         result = {
             "user": registration.user,
             "patient_id": registration.patient.pk,
-            "linked_existing": registration.linked_existing,
-            "needs_desk_review": registration.needs_desk_review,
             **sign_in(registration.user, request),
         }
         return self.object_response(result, RegistrationResultSerializer, status=201)

@@ -67,6 +67,19 @@ class InvalidInput(ClinicError):
     default_message = _("Some of the details are not valid.")
 
 
+class PatientNeedsDeskReview(ClinicError):
+    """The person's ID number is on a record that an online account holds, and the desk has
+    not verified it: the desk's matching never joins a person to such a record by itself."""
+
+    code = "patient_review_needed"
+    status = 409
+    default_message = _(
+        "This ID number is on an online account's record that the desk has not verified. "
+        "Open the patient's record from the search, check the ID document, and verify or "
+        "correct it."
+    )
+
+
 class PatientConflict(ClinicError):
     code = "patient_conflict"
     status = 409

@@ -302,6 +302,20 @@ class Patient(models.Model):
         blank=True,
         related_name="patient",
     )
+    # The desk has seen the ID document of this number (it typed or checked it). A number
+    # given online is not verified: the desk's matching never joins a person to an account's
+    # record on it (clinic.services.match_or_create_patient).
+    id_verified = models.BooleanField(_("ID number verified at the desk"), default=False)
+    # The record an online account was moved from when the desk linked it to this one:
+    # what an undo of the link gives the account back.
+    linked_from = models.ForeignKey(
+        "self",
+        verbose_name=_("account linked from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

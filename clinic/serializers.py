@@ -123,12 +123,6 @@ class RegisterSerializer(serializers.Serializer):
 class RegistrationResultSerializer(serializers.Serializer):
     user = ProfileSerializer()
     patient_id = serializers.IntegerField()
-    linked_existing = serializers.BooleanField(
-        help_text=_("A record made at the desk was found and attached to the account.")
-    )
-    needs_desk_review = serializers.BooleanField(
-        help_text=_("The ID number is on another record: the desk will check and link it.")
-    )
     access = serializers.CharField()
     refresh = serializers.CharField()
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
-from clinic.exceptions import InvalidInput, PatientConflict
+from clinic.exceptions import InvalidInput, PatientConflict, PatientNeedsDeskReview
 from clinic.models import IdentityLock, IdType, Patient, Role, User
 from clinic.validators import normalize_phone, normalize_resident_id
 
@@ -58,41 +58,47 @@ def match_or_create_patient(
     id_type: str = IdType.RESIDENT_ID,
     gender: str = "",
 ) -> Patient:
-    """The existing record of this person, locked, or a new one.
+    """The desk's matching: the existing record of the person in front of the desk, locked,
+    or a new one. Runs inside the caller's transaction (Patient comes after Appointment and
+    before Schedule in the lock order).
 
     An ID number decides when given: the record with that number is the person, and a
     different name on it is a conflict for the desk to resolve, never an overwrite. Without
-    an ID number, phone and name must both match (family members share phones). Runs inside
-    the caller's transaction; the returned row is locked (Patient comes after Appointment
-    and before Schedule in the lock order).
+    one, phone and name must both match (family members share phones).
+
+    A record that an online account holds is never chosen, nor changed, on name and phone:
+    anyone can register online with another person's name and mobile number, and a match
+    would hand that person's visits to the account. It is chosen only on an ID number the
+    desk has verified; on an unverified one the desk must look (PatientNeedsDeskReview), and
+    otherwise it picks such a record explicitly from the search. Numbers typed here are
+    verified: the desk has the person and the document in front of it.
     """
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
     )
+    candidate.id_verified = bool(candidate.id_card)
     # Serialise decisions about people sharing this phone (a match may not exist yet).
     IdentityLock.acquire(f"phone:{candidate.phone}")
+    without_account = _locked_patients().filter(user__isnull=True)
     if candidate.id_card:
         existing = _locked_patients().filter(id_card=candidate.id_card).first()
         if existing is not None:
-            if existing.name != candidate.name:
-                raise PatientConflict(
-                    details={"id_card": [_("This ID number is registered to another name.")]}
-                )
-            return existing
-        # A record of this person made without the ID number (same phone and name) gets it.
+            return _known_number(existing, candidate)
+        # A record of this person made at the desk without the number (same phone and
+        # name, no account) gets it.
         same_person = list(
-            _locked_patients().filter(
+            without_account.filter(
                 phone=candidate.phone, name=candidate.name, id_card__isnull=True
             )[:2]
         )
         if len(same_person) == 1:
             existing = same_person[0]
             existing.id_card, existing.id_type = candidate.id_card, candidate.id_type
-            existing.birth_date = candidate.birth_date
-            existing.save(update_fields=["id_card", "id_type", "birth_date"])
+            existing.birth_date, existing.id_verified = candidate.birth_date, True
+            existing.save(update_fields=["id_card", "id_type", "birth_date", "id_verified"])
             return existing
     else:
-        existing = _locked_patients().filter(phone=candidate.phone, name=candidate.name).first()
+        existing = without_account.filter(phone=candidate.phone, name=candidate.name).first()
         if existing is not None:
             return existing
     try:
@@ -103,22 +109,30 @@ def match_or_create_patient(
         existing = _locked_patients().filter(id_card=candidate.id_card).first()
         if existing is None:
             raise
-        if existing.name != candidate.name:
-            raise PatientConflict(
-                details={"id_card": [_("This ID number is registered to another name.")]}
-            ) from None
-        return existing
+        return _known_number(existing, candidate)
     return candidate
+
+
+def _known_number(existing: Patient, candidate: Patient) -> Patient:
+    """The record that has the candidate's ID number, if the desk may take it as theirs."""
+    if existing.user_id is not None and not existing.id_verified:
+        raise PatientNeedsDeskReview(
+            details={
+                "id_card": [str(PatientNeedsDeskReview.default_message)],
+                "record": existing.pk,
+            }
+        )
+    if existing.name != candidate.name:
+        raise PatientConflict(
+            details={"id_card": [_("This ID number is registered to another name.")]}
+        )
+    return existing
 
 
 @dataclass(frozen=True)
 class Registration:
     user: User
     patient: Patient
-    # A record made at the desk was found and attached (name, phone and ID all matched).
-    linked_existing: bool
-    # The ID number given is on another record: the desk must check and link it.
-    needs_desk_review: bool
 
 
 @atomic_with_retry
@@ -134,9 +148,10 @@ def register_patient_account(
     """Create a patient's own account and the patient record it acts for.
 
     A record made at the desk is attached only when name, phone and ID number all match and
-    it has no account yet: attaching on a partial match would hand one person's history to
-    another. When the ID number belongs to some other record, the account gets a record of
-    its own without the number, and the desk verifies and links them later.
+    it has no account yet (the desk sees the link on the patient's record and can undo it).
+    Anything else gets a record of its own, and the answer is the same whatever was found:
+    registering never tells whether someone is a patient. An ID number that is already on
+    another record is left off the new one, for the desk to check in person.
     """
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=IdType.RESIDENT_ID, gender=gender
@@ -155,10 +170,16 @@ def register_patient_account(
     ):
         existing.user = user
         existing.save(update_fields=["user"])
-        record_event(actor=user, action="patient.account_linked", obj=existing, patient=existing)
-        return Registration(user, existing, linked_existing=True, needs_desk_review=False)
-    needs_review = existing is not None
-    if needs_review:
+        record_event(
+            actor=user,
+            action="patient.account_linked",
+            obj=existing,
+            patient=existing,
+            new={"account": user.pk, "by": "registration"},
+        )
+        return Registration(user, existing)
+    withheld = existing is not None
+    if withheld:
         candidate.id_card = None
         candidate.birth_date = None
     candidate.user = user
@@ -168,6 +189,6 @@ def register_patient_account(
         action="patient.registered",
         obj=candidate,
         patient=candidate,
-        new={"needs_desk_review": needs_review},
+        new={"id_card_withheld_for_the_desk": withheld},
     )
-    return Registration(user, candidate, linked_existing=False, needs_desk_review=needs_review)
+    return Registration(user, candidate)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.debug import sensitive_post_parameters
 
+from clinic.client_address import AuthRateThrottle
 from clinic.exceptions import ClinicError
 from clinic.forms import LoginForm, RegistrationForm, apply_clinic_error
 from clinic.middleware import is_database_unreachable
@@ -37,13 +38,30 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def registration_allowed(request: HttpRequest) -> bool:
+    """The registration page shares the API's sign-in and registration allowance per client
+    address (clinic.client_address.AuthRateThrottle, scope "auth"), so that the page is no
+    way around it."""
+    return AuthRateThrottle().allow_request(request, _REGISTRATION_PAGE)
+
+
+class _RegistrationPage:
+    throttle_scope = "auth"
+
+
+_REGISTRATION_PAGE = _RegistrationPage()
+
+
 @sensitive_post_parameters("password1", "password2", "id_card")
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = RegistrationForm(request.POST if request.method == "POST" else None)
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not registration_allowed(request):
+        form.add_error(None, _("Too many attempts from your network. Please try again later."))
+        status = 429
+    elif request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -62,21 +80,15 @@ def register(request: HttpRequest) -> HttpResponse:
                 login(
                     request, registration.user, backend="django.contrib.auth.backends.ModelBackend"
                 )
-                if registration.linked_existing:
-                    messages.success(
-                        request, _("Welcome back: your records at the clinic are linked.")
-                    )
-                elif registration.needs_desk_review:
-                    messages.warning(
-                        request,
-                        _(
-                            "This ID number is already on a record at the clinic. Your "
-                            "account works now; the front desk will check your identity "
-                            "and link your earlier records on your next visit."
-                        ),
-                    )
-                else:
-                    messages.success(request, _("Your account is ready. You can book now."))
+                # The same words whatever was found: registering never tells whether
+                # someone is a patient of the clinic.
+                messages.success(
+                    request,
+                    _(
+                        "Your account is ready. You can book now. To see your records from "
+                        "earlier visits, show your ID card at the front desk."
+                    ),
+                )
                 return redirect("home")
         else:
             status = 400

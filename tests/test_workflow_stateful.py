@@ -75,6 +75,7 @@ from clinic.exceptions import (
     InvalidInput,
     InvalidTransition,
     PatientConflict,
+    PatientNeedsDeskReview,
     PermissionDenied,
 )
 from clinic.models import AuditEvent, Patient, User
@@ -510,9 +511,15 @@ class ClinicWorkflow(RuleBasedStateMachine):
             return NoCapacity
         return chosen
 
-    def conflicts(self, *, name: str, id_card: str) -> bool:
-        """match_or_create_patient refuses an ID number registered to another name."""
-        return bool(id_card) and Patient.objects.filter(id_card=id_card).exclude(name=name).exists()
+    def matching_refusal(self, *, name: str, id_card: str) -> type[ClinicError] | None:
+        """match_or_create_patient stops at an unverified ID number on an account's record,
+        and refuses an ID number registered to another name."""
+        holder = Patient.objects.filter(id_card=id_card).first() if id_card else None
+        if holder is None:
+            return None
+        if holder.user_id is not None and not holder.id_verified:
+            return PatientNeedsDeskReview
+        return PatientConflict if holder.name != name else None
 
     def is_desk(self, user: User | None) -> bool:
         return user is not None and user.pk in (
@@ -730,10 +737,12 @@ class ClinicWorkflow(RuleBasedStateMachine):
             expected = CheckInClosed
         elif phone_given == "wrong" or (booking.id_card and id_card != booking.id_card):
             expected = VerificationFailed
-        elif booking.patient_id is None and self.conflicts(
+        elif booking.patient_id is None and self.matching_refusal(
             name=booking.patient_name, id_card=booking.id_card or id_card
         ):
-            expected = PatientConflict
+            expected = self.matching_refusal(
+                name=booking.patient_name, id_card=booking.id_card or id_card
+            )
         else:
             expected = None
         top = max(
@@ -795,8 +804,8 @@ class ClinicWorkflow(RuleBasedStateMachine):
             expected = OutsideClinicHours
         elif patient is None and phone == INVALID_PHONE:
             expected = InvalidInput
-        elif patient is None and self.conflicts(name=name.strip(), id_card=id_card):
-            expected = PatientConflict
+        elif patient is None and self.matching_refusal(name=name.strip(), id_card=id_card):
+            expected = self.matching_refusal(name=name.strip(), id_card=id_card)
         else:
             chosen = self.choose(self.serving(today, half), self.doctor(doctor))
             if chosen is None:
@@ -826,6 +835,8 @@ class ClinicWorkflow(RuleBasedStateMachine):
             assert visit.patient_id == patient.pk
         else:
             assert visit.patient.name == name.strip()
+            # Typed details never land on an account's record but on its verified number.
+            assert visit.patient.user_id is None or visit.patient.id_verified
             if not id_card:  # with an ID number, the record holding it may have another phone
                 assert visit.patient.phone == phone.replace("+86", "").replace(" ", "").replace(
                     "-", ""

@@ -16,13 +16,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments.selectors import get_appointment_for
-from clinic.exceptions import ClinicError
+from clinic.exceptions import ClinicError, InvalidInput
 from clinic.forms import apply_clinic_error
-from clinic.models import Department, Patient
+from clinic.models import AuditEvent, Department, Patient
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
-from visits.forms import SERVICE_ERROR_FIELDS, CheckInForm, PatientSearchForm, WalkInForm
+from visits.forms import (
+    SERVICE_ERROR_FIELDS,
+    CheckInForm,
+    LinkAccountForm,
+    PatientSearchForm,
+    WalkInForm,
+)
+from visits.identity import (
+    link_online_account,
+    recent_links,
+    unlink_online_account,
+    verify_id_card,
+    withdraw_unverified_id_card,
+)
 from visits.models import Visit, VisitStatus
 from visits.search import desk_search
 from visits.services import check_in, register_walk_in, walk_in_slot
@@ -52,6 +65,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
     needs_id = bool(appointment.id_card)
     form = CheckInForm(request.POST if request.method == "POST" else None, needs_id=needs_id)
     status = 200
+    review_record = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -64,6 +78,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
             except ClinicError as error:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
+                review_record = error.details.get("record")
             else:
                 messages.success(
                     request,
@@ -75,7 +90,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
     return render(
         request,
         "visits/check_in.html",
-        {"appointment": appointment, "form": form},
+        {"appointment": appointment, "form": form, "review_record": review_record},
         status=status,
     )
 
@@ -130,6 +145,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     """Register a patient without a booking: find or enter them, choose a department (and
     optionally a doctor with places now), and queue them with a slip."""
     status = 200
+    review_record = None
     if request.method == "POST":
         form = WalkInForm(request.POST)
         if form.is_valid():
@@ -149,6 +165,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             except ClinicError as error:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
+                review_record = error.details.get("record")
             else:
                 messages.success(
                     request,
@@ -183,6 +200,9 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         "form": form,
         "chosen_patient": chosen_patient,
         "schedules_now": _doctors_with_places_now(department),
+        # The record the desk must look at before this person can be registered
+        # (PatientNeedsDeskReview: an unverified number on an online account's record).
+        "review_record": review_record,
     }
     if request.htmx and request.method == "GET":
         part = request.GET.get("part")
@@ -332,4 +352,60 @@ def patients(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data.get("q", "").strip() if form.is_valid() else ""
     found = matching_patients([parse_term(query)])
     page = Paginator(found, 50).get_page(request.GET.get("page"))
-    return render(request, "visits/patients.html", {"form": form, "page": page, "query": query})
+    return render(
+        request,
+        "visits/patients.html",
+        {"form": form, "page": page, "query": query, "recent_links": recent_links()},
+    )
+
+
+# The desk's identity actions on a record (visits.identity), by the form's `action`.
+IDENTITY_ACTIONS = {
+    "verify": (verify_id_card, _("The ID number is verified.")),
+    "withdraw": (withdraw_unverified_id_card, _("The unverified ID number is taken off.")),
+    "unlink": (unlink_online_account, _("The account no longer acts for this record.")),
+}
+
+
+@role_required(*DESK_ROLES)
+@require_http_methods(["GET", "POST"])
+def patient(request: HttpRequest, pk: int) -> HttpResponse:
+    """A patient's record at the desk: who it is, which account acts for it, and the
+    audited identity actions that are legal for it now."""
+    record = get_object_or_404(Patient.objects.select_related("user", "linked_from"), pk=pk)
+    action = request.POST.get("action", "")
+    link_form = LinkAccountForm(request.POST if action == "link" else None)
+    status = 200
+    if request.method == "POST" and action == "link" and not link_form.is_valid():
+        status = 400
+    elif request.method == "POST":
+        try:
+            if action == "link":
+                link_online_account(record=record, by=request.user, **link_form.cleaned_data)
+                done = _("The account now acts for this record.")
+            elif action in IDENTITY_ACTIONS:
+                service, done = IDENTITY_ACTIONS[action]
+                service(record=record, by=request.user)
+            else:
+                raise InvalidInput()
+        except ClinicError as error:
+            if action == "link":
+                apply_clinic_error(link_form, error)
+            else:
+                messages.error(request, error.message)
+            status = error.status
+        else:
+            messages.success(request, done)
+            return redirect("visits:patient", pk=record.pk)
+    return render(
+        request,
+        "visits/patient.html",
+        {
+            "record": record,
+            "link_form": link_form,
+            "history": AuditEvent.objects.filter(
+                patient=record, action__startswith="patient."
+            ).select_related("actor")[:20],
+        },
+        status=status,
+    )

@@ -72,3 +72,12 @@ class PatientSearchForm(forms.Form):
         max_length=32,
         help_text=PATIENT_SEARCH_HELP,
     )
+
+
+class LinkAccountForm(forms.Form):
+    """Linking an online account to a record the desk made: the account's name, and the ID
+    number and phone the desk checks against the record (the document in hand)."""
+
+    username = forms.CharField(label=_("Account name"), max_length=150)
+    id_card = ResidentIdField(label=_("ID number (from the document)"))
+    phone = PhoneField()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/advance/", desk_views.advance, name="advance"),
     path("<int:pk>/leave-unseen/", desk_views.leave_unseen, name="leave-unseen"),
     path("patients/", desk_views.patients, name="patients"),
+    path("patients/<int:pk>/", desk_views.patient, name="patient"),
     # Doctors
     *doctor_urlpatterns,
 ]

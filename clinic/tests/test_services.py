@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.exceptions import InvalidInput, PatientConflict
+from clinic.exceptions import InvalidInput, PatientConflict, PatientNeedsDeskReview
 from clinic.models import Patient
 from clinic.services import match_or_create_patient
 from clinic.tests.factories import PatientFactory, make_resident_id
@@ -54,11 +54,35 @@ def test_a_new_person_gets_a_new_record():
     assert patient.pk is not None
 
 
-def test_an_account_is_never_attached_by_matching(patient_user):
+def test_an_accounts_record_is_found_only_on_a_verified_id_number(patient_user):
     own = patient_user.patient
+    own.id_verified = True
+    own.save(update_fields=["id_verified"])
     found = match_or_create_patient(name=own.name, phone=own.phone, id_card=own.id_card)
     assert found == own
-    assert Patient.objects.filter(user__isnull=False).count() == 1
+    assert Patient.objects.count() == 1
+
+
+def test_an_unverified_id_number_on_an_accounts_record_needs_the_desk(patient_user):
+    own = patient_user.patient
+    with pytest.raises(PatientNeedsDeskReview) as refused:
+        match_or_create_patient(name=own.name, phone=own.phone, id_card=own.id_card)
+    assert refused.value.details["record"] == own.pk
+    assert Patient.objects.count() == 1
+
+
+def test_name_and_phone_never_choose_or_change_an_accounts_record(patient_user):
+    own = patient_user.patient
+    own.id_card = None
+    own.save(update_fields=["id_card"])
+    found = match_or_create_patient(
+        name=own.name, phone=own.phone, id_card=make_resident_id(seed=5)
+    )
+    assert found != own and found.user is None and found.id_verified
+    again = match_or_create_patient(name=own.name, phone=own.phone)
+    assert again == found
+    own.refresh_from_db()
+    assert own.id_card is None
 
 
 def test_bad_details_are_field_errors():

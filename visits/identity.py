@@ -1,0 +1,177 @@
+"""The desk's decisions about who a patient record belongs to, each audited: verifying an ID
+number with the document in hand, taking an unverified number off an online record, and
+linking an online account to the record the desk made for that person (and undoing it).
+
+Nothing here is automatic. The desk's matching (clinic.services.match_or_create_patient)
+never joins a person to an account's record by itself; these are the explicit actions it
+points the desk to. Linking lives in `visits` because the account's own bookings and visits
+move with it to the record it now acts for.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from appointments.models import Appointment
+from clinic.audit import record_event
+from clinic.db import atomic_with_retry
+from clinic.exceptions import InvalidInput
+from clinic.models import AuditEvent, Patient, Role, User
+from clinic.privacy import mask_id_card
+from clinic.roles import DESK_ROLES, ensure_role
+from clinic.validators import normalize_phone, normalize_resident_id
+from visits.models import Visit, VisitDailySummary
+
+
+def _locked(*records: Patient) -> list[Patient]:
+    """The records, locked in id order (the lock order among patients)."""
+    locked = {
+        record.pk: record
+        for record in Patient.objects.select_for_update()
+        .filter(pk__in=[record.pk for record in records])
+        .order_by("pk")
+    }
+    return [locked[record.pk] for record in records]
+
+
+@atomic_with_retry
+def verify_id_card(*, record: Patient, by: User) -> Patient:
+    """The desk has seen the ID document of the number on this record."""
+    ensure_role(by, *DESK_ROLES)
+    (record,) = _locked(record)
+    if not record.id_card:
+        raise InvalidInput(details={"id_card": [_("This record has no ID number to verify.")]})
+    if not record.id_verified:
+        record.id_verified = True
+        record.save(update_fields=["id_verified"])
+        record_event(
+            actor=by,
+            action="patient.id_verified",
+            obj=record,
+            patient=record,
+            new={"id_card": mask_id_card(record.id_card)},
+        )
+    return record
+
+
+@atomic_with_retry
+def withdraw_unverified_id_card(*, record: Patient, by: User) -> Patient:
+    """Take an ID number nobody has verified off an online account's record: someone
+    registered with a number that is not theirs, and its owner is at the desk."""
+    ensure_role(by, *DESK_ROLES)
+    (record,) = _locked(record)
+    if not record.id_card or record.id_verified:
+        raise InvalidInput(
+            details={"id_card": [_("Only an ID number nobody has verified can be taken off.")]}
+        )
+    old = mask_id_card(record.id_card)
+    record.id_card, record.birth_date = None, None
+    record.save(update_fields=["id_card", "birth_date"])
+    record_event(
+        actor=by,
+        action="patient.id_card_withdrawn",
+        obj=record,
+        patient=record,
+        old={"id_card": old},
+        new={"id_card": None},
+    )
+    return record
+
+
+@atomic_with_retry
+def link_online_account(
+    *, record: Patient, username: str, id_card: str, phone: str, by: User
+) -> Patient:
+    """Let the online account `username` act for `record`, a record the desk made.
+
+    The desk types the ID number from the document and the phone the person gives: both must
+    be this record's, and the phone the account registered with. The account's own record
+    (made at registration) hands its bookings and visits over and stays behind, empty, for
+    an undo. Lock order: the two Patient rows by id, their bookings, their visits, then the
+    visit summary rows of the days moved.
+    """
+    ensure_role(by, *DESK_ROLES)
+    account = User.objects.filter(username=(username or "").strip(), role=Role.PATIENT).first()
+    online = Patient.objects.filter(user=account).first() if account is not None else None
+    if online is None or online.pk == record.pk:
+        raise InvalidInput(details={"username": [_("No online patient account has this name.")]})
+    record, online = _locked(record, online)
+    errors: dict[str, list[str]] = {}
+    if record.user_id is not None:
+        errors["username"] = [_("This record already belongs to an account.")]
+    if not record.id_card or normalize_resident_id(id_card) != record.id_card:
+        errors["id_card"] = [_("The ID number does not match this record.")]
+    given_phone = normalize_phone(phone)
+    if given_phone != record.phone or given_phone != online.phone:
+        errors["phone"] = [_("The phone does not match this record and the account.")]
+    if online.id_card and online.id_card != record.id_card:
+        errors["id_card"] = [_("The account registered with another ID number.")]
+    if errors:
+        raise InvalidInput(details=errors)
+    moved_bookings = Appointment.objects.filter(patient=online).update(patient=record)
+    days = sorted(set(Visit.objects.filter(patient=online).values_list("visit_date", flat=True)))
+    moved_visits = Visit.objects.filter(patient=online).update(patient=record)
+    online.user, online.id_card = None, None
+    online.save(update_fields=["user", "id_card"])
+    record.user, record.linked_from, record.id_verified = account, online, True
+    record.save(update_fields=["user", "linked_from", "id_verified"])
+    _recount(days)
+    record_event(
+        actor=by,
+        action="patient.account_linked",
+        obj=record,
+        patient=record,
+        old={"user": None},
+        new={
+            "user": account.pk,
+            "from_record": online.pk,
+            "bookings_moved": moved_bookings,
+            "visits_moved": moved_visits,
+        },
+    )
+    return record
+
+
+@atomic_with_retry
+def unlink_online_account(*, record: Patient, by: User) -> Patient:
+    """Undo a link: the account goes back to the record it came from. Bookings and visits
+    stay on this record (the desk sees them and sorts them out): an account wrongly linked
+    must lose, never gain, what it can read."""
+    ensure_role(by, *DESK_ROLES)
+    (record,) = _locked(record)
+    if record.user_id is None:
+        raise InvalidInput(details={"username": [_("No account acts for this record.")]})
+    account_id, online = record.user_id, record.linked_from
+    record.user, record.linked_from = None, None
+    record.save(update_fields=["user", "linked_from"])
+    if online is not None:
+        (online,) = _locked(online)
+        if online.user_id is None:
+            online.user_id = account_id
+            online.save(update_fields=["user"])
+    record_event(
+        actor=by,
+        action="patient.account_unlinked",
+        obj=record,
+        patient=record,
+        old={"user": account_id},
+        new={"user": None, "account_back_to_record": online.pk if online else None},
+    )
+    return record
+
+
+def _recount(days: list) -> None:
+    """Visits that changed patient change who is first seen on their day: the visit
+    summary's rows of those days are recomputed (VisitDailySummary.count_new_visit's rule)."""
+    for day in days:
+        VisitDailySummary.rebuild(start_date=day, end_date=day)
+
+
+def recent_links(*, limit: int = 20) -> list[AuditEvent]:
+    """The latest links of an account to a record, at registration or at the desk, with the
+    record: what the desk checks and may undo."""
+    return list(
+        AuditEvent.objects.filter(action="patient.account_linked")
+        .select_related("patient__user", "actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
