@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from clinic.exceptions import InvalidInput
 from clinic.models import Department, Employee, Position
-from clinic.privacy import mask_id_card
+from clinic.privacy import mask_id_card, mask_phone
 
 
 class DoctorField(serializers.SlugRelatedField):
@@ -86,6 +86,18 @@ class IdCardField(serializers.Field):
 
 # Model field names in validation errors, as the API names them.
 API_FIELD_NAMES = {"department": "dept_id", "room": "room_id", "doctor": "doctor_id"}
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MaskedPhoneField(serializers.Field):
+    """A phone number as the doctor's pages show it: 138****5678."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return mask_phone(str(value or ""))
 
 
 def model_errors(

@@ -1,4 +1,5 @@
-"""Masking of personal data for lists and public pages."""
+"""Masking of personal data, one rule per kind for every surface: pages (the `mask_*`
+template filters), the API (clinic.fields), the waiting-room display, slips and exports."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_name(value: str | None) -> str:
-    """Only the first character: 张** ."""
+    """Only the first character, then always two stars: 张** for 张三 and for 欧阳修远
+    alike, so that the length of a name says nothing either."""
     if not value:
         return ""
-    return value[0] + "*" * max(len(value) - 1, 1)
+    return value[0] + "**"

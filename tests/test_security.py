@@ -10,6 +10,7 @@ from axes.models import AccessAttempt
 from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.models import AuditEvent
 from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
@@ -206,3 +207,32 @@ class TestDatabaseDown:
         response = client.get(reverse("appointments:desk"))
         assert response.status_code == 500
         assert "secret internals" not in response.content.decode()
+
+
+class TestMasking:
+    def test_the_walk_in_page_prefills_a_chosen_record_masked(self, client, receptionist):
+        from clinic.privacy import mask_id_card, mask_phone
+        from clinic.tests.factories import PatientFactory
+
+        patient = PatientFactory(phone="13912345678")
+        client.force_login(receptionist)
+        html = client.get(reverse("visits:walk-in"), {"patient": patient.pk}).content.decode()
+        assert patient.phone not in html
+        assert patient.id_card not in html
+        assert mask_phone(patient.phone) in html
+        assert mask_id_card(patient.id_card) in html
+
+    def test_the_doctors_queue_answers_phones_as_the_doctors_page_shows_them(self, doctor_user):
+        from rest_framework.test import APIClient
+
+        from clinic.privacy import mask_phone
+        from scheduling.tests.factories import ScheduleFactory
+        from visits.tests.factories import VisitFactory
+
+        schedule = ScheduleFactory(doctor=doctor_user.employee, work_date=timezone.localdate())
+        visit = VisitFactory(schedule=schedule, visit_date=schedule.work_date)
+        api = APIClient()
+        api.force_authenticate(doctor_user)
+        rows = api.get("/api/doctor/queue").json()["results"]
+        assert [row["phone"] for row in rows] == [mask_phone(visit.patient.phone)]
+        assert visit.patient.phone not in str(rows)

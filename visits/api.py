@@ -23,6 +23,7 @@ from visits.records import get_visit_for_records, readable_record_of, visits_of_
 from visits.serializers import (
     VISIT_RELATIONS,
     CheckInSerializer,
+    DoctorVisitSerializer,
     MedicalRecordInputSerializer,
     MedicalRecordSerializer,
     QueueFilterSerializer,
@@ -156,7 +157,7 @@ class DoctorQueueView(ClinicAPIView):
     @extend_schema(
         operation_id="doctor_queue",
         parameters=[QueueFilterSerializer],
-        responses={200: VisitSerializer(many=True)},
+        responses={200: DoctorVisitSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(QueueFilterSerializer)
@@ -167,7 +168,7 @@ class DoctorQueueView(ClinicAPIView):
         )
         if "status" in filters:
             visits = visits.filter(status=filters["status"])
-        return self.page_response(visits, VisitSerializer)
+        return self.page_response(visits, DoctorVisitSerializer)
 
 
 class CallNextView(ClinicAPIView):
@@ -176,13 +177,13 @@ class CallNextView(ClinicAPIView):
     @extend_schema(
         operation_id="doctor_call_next",
         request=None,
-        responses={200: VisitSerializer},
+        responses={200: DoctorVisitSerializer},
         description="Calls the first waiting patient of today's schedules (409 queue_empty, "
         "or consultation_in_progress while one is still in consultation).",
     )
     def post(self, request: Request) -> Response:
         visit = call_next(by=request.user)
-        return self.object_response(_refetch(visit), VisitSerializer)
+        return self.object_response(_refetch(visit), DoctorVisitSerializer)
 
 
 class FinishConsultationView(ClinicAPIView):
@@ -191,13 +192,13 @@ class FinishConsultationView(ClinicAPIView):
     @extend_schema(
         operation_id="doctor_visits_finish",
         request=None,
-        responses={200: VisitSerializer},
+        responses={200: DoctorVisitSerializer},
         description="Sends the patient to pay. A medical record is not required.",
     )
     def post(self, request: Request, id: int) -> Response:
         visit = get_object_or_404(visits_of_doctor(request.user), pk=id)
         visit.finish_consultation(by=request.user)
-        return self.object_response(_refetch(visit), VisitSerializer)
+        return self.object_response(_refetch(visit), DoctorVisitSerializer)
 
 
 class MedicalRecordView(ClinicAPIView):

@@ -19,6 +19,7 @@ from appointments.selectors import get_appointment_for
 from clinic.exceptions import ClinicError, InvalidInput
 from clinic.forms import apply_clinic_error
 from clinic.models import AuditEvent, Department, Patient
+from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
@@ -182,12 +183,14 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             chosen_patient = Patient.objects.filter(pk=request.GET["patient"]).first()
         initial = {"patient": chosen_patient.pk if chosen_patient else None}
         if chosen_patient is not None:
+            # Shown, not sent (the record is used as it is): masked, so that stepping
+            # through ?patient= numbers harvests no phone or ID number.
             initial.update(
                 name=chosen_patient.name,
-                phone=chosen_patient.phone,
+                phone=mask_phone(chosen_patient.phone),
                 gender=chosen_patient.gender,
                 id_type=chosen_patient.id_type,
-                id_card=chosen_patient.id_card or "",
+                id_card=mask_id_card(chosen_patient.id_card),
             )
         initial["department"] = request.GET.get("department") or None
         form = WalkInForm(initial=initial)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import BoundedDateField
-from clinic.fields import DepartmentField, DoctorField, IdCardField
+from clinic.fields import DepartmentField, DoctorField, IdCardField, MaskedPhoneField
 from clinic.models import Gender, IdType
 from clinic.serializers import (
     PatientSearchSerializer,
@@ -75,6 +75,13 @@ class VisitSerializer(serializers.ModelSerializer):
     )
     def get_allowed_transitions(self, visit: Visit) -> list[str]:
         return sorted(visit.allowed_transitions())
+
+
+class DoctorVisitSerializer(VisitSerializer):
+    """A visit as the doctor's routes answer it: the phone masked, as on the doctor's
+    pages (the doctor calls the patient in, never on the phone)."""
+
+    phone = MaskedPhoneField(source="patient.phone")
 
 
 class VisitFilterSerializer(serializers.Serializer):
