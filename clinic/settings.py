@@ -253,7 +253,6 @@ CLINIC_CHECK_IN_EARLY_MINUTES = env.int("CLINIC_CHECK_IN_EARLY_MINUTES", default
 CLINIC_NO_SHOW_GRACE_MINUTES = env.int("CLINIC_NO_SHOW_GRACE_MINUTES", default=30)
 # Whether patients read their medical records on the patient site (off unless enabled).
 CLINIC_PATIENTS_SEE_RECORDS = env.bool("CLINIC_PATIENTS_SEE_RECORDS", default=False)
-CLINIC_DISPLAY_KEY = env.str("CLINIC_DISPLAY_KEY", default="")
 
 LOGGING = {
     "version": 1,

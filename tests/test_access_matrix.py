@@ -75,6 +75,7 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:advance": only(*DESK, allowed_gets=POST_ONLY),
     "visits:leave-unseen": only(*DESK, allowed_gets=POST_ONLY),
     "visits:patients": only(*DESK),
+    "visits:patient": only(*DESK),
     "billing:pay": only(*DESK),
     "billing:receipt": only(*DESK),
     "billing:reports": only(*DESK),
@@ -90,8 +91,8 @@ POLICY: dict[str, dict[str, object]] = {
     "billing:statistics-export": only("admin"),
     "scheduling:planner": only("admin"),
     "scheduling:copy-week": only("admin"),
-    # The waiting-room display: public (unless CLINIC_DISPLAY_KEY is set)
-    "display:department": {persona: OK for persona in PERSONAS},
+    # The waiting-room display: a screen's own key, never an account (visits.displays)
+    "display:department": {persona: DENIED for persona in PERSONAS},
 }
 
 
@@ -150,6 +151,7 @@ def world():
         "appointments:desk-no-show": [appointment.pk],
         "visits:check-in": [appointment.pk],
         "visits:slip": [visit.pk],
+        "visits:patient": [users["patient"].patient.pk],
         "visits:advance": [visit.pk],
         "visits:leave-unseen": [visit.pk],
         "visits:consultation": [visit.pk],

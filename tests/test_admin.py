@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.db import connection
@@ -19,6 +21,7 @@ from clinic.tests.factories import (
     RoomFactory,
 )
 from scheduling.tests.factories import ScheduleFactory
+from visits.models import DisplayToken
 from visits.tests.factories import MedicalRecordFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +29,12 @@ pytestmark = pytest.mark.django_db
 
 def make_audit_event() -> AuditEvent:
     return AuditEvent.objects.create(action="test.event", patient=PatientFactory())
+
+
+def make_display_token() -> DisplayToken:
+    return DisplayToken.objects.create(
+        name="Hall", department=DepartmentFactory(), token_hash=uuid.uuid4().hex * 2
+    )
 
 
 # One row maker per admin list; a model registered without one fails the coverage test.
@@ -40,6 +49,7 @@ ROW_MAKERS = {
     "appointments.appointment": AppointmentFactory,
     "visits.visit": VisitFactory,
     "visits.medicalrecord": MedicalRecordFactory,
+    "visits.displaytoken": make_display_token,
     "billing.bill": BillFactory,
     "billing.incomerecord": IncomeRecordFactory,
 }

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_utils import ReadOnlyModelAdmin
 from clinic.models import AuditEvent, Employee, Position, Room
-from visits.models import MedicalRecord, Visit
+from visits.displays import create_display_token, revoke_display_token
+from visits.models import DisplayToken, MedicalRecord, Visit
 from visits.records import records_readable_by
 from visits.search import VISIT_SEARCH_HELP, visit_filter
 from visits.services import record_medical_record_view
@@ -272,3 +273,47 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             if record is not None:
                 record_medical_record_view(record=record, by=request.user, request=request)
         return response
+
+
+@admin.register(DisplayToken)
+class DisplayTokenAdmin(admin.ModelAdmin):
+    """Waiting-room screens: each has a key, shown once when it is made, to open on that
+    screen. Revoking a key turns its screen off; keys are never deleted (the trail)."""
+
+    list_display = ("name", "department", "created_at", "created_by", "revoked_at")
+    list_filter = ("department",)
+    list_select_related = ("department", "created_by")
+    fields = ("name", "department", "created_at", "created_by", "revoked_at")
+    readonly_fields = ("created_at", "created_by", "revoked_at")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is not None:
+            return ("name", "department", *self.readonly_fields)
+        return self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: DisplayToken, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of a key changes but its revocation (the action)
+        token, raw = create_display_token(name=obj.name, department=obj.department, by=request.user)
+        obj.pk, obj.token_hash, obj.created_at = token.pk, token.token_hash, token.created_at
+        address = request.build_absolute_uri(
+            reverse("display:department", args=[token.department.code]) + f"?key={raw}"
+        )
+        self.message_user(
+            request,
+            format_html(
+                "{} <code>{}</code>",
+                _("Open this address once on the screen (it is shown only now):"),
+                address,
+            ),
+        )
+
+    @admin.action(description=_("Revoke the keys of the selected screens"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
+        for token in queryset:
+            revoke_display_token(token=token, by=request.user)
+        self.message_user(request, _("The selected screens are turned off."))

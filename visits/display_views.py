@@ -1,39 +1,63 @@
 """The waiting-room display: a page per department for a screen in the waiting room.
 
-Open without signing in, or behind an access key (CLINIC_DISPLAY_KEY, given as ?key=). It
+A screen shows its department's board only with a key an administrator made for it in
+Django Admin (visits.displays): the key's address is opened once on the screen, which then
+keeps the key in a cookie, so that it is not in every request's address. Without a key, or
+with a revoked one, the screen says it is not set up, and shows nothing of the clinic. It
 shows queue numbers and masked names only, and polls itself for fresh content.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic.models import Department
+from visits.displays import any_screen_set_up, live_token
 from visits.selectors import waiting_room_board
 
 # How many waiting patients each room shows after the one in consultation.
 NEXT_UP_COUNT = 5
-
-
-def _check_display_key(request: HttpRequest) -> None:
-    key = settings.CLINIC_DISPLAY_KEY
-    if key and not constant_time_compare(request.GET.get("key", ""), key):
-        raise PermissionDenied
+KEY_COOKIE = "clinic_display_key"
+# A screen stays set up for a year, or until its key is revoked.
+KEY_COOKIE_AGE = 365 * 24 * 3600
 
 
 @require_GET
 @never_cache
 def department_display(request: HttpRequest, code: str) -> HttpResponse:
-    # The key is checked first, so that without it not even a department's existence shows.
-    _check_display_key(request)
-    department = get_object_or_404(Department, code=code, is_active=True)
+    department = Department.objects.filter(code=code, is_active=True).first()
+    given = request.GET.get("key")
+    token = (
+        live_token(given or request.COOKIES.get(KEY_COOKIE), department=department)
+        if department is not None
+        else None
+    )
+    if token is None:
+        # Nothing of the clinic shows, not even whether the department exists.
+        return render(
+            request,
+            "display/not_set_up.html",
+            {"any_screen": any_screen_set_up()},
+            status=403,
+        )
+    if given:
+        # Opened once with the key: keep it on the screen, out of the address from now on.
+        response = redirect(request.path)
+        response.set_cookie(
+            KEY_COOKIE,
+            given,
+            max_age=KEY_COOKIE_AGE,
+            path=request.path,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
     now = timezone.now()
     context = {
         "department": department,

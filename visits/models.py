@@ -503,3 +503,42 @@ class MedicalRecord(models.Model):
 
     def __str__(self) -> str:
         return str(_("Medical record of %(visit)s") % {"visit": self.visit})
+
+
+class DisplayToken(models.Model):
+    """The key of one waiting-room screen: an administrator makes it (Django Admin), opens
+    its address once on the screen, and may revoke it. Only its SHA-256 is stored: the
+    screen keeps the key itself, in a cookie, after that first opening."""
+
+    name = models.CharField(
+        _("screen"), max_length=100, help_text=_("Where it hangs, e.g. the internal medicine hall.")
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="display_tokens",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        editable=False,
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["department__name", "name"]
+        verbose_name = _("waiting-room screen")
+        verbose_name_plural = _("waiting-room screens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.department})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -47,6 +47,6 @@ def test_screenshots_of_every_main_page(browser, live_server):
         context.close()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/display/IM/")
+    page.goto(f"{live_server.url}/display/IM/?key=demo-IM")
     page.screenshot(path=str(OUT / "display.png"))
     context.close()

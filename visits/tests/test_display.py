@@ -1,4 +1,5 @@
-"""The waiting-room display: numbers and masked names only, open or behind a key, polling."""
+"""The waiting-room display: numbers and masked names only, on a screen set up with its own
+key, polling."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def display_url(department, **params) -> str:
 @pytest.fixture
 def department():
     return DepartmentFactory(code="IM", name="Internal Medicine")
+
+
+@pytest.fixture
+def screen_key(department, admin_user):
+    from visits.displays import create_display_token
+
+    return create_display_token(name="Hall TV", department=department, by=admin_user)[1]
+
+
+@pytest.fixture
+def client(client, screen_key, department):
+    """A screen of the department, set up: its key opened once, kept in a cookie."""
+    opened = client.get(display_url(department, key=screen_key))
+    assert opened.status_code == 302
+    return client
 
 
 @pytest.fixture
@@ -129,29 +145,86 @@ def test_other_departments_are_not_shown(client, department, schedule):
     assert "42" not in board_numbers(html, "display-number")
 
 
-def test_an_unknown_or_inactive_department_is_404(client, department):
-    assert client.get("/display/NOPE/").status_code == 404
+def test_an_unknown_or_inactive_department_shows_the_not_set_up_page(client, department):
+    assert client.get("/display/NOPE/").status_code == 403
     department.is_active = False
     department.save()
-    assert client.get(display_url(department)).status_code == 404
+    assert client.get(display_url(department)).status_code == 403
 
 
-class TestAccessKey:
-    def test_with_a_key_configured_the_page_needs_it(self, client, settings, department):
-        settings.CLINIC_DISPLAY_KEY = "s3cret-tv"
-        assert client.get(display_url(department)).status_code == 403
-        assert client.get(display_url(department, key="wrong")).status_code == 403
-        assert client.get(display_url(department, key="s3cret-tv")).status_code == 200
+class TestScreenKeys:
+    def test_without_any_screen_set_up_the_page_says_so_and_shows_no_patient(
+        self, department, schedule
+    ):
+        from django.test import Client
 
-    def test_without_the_key_not_even_a_departments_existence_shows(self, client, settings):
-        settings.CLINIC_DISPLAY_KEY = "s3cret-tv"
-        assert client.get("/display/NOPE/").status_code == 403
+        visit(schedule, 1, VisitStatus.IN_CONSULTATION, name="Zhang Sanfeng")
+        response = Client().get(display_url(department), HTTP_ACCEPT_LANGUAGE="en")
+        html = response.content.decode()
+        assert response.status_code == 403
+        assert "not set up" in html
+        assert "Z**" not in html and "Internal Medicine" not in html
 
-    def test_the_polls_carry_the_key(self, client, settings, department):
-        settings.CLINIC_DISPLAY_KEY = "s3cret-tv"
-        html = client.get(display_url(department, key="s3cret-tv")).content.decode()
-        assert 'hx-get="/display/IM/?key=s3cret-tv"' in html
-        assert client.get(display_url(department, key="s3cret-tv"), **HTMX).status_code == 200
+    def test_the_key_is_opened_once_and_then_kept_out_of_the_address(
+        self, department, screen_key, schedule
+    ):
+        from django.test import Client
+
+        screen = Client()
+        opened = screen.get(display_url(department, key=screen_key))
+        assert opened.status_code == 302 and opened["Location"] == display_url(department)
+        cookie = opened.cookies["clinic_display_key"]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        html = screen.get(display_url(department)).content.decode()
+        assert "key=" not in html and screen_key not in html
+        assert screen.get(display_url(department), **HTMX).status_code == 200
+
+    def test_a_wrong_revoked_or_other_departments_key_is_refused(
+        self, department, screen_key, admin_user
+    ):
+        from django.test import Client
+
+        from visits.displays import create_display_token, revoke_display_token
+        from visits.models import DisplayToken
+
+        other = DepartmentFactory(code="SUR")
+        other_key = create_display_token(name="Surgery", department=other, by=admin_user)[1]
+        assert Client().get(display_url(department, key="wrong")).status_code == 403
+        assert Client().get(display_url(department, key=other_key)).status_code == 403
+        screen = Client()
+        screen.get(display_url(department, key=screen_key))
+        assert screen.get(display_url(department)).status_code == 200
+        token = DisplayToken.objects.get(department=department)
+        revoke_display_token(token=token, by=admin_user)
+        assert screen.get(display_url(department)).status_code == 403
+
+    def test_keys_are_stored_hashed_and_made_and_revoked_with_an_audit_event(
+        self, department, screen_key, admin_user
+    ):
+        from clinic.models import AuditEvent
+        from visits.displays import revoke_display_token
+        from visits.models import DisplayToken
+
+        token = DisplayToken.objects.get()
+        assert screen_key not in token.token_hash and len(token.token_hash) == 64
+        revoke_display_token(token=token, by=admin_user)
+        actions = list(AuditEvent.objects.values_list("action", flat=True).order_by("id"))
+        assert actions == ["display_token.created", "display_token.revoked"]
+
+    def test_an_administrator_makes_a_screen_in_django_admin_and_sees_its_address_once(
+        self, admin_client, department
+    ):
+        from visits.models import DisplayToken
+
+        response = admin_client.post(
+            reverse("admin:visits_displaytoken_add"),
+            {"name": "Hall TV", "department": department.pk},
+            follow=True,
+        )
+        assert response.status_code == 200
+        token = DisplayToken.objects.get()
+        assert f"/display/{department.code}/?key=" in response.content.decode()
+        assert token.created_by is not None
 
 
 class TestLiveUpdates:

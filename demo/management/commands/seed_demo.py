@@ -32,7 +32,8 @@ from clinic.models import (
 )
 from clinic.validators import resident_id_check_char
 from scheduling.models import Schedule, TimeSlot, slot_bounds
-from visits.models import Visit, VisitDailySummary, VisitStatus
+from visits.displays import key_digest
+from visits.models import DisplayToken, Visit, VisitDailySummary, VisitStatus
 
 SCHEDULE_DAYS = 7
 CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
@@ -95,6 +96,10 @@ def demo_reference(day: dt.date, index: int) -> str:
     return "".join(READABLE_ALPHABET[b % len(READABLE_ALPHABET)] for b in digest[:8])
 
 
+# The demo screens' keys (README: demo accounts).
+DEMO_SCREEN_KEY = "demo-{code}"
+
+
 class Command(BaseCommand):
     help = "Load idempotent demo data: departments, staff, accounts, schedules and activity."
 
@@ -102,6 +107,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         with transaction.atomic():
             departments = self._departments()
+            self._screens(departments)
             doctors = self._staff(departments)
             self._accounts()
             patients = self._patients()
@@ -118,6 +124,18 @@ class Command(BaseCommand):
         self.stdout.write("Demo accounts (username / password):")
         for username, password, role, _emp in ACCOUNTS:
             self.stdout.write(f"  {role.label:<14} {username} / {password}")
+        self.stdout.write("Waiting-room screens (open once on the screen):")
+        for code in departments:
+            self.stdout.write(f"  /display/{code}/?key={DEMO_SCREEN_KEY.format(code=code)}")
+
+    def _screens(self, departments: dict[str, Department]) -> None:
+        """A waiting-room screen per department, with a known demo key (like the demo
+        passwords): a real clinic makes its keys in Django Admin."""
+        for code, department in departments.items():
+            DisplayToken.objects.get_or_create(
+                token_hash=key_digest(DEMO_SCREEN_KEY.format(code=code)),
+                defaults={"name": f"{department.name} · demo", "department": department},
+            )
 
     def _departments(self) -> dict[str, Department]:
         departments = {}
