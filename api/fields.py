@@ -25,6 +25,8 @@ def _check_date_range(value: dt.date) -> None:
         )
 
 
+# The range in the published schema as well: the year is 20xx.
+@extend_schema_field({"type": "string", "format": "date", "pattern": r"^20\d{2}-\d{2}-\d{2}$"})
 class BoundedDateField(serializers.DateField):
     def to_internal_value(self, value: Any) -> dt.date:
         date = super().to_internal_value(value)
@@ -74,3 +76,25 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value: Any) -> str:
         return str(value)
+
+
+class IdField(serializers.IntegerField):
+    """A row's id in a filter: 1 up to the largest value a database key holds (beyond it no
+    database can compare, and SQLite refuses the parameter)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(**kwargs)
+
+
+class TextField(serializers.CharField):
+    """Text, and only text: a number or a boolean where the schema says string is refused,
+    not turned into one (REST framework's CharField would take 0 for "0")."""
+
+    default_error_messages = {"invalid": _("Enter text.")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -7,23 +7,24 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, BoundedDateTimeField
+from api.fields import BoundedDateField, BoundedDateTimeField, IdField, TextField
+from api.serializers import ModelSerializer
 from appointments.models import Appointment, AppointmentStatus
-from clinic.fields import DepartmentField, DoctorField, IdCardField
+from clinic.fields import DepartmentField, DoctorField, IdCardField, PhoneInputField
 from clinic.search import validate_search_text
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(ModelSerializer):
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
-    dept_name = serializers.CharField(source="department.name", read_only=True)
+    dept_name = TextField(source="department.name", read_only=True)
     schedule_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.CharField(source="schedule.doctor.emp_id", read_only=True)
-    doctor_name = serializers.CharField(source="schedule.doctor.name", read_only=True)
-    room_number = serializers.CharField(source="schedule.room.room_number", read_only=True)
+    doctor_id = TextField(source="schedule.doctor.emp_id", read_only=True)
+    doctor_name = TextField(source="schedule.doctor.name", read_only=True)
+    room_number = TextField(source="schedule.room.room_number", read_only=True)
     work_date = serializers.DateField(source="schedule.work_date", read_only=True)
     time_slot = serializers.SerializerMethodField()
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = TextField(source="get_status_display", read_only=True)
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     allowed_transitions = serializers.SerializerMethodField()
@@ -79,9 +80,9 @@ class PatientBookingSerializer(serializers.Serializer):
 
 
 class PhoneBookingSerializer(PatientBookingSerializer):
-    patient_name = serializers.CharField(max_length=50)
-    phone = serializers.CharField(max_length=20)
-    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    patient_name = TextField(max_length=50)
+    phone = PhoneInputField()
+    id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class MyAppointmentsFilterSerializer(serializers.Serializer):
@@ -90,8 +91,8 @@ class MyAppointmentsFilterSerializer(serializers.Serializer):
 
 class DeskAppointmentsFilterSerializer(MyAppointmentsFilterSerializer):
     date = BoundedDateField(required=False, help_text=_("The work date of the schedule."))
-    dept_id = serializers.IntegerField(required=False, min_value=1)
-    q = serializers.CharField(
+    dept_id = IdField(required=False)
+    q = TextField(
         required=False,
         max_length=50,
         help_text=_(
@@ -104,7 +105,7 @@ class DeskAppointmentsFilterSerializer(MyAppointmentsFilterSerializer):
 
 
 class CancelQuerySerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    reason = TextField(required=False, allow_blank=True, max_length=200, default="")
 
 
 # The moves the desk asks for by status; check-in (completed) has its own endpoint.
@@ -117,4 +118,4 @@ DESK_STATUS_MOVES = (
 
 class AppointmentStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_STATUS_MOVES])
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    reason = TextField(required=False, allow_blank=True, max_length=200, default="")

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AmountField, BoundedDateField
+from api.fields import AmountField, BoundedDateField, IdField, TextField
+from api.serializers import ModelSerializer
 from billing.models import Bill, IncomeRecord, PayStatus
 from clinic.fields import IdCardField
 from clinic.serializers import PatientSearchSerializer, StatisticsGroupSerializer, check_date_range
@@ -26,12 +27,10 @@ BILL_RELATIONS = (
 # The longest range a statistics request may span (a few years of daily rows at most).
 
 
-class BillSerializer(serializers.ModelSerializer):
+class BillSerializer(ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
-    pay_status_label = serializers.CharField(source="get_pay_status_display", read_only=True)
-    cashier = serializers.CharField(
-        source="cashier.username", read_only=True, default=None, allow_null=True
-    )
+    pay_status_label = TextField(source="get_pay_status_display", read_only=True)
+    cashier = TextField(source="cashier.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Bill
@@ -55,14 +54,14 @@ class BillListSerializer(BillSerializer):
     """A bill with the visit it settles: who, where, with whom."""
 
     patient_id = serializers.IntegerField(source="visit.patient_id", read_only=True)
-    patient_name = serializers.CharField(source="visit.patient.name", read_only=True)
-    phone = serializers.CharField(source="visit.patient.phone", read_only=True)
+    patient_name = TextField(source="visit.patient.name", read_only=True)
+    phone = TextField(source="visit.patient.phone", read_only=True)
     id_card = IdCardField(source="visit.patient.id_card")
     dept_id = serializers.IntegerField(source="visit.department_id", read_only=True)
-    dept_name = serializers.CharField(source="visit.department.name", read_only=True)
-    doctor_id = serializers.CharField(source="visit.schedule.doctor.emp_id", read_only=True)
-    doctor_name = serializers.CharField(source="visit.schedule.doctor.name", read_only=True)
-    room_number = serializers.CharField(source="visit.schedule.room.room_number", read_only=True)
+    dept_name = TextField(source="visit.department.name", read_only=True)
+    doctor_id = TextField(source="visit.schedule.doctor.emp_id", read_only=True)
+    doctor_name = TextField(source="visit.schedule.doctor.name", read_only=True)
+    room_number = TextField(source="visit.schedule.room.room_number", read_only=True)
     visit_date = serializers.DateField(source="visit.visit_date", read_only=True)
 
     class Meta(BillSerializer.Meta):
@@ -93,26 +92,22 @@ class PaymentSerializer(serializers.Serializer):
 class BillFilterSerializer(PatientSearchSerializer):
     start_date = BoundedDateField(required=False, help_text=_("Paid on or after (local date)."))
     end_date = BoundedDateField(required=False, help_text=_("Paid on or before (local date)."))
-    dept_id = serializers.IntegerField(required=False, min_value=1)
-    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    dept_id = IdField(required=False)
+    doctor_id = TextField(required=False, max_length=20, help_text=_("Staff code."))
     pay_status = serializers.ChoiceField(choices=PayStatus.choices, required=False)
-    room = serializers.CharField(required=False, max_length=20, help_text=_("Room number."))
+    room = TextField(required=False, max_length=20, help_text=_("Room number."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return check_date_range(attrs)
 
 
-class IncomeRecordSerializer(serializers.ModelSerializer):
+class IncomeRecordSerializer(ModelSerializer):
     bill_id = serializers.IntegerField(read_only=True)
-    bill_number = serializers.CharField(source="bill.number", read_only=True)
+    bill_number = TextField(source="bill.number", read_only=True)
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
-    dept_name = serializers.CharField(source="department.name", read_only=True)
-    doctor_id = serializers.CharField(
-        source="doctor.emp_id", read_only=True, default=None, allow_null=True
-    )
-    doctor_name = serializers.CharField(
-        source="doctor.name", read_only=True, default=None, allow_null=True
-    )
+    dept_name = TextField(source="department.name", read_only=True)
+    doctor_id = TextField(source="doctor.emp_id", read_only=True, default=None, allow_null=True)
+    doctor_name = TextField(source="doctor.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = IncomeRecord
@@ -134,8 +129,8 @@ class IncomeRecordSerializer(serializers.ModelSerializer):
 class IncomeFilterSerializer(serializers.Serializer):
     start_date = BoundedDateField(required=False)
     end_date = BoundedDateField(required=False)
-    dept_id = serializers.IntegerField(required=False, min_value=1)
-    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    dept_id = IdField(required=False)
+    doctor_id = TextField(required=False, max_length=20, help_text=_("Staff code."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return check_date_range(attrs)

@@ -14,9 +14,11 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clinic.audit import audit_event, audit_values, changed_values, record_event, record_events
 from clinic.db import atomic_with_retry
+from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Patient, Role, User
 from clinic.privacy import mask_id_card
 from clinic.roles import ensure_role
@@ -39,6 +41,13 @@ def save_account(*, user: User, by: User, groups: Iterable[Group] | None = None)
     a changed password hash is written and recorded as `user.password_changed`.
     """
     ensure_role(by, Role.ADMIN)
+    current_role = (
+        None
+        if user._state.adding
+        else User.objects.filter(pk=user.pk).values_list("role", flat=True).first()
+    )
+    if Role.ADMIN in (user.role, current_role) or groups is not None:
+        _ensure_manages_administrators(by)
     if user._state.adding:
         user.full_clean()
         user.save()
@@ -65,6 +74,15 @@ def save_account(*, user: User, by: User, groups: Iterable[Group] | None = None)
             old["groups"], new["groups"] = old_groups, _group_names(user)
     record_events(_account_events(user, by=by, old=old, new=new, password=password_changed))
     return user
+
+
+def _ensure_manages_administrators(by: User) -> None:
+    """Administrator accounts and groups hold every right: only an administrator with
+    `clinic.manage_administrators` (not a clinic manager) creates or changes them."""
+    if not by.has_perm("clinic.manage_administrators"):
+        raise PermissionDenied(
+            _("Only an administrator may create or change administrator accounts and groups.")
+        )
 
 
 def _account_events(
@@ -109,6 +127,8 @@ def set_account_password(*, user: User, password: str | None, by: User) -> User:
     """Give an account a new password (checked by the site's password validators), or none
     at all (`None`: it can no longer sign in with a password)."""
     ensure_role(by, Role.ADMIN)
+    if user.role == Role.ADMIN:
+        _ensure_manages_administrators(by)
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
     if password is None:
         user.set_unusable_password()
@@ -126,6 +146,8 @@ def set_account_password(*, user: User, password: str | None, by: User) -> User:
 @atomic_with_retry
 def delete_account(*, user: User, by: User) -> None:
     """Delete an account; refused (RecordInUse) once it has acted or has a patient record."""
+    if user.role == Role.ADMIN:
+        _ensure_manages_administrators(by)
     delete_with_event(user, by=by, fields=ACCOUNT_FIELDS, kind="user")
 
 

@@ -105,8 +105,41 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     def display_name(self, obj: User) -> str:
         return obj.display_name
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not request.user.has_perm("clinic.manage_administrators"):
+            return fieldsets
+        # Who may give every right gives the groups (clinic.groups).
+        return [
+            (name, {**options, "fields": (*options["fields"], "groups")})
+            if name == _("Role")
+            else (name, options)
+            for name, options in fieldsets
+        ]
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "role" and not request.user.has_perm("clinic.manage_administrators"):
+            kwargs["choices"] = [choice for choice in Role.choices if choice[0] != Role.ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.role == Role.ADMIN:
+            return request.user.has_perm("clinic.manage_administrators")
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.role == Role.ADMIN:
+            return request.user.has_perm("clinic.manage_administrators")
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        save_account(user=obj, by=request.user)
+        groups = form.cleaned_data.get("groups") if "groups" in form.cleaned_data else None
+        save_account(user=obj, by=request.user, groups=groups)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The groups were set, and recorded, by save_account(); nothing else is many-to-many.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         delete_account(user=obj, by=request.user)

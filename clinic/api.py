@@ -81,11 +81,23 @@ class RoomDetailView(ClinicAPIView):
         operation_id="admin_rooms_update",
         request=RoomSerializer,
         responses={200: RoomSerializer},
-        description="Fields left out keep their value.",
+        description="Replaces the room's fields (all of them are required).",
     )
     def put(self, request: Request, id: int) -> Response:
+        return self._update(request, id, partial=False)
+
+    @extend_schema(
+        operation_id="admin_rooms_partial_update",
+        request=RoomSerializer,
+        responses={200: RoomSerializer},
+        description="Changes the fields given; the others keep their value.",
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        return self._update(request, id, partial=True)
+
+    def _update(self, request: Request, id: int, *, partial: bool) -> Response:
         room = get_object_or_404(Room.objects.select_related("department"), pk=id)
-        for name, value in self.validated_body(RoomSerializer, partial=True).items():
+        for name, value in self.validated_body(RoomSerializer, partial=partial).items():
             setattr(room, name, value)
         try:
             save_room(room=room, by=request.user)
@@ -137,11 +149,24 @@ class EmployeeDetailView(ClinicAPIView):
         operation_id="admin_employees_update",
         request=EmployeeUpdateSerializer,
         responses={200: EmployeeSerializer},
-        description="Fields left out keep their value; the staff code never changes.",
+        description="Replaces the employee's fields (all of them are required); the staff "
+        "code never changes.",
     )
     def put(self, request: Request, emp_id: str) -> Response:
+        return self._update(request, emp_id, partial=False)
+
+    @extend_schema(
+        operation_id="admin_employees_partial_update",
+        request=EmployeeUpdateSerializer,
+        responses={200: EmployeeSerializer},
+        description="Changes the fields given; the others keep their value.",
+    )
+    def patch(self, request: Request, emp_id: str) -> Response:
+        return self._update(request, emp_id, partial=True)
+
+    def _update(self, request: Request, emp_id: str, *, partial: bool) -> Response:
         employee = get_object_or_404(Employee.objects.select_related("department"), emp_id=emp_id)
-        for name, value in self.validated_body(EmployeeUpdateSerializer, partial=True).items():
+        for name, value in self.validated_body(EmployeeUpdateSerializer, partial=partial).items():
             setattr(employee, name, value)
         try:
             save_employee(employee=employee, by=request.user)

@@ -10,7 +10,12 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from clinic import checks, signals  # noqa: F401  (registers checks and receivers)
+        from clinic.groups import sync_groups
+
+        post_migrate.connect(sync_groups, dispatch_uid="clinic_sync_groups")
 
         _hide_token_admin()
 

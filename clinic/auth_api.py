@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from api.fields import TextField
 from api.views import ClinicAPIView
 from clinic.audit import record_event
 from clinic.client_address import AuthRateThrottle
@@ -43,13 +44,13 @@ from clinic.sessions import AUTH_TIME_CLAIM, refresh_lifetime
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    username = TextField(max_length=150)
+    password = TextField(max_length=128, write_only=True, trim_whitespace=False)
 
 
 class TokenPairSerializer(serializers.Serializer):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    access = TextField()
+    refresh = TextField()
 
 
 class LoginResultSerializer(TokenPairSerializer):
@@ -57,15 +58,11 @@ class LoginResultSerializer(TokenPairSerializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = TextField(max_length=4096)
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(
-        max_length=4096,
-        required=False,
-        help_text=_("The refresh token to revoke (token clients)."),
-    )
+    refresh = TextField(max_length=4096, help_text=_("The refresh token to revoke."))
 
 
 def sign_in(user: User, request: Request) -> dict[str, str]:
@@ -189,7 +186,8 @@ class RefreshView(OpenEndpoint):
 
 
 class LogoutView(ClinicAPIView):
-    """Revoke the refresh token given (token clients) and end the session (browser)."""
+    """Revoke the refresh token given; a caller signed in with the site's session as well
+    is signed out of it too. (A browser without tokens signs out at /accounts/logout/.)"""
 
     permission_classes = [AllowAny]
 
@@ -201,21 +199,14 @@ class LogoutView(ClinicAPIView):
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        raw = serializer.validated_data.get("refresh")
-        has_session = isinstance(request.successful_authenticator, SessionAuthentication)
-        if not raw and not has_session:
-            if request.user is not None and request.user.is_authenticated:
-                raise ValidationError({"refresh": [_("Send the refresh token to revoke.")]})
-            raise NotAuthenticated()
-        if raw:
-            refresh = _parse_refresh(raw)
-            owner = _token_owner_matches(request, refresh)
-            with transaction.atomic():
-                _lock_unused(refresh)
-                refresh.blacklist()
-                if owner is not None:
-                    record_event(actor=owner, action="auth.logout", obj=owner, request=request)
-        if has_session:
+        refresh = _parse_refresh(serializer.validated_data["refresh"])
+        owner = _token_owner_matches(request, refresh)
+        with transaction.atomic():
+            _lock_unused(refresh)
+            refresh.blacklist()
+            if owner is not None:
+                record_event(actor=owner, action="auth.logout", obj=owner, request=request)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
             # Records its own audit event (user_logged_out).
             session_logout(self.django_request)
         return Response(status=204)

@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.fields import TextField
 from clinic.exceptions import InvalidInput
 from clinic.models import Department, Employee, Position
 from clinic.privacy import mask_id_card, mask_phone
@@ -98,6 +99,22 @@ class MaskedPhoneField(serializers.Field):
 
     def to_representation(self, value: Any) -> str:
         return mask_phone(str(value or ""))
+
+
+class PhoneInputField(TextField):
+    """A mobile number given to the API: what the schema says of it is what the site checks
+    (clinic.validators)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "A mainland mobile number: 11 digits starting with 1 (spaces, dashes and a "
+                "leading +86 are ignored)."
+            ),
+        )
+        super().__init__(**kwargs)
 
 
 def model_errors(

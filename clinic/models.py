@@ -64,6 +64,12 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        # What an administrator may do in Django Admin comes from their group (clinic.groups:
+        # "Clinic administrator", "Clinic manager"); this one guards the accounts that hold
+        # every right.
+        permissions = [
+            ("manage_administrators", _("Can create and change administrator accounts")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
             models.CheckConstraint(
@@ -104,18 +110,6 @@ class User(AbstractUser):
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff"}
         super().save(*args, **kwargs)
-
-    # Administrators run the clinic's data in Django Admin: an active admin holds every model
-    # permission without a per-user grant. Read-only screens are enforced by the ModelAdmins.
-    def has_perm(self, perm: str, obj: Any = None) -> bool:
-        if self.is_active and self.role == Role.ADMIN:
-            return True
-        return super().has_perm(perm, obj)
-
-    def has_module_perms(self, app_label: str) -> bool:
-        if self.is_active and self.role == Role.ADMIN:
-            return True
-        return super().has_module_perms(app_label)
 
     @property
     def display_name(self) -> str:

@@ -8,13 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField
-from clinic.fields import IdCardField
+from api.fields import BoundedDateField, IdField, TextField
+from api.serializers import ModelSerializer
+from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
 from clinic.models import (
     Department,
@@ -43,11 +45,11 @@ from clinic.statistics import GROUP_BY_CHOICES
 _FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "non_field_errors"}
 
 
-class ProfileSerializer(serializers.ModelSerializer):
+class ProfileSerializer(ModelSerializer):
     """The signed-in account: who it is and what it acts for."""
 
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
-    name = serializers.CharField(source="display_name", read_only=True)
+    role_label = TextField(source="get_role_display", read_only=True)
+    name = TextField(source="display_name", read_only=True)
     emp_id = serializers.SerializerMethodField()
     dept_id = serializers.SerializerMethodField()
     patient_id = serializers.SerializerMethodField()
@@ -67,7 +69,7 @@ class ProfileSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(TextField(allow_null=True))
     def get_emp_id(self, user: User) -> str | None:
         return user.employee.emp_id if user.employee_id else None
 
@@ -82,15 +84,32 @@ class ProfileSerializer(serializers.ModelSerializer):
         return Patient.objects.filter(user=user).values_list("pk", flat=True).first()
 
 
+def minimum_password_length() -> int:
+    """The site's own rule (AUTH_PASSWORD_VALIDATORS), for the schema to say it."""
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            return validator.min_length
+    return 1
+
+
 class RegisterSerializer(serializers.Serializer):
     """A patient's own account, checked by the site's registration form (same rules)."""
 
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    name = serializers.CharField(max_length=50)
-    phone = serializers.CharField(max_length=20)
+    username = TextField(max_length=150)
+    password = TextField(
+        min_length=minimum_password_length(),
+        max_length=128,
+        write_only=True,
+        trim_whitespace=False,
+        help_text=_(
+            "Long enough (minLength), not all digits, not a common password, and not like "
+            "the username or the name."
+        ),
+    )
+    name = TextField(max_length=50)
+    phone = PhoneInputField()
     gender = serializers.ChoiceField(choices=Gender.choices)
-    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         form = RegistrationForm(
@@ -123,24 +142,24 @@ class RegisterSerializer(serializers.Serializer):
 class RegistrationResultSerializer(serializers.Serializer):
     user = ProfileSerializer()
     patient_id = serializers.IntegerField()
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    access = TextField()
+    refresh = TextField()
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(ModelSerializer):
     class Meta:
         model = Department
         fields = ["id", "name", "code", "description", "is_active"]
         read_only_fields = fields
 
 
-class RoomSerializer(serializers.ModelSerializer):
+class RoomSerializer(ModelSerializer):
     dept_id = serializers.PrimaryKeyRelatedField(
         source="department", queryset=Department.objects.all()
     )
-    dept_name = serializers.CharField(source="department.name", read_only=True)
+    dept_name = TextField(source="department.name", read_only=True)
     status = serializers.ChoiceField(choices=RoomStatus.choices, default=RoomStatus.ACTIVE)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = TextField(source="get_status_display", read_only=True)
 
     class Meta:
         model = Room
@@ -160,26 +179,24 @@ class RoomSerializer(serializers.ModelSerializer):
 
 
 class RoomFilterSerializer(serializers.Serializer):
-    dept_id = serializers.IntegerField(required=False, min_value=1)
+    dept_id = IdField(required=False)
     status = serializers.ChoiceField(choices=RoomStatus.choices, required=False)
 
 
-class EmployeeSerializer(serializers.ModelSerializer):
+class EmployeeSerializer(ModelSerializer):
     dept_id = serializers.PrimaryKeyRelatedField(
         source="department",
         queryset=Department.objects.all(),
         required=False,
         allow_null=True,
     )
-    dept_name = serializers.CharField(
-        source="department.name", read_only=True, default=None, allow_null=True
-    )
+    dept_name = TextField(source="department.name", read_only=True, default=None, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices)
-    gender_label = serializers.CharField(source="get_gender_display", read_only=True)
+    gender_label = TextField(source="get_gender_display", read_only=True)
     position = serializers.ChoiceField(choices=Position.choices)
-    position_label = serializers.CharField(source="get_position_display", read_only=True)
+    position_label = TextField(source="get_position_display", read_only=True)
     status = serializers.ChoiceField(choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = TextField(source="get_status_display", read_only=True)
 
     class Meta:
         model = Employee
@@ -211,17 +228,15 @@ class EmployeeUpdateSerializer(EmployeeSerializer):
 
 
 class EmployeeFilterSerializer(serializers.Serializer):
-    dept_id = serializers.IntegerField(required=False, min_value=1)
+    dept_id = IdField(required=False)
     position = serializers.ChoiceField(choices=Position.choices, required=False)
     status = serializers.ChoiceField(choices=EmployeeStatus.choices, required=False)
-    q = serializers.CharField(
-        required=False, max_length=50, help_text=_("Part of the name or the staff code.")
-    )
+    q = TextField(required=False, max_length=50, help_text=_("Part of the name or the staff code."))
 
 
-class PatientSerializer(serializers.ModelSerializer):
-    gender_label = serializers.CharField(source="get_gender_display", read_only=True)
-    id_type_label = serializers.CharField(source="get_id_type_display", read_only=True)
+class PatientSerializer(ModelSerializer):
+    gender_label = TextField(source="get_gender_display", read_only=True)
+    id_type_label = TextField(source="get_id_type_display", read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     has_account = serializers.SerializerMethodField()
@@ -252,14 +267,14 @@ class PatientSearchSerializer(serializers.Serializer):
     """The patient search fields of every API list (patients, visits, bills): each read by the
     one search rule (clinic.search.field_terms), so that they find what the desk finds."""
 
-    name = serializers.CharField(required=False, max_length=50, help_text=NAME_SEARCH_HELP)
-    phone = serializers.CharField(
+    name = TextField(required=False, max_length=50, help_text=NAME_SEARCH_HELP)
+    phone = TextField(
         required=False,
         max_length=20,
         help_text=PHONE_SEARCH_HELP,
         validators=[validate_phone_search],
     )
-    id_card = serializers.CharField(required=False, max_length=32, help_text=ID_CARD_SEARCH_HELP)
+    id_card = TextField(required=False, max_length=32, help_text=ID_CARD_SEARCH_HELP)
 
     @staticmethod
     def terms(filters: dict[str, Any]) -> list[SearchTerm]:
@@ -309,6 +324,6 @@ class StatisticsQuerySerializer(serializers.Serializer):
 class StatisticsGroupSerializer(serializers.Serializer):
     date = serializers.DateField(allow_null=True)
     dept_id = serializers.IntegerField(allow_null=True)
-    dept_name = serializers.CharField(allow_null=True)
-    doctor_id = serializers.CharField(allow_null=True, help_text=_("Staff code."))
-    doctor_name = serializers.CharField(allow_null=True)
+    dept_name = TextField(allow_null=True)
+    doctor_id = TextField(allow_null=True, help_text=_("Staff code."))
+    doctor_name = TextField(allow_null=True)

@@ -76,11 +76,25 @@ class ScheduleDetailView(ClinicAPIView):
         operation_id="admin_schedules_update",
         request=ScheduleSerializer,
         responses={200: ScheduleSerializer},
-        description="Fields left out keep their value. The places taken are never written.",
+        description="Replaces the schedule's fields (all but the department are required). "
+        "The places taken are never written.",
     )
     def put(self, request: Request, id: int) -> Response:
+        return self._update(request, id, partial=False)
+
+    @extend_schema(
+        operation_id="admin_schedules_partial_update",
+        request=ScheduleSerializer,
+        responses={200: ScheduleSerializer},
+        description="Changes the fields given; the others keep their value. The places "
+        "taken are never written.",
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        return self._update(request, id, partial=True)
+
+    def _update(self, request: Request, id: int, *, partial: bool) -> Response:
         schedule = self._get(id)
-        serializer = ScheduleSerializer(schedule, data=request.data, partial=True)
+        serializer = ScheduleSerializer(schedule, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         for name, value in serializer.validated_data.items():
             setattr(schedule, name, value)

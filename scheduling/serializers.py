@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from api.fields import BoundedDateField
+from api.fields import BoundedDateField, IdField, TextField
+from api.serializers import ModelSerializer
 from clinic.fields import DoctorField
 from clinic.models import Department, Room
 from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot
@@ -19,21 +20,21 @@ from scheduling.selectors import booking_horizon_end
 MAX_PATIENTS_LIMIT = 1000
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(ModelSerializer):
     dept_id = serializers.PrimaryKeyRelatedField(
         source="department",
         queryset=Department.objects.all(),
         required=False,
         help_text=_("Defaults to the room's department."),
     )
-    dept_name = serializers.CharField(source="department.name", read_only=True)
+    dept_name = TextField(source="department.name", read_only=True)
     room_id = serializers.PrimaryKeyRelatedField(source="room", queryset=Room.objects.all())
-    room_number = serializers.CharField(source="room.room_number", read_only=True)
+    room_number = TextField(source="room.room_number", read_only=True)
     doctor_id = DoctorField(source="doctor")
-    doctor_name = serializers.CharField(source="doctor.name", read_only=True)
+    doctor_name = TextField(source="doctor.name", read_only=True)
     work_date = BoundedDateField()
     time_slot = serializers.ChoiceField(choices=TimeSlot.choices)
-    time_slot_label = serializers.CharField(source="get_time_slot_display", read_only=True)
+    time_slot_label = TextField(source="get_time_slot_display", read_only=True)
     max_patients = serializers.IntegerField(min_value=0, max_value=MAX_PATIENTS_LIMIT)
     current_patients = serializers.IntegerField(read_only=True)
     remaining = serializers.IntegerField(source="remaining_places", read_only=True)
@@ -76,8 +77,8 @@ class ScheduleFilterSerializer(serializers.Serializer):
     work_date = BoundedDateField(required=False)
     start_date = BoundedDateField(required=False)
     end_date = BoundedDateField(required=False)
-    dept_id = serializers.IntegerField(required=False, min_value=1)
-    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    dept_id = IdField(required=False)
+    doctor_id = TextField(required=False, max_length=20, help_text=_("Staff code."))
     time_slot = serializers.ChoiceField(choices=TimeSlot.choices, required=False)
 
 
@@ -99,17 +100,17 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
 class DoctorPlacesSerializer(serializers.Serializer):
     schedule_id = serializers.IntegerField()
-    doctor_id = serializers.CharField(source="emp_id", help_text=_("Staff code."))
-    doctor_name = serializers.CharField()
-    title = serializers.CharField()
-    room_number = serializers.CharField()
+    doctor_id = TextField(source="emp_id", help_text=_("Staff code."))
+    doctor_name = TextField()
+    title = TextField()
+    room_number = TextField()
     remaining = serializers.IntegerField()
 
 
 class SlotAvailabilitySerializer(serializers.Serializer):
     work_date = serializers.DateField()
     time_slot = serializers.ChoiceField(choices=[(s.value, s.label) for s in HALF_DAY_SLOTS])
-    time_slot_label = serializers.CharField()
+    time_slot_label = TextField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     has_ended = serializers.BooleanField()

@@ -46,7 +46,13 @@ def _active(user: User | Any) -> bool:
 
 
 def _is_admin(user: User | Any) -> bool:
-    return _active(user) and user.role == Role.ADMIN
+    """An administrator with the right to medical records (a clinic manager has none: the
+    "Clinic manager" group, clinic.groups)."""
+    return _active(user) and user.role == Role.ADMIN and user.has_perm("visits.view_medicalrecord")
+
+
+def _corrects_records(user: User | Any) -> bool:
+    return _is_admin(user) and user.has_perm("visits.change_medicalrecord")
 
 
 def _is_doctor(user: User | Any) -> bool:
@@ -146,7 +152,7 @@ def write_refusal(
     if _is_doctor(user):
         if visit.schedule.doctor_id != user.employee_id:
             return PermissionDenied()
-    elif not _is_admin(user):
+    elif not _corrects_records(user):
         return PermissionDenied()
     if visit.status not in SEEN_STATUSES:
         return RecordNotEditable()

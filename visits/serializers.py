@@ -6,8 +6,15 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField
-from clinic.fields import DepartmentField, DoctorField, IdCardField, MaskedPhoneField
+from api.fields import BoundedDateField, IdField, TextField
+from api.serializers import ModelSerializer
+from clinic.fields import (
+    DepartmentField,
+    DoctorField,
+    IdCardField,
+    MaskedPhoneField,
+    PhoneInputField,
+)
 from clinic.models import Gender, IdType
 from clinic.serializers import (
     PatientSearchSerializer,
@@ -24,22 +31,22 @@ VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room"
 RECORD_TEXT_MAX = 10_000
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(ModelSerializer):
     appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
     patient_id = serializers.IntegerField(read_only=True)
-    patient_name = serializers.CharField(source="patient.name", read_only=True)
-    phone = serializers.CharField(source="patient.phone", read_only=True)
+    patient_name = TextField(source="patient.name", read_only=True)
+    phone = TextField(source="patient.phone", read_only=True)
     id_card = IdCardField(source="patient.id_card")
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
-    dept_name = serializers.CharField(source="department.name", read_only=True)
+    dept_name = TextField(source="department.name", read_only=True)
     schedule_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.CharField(source="schedule.doctor.emp_id", read_only=True)
-    doctor_name = serializers.CharField(source="schedule.doctor.name", read_only=True)
-    room_number = serializers.CharField(source="schedule.room.room_number", read_only=True)
+    doctor_id = TextField(source="schedule.doctor.emp_id", read_only=True)
+    doctor_name = TextField(source="schedule.doctor.name", read_only=True)
+    room_number = TextField(source="schedule.room.room_number", read_only=True)
     time_slot = serializers.ChoiceField(
         source="schedule.time_slot", choices=TimeSlot.choices, read_only=True
     )
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = TextField(source="get_status_display", read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -86,15 +93,15 @@ class DoctorVisitSerializer(VisitSerializer):
 
 class VisitFilterSerializer(serializers.Serializer):
     date = BoundedDateField(required=False, help_text=_("The visit date."))
-    dept_id = serializers.IntegerField(required=False, min_value=1)
+    dept_id = IdField(required=False)
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
 
 
 class VisitSearchSerializer(PatientSearchSerializer):
     start_date = BoundedDateField(required=False)
     end_date = BoundedDateField(required=False)
-    dept_id = serializers.IntegerField(required=False, min_value=1)
-    doctor_id = serializers.CharField(required=False, max_length=20, help_text=_("Staff code."))
+    dept_id = IdField(required=False)
+    doctor_id = TextField(required=False, max_length=20, help_text=_("Staff code."))
     status = serializers.ChoiceField(choices=VisitStatus.choices, required=False)
 
     def validate(self, attrs: dict) -> dict:
@@ -124,27 +131,27 @@ class VisitStatusSerializer(serializers.Serializer):
 
 
 class CheckInSerializer(serializers.Serializer):
-    phone = serializers.CharField(max_length=20)
-    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    phone = PhoneInputField()
+    id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class WalkInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
-    phone = serializers.CharField(max_length=20)
+    name = TextField(max_length=50)
+    phone = PhoneInputField()
     dept_id = DepartmentField()
     gender = serializers.ChoiceField(
         choices=Gender.choices, required=False, allow_blank=True, default=""
     )
     id_type = serializers.ChoiceField(choices=IdType.choices, default=IdType.RESIDENT_ID)
-    id_card = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
     doctor_id = DoctorField(
         required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
     )
 
 
-class MedicalRecordSerializer(serializers.ModelSerializer):
+class MedicalRecordSerializer(ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
-    updated_by = serializers.CharField(
+    updated_by = TextField(
         source="updated_by.username", read_only=True, default=None, allow_null=True
     )
 
@@ -165,12 +172,10 @@ class MedicalRecordSerializer(serializers.ModelSerializer):
 class MedicalRecordInputSerializer(serializers.Serializer):
     """Fields left out keep their value."""
 
-    diagnosis = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    treatment = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    prescription = serializers.CharField(
-        required=False, allow_blank=True, max_length=RECORD_TEXT_MAX
-    )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    diagnosis = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    treatment = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    prescription = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    note = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
 
 
 # --- Statistics ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ import datetime as dt
 import random
 
 import factory
+from django.contrib.auth.models import Group
 
+from clinic.groups import ADMINISTRATORS, MANAGERS
 from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
 from clinic.validators import resident_id_check_char
 
@@ -95,5 +97,23 @@ class DoctorUserFactory(UserFactory):
 
 
 class AdminUserFactory(UserFactory):
+    """An administrator in the "Clinic administrator" group (clinic.groups): every right."""
+
     role = Role.ADMIN
     employee = factory.SubFactory(EmployeeFactory, position=Position.ADMIN)
+
+    @factory.post_generation
+    def group(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.groups.add(Group.objects.get(name=extracted or ADMINISTRATORS))
+
+
+class ManagerUserFactory(AdminUserFactory):
+    """An administrator in the "Clinic manager" group: no records, no administrator
+    accounts."""
+
+    group = factory.PostGeneration(
+        lambda user, create, extracted, **kwargs: (
+            create and user.groups.add(Group.objects.get(name=MANAGERS))
+        )
+    )

@@ -19,9 +19,11 @@ from clinic.models import (
     User,
 )
 from clinic.tests.factories import (
+    AdminUserFactory,
     DepartmentFactory,
     DoctorFactory,
     EmployeeFactory,
+    ManagerUserFactory,
     PatientFactory,
     RoomFactory,
     UserFactory,
@@ -100,11 +102,19 @@ class TestUser:
         user = User.objects.create_superuser("root", password="x" * 12)
         assert (user.role, user.is_staff) == (Role.ADMIN, True)
 
-    def test_active_admin_holds_every_permission_and_inactive_none(self):
-        user = UserFactory(role=Role.ADMIN)
-        assert user.has_perm("scheduling.add_schedule")
-        user.is_active = False
-        assert not user.has_perm("scheduling.add_schedule")
+    def test_an_administrators_rights_come_from_their_group(self):
+        # The role opens Django Admin; the group ("Clinic administrator", "Clinic
+        # manager": clinic.groups) says what may be done there.
+        assert not UserFactory(role=Role.ADMIN).has_perm("scheduling.add_schedule")
+        administrator = AdminUserFactory()
+        assert administrator.has_perm("scheduling.add_schedule")
+        assert administrator.has_perm("visits.view_medicalrecord")
+        manager = ManagerUserFactory()
+        assert manager.has_perm("scheduling.add_schedule")
+        assert not manager.has_perm("visits.view_medicalrecord")
+        assert not manager.has_perm("clinic.manage_administrators")
+        administrator.is_active = False
+        assert not administrator.has_perm("scheduling.add_schedule")
 
     def test_receptionist_holds_no_admin_permission(self):
         assert not UserFactory(role=Role.RECEPTIONIST).has_perm("scheduling.add_schedule")

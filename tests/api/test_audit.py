@@ -55,7 +55,7 @@ class TestRooms:
     def test_changing_a_room(self, api, admin_user):
         room = RoomFactory(room_number="405")
         other = DepartmentFactory()
-        response = api.put(
+        response = api.patch(
             f"/api/admin/rooms/{room.pk}",
             {"dept_id": other.pk, "status": "disabled"},
             format="json",
@@ -75,14 +75,14 @@ class TestRooms:
     def test_a_duplicate_number_changes_nothing(self, api):
         RoomFactory(room_number="405")
         room = RoomFactory(room_number="406")
-        response = api.put(f"/api/admin/rooms/{room.pk}", {"room_number": "405"}, format="json")
+        response = api.patch(f"/api/admin/rooms/{room.pk}", {"room_number": "405"}, format="json")
         refused(response, 400, "room_number")
         assert Room.objects.get(pk=room.pk).room_number == "406"
         assert audit_trail() == []
 
     def test_moving_a_room_with_patients_booked_changes_nothing(self, api):
         room = ScheduleFactory(current_patients=1).room
-        response = api.put(
+        response = api.patch(
             f"/api/admin/rooms/{room.pk}", {"dept_id": DepartmentFactory().pk}, format="json"
         )
         refused(response, 400, "non_field_errors")
@@ -125,7 +125,7 @@ class TestEmployees:
 
     def test_changing_an_employee(self, api, admin_user):
         doctor = DoctorFactory(title="")
-        response = api.put(
+        response = api.patch(
             f"/api/admin/employees/{doctor.emp_id}",
             {"title": "Attending physician"},
             format="json",
@@ -144,7 +144,7 @@ class TestEmployees:
 
     def test_a_doctor_without_a_department_changes_nothing(self, api):
         doctor = DoctorFactory()
-        response = api.put(
+        response = api.patch(
             f"/api/admin/employees/{doctor.emp_id}", {"dept_id": None}, format="json"
         )
         refused(response, 400, "dept_id")
@@ -199,7 +199,7 @@ class TestSchedules:
 
     def test_changing_a_schedule(self, api, admin_user):
         schedule = ScheduleFactory(work_date=WORK_DATE)
-        response = api.put(
+        response = api.patch(
             f"/api/admin/schedules/{schedule.pk}",
             {"time_slot": "afternoon", "max_patients": 12},
             format="json",

@@ -126,16 +126,19 @@ def test_logout_of_a_token_client_needs_the_refresh_token(patient_user: Any) -> 
 
 
 def test_the_session_works_same_origin_with_csrf(receptionist: Any) -> None:
+    tokens = login(receptionist).json()
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(receptionist)
     assert client.get("/api/receptionist/visits").status_code == 200
-    refused = client.post("/api/auth/logout", {}, format="json")
+    body = {"refresh": tokens["refresh"]}
+    refused = client.post("/api/auth/logout", body, format="json")
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "permission_denied"
     token = "a" * 32  # what the CSRF cookie of any page would hold
     client.cookies["csrftoken"] = token
-    response = client.post("/api/auth/logout", {}, format="json", HTTP_X_CSRFTOKEN=token)
+    response = client.post("/api/auth/logout", body, format="json", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 204
+    # The token is revoked and the session ended.
     assert client.get("/api/receptionist/visits").status_code in (401, 403)
 
 

@@ -463,7 +463,7 @@ CASES: dict[str, Bad] = {
     ),
     "bad phone for an employee": Bad(
         "admin",
-        "put",
+        "patch",
         lambda d: f"/api/admin/employees/{d.schedule.doctor.emp_id}",
         lambda d: {"phone": "12345"},
         fields=("phone",),

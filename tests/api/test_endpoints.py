@@ -256,7 +256,7 @@ def test_an_administrator_corrects_any_record_and_the_change_is_audited(
 
 def test_admin_changes_are_audited_with_old_and_new_values(clinic_day: ClinicDay) -> None:
     admin = bearer_client(clinic_day.users["admin"])
-    response = admin.put(
+    response = admin.patch(
         f"/api/admin/schedules/{clinic_day.afternoon.pk}", {"max_patients": 7}, format="json"
     )
     assert response.status_code == 200
@@ -445,3 +445,21 @@ def test_a_schedule_that_ever_held_a_booking_cannot_be_deleted(clinic_day: Clini
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "schedule_in_use"
     assert Schedule.objects.filter(pk=clinic_day.afternoon.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/admin/rooms/{room}", "/api/admin/employees/{emp_id}", "/api/admin/schedules/{id}"]
+)
+def test_a_put_replaces_and_needs_every_field_while_a_patch_changes_some(
+    clinic_day: ClinicDay, url: str
+) -> None:
+    admin = bearer_client(clinic_day.users["admin"])
+    url = url.format(
+        room=clinic_day.schedule.room_id,
+        emp_id=clinic_day.schedule.doctor.emp_id,
+        id=clinic_day.afternoon.pk,
+    )
+    refused = admin.put(url, {}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "validation_error"
+    assert admin.patch(url, {}, format="json").status_code == 200

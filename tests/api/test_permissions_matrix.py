@@ -174,6 +174,14 @@ def _room(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.schedule.room_id}, body={"status": "active"})
 
 
+def _whole_room(day: ClinicDay, user: Any) -> Call:
+    room = day.schedule.room
+    return Call(
+        kwargs={"id": room.pk},
+        body={"room_number": room.room_number, "dept_id": room.department_id, "status": "active"},
+    )
+
+
 def _new_schedule(day: ClinicDay, user: Any) -> Call:
     return Call(
         body={
@@ -188,6 +196,20 @@ def _new_schedule(day: ClinicDay, user: Any) -> Call:
 
 def _schedule(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.afternoon.pk}, body={"max_patients": 30})
+
+
+def _whole_schedule(day: ClinicDay, user: Any) -> Call:
+    schedule = day.afternoon
+    return Call(
+        kwargs={"id": schedule.pk},
+        body={
+            "room_id": schedule.room_id,
+            "doctor_id": schedule.doctor.emp_id,
+            "work_date": schedule.work_date.isoformat(),
+            "time_slot": schedule.time_slot,
+            "max_patients": 30,
+        },
+    )
 
 
 def _empty_schedule(day: ClinicDay, user: Any) -> Call:
@@ -210,6 +232,22 @@ def _employee(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"emp_id": day.schedule.doctor.emp_id}, body={"title": "Chief physician"})
 
 
+def _whole_employee(day: ClinicDay, user: Any) -> Call:
+    doctor = day.schedule.doctor
+    return Call(
+        kwargs={"emp_id": doctor.emp_id},
+        body={
+            "name": doctor.name,
+            "gender": doctor.gender,
+            "phone": doctor.phone,
+            "position": doctor.position,
+            "dept_id": doctor.department_id,
+            "title": "Chief physician",
+            "status": doctor.status,
+        },
+    )
+
+
 def _statistics(day: ClinicDay, user: Any) -> Call:
     return Call(query={"start_date": "2030-03-01", "end_date": "2030-03-31", "group_by": "dept"})
 
@@ -220,7 +258,7 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "auth-refresh", everyone(200), _refresh),
     Row("POST", "auth-register", everyone(201), _register),
     Row("GET", "auth-profile", expect(200, *SIGNED_IN)),
-    Row("POST", "auth-logout", expect(204, *SIGNED_IN), _logout),
+    Row("POST", "auth-logout", expect(204, *SIGNED_IN, **{ANON: 400}), _logout),
     # Patient: reference data for every role; bookings and visits of one's own only.
     Row("GET", "patient-departments", expect(200, *SIGNED_IN)),
     Row("GET", "patient-availability", expect(200, *SIGNED_IN), _availability),
@@ -249,14 +287,17 @@ MATRIX: tuple[Row, ...] = (
     # Administration.
     Row("GET", "admin-rooms", expect(200, ADMIN)),
     Row("POST", "admin-rooms", expect(201, ADMIN), _new_room),
-    Row("PUT", "admin-room", expect(200, ADMIN), _room),
+    Row("PUT", "admin-room", expect(200, ADMIN), _whole_room),
+    Row("PATCH", "admin-room", expect(200, ADMIN), _room),
     Row("GET", "admin-schedules", expect(200, ADMIN)),
     Row("POST", "admin-schedules", expect(201, ADMIN), _new_schedule),
-    Row("PUT", "admin-schedule", expect(200, ADMIN), _schedule),
+    Row("PUT", "admin-schedule", expect(200, ADMIN), _whole_schedule),
+    Row("PATCH", "admin-schedule", expect(200, ADMIN), _schedule),
     Row("DELETE", "admin-schedule", expect(204, ADMIN), _empty_schedule),
     Row("GET", "admin-employees", expect(200, ADMIN)),
     Row("POST", "admin-employees", expect(201, ADMIN), _new_employee),
-    Row("PUT", "admin-employee", expect(200, ADMIN), _employee),
+    Row("PUT", "admin-employee", expect(200, ADMIN), _whole_employee),
+    Row("PATCH", "admin-employee", expect(200, ADMIN), _employee),
     Row("GET", "admin-patients-search", expect(200, ADMIN)),
     Row("GET", "admin-visits-search", expect(200, ADMIN)),
     Row("GET", "admin-medical-record", expect(200, ADMIN), _record),

@@ -32,12 +32,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as CHECKS_REGISTRY
 
 from tests.api.conftest import ClinicDay
 from tests.api.test_permissions_matrix import MATRIX
@@ -47,12 +42,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
 # Reproducible in CI; API_FUZZ_RANDOM=1 explores new inputs on each run.
 DERANDOMIZE = os.environ.get("API_FUZZ_RANDOM", "") != "1"
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+CHECKS = CHECKS_REGISTRY.get_all()
 # The roles fuzzed, each as its persona in the permission matrix.
 ROLES = ("anonymous", "patient", "receptionist", "doctor", "admin")
 

@@ -116,7 +116,15 @@ def api_order(doctor: User) -> list[tuple[str, int]]:
 
 def display_order(client) -> list[tuple[str, int]]:
     """The waiting-room screen, room by room as it shows them, each room's next numbers."""
-    html = client.get(reverse("display:department", args=["IM"])).content.decode()
+    from clinic.models import Department
+    from clinic.tests.factories import AdminUserFactory
+    from visits.displays import create_display_token
+
+    _token, key = create_display_token(
+        name="Hall", department=Department.objects.get(code="IM"), by=AdminUserFactory()
+    )
+    url = reverse("display:department", args=["IM"])
+    html = client.get(f"{url}?key={key}", follow=True).content.decode()
     order = []
     for room in html.split('<section class="display-room">')[1:]:
         number = re.search(r"<h2>[^<]* (\w+) <span class=\"display-doctor\">", room).group(1)

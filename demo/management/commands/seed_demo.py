@@ -12,6 +12,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count, Q
@@ -20,6 +21,7 @@ from django.utils import timezone
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
 from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
 from clinic.codes import READABLE_ALPHABET
+from clinic.groups import ADMINISTRATORS, MANAGERS
 from clinic.models import (
     Department,
     Employee,
@@ -71,6 +73,7 @@ OTHER_STAFF = [
 ACCOUNTS = [
     # username, password, role, staff code
     ("admin", "Admin-demo-2026", Role.ADMIN, "A001"),
+    ("manager", "Manager-demo-2026", Role.ADMIN, None),
     ("reception", "Desk-demo-2026", Role.RECEPTIONIST, "R001"),
     ("doctor", "Doctor-demo-2026", Role.DOCTOR, "D001"),
     ("patient", "Patient-demo-2026", Role.PATIENT, None),
@@ -187,6 +190,9 @@ class Command(BaseCommand):
                 user.employee = Employee.objects.get(emp_id=emp_id)
             user.set_password(password)
             user.save()
+            if role == Role.ADMIN:
+                group = MANAGERS if username == "manager" else ADMINISTRATORS
+                user.groups.add(Group.objects.get(name=group))
 
     def _patients(self) -> list[Patient]:
         patients = []
