@@ -119,15 +119,15 @@ class OpenEndpoint(ClinicAPIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Sign-in, refresh and registration share one allowance per client address.
+    throttle_classes = [AuthRateThrottle]
+    throttle_scope = "auth"
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 
 
 class LoginView(OpenEndpoint):
-    throttle_classes = [AuthRateThrottle]
-    throttle_scope = "auth"
-
     @extend_schema(
         operation_id="auth_login",
         request=LoginSerializer,
@@ -153,9 +153,6 @@ class LoginView(OpenEndpoint):
 
 
 class RefreshView(OpenEndpoint):
-    throttle_classes = [AuthRateThrottle]
-    throttle_scope = "auth"
-
     @extend_schema(
         operation_id="auth_refresh",
         request=RefreshSerializer,
@@ -225,9 +222,6 @@ class RegisterView(OpenEndpoint):
     """A patient creates their own account, under the site's identity rules. The answer is
     the same whether or not the person is already known to the clinic: the desk links
     earlier records in person."""
-
-    throttle_classes = [AuthRateThrottle]
-    throttle_scope = "auth"
 
     @extend_schema(
         operation_id="auth_register",
