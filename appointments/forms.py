@@ -74,11 +74,14 @@ class BookingForm(forms.Form):
 
     @property
     def expected_time(self) -> dt.datetime:
-        """The slot's start, or now when the slot is already running."""
-        starts_at, _ends_at = slot_bounds(
+        """The slot's start, or now when the slot is already running. A slot that has ended
+        keeps its start: now would fall in another slot, and the booking service must say
+        that this one has ended."""
+        starts_at, ends_at = slot_bounds(
             self.cleaned_data["date"], TimeSlot(self.cleaned_data["time_slot"])
         )
-        return max(starts_at, self.now.replace(second=0, microsecond=0))
+        now = self.now.replace(second=0, microsecond=0)
+        return now if starts_at <= now < ends_at else starts_at
 
 
 class PhoneBookingForm(BookingForm):

@@ -13,7 +13,8 @@ urlpatterns = [
     # Front desk
     path("desk/", views.desk, name="desk"),
     path("desk/phone-booking/", views.phone_booking, name="phone-booking"),
-    path("desk/<int:pk>/confirm/", views.desk_confirm, name="desk-confirm"),
-    path("desk/<int:pk>/cancel/", views.desk_cancel, name="desk-cancel"),
-    path("desk/<int:pk>/no-show/", views.desk_no_show, name="desk-no-show"),
+    # The rows' buttons: the appointment is the button's value.
+    path("desk/confirm/", views.desk_confirm, name="desk-confirm"),
+    path("desk/cancel/", views.desk_cancel, name="desk-cancel"),
+    path("desk/no-show/", views.desk_no_show, name="desk-no-show"),
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -252,6 +252,24 @@ class DeskRow:
         )
 
 
+def desk_labels() -> dict[str, str]:
+    """The rows' button labels and the moves' addresses, translated and reversed once per
+    answer rather than once per row (a day holds hundreds of rows); the row partial is also
+    rendered alone, after a move."""
+    return {
+        "confirm_url": reverse("appointments:desk-confirm"),
+        "no_show_url": reverse("appointments:desk-no-show"),
+        "cancel_url": reverse("appointments:desk-cancel"),
+        "check_in": _("Check in"),
+        "confirm": _("Confirm"),
+        "no_show": _("No-show"),
+        "cancel": _("Cancel…"),
+        "reason": _("Reason"),
+        "cancel_submit": _("Cancel appointment"),
+        "queue": _("Queue"),
+    }
+
+
 @role_required(*DESK_ROLES)
 def desk(request: HttpRequest) -> HttpResponse:
     """The day's appointments with the moves that are legal now, row by row."""
@@ -284,6 +302,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             "day": day,
             "filters": filters,
             "rows": [DeskRow.of(appointment, now) for appointment in appointments],
+            "labels": desk_labels(),
             "next_url": request.get_full_path(),
             # The row partial, shared with the moves, shows a failed move's error: none here.
             "error": None,
@@ -291,10 +310,14 @@ def desk(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _desk_move(request: HttpRequest, pk: int, move: Callable[[Appointment], None]) -> HttpResponse:
-    """Run one desk move on an appointment; htmx gets the re-rendered row (with the error, if
-    any, and its 4xx status), a plain form post is redirected back to the list."""
-    appointment = get_appointment_for(request.user, pk)
+def _desk_move(request: HttpRequest, move: Callable[[Appointment], None]) -> HttpResponse:
+    """Run one desk move on the appointment the button names; htmx gets the re-rendered row
+    (with the error, if any, and its 4xx status), a plain form post is redirected back to the
+    list."""
+    pk = request.POST.get("appointment", "")
+    if not pk.isdigit():
+        raise Http404
+    appointment = get_appointment_for(request.user, int(pk))
     error: ClinicError | None = None
     try:
         move(appointment)
@@ -304,12 +327,13 @@ def _desk_move(request: HttpRequest, pk: int, move: Callable[[Appointment], None
         if error is not None:
             messages.error(request, error.message)
         return redirect(safe_next_url(request, default=reverse("appointments:desk")))
-    appointment = get_appointment_for(request.user, pk)
+    appointment = get_appointment_for(request.user, int(pk))
     return render(
         request,
         "appointments/desk.html#appointment-row",
         {
             "row": DeskRow.of(appointment, timezone.now()),
+            "labels": desk_labels(),
             "error": error,
             "next_url": safe_next_url(request, default=reverse("appointments:desk")),
         },
@@ -319,18 +343,17 @@ def _desk_move(request: HttpRequest, pk: int, move: Callable[[Appointment], None
 
 @role_required(*DESK_ROLES)
 @require_POST
-def desk_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    return _desk_move(request, pk, lambda appointment: appointment.confirm(by=request.user))
+def desk_confirm(request: HttpRequest) -> HttpResponse:
+    return _desk_move(request, lambda appointment: appointment.confirm(by=request.user))
 
 
 @role_required(*DESK_ROLES)
 @require_POST
-def desk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def desk_cancel(request: HttpRequest) -> HttpResponse:
     reason = CancelForm(request.POST)
     reason.is_valid()
     return _desk_move(
         request,
-        pk,
         lambda appointment: appointment.cancel(
             by=request.user, reason=reason.cleaned_data.get("reason", "")
         ),
@@ -339,5 +362,5 @@ def desk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 @require_POST
-def desk_no_show(request: HttpRequest, pk: int) -> HttpResponse:
-    return _desk_move(request, pk, lambda appointment: appointment.mark_no_show(by=request.user))
+def desk_no_show(request: HttpRequest) -> HttpResponse:
+    return _desk_move(request, lambda appointment: appointment.mark_no_show(by=request.user))

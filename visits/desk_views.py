@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from clinic.models import AuditEvent, Department, Patient
 from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
+from clinic.templatetags.clinic_tags import minutes_since
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits.forms import (
     SERVICE_ERROR_FIELDS,
@@ -262,7 +263,16 @@ def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
         room_number=F("schedule__room__room_number"),
         bill_pk=F("bill__id"),
     )
+    now = timezone.now()
+    # The card's timer text, translated once per status rather than once per card.
+    timers = {
+        VisitStatus.WAITING: ("check_in_time", _("Waiting %(minutes)s min")),
+        VisitStatus.IN_CONSULTATION: ("called_at", _("In for %(minutes)s min")),
+    }
     for row in rows:
+        since, text = timers.get(row["status"], (None, ""))
+        row["timer"] = text % {"minutes": minutes_since(row[since], now)} if since else ""
+        row["place"] = f"{row['department_name']} · {row['doctor_name']} · {row['room_number']}"
         by_status[row["status"]].append(row)
     return by_status
 
@@ -310,8 +320,12 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, template, _board_context(request))
 
 
-def _board_move(request: HttpRequest, pk: int, move_name: str) -> HttpResponse:
-    visit = get_object_or_404(Visit, pk=pk)
+def _board_move(request: HttpRequest, move_name: str) -> HttpResponse:
+    """A card's button: the visit is the button's value (one action address per column)."""
+    pk = request.POST.get("visit", "")
+    visit = get_object_or_404(Visit, pk=pk) if pk.isdigit() else None
+    if visit is None:
+        raise Http404
     error: ClinicError | None = None
     try:
         if move_name == "advance":
@@ -339,14 +353,14 @@ def _board_move(request: HttpRequest, pk: int, move_name: str) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 @require_POST
-def advance(request: HttpRequest, pk: int) -> HttpResponse:
-    return _board_move(request, pk, "advance")
+def advance(request: HttpRequest) -> HttpResponse:
+    return _board_move(request, "advance")
 
 
 @role_required(*DESK_ROLES)
 @require_POST
-def leave_unseen(request: HttpRequest, pk: int) -> HttpResponse:
-    return _board_move(request, pk, "leave_unseen")
+def leave_unseen(request: HttpRequest) -> HttpResponse:
+    return _board_move(request, "leave_unseen")
 
 
 @role_required(*DESK_ROLES)

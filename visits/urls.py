@@ -14,8 +14,9 @@ urlpatterns = [
     path("walk-in/", desk_views.walk_in, name="walk-in"),
     path("board/", desk_views.board, name="board"),
     path("<int:pk>/slip/", desk_views.slip, name="slip"),
-    path("<int:pk>/advance/", desk_views.advance, name="advance"),
-    path("<int:pk>/leave-unseen/", desk_views.leave_unseen, name="leave-unseen"),
+    # The board's buttons: the visit is the button's value.
+    path("board/advance/", desk_views.advance, name="advance"),
+    path("board/leave-unseen/", desk_views.leave_unseen, name="leave-unseen"),
     path("patients/", desk_views.patients, name="patients"),
     path("patients/<int:pk>/", desk_views.patient, name="patient"),
     # Doctors

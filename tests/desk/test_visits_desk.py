@@ -281,16 +281,19 @@ class TestBoard:
         assert partial.strip().startswith('<div id="board"')
         assert 'hx-trigger="every 5s"' in partial
 
-    def test_each_button_posts_to_its_own_url_with_the_columns_one_csrf_input(
+    def test_each_button_posts_its_visit_to_its_move_with_the_columns_one_csrf_input(
         self, desk_client, all_day_schedule
     ):
         visits = [VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING) for _ in "ab"]
         partial = desk_client.get(self.URL, headers=HTMX).content.decode()
         for visit in visits:
-            for name in ("visits:advance", "visits:leave-unseen"):
-                url = reverse(name, args=[visit.pk])
-                # formaction without JavaScript, hx-post with it.
-                assert f'formaction="{url}" hx-post="{url}"' in partial
+            for name, button in (("visits:advance", "advance"), ("visits:leave-unseen", "leave")):
+                url = reverse(name)
+                # The visit is the button's value; formaction without JavaScript, hx-post with.
+                assert (
+                    f'id="{button}-{visit.pk}" name="visit" value="{visit.pk}" '
+                    f'formaction="{url}" hx-post="{url}"'
+                ) in partial
         assert partial.count('name="csrfmiddlewaretoken"') == partial.count("<form")
 
     def test_a_card_follows_a_change_of_its_visit(self, desk_client, all_day_schedule):
@@ -333,14 +336,14 @@ class TestBoard:
             return html.split(number, 1)[1].split("</li>", 1)[0]
 
         def moves(visit: Visit) -> set[str]:
-            urls = {
-                "advance": reverse("visits:advance", args=[visit.pk]),
-                "leave": reverse("visits:leave-unseen", args=[visit.pk]),
-                "pay": reverse("billing:pay", args=[visit.pk]),
+            found = {
+                "advance": f'id="advance-{visit.pk}"',
+                "leave": f'id="leave-{visit.pk}"',
+                "pay": f'"{reverse("billing:pay", args=[visit.pk])}"',
             }
             if hasattr(visit, "bill"):
-                urls["receipt"] = reverse("billing:receipt", args=[visit.bill.pk])
-            return {move for move, url in urls.items() if f'"{url}"' in card(visit)}
+                found["receipt"] = f'"{reverse("billing:receipt", args=[visit.bill.pk])}"'
+            return {move for move, marker in found.items() if marker in card(visit)}
 
         assert "<div>Waiting 12 min</div>" in card(waiting)
         assert ">Start consultation</button>" in card(waiting)
@@ -375,8 +378,8 @@ class TestBoard:
         second = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         all_day_schedule.current_patients = 2
         all_day_schedule.save(update_fields=["current_patients"])
-        desk_client.post(reverse("visits:advance", args=[first.pk]), headers=HTMX)
-        desk_client.post(reverse("visits:leave-unseen", args=[second.pk]), headers=HTMX)
+        desk_client.post(reverse("visits:advance"), {"visit": first.pk}, headers=HTMX)
+        desk_client.post(reverse("visits:leave-unseen"), {"visit": second.pk}, headers=HTMX)
         first.refresh_from_db()
         second.refresh_from_db()
         all_day_schedule.refresh_from_db()
@@ -385,15 +388,19 @@ class TestBoard:
 
     def test_the_board_never_discharges_without_payment(self, desk_client, all_day_schedule):
         visit = VisitFactory(schedule=all_day_schedule, status=VisitStatus.AWAITING_PAYMENT)
-        response = desk_client.post(reverse("visits:advance", args=[visit.pk]), headers=HTMX)
+        response = desk_client.post(reverse("visits:advance"), {"visit": visit.pk}, headers=HTMX)
         assert response.status_code == 409
         visit.refresh_from_db()
         assert visit.status == VisitStatus.AWAITING_PAYMENT
 
     @pytest.mark.parametrize("name", ["advance", "leave-unseen"])
     def test_moves_are_post_only(self, desk_client, all_day_schedule, name):
-        visit = VisitFactory(schedule=all_day_schedule)
-        assert desk_client.get(reverse(f"visits:{name}", args=[visit.pk])).status_code == 405
+        VisitFactory(schedule=all_day_schedule)
+        assert desk_client.get(reverse(f"visits:{name}")).status_code == 405
+
+    @pytest.mark.parametrize("visit", ["", "x", "999999"])
+    def test_a_move_without_a_visit_of_the_day_is_a_404(self, desk_client, visit):
+        assert desk_client.post(reverse("visits:advance"), {"visit": visit}).status_code == 404
 
     def _left_visits(self, schedule, count: int) -> list:
         start = timezone.now() - dt.timedelta(hours=3)
@@ -456,7 +463,8 @@ class TestBoard:
         department = all_day_schedule.department_id
         page = f"http://testserver{self.URL}?department={department}&left=all"
         response = desk_client.post(
-            reverse("visits:advance", args=[waiting.pk]),
+            reverse("visits:advance"),
+            {"visit": waiting.pk},
             headers={**HTMX, "HX-Current-URL": page},
         )
         html = response.content.decode()
