@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -98,3 +99,23 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LabelField(serializers.Field):
+    """The label of a stored code, in the request's language: `LabelField(source="status")`
+    beside the code itself. Read from the model field's own choices, once per answer, rather
+    than through `get_status_display()` per row (REST framework inspects a callable's
+    signature every time it reads one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def bind(self, field_name: str, parent: Any) -> None:
+        super().bind(field_name, parent)
+        model = parent.Meta.model
+        self.labels = dict(model._meta.get_field(self.source_attrs[-1]).flatchoices)
+
+    def to_representation(self, value: Any) -> str:
+        return str(self.labels.get(value, value))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, BoundedDateTimeField, IdField, TextField
+from api.fields import BoundedDateField, BoundedDateTimeField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from appointments.models import Appointment, AppointmentStatus
 from clinic.fields import DepartmentField, DoctorField, IdCardField, PhoneInputField
@@ -24,7 +24,7 @@ class AppointmentSerializer(ModelSerializer):
     room_number = TextField(source="schedule.room.room_number", read_only=True)
     work_date = serializers.DateField(source="schedule.work_date", read_only=True)
     time_slot = serializers.SerializerMethodField()
-    status_label = TextField(source="get_status_display", read_only=True)
+    status_label = LabelField(source="status")
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     allowed_transitions = serializers.SerializerMethodField()

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AmountField, BoundedDateField, IdField, TextField
+from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from billing.models import Bill, IncomeRecord, PayStatus
 from clinic.fields import IdCardField
@@ -29,7 +29,7 @@ BILL_RELATIONS = (
 
 class BillSerializer(ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
-    pay_status_label = TextField(source="get_pay_status_display", read_only=True)
+    pay_status_label = LabelField(source="pay_status")
     cashier = TextField(source="cashier.username", read_only=True, default=None, allow_null=True)
 
     class Meta:

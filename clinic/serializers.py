@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, IdField, TextField
+from api.fields import BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
@@ -48,7 +48,7 @@ _FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "no
 class ProfileSerializer(ModelSerializer):
     """The signed-in account: who it is and what it acts for."""
 
-    role_label = TextField(source="get_role_display", read_only=True)
+    role_label = LabelField(source="role")
     name = TextField(source="display_name", read_only=True)
     emp_id = serializers.SerializerMethodField()
     dept_id = serializers.SerializerMethodField()
@@ -159,7 +159,7 @@ class RoomSerializer(ModelSerializer):
     )
     dept_name = TextField(source="department.name", read_only=True)
     status = serializers.ChoiceField(choices=RoomStatus.choices, default=RoomStatus.ACTIVE)
-    status_label = TextField(source="get_status_display", read_only=True)
+    status_label = LabelField(source="status")
 
     class Meta:
         model = Room
@@ -192,11 +192,11 @@ class EmployeeSerializer(ModelSerializer):
     )
     dept_name = TextField(source="department.name", read_only=True, default=None, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices)
-    gender_label = TextField(source="get_gender_display", read_only=True)
+    gender_label = LabelField(source="gender")
     position = serializers.ChoiceField(choices=Position.choices)
-    position_label = TextField(source="get_position_display", read_only=True)
+    position_label = LabelField(source="position")
     status = serializers.ChoiceField(choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
-    status_label = TextField(source="get_status_display", read_only=True)
+    status_label = LabelField(source="status")
 
     class Meta:
         model = Employee
@@ -235,8 +235,8 @@ class EmployeeFilterSerializer(serializers.Serializer):
 
 
 class PatientSerializer(ModelSerializer):
-    gender_label = TextField(source="get_gender_display", read_only=True)
-    id_type_label = TextField(source="get_id_type_display", read_only=True)
+    gender_label = LabelField(source="gender")
+    id_type_label = LabelField(source="id_type")
     age = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     has_account = serializers.SerializerMethodField()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, IdField, TextField
+from api.fields import BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import DoctorField
 from clinic.models import Department, Room
@@ -34,7 +34,7 @@ class ScheduleSerializer(ModelSerializer):
     doctor_name = TextField(source="doctor.name", read_only=True)
     work_date = BoundedDateField()
     time_slot = serializers.ChoiceField(choices=TimeSlot.choices)
-    time_slot_label = TextField(source="get_time_slot_display", read_only=True)
+    time_slot_label = LabelField(source="time_slot")
     max_patients = serializers.IntegerField(min_value=0, max_value=MAX_PATIENTS_LIMIT)
     current_patients = serializers.IntegerField(read_only=True)
     remaining = serializers.IntegerField(source="remaining_places", read_only=True)

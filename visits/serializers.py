@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, IdField, TextField
+from api.fields import BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import (
     DepartmentField,
@@ -46,7 +46,7 @@ class VisitSerializer(ModelSerializer):
     time_slot = serializers.ChoiceField(
         source="schedule.time_slot", choices=TimeSlot.choices, read_only=True
     )
-    status_label = TextField(source="get_status_display", read_only=True)
+    status_label = LabelField(source="status")
     allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
