@@ -136,10 +136,12 @@ AXES_LOCKOUT_CALLABLE = "clinic.views.locked_out"
 AXES_VERBOSE = False
 # Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER to read the client's address from it.
 
-# Argon2id sized for a 2-core server (see clinic/hashers.py); older hashes still verify.
+# Argon2id sized for a 2-core server (see clinic/hashers.py); older hashes still verify. The
+# clinic's hasher is the only one for "argon2": Django picks the hasher that verifies a hash by
+# its algorithm name, the last listed one winning, so a second Argon2 entry would verify every
+# argon2 hash in its stead. It reads the parameters from each hash (Django's own included).
 PASSWORD_HASHERS = [
     "clinic.hashers.ClinicArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
