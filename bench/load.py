@@ -1345,6 +1345,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                     )
                 )
                 tallies.append(("storm_book", tally))
+                memory.append(("after storm", server.rss_mb()))
                 storm_ok = tally.outcomes["storm_book"].get("ok", 0)
                 storm_full = tally.outcomes["storm_book"].get("no_capacity", 0)
                 if (storm_ok, storm_full) != (
