@@ -21,6 +21,9 @@ What it does, in order:
    - booking, check-in and walk-in registration, each alone with 32 clients (thousands of
      visits: the day is no longer realistic after these);
    - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule;
+   - a sign-in burst: 300 patients (`--sign-ins`) register their own account, then each
+     signs in, 32 clients at once; every request hashes or verifies a password (Argon2id,
+     19 MiB each), the heaviest memory a worker sees;
    - with the alone phase, the machine's reference: a second gunicorn (next port) serving
      bench/reference.py, the least a Django view can do for a booking (an authentication
      query, the schedule locked and counted, the appointment and an audit event inserted; no
@@ -30,9 +33,9 @@ What it does, in order:
      the reference at 385 to 585 per second); the clinic's operations as a share of the
      reference compare across runs and machines where requests per second do not.
 4. Prints one table: operation, requests, throughput, p50/p95/p99, errors and, for the
-   capacity operations, oversold schedules (must be 0), then every worker's peak resident
-   memory and each operation alone as a share of the reference. Stops gunicorn and drops its
-   database.
+   capacity operations, oversold schedules (must be 0), then every worker's resident memory
+   (from /proc) after boot, after each phase and at its peak, and each operation alone as a
+   share of the reference. Stops gunicorn and drops its database.
 
 The clinic's clock: the server and the seed run in a fixed-offset time zone (Etc/GMT±N)
 chosen so that it is mid-morning there now, with the morning slot 06:00-12:00: check-in
@@ -105,6 +108,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=5,
         help="the alone phase in this many rounds, each operation and the reference in turn (5)",
     )
+    parser.add_argument(
+        "--sign-ins",
+        type=int,
+        default=300,
+        help="accounts registered, then signed in, in the sign-in burst (300)",
+    )
     parser.add_argument("--users", type=int, default=50, help="users in the mixed load (50)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (60)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
@@ -112,7 +121,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (8765)")
     parser.add_argument(
         "--only",
-        choices=["alone", "storm", "mixed"],
+        choices=["alone", "storm", "mixed", "sign-in"],
         action="append",
         help="run only these phases (repeatable; default all)",
     )
@@ -128,9 +137,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="folder for py-spy profiles (collapsed stacks) of every worker in each phase",
     )
     args = parser.parse_args(argv)
-    args.phases = set(args.only or ["alone", "storm", "mixed"])
+    args.phases = set(args.only or ["alone", "storm", "mixed", "sign-in"])
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.sign_ins < 1:
+        parser.error("--sign-ins must be at least 1")
     needed = 2 * (args.alone + 2000) + 2 * STORM_REQUESTS + 3000
     if args.patients < needed:
         parser.error(f"--patients must be at least {needed:,} for --alone {args.alone:,}")
@@ -180,6 +191,7 @@ class Plan:
     check_ins: list[tuple[int, str, str]]  # (appointment id, phone, id card)
     walk_ins: list[Person]
     search_terms: list[str]
+    registrations: list[Person]  # people who register their own account in the sign-in burst
     booking_times: list[str] = field(default_factory=list)
     reference_schedules: list[int] = field(default_factory=list)  # bench/reference.py's
     reference_users: list[int] = field(default_factory=list)
@@ -206,6 +218,18 @@ def people(
                 id_card=resident_id(region, index, birth),
             )
         )
+    return result
+
+
+def unique_ids(persons: list[Person]) -> list[Person]:
+    """Those whose ID number no earlier one has: two registrations with one number would
+    race for it, which is not what the burst measures."""
+    seen: set[str] = set()
+    result = []
+    for person in persons:
+        if person.id_card not in seen:
+            seen.add(person.id_card)
+            result.append(person)
     return result
 
 
@@ -430,6 +454,9 @@ def seed(args: argparse.Namespace) -> Plan:
         check_ins=check_ins,
         walk_ins=people(rng, 20_000, phone_prefix="150", region="310104"),
         search_terms=search_terms,
+        registrations=unique_ids(
+            people(rng, args.sign_ins + 100, phone_prefix="186", region="440305")
+        )[: args.sign_ins],
         booking_times=booking_times,
         reference_schedules=[schedule.pk for schedule in reference_schedules],
         reference_users=[user.pk for user in desk_users],
@@ -462,14 +489,17 @@ class Server:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()]
 
-    def peak_rss_mb(self) -> list[float]:
-        """VmHWM (peak resident set) of each worker, in MB."""
+    def rss_mb(self, field: str = "VmRSS") -> list[float]:
+        """Each worker's resident set now (VmRSS) or at its peak (VmHWM), in MB."""
         result = []
         for pid in self.worker_pids():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     result.append(int(line.split()[1]) / 1024)
         return result
+
+    def peak_rss_mb(self) -> list[float]:
+        return self.rss_mb("VmHWM")
 
 
 class CpuMeter:
@@ -588,6 +618,7 @@ def start_server(
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     server = Server(process, log)
     deadline = time.monotonic() + 30
+    workers: list[int] = []
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
@@ -595,9 +626,12 @@ def start_server(
             response = asyncio.run(_probe(port, probe))
         except OSError:
             response = None
-        if response is not None and response.status == 200 and len(server.worker_pids()) > 0:
+        # Up once it answers and no worker was added since the last look (the first worker
+        # answers while the master still forks the others).
+        booted, workers = workers, server.worker_pids()
+        if response is not None and response.status == 200 and workers and workers == booted:
             return server
-        time.sleep(0.3)
+        time.sleep(0.5)
     stop_server(server)
     raise RuntimeError(f"gunicorn did not answer in 30 s:\n{log.read_text()[-3000:]}")
 
@@ -813,6 +847,70 @@ async def run_storm(args, plan: Plan, tally: Tally) -> None:
     )
     tally.elapsed = time.perf_counter() - started
     await asyncio.gather(*(client.close() for client in clients))
+
+
+def burst_accounts(args: argparse.Namespace, plan: Plan) -> list[tuple[str, str, Person]]:
+    """(username, password, person) of each account the sign-in burst registers."""
+    rng = random.Random(args.seed)
+    letters = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return [
+        (f"burst{index}", "".join(rng.choices(letters, k=14)), person)
+        for index, person in enumerate(plan.registrations)
+    ]
+
+
+async def register(tally: Tally, client: Client, account: tuple[str, str, Person]):
+    """A patient registers their own account (the password hashed)."""
+    username, password, person = account
+    return await tally.call(
+        "register",
+        client,
+        "POST",
+        "/api/auth/register",
+        json_body={
+            "username": username,
+            "password": password,
+            "name": person.name,
+            "phone": person.phone,
+            # The ID number's 17th digit: odd for a man, even for a woman.
+            "gender": "male" if int(person.id_card[16]) % 2 else "female",
+            "id_card": person.id_card,
+        },
+        expect=(201,),
+    )
+
+
+async def sign_in(tally: Tally, client: Client, account: tuple[str, str, Person]):
+    """A patient signs in for a token pair (the password verified)."""
+    username, password, _person = account
+    return await tally.call(
+        "sign_in",
+        client,
+        "POST",
+        "/api/auth/login",
+        json_body={"username": username, "password": password},
+    )
+
+
+async def run_sign_ins(
+    args, accounts: list[tuple[str, str, Person]], operation: str, tally: Tally
+) -> None:
+    """Every account registers (`operation` "register") or signs in ("sign_in") once,
+    `args.clients` at once."""
+    call = register if operation == "register" else sign_in
+    queue = iter(accounts)
+
+    async def client_loop() -> None:
+        client = Client("127.0.0.1", args.port)
+        try:
+            for account in queue:
+                await call(tally, client, account)
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(args.clients)))
+    tally.elapsed = time.perf_counter() - started
 
 
 async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
@@ -1170,6 +1268,8 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             "JWT_ACCESS_MINUTES": "240",
             # Refusals under load (409: a full slot, an empty queue) are answers, not news.
             "LOG_LEVEL": "ERROR",
+            # The sign-in burst comes from one address; the per-address limit would refuse it.
+            "API_AUTH_THROTTLE_RATE": "1000000/minute",
         }
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
@@ -1181,10 +1281,13 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             server = start_server(args, env, Path(log_dir))
             workers = len(server.worker_pids())
             print(f"gunicorn up: {workers} workers", file=sys.stderr)
+            # Each worker's resident memory after each phase: what it keeps, not its peak.
+            memory = [("after boot", server.rss_mb())]
             work = Work(plan)
             meter = CpuMeter(server)
             print("warming up …", file=sys.stderr)
             asyncio.run(warm_up(args, plan, work))
+            memory.append(("after warm-up", server.rss_mb()))
             table: list[list[str]] = []
             errors = 0
             oversold_total = 0
@@ -1214,6 +1317,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                     row(f"mixed: all ({args.users} users)", everything, "all", oversold, cpu)
                 )
                 tallies.append(("mixed", tally))
+                memory.append(("after mixed", server.rss_mb()))
             if "alone" in args.phases:
                 rates, oversold = run_alone_phase(
                     args, env, Path(log_dir), plan, work, server, table
@@ -1225,6 +1329,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                         reference_rate = rate
                     else:
                         alone_rates[operation] = rate
+                memory.append(("after alone", server.rss_mb()))
             if "storm" in args.phases:
                 tally = Tally()
                 print("capacity storm …", file=sys.stderr)
@@ -1240,6 +1345,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                     )
                 )
                 tallies.append(("storm_book", tally))
+                memory.append(("after storm", server.rss_mb()))
                 storm_ok = tally.outcomes["storm_book"].get("ok", 0)
                 storm_full = tally.outcomes["storm_book"].get("no_capacity", 0)
                 if (storm_ok, storm_full) != (
@@ -1251,7 +1357,26 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                         file=sys.stderr,
                     )
                     errors += 1
-            memory = server.peak_rss_mb()
+            if "sign-in" in args.phases:
+                accounts = burst_accounts(args, plan)
+                for operation, name in (("register", "register"), ("sign_in", "sign in")):
+                    tally = Tally()
+                    print(f"sign-in burst: {len(accounts)} × {name} …", file=sys.stderr)
+                    with Profiler(server, args.profile, operation):
+                        before = meter.snapshot()
+                        asyncio.run(run_sign_ins(args, accounts, operation, tally))
+                        cpu = spent(before, meter.snapshot())
+                    table.append(
+                        row(
+                            f"sign-in burst: {name} ({args.clients} clients)",
+                            tally,
+                            operation,
+                            cpu=cpu,
+                        )
+                    )
+                    tallies.append((operation, tally))
+                memory.append(("after sign-in burst", server.rss_mb()))
+            memory.append(("peak", server.peak_rss_mb()))
             stop_server(server)
             server = None
             print()
@@ -1263,9 +1388,10 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             print()
             print_table(table)
             print()
-            print(
-                "peak resident memory per worker (MB): " + ", ".join(f"{mb:.0f}" for mb in memory)
-            )
+            print("resident memory per worker (MB, from /proc: VmRSS, and VmHWM for the peak):")
+            width = max(len(moment) for moment, _ in memory)
+            for moment, sizes in memory:
+                print(f"  {moment.ljust(width)}  " + ", ".join(f"{mb:.0f}" for mb in sizes))
             if reference_rate:
                 print(
                     "alone, as a share of the reference booking on this machine "

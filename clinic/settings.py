@@ -142,10 +142,12 @@ if CLINIC_NUM_PROXIES < 0:
     raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
 AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_ip"
 
-# Argon2id sized for a 2-core server (see clinic/hashers.py); older hashes still verify.
+# Argon2id sized for a 2-core server (see clinic/hashers.py); older hashes still verify. The
+# clinic's hasher is the only one for "argon2": Django picks the hasher that verifies a hash by
+# its algorithm name, the last listed one winning, so a second Argon2 entry would verify every
+# argon2 hash in its stead. It reads the parameters from each hash (Django's own included).
 PASSWORD_HASHERS = [
     "clinic.hashers.ClinicArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
