@@ -30,6 +30,13 @@ graceful_timeout = 20
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = 2000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# What gunicorn itself refuses before the application sees the request (with its own small
+# HTML page, the one answer under /api/ that is not the JSON error body): a request line over
+# 4,094 bytes (414), more than 100 header fields or a header over 8,190 bytes (400). The
+# clinic's longest legitimate request line, a statistics export, is under 300 bytes.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 
 def post_fork(server, worker):

@@ -197,6 +197,16 @@ class Plan:
     reference_users: list[int] = field(default_factory=list)
 
 
+def screen_key(code: str) -> str:
+    """The bench's key of a department's waiting-room screen (visits.displays)."""
+    return f"bench-screen-{code}"
+
+
+def screen_headers(code: str) -> dict[str, str]:
+    """What a set-up screen sends with each poll: htmx's header and its key's cookie."""
+    return {"HX-Request": "true", "Cookie": f"clinic_display_key={screen_key(code)}"}
+
+
 def resident_id(region: str, index: int, birth: dt.date) -> str:
     from clinic.validators import resident_id_check_char
 
@@ -246,6 +256,8 @@ def seed(args: argparse.Namespace) -> Plan:
     from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
     from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
     from scheduling.models import Schedule, TimeSlot
+    from visits.displays import key_digest
+    from visits.models import DisplayToken
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -259,6 +271,13 @@ def seed(args: argparse.Namespace) -> Plan:
         departments = [
             Department.objects.create(code=code, name=name) for code, name in DEPARTMENTS
         ]
+        # A waiting-room screen per department, opened with its key (screen_headers()).
+        for department in departments:
+            DisplayToken.objects.create(
+                name=f"{department.code} hall",
+                department=department,
+                token_hash=key_digest(screen_key(department.code)),
+            )
         posts = []  # (department, doctor, room)
         for d_index, department in enumerate(departments):
             for k in range(DOCTORS_PER_DEPARTMENT):
@@ -814,7 +833,7 @@ async def warm_up(args, plan: Plan, work: Work) -> None:
     department_id, code = plan.departments[0]
     for _ in range(12):
         await client.request("GET", "/visits/board/", headers=page(plan, plan.desk_session))
-        await client.request("GET", f"/display/{code}/", headers={"HX-Request": "true"})
+        await client.request("GET", f"/display/{code}/", headers=screen_headers(code))
         await client.request("GET", "/visits/search/?q=138", headers=page(plan, plan.desk_session))
         await client.request(
             "GET",
@@ -1047,7 +1066,7 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
         await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
         while time.perf_counter() < deadline:
             await tally.call(
-                "display", client, "GET", f"/display/{code}/", headers={"HX-Request": "true"}
+                "display", client, "GET", f"/display/{code}/", headers=screen_headers(code)
             )
             await asyncio.sleep(POLL_SECONDS)
 
