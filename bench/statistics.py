@@ -165,9 +165,9 @@ def load(args: argparse.Namespace, watch: Stopwatch) -> None:
                 args.patients,
                 lambda first, last: execute(
                     "INSERT INTO clinic_patient (id, name, gender, birth_date, id_type, id_card, "  # noqa: S608 (integers only)
-                    "phone, user_id, created_at) "
+                    "id_verified, phone, user_id, created_at) "
                     f"SELECT seq, CONCAT('Patient ', seq), IF(seq MOD 2, 'male', 'female'), NULL, "
-                    f"'other', NULL, CONCAT('139', LPAD(seq, 8, '0')), NULL, NOW(6) "
+                    f"'other', NULL, FALSE, CONCAT('139', LPAD(seq, 8, '0')), NULL, NOW(6) "
                     f"FROM seq_{first}_to_{last}"
                 ),
             ),
