@@ -331,9 +331,11 @@ class TestTooFewDigits:
         assert list(response.context["page"].object_list) == []
 
     def test_the_api_schema_says_the_rule(self, clinic):
-        schema = clinic.clients["admin api"].get(
-            "/api/schema/", {"format": "json"}, headers={"accept-language": "en"}
-        ).json()
+        schema = (
+            clinic.clients["admin api"]
+            .get("/api/schema/", {"format": "json"}, headers={"accept-language": "en"})
+            .json()
+        )
         parameters = {
             parameter["name"]: parameter.get("description", "")
             for parameter in schema["paths"]["/api/receptionist/patients"]["get"]["parameters"]
