@@ -379,7 +379,7 @@ def test_the_api_and_the_admin_read_a_range_of_the_patient_index(
         400,
         name=factory.Sequence(lambda n: f"{SURNAMES[n % len(SURNAMES)]}{n}"),
         # One phone in a hundred starts with any 4 given digits, as selective as a typed prefix.
-            phone=factory.Sequence(lambda n: f"13{n * 37 % 100:02d}{n:07d}"),
+        phone=factory.Sequence(lambda n: f"13{n * 37 % 100:02d}{n:07d}"),
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE TABLE clinic_patient")
