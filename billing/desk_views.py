@@ -51,6 +51,8 @@ class PaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.update({"inputmode": "decimal", "step": "0.01", "min": "0"})
+        # The desk comes here to type the total: the cursor is already there.
+        self.fields["total_amount"].widget.attrs["autofocus"] = True
 
 
 @role_required(*DESK_ROLES)

@@ -60,8 +60,9 @@ class CheckInView(ClinicAPIView):
         operation_id="receptionist_checkin",
         request=CheckInSerializer,
         responses={201: VisitSerializer},
-        description="The booked patient has arrived: the phone (and the ID number when the "
-        "booking has one) must match. The booking becomes a waiting visit with a queue number.",
+        description="The booked patient has arrived: the phone (and the ID number, whole or "
+        "its last 4 characters, when the booking has one) must match, by the same rule as the "
+        "desk's page. The booking becomes a waiting visit with a queue number.",
     )
     def post(self, request: Request, appt_id: int) -> Response:
         data = self.validated_body(CheckInSerializer)

@@ -24,6 +24,7 @@ from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from clinic.templatetags.clinic_tags import minutes_since
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
+from visits import arrival
 from visits.forms import (
     SERVICE_ERROR_FIELDS,
     CheckInForm,
@@ -53,7 +54,21 @@ VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room"
 
 @role_required(*DESK_ROLES)
 def search(request: HttpRequest) -> HttpResponse:
+    """The desk's one search box: each result leads to its next action. A booking found by
+    its whole phone or ID number carries the proof of that check to its check-in page."""
     results = desk_search(request.GET.get("q", ""))
+    for appointment in results.appointments:
+        appointment.check_in_proof = (
+            arrival.make_proof(
+                appointment_id=appointment.pk,
+                by=request.user,
+                checks=arrival.checks_found_by_search(
+                    appointment, results.term, id_holder_ids=results.id_holder_ids
+                ),
+            )
+            if appointment.check_in_open()
+            else ""
+        )
     template = "visits/partials/search_results.html" if request.htmx else "visits/search.html"
     return render(request, template, {"results": results, "search_query": results.query})
 
@@ -61,11 +76,19 @@ def search(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK_ROLES)
 @require_http_methods(["GET", "POST"])
 def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
-    """The patient tells their phone (and ID number when booked with one); check_in()
-    verifies them."""
+    """The patient tells their phone (and the last 4 characters of the ID number when booked
+    with one); check_in() verifies them. Reached from the search box with a proof of what the
+    search matched, the page asks only for what that search did not check."""
     appointment = get_appointment_for(request.user, appointment_pk)
-    needs_id = bool(appointment.id_card)
-    form = CheckInForm(request.POST if request.method == "POST" else None, needs_id=needs_id)
+    data = request.POST if request.method == "POST" else None
+    proof = (data or request.GET).get("proof", "")
+    proven = arrival.proven_checks(proof, appointment_id=appointment.pk, by=request.user)
+    form = CheckInForm(
+        data,
+        initial={"proof": proof},
+        needs_phone=arrival.PHONE not in proven,
+        needs_id=bool(appointment.id_card) and arrival.ID_NUMBER not in proven,
+    )
     status = 200
     review_record = None
     if request.method == "POST":
@@ -73,8 +96,9 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
             try:
                 visit = check_in(
                     appointment_id=appointment.pk,
-                    phone=form.cleaned_data["phone"],
+                    phone=form.cleaned_data.get("phone", ""),
                     id_card=form.cleaned_data.get("id_card", ""),
+                    proof=form.cleaned_data["proof"],
                     by=request.user,
                 )
             except ClinicError as error:
@@ -89,10 +113,19 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
                 return redirect("visits:slip", pk=visit.pk)
         else:
             status = 400
+    form.focus()
     return render(
         request,
         "visits/check_in.html",
-        {"appointment": appointment, "form": form, "review_record": review_record},
+        {
+            "appointment": appointment,
+            "form": form,
+            "review_record": review_record,
+            "proven": proven,
+            # A proof that no longer holds (too old, another desk user's): the page says why
+            # it asks for the phone after all.
+            "proof_expired": bool(proof) and not proven,
+        },
         status=status,
     )
 
@@ -200,6 +233,9 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             if (str(initial["department"] or "").isdigit())
             else None
         )
+    # The cursor where the desk types first: the phone (it finds a record on file), or the
+    # department when the record was chosen from the search (its fields are locked).
+    form.fields["department" if chosen_patient else "phone"].widget.attrs["autofocus"] = True
     context = {
         "form": form,
         "chosen_patient": chosen_patient,

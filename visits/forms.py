@@ -8,24 +8,65 @@ from django.utils.translation import gettext_lazy as _
 from clinic.forms import PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
 from clinic.search import PATIENT_SEARCH_HELP
+from clinic.validators import normalize_resident_id
+from visits.services import ID_TAIL_LENGTH
 
 # Where the services' error fields are on these forms.
 SERVICE_ERROR_FIELDS = {"id_type": "id_card", "doctor_id": "doctor"}
 
 
+class IdNumberCheckField(forms.CharField):
+    """The ID check at check-in: the last 4 characters of the booking's ID number, or the
+    whole number (typed or scanned). Whether it matches is the check-in service's rule."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("label", _("Last 4 characters of the ID number"))
+        kwargs.setdefault("help_text", _("Or scan the whole ID card."))
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        )
+
+    def to_python(self, value: Any) -> str:
+        return normalize_resident_id(super().to_python(value)) or ""
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value and len(value) < ID_TAIL_LENGTH:
+            raise forms.ValidationError(
+                _("Type the last 4 characters of the ID number, or scan the whole number."),
+                code="id_too_short",
+            )
+
+
 class CheckInForm(forms.Form):
-    """What the arriving patient tells the desk; never pre-filled from the booking."""
+    """What the arriving patient tells the desk; never pre-filled from the booking. A check
+    the desk's search already made (`proof`, visits.arrival) is not asked again: its field
+    is left out, and the proof goes with the form for the service to verify again."""
 
+    proof = forms.CharField(required=False, widget=forms.HiddenInput)
     phone = PhoneField(label=_("Phone number the patient gives"))
-    id_card = ResidentIdField(required=False, label=_("ID number the patient gives"))
+    id_card = IdNumberCheckField()
 
-    def __init__(self, *args: Any, needs_id: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, needs_phone: bool = True, needs_id: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["phone"].widget.attrs["autofocus"] = True
-        if needs_id:
-            self.fields["id_card"].required = True
-        else:
+        if not needs_phone:
+            del self.fields["phone"]
+        if not needs_id:
             del self.fields["id_card"]
+
+    def focus(self) -> None:
+        """The cursor where the desk types next: the first field with an error, else the
+        first field (call after the errors are known, the service's included)."""
+        names = [name for name, field in self.fields.items() if not field.widget.is_hidden]
+        invalid = [name for name in names if name in self.errors]
+        for name in names:
+            self.fields[name].widget.attrs.pop("autofocus", None)
+        if invalid or names:
+            self.fields[(invalid or names)[0]].widget.attrs["autofocus"] = True
 
 
 class WalkInForm(forms.Form):

@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.search import appointment_filter
 from clinic.models import Patient, Room
-from clinic.search import TermKind, parse_term, patient_filter, patient_ordering
+from clinic.search import SearchTerm, TermKind, parse_term, patient_filter, patient_ordering
 from scheduling.models import Schedule
+from visits.models import Visit, VisitStatus
 
 LIMIT = 8
 
@@ -31,13 +32,23 @@ VISIT_SEARCH_HELP = _(
 @dataclass
 class SearchResults:
     query: str
+    term: SearchTerm | None = None
     patients: list[Patient] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
+    # Today's visits of the patients found, each with the desk's next action for it.
+    visits: list[Visit] = field(default_factory=list)
     # Digits too few to be a phone's beginning: nothing was looked up, and the box says why.
     too_short: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.patients or self.appointments)
+        return bool(self.patients or self.appointments or self.visits)
+
+    @property
+    def id_holder_ids(self) -> set[int]:
+        """The patients found by their whole ID number (none for other searches)."""
+        if self.term is None or self.term.kind != TermKind.ID_NUMBER:
+            return set()
+        return {patient.pk for patient in self.patients if patient.id_card == self.term.value}
 
 
 def start_of_today() -> dt.datetime:
@@ -46,8 +57,8 @@ def start_of_today() -> dt.datetime:
 
 def desk_search(query: str) -> SearchResults:
     """Patients and live bookings (today onwards) matching what was typed."""
-    results = SearchResults(query=(query or "").strip())
     term = parse_term(query)
+    results = SearchResults(query=(query or "").strip(), term=term)
     if term is None:
         return results
     if term.is_too_short:
@@ -83,7 +94,40 @@ def desk_search(query: str) -> SearchResults:
         )
         .order_by("expected_time", "id")[:LIMIT]
     )
+    results.visits = todays_visits_of(results.patients)
     return results
+
+
+# What the desk does next for a visit of today, by its status: the slip while the patient
+# waits or is seen, payment once the doctor is done, the receipt once paid. A visit left
+# unseen has nothing left to do.
+NEXT_ACTIONS = {
+    VisitStatus.WAITING: "slip",
+    VisitStatus.IN_CONSULTATION: "slip",
+    VisitStatus.AWAITING_PAYMENT: "pay",
+    VisitStatus.LEFT: "receipt",
+}
+
+
+def todays_visits_of(patients: list[Patient]) -> list[Visit]:
+    """Today's visits of these patients that the desk still has something to do for, each
+    with its `next_action` (NEXT_ACTIONS) and `bill_pk`: one query on the (patient, visit
+    date) index, none when no patient was found."""
+    if not patients:
+        return []
+    visits = list(
+        Visit.objects.filter(
+            patient__in=[patient.pk for patient in patients],
+            visit_date=timezone.localdate(),
+            status__in=list(NEXT_ACTIONS),
+        )
+        .select_related("patient", "department", "schedule__doctor")
+        .annotate(bill_pk=F("bill__id"))
+        .order_by("check_in_time", "id")[:LIMIT]
+    )
+    for visit in visits:
+        visit.next_action = NEXT_ACTIONS[visit.status]
+    return visits
 
 
 def visit_filter(text: str, *, prefix: str = "") -> Q:

@@ -132,7 +132,17 @@ class VisitStatusSerializer(serializers.Serializer):
 
 class CheckInSerializer(serializers.Serializer):
     phone = PhoneInputField()
-    id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
+    id_card = TextField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "When the booking has an ID number: that number, or its last 4 characters (any "
+            "case). On a booking without one, a whole ID number given is kept on the "
+            "patient's record."
+        ),
+    )
 
 
 class WalkInSerializer(serializers.Serializer):

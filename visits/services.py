@@ -4,6 +4,7 @@ doctor calling the next patient, the medical record), each write one transaction
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
@@ -21,6 +22,7 @@ from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
 from scheduling.models import HALF_DAY_SLOTS, Schedule, slot_bounds
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
+from visits import arrival
 from visits.exceptions import (
     CheckInClosed,
     ConsultationInProgress,
@@ -52,18 +54,54 @@ def _create_visit(
     )
 
 
-def _verify_arrival(appointment: Appointment, *, phone: str, id_card: str) -> str:
-    """The phone typed at the desk must match the booking, and so must the ID number when
-    the booking has one (VerificationFailed otherwise). Returns the ID number given."""
-    errors = {}
-    if normalize_phone(phone) != appointment.phone:
+# The ID check at the desk asks for the last characters of the booking's ID number (the
+# whole number, typed or scanned, is accepted too).
+ID_TAIL_LENGTH = 4
+
+
+def id_number_matches(given: str, booked: str) -> bool:
+    """The ID number the patient gives is the booking's: the whole number, or its last
+    ID_TAIL_LENGTH characters (any case: a resident ID's check character may be an X)."""
+    given = normalize_resident_id(given) or ""
+    booked = normalize_resident_id(booked) or ""
+    if not given or not booked:
+        return False
+    return given == booked or (len(given) == ID_TAIL_LENGTH and booked.endswith(given))
+
+
+@dataclass(frozen=True)
+class ArrivalCheck:
+    """How an arrival was verified: what the audit event keeps (never the values)."""
+
+    id_card: str  # the whole ID number given ("" when none, or only its last characters)
+    how: dict[str, str]
+
+
+def _verify_arrival(
+    appointment: Appointment, *, phone: str, id_card: str, proven: frozenset[str]
+) -> ArrivalCheck:
+    """The phone typed at the desk must match the booking, and so must the ID number (whole,
+    or its last 4 characters) when the booking has one: VerificationFailed otherwise. A check
+    in `proven` (the desk's search made it, visits.arrival) is not asked again."""
+    errors, how = {}, {}
+    if arrival.PHONE in proven:
+        how["phone"] = "search"
+    elif normalize_phone(phone) == appointment.phone:
+        how["phone"] = "typed"
+    else:
         errors["phone"] = [_("This phone number does not match the booking.")]
-    given_id = normalize_resident_id(id_card)
-    if appointment.id_card and given_id != appointment.id_card:
-        errors["id_card"] = [_("This ID number does not match the booking.")]
+    given_id = normalize_resident_id(id_card) or ""
+    if appointment.id_card:
+        if arrival.ID_NUMBER in proven:
+            how["id_card"] = "search"
+        elif id_number_matches(given_id, appointment.id_card):
+            how["id_card"] = "last_4" if len(given_id) == ID_TAIL_LENGTH else "whole"
+        else:
+            errors["id_card"] = [_("This ID number does not match the booking.")]
     if errors:
         raise VerificationFailed(details=errors)
-    return given_id or ""
+    # The last characters check a number; they are no number to keep.
+    return ArrivalCheck(id_card="" if len(given_id) == ID_TAIL_LENGTH else given_id, how=how)
 
 
 def _patient_arriving(appointment: Appointment, *, id_card: str) -> Patient:
@@ -85,12 +123,18 @@ def _patient_arriving(appointment: Appointment, *, id_card: str) -> Patient:
 def check_in(
     *,
     appointment_id: int,
-    phone: str,
+    phone: str = "",
     id_card: str = "",
+    proof: str = "",
     by: User,
     now: dt.datetime | None = None,
 ) -> Visit:
     """The booked patient has arrived: verify them, and turn the booking into a waiting visit.
+
+    Verification (the one rule for the desk's page and the API): the phone the booking was
+    made with, and when the booking has an ID number, that number or its last 4 characters.
+    `proof`, from the desk's search (visits.arrival), stands for the checks that search made,
+    when it is genuine, recent and this desk user's.
 
     The booking is read here, under its lock (Appointment.DoesNotExist when there is none:
     the caller's 404). The place the booking held now belongs to the visit. Returned with
@@ -111,8 +155,9 @@ def check_in(
         raise CheckInClosed(
             details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
         )
-    given_id = _verify_arrival(appointment, phone=phone, id_card=id_card)
-    patient = _patient_arriving(appointment, id_card=given_id)
+    proven = arrival.proven_checks(proof, appointment_id=appointment.pk, by=by)
+    verified = _verify_arrival(appointment, phone=phone, id_card=id_card, proven=proven)
+    patient = _patient_arriving(appointment, id_card=verified.id_card)
     schedule = lock_schedule(appointment.schedule_id)
     if (schedule.doctor_id, schedule.room_id) == (slot.doctor_id, slot.room_id):
         schedule.doctor, schedule.room = slot.doctor, slot.room  # for the answer, no second read
@@ -129,7 +174,12 @@ def check_in(
         action="visit.checked_in",
         obj=visit,
         patient=patient,
-        new={"status": visit.status, "queue_number": visit.queue_number, "schedule": schedule.pk},
+        new={
+            "status": visit.status,
+            "queue_number": visit.queue_number,
+            "schedule": schedule.pk,
+            "verified": verified.how,
+        },
     )
     record_events([completed, checked_in])
     return visit

@@ -53,12 +53,23 @@
     if (button) {
       event.preventDefault();
       window.print();
+      // The printout is done (print() returns when its dialog closes): the hand goes on to
+      // what comes next, the desk's search box for the next patient.
+      var next = button.getAttribute("data-then-focus");
+      var target = next && document.querySelector(next);
+      if (target) target.focus();
     }
   });
 
-  // Pages may ask for the print dialog right away (the slip after a check-in).
   document.addEventListener("DOMContentLoaded", function () {
+    // Pages may put the focus on their main button (print the slip, right after a check-in).
     var focus = document.querySelector("[data-autofocus]");
     if (focus) focus.focus();
+    // A field sent back with an error keeps the cursor, its text selected: typing replaces it.
+    var invalid = document.querySelector("input[autofocus][aria-invalid=true]");
+    if (invalid) {
+      invalid.focus();
+      invalid.select();
+    }
   });
 })();
