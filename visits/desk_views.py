@@ -81,7 +81,8 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
     search matched, the page asks only for what that search did not check."""
     appointment = get_appointment_for(request.user, appointment_pk)
     data = request.POST if request.method == "POST" else None
-    proof = (data or request.GET).get("proof", "")
+    # The search's link brings the proof; the form sends it back with what was typed.
+    proof = (request.POST if data is not None else request.GET).get("proof", "")
     proven = arrival.proven_checks(proof, appointment_id=appointment.pk, by=request.user)
     form = CheckInForm(
         data,

@@ -37,15 +37,43 @@
     }
   });
 
-  // Enter in the search box opens the first result when results are shown.
+  // The results shown are those of this text (the partial says which text it answers):
+  // results of an earlier, shorter text may still be on screen while the box is typed on.
+  function resultsAnswer(query) {
+    var answer = document.querySelector("#desk-search-results [data-query]");
+    return answer !== null && answer.getAttribute("data-query") === query;
+  }
+
+  // Enter in the search box opens the first result of what is typed now. Typed (or scanned)
+  // faster than the box searches as it goes, the results are asked for first, then opened.
   document.addEventListener("submit", function (event) {
-    if (event.target.id === "desk-search-form") {
-      var links = resultLinks();
-      if (links.length) {
-        event.preventDefault();
-        window.location.href = links[0].href;
-      }
+    var form = event.target;
+    if (form.id !== "desk-search-form") return;
+    var input = document.getElementById("desk-search");
+    var query = input.value.trim();
+    var links = resultLinks();
+    if (links.length && resultsAnswer(query)) {
+      event.preventDefault();
+      window.location.href = links[0].href;
+      return;
     }
+    if (!query || !window.fetch) return; // the full search page
+    event.preventDefault();
+    var url = form.action + "?" + new URLSearchParams({ q: query }).toString();
+    fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        if (input.value.trim() !== query) return; // typed on since: that search answers
+        document.getElementById("desk-search-results").innerHTML = html;
+        var fresh = resultLinks();
+        if (fresh.length && resultsAnswer(query)) window.location.href = fresh[0].href;
+      })
+      .catch(function () {
+        form.submit();
+      });
   });
 
   document.addEventListener("click", function (event) {

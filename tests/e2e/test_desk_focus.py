@@ -84,6 +84,63 @@ def test_a_wrong_id_check_keeps_the_cursor_in_its_field(desk_page, live_server, 
     assert Visit.objects.get().appointment == appointment
 
 
+def test_a_scanned_id_number_with_its_enter_checks_in_with_nothing_more_to_type(
+    desk_page, live_server, schedule
+):
+    """A scanner types the 18 characters and Enter at once: the box searches that number
+    and opens the booking's check-in, where the scan has made both checks."""
+    page = desk_page
+    patient = Patient.objects.create(name="赵六", phone="13612345678", id_card=ID_X)
+    Appointment.objects.create(
+        patient=patient,
+        patient_name=patient.name,
+        phone=patient.phone,
+        id_card=ID_X,
+        department=schedule.department,
+        schedule=schedule,
+        expected_time=timezone.now(),
+    )
+    page.goto(f"{live_server.url}/visits/board/")
+    keyboard = Keyboard(page)
+    keyboard.press("/")
+    keyboard.type(ID_X)
+    keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Check in")
+    expect(page.locator("#id_phone")).to_have_count(0)
+    expect(page.locator("#id_id_card")).to_have_count(0)
+    expect(page.locator("#main form[method=post] button[type=submit]")).to_be_focused()
+    keyboard.press("Enter")
+    expect(page.locator(".slip-number")).to_have_text("1")
+    keyboard.press("Enter")
+    assert page.evaluate("window.__printed === true")
+    assert Visit.objects.get().patient == patient
+    print(f"keyboard check-in with a scanned ID number: {len(keyboard.keys)} keys, 3 steps")
+
+
+def test_enter_opens_the_first_result_of_what_is_typed_now(desk_page, live_server, schedule):
+    """Results of the first digits are on screen when the rest is typed and Enter pressed
+    at once: Enter opens the first result of the whole number, not of its beginning."""
+    page = desk_page
+    first = Patient.objects.create(name="赵六", phone="13612345678")
+    Appointment.objects.create(
+        patient=first,
+        patient_name=first.name,
+        phone=first.phone,
+        department=schedule.department,
+        schedule=schedule,
+        expected_time=timezone.now(),
+    )
+    other = Patient.objects.create(name="赵七", phone="13600000000")
+    page.goto(f"{live_server.url}/visits/board/")
+    page.keyboard.press("/")
+    page.keyboard.type("136")
+    expect(page.locator("#desk-search-results a")).to_have_count(3)
+    expect(page.locator("#desk-search-results a").first).to_contain_text("check in")
+    page.keyboard.type("00000000")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/visits/walk-in/?patient={other.pk}")
+
+
 def test_from_the_search_box_to_a_printed_receipt_and_back_to_the_search_box(
     desk_page, live_server, schedule
 ):
