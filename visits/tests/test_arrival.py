@@ -4,6 +4,7 @@ search carries of the checks it made (visits.arrival), verified by the one check
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core import signing
@@ -15,6 +16,7 @@ from clinic.models import AuditEvent, Patient
 from clinic.search import parse_term
 from clinic.tests.factories import PatientFactory, ReceptionistFactory, make_resident_id
 from scheduling.tests.factories import ScheduleFactory
+from tests.api.conftest import bearer_client
 from tests.support import WORK_DAY, clinic_time
 from visits import arrival
 from visits.exceptions import VerificationFailed
@@ -218,3 +220,50 @@ class TestSearchProof:
         with pytest.raises(InvalidTransition):
             check_in(appointment_id=id_booking.pk, proof=proof, by=receptionist, now=OPEN)
         assert state(id_booking) == before
+
+
+class TestTheApiFollowsTheSameRule:
+    """The API's check-in calls the same service: the last 4 characters are accepted there
+    too, a wrong one is a field error, and the API has no search proof to skip the phone."""
+
+    URL = "/api/receptionist/checkin/{}"
+
+    @pytest.fixture
+    def api(self, receptionist):
+        return bearer_client(receptionist)
+
+    @pytest.fixture
+    def open_now(self, id_booking):
+        """The booking, at a time its check-in is open (the service reads Django's clock)."""
+        with mock.patch("django.utils.timezone.now", return_value=OPEN):
+            yield id_booking
+
+    def test_the_last_4_characters_check_in(self, api, open_now):
+        response = api.post(
+            self.URL.format(open_now.pk),
+            {"phone": open_now.phone, "id_card": ID_X[-4:].lower()},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        assert Visit.objects.get().appointment == open_now
+
+    def test_a_wrong_id_check_is_a_field_error_and_changes_nothing(self, api, open_now):
+        before = state(open_now)
+        response = api.post(
+            self.URL.format(open_now.pk),
+            {"phone": open_now.phone, "id_card": "0000"},
+            format="json",
+        )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert (error["code"], list(error["details"])) == ("verification_failed", ["id_card"])
+        assert state(open_now) == before
+
+    def test_the_api_still_needs_the_phone(self, api, open_now, receptionist):
+        proof = proof_for(open_now, receptionist, ID_X)
+        response = api.post(
+            self.URL.format(open_now.pk), {"id_card": ID_X[-4:], "proof": proof}, format="json"
+        )
+        assert response.status_code == 400
+        assert "phone" in response.json()["error"]["details"]
+        assert not Visit.objects.exists()
