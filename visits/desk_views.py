@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from appointments.selectors import get_appointment_for
 from clinic.exceptions import ClinicError, InvalidInput
 from clinic.forms import apply_clinic_error
-from clinic.models import AuditEvent, Department, Patient
+from clinic.models import AuditEvent, Department, Patient, User
 from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
@@ -40,7 +40,7 @@ from visits.identity import (
     withdraw_unverified_id_card,
 )
 from visits.models import Visit, VisitStatus
-from visits.search import desk_search
+from visits.search import SearchResults, desk_search
 from visits.services import check_in, register_walk_in, walk_in_slot
 
 BOARD_COLUMNS = (
@@ -57,20 +57,25 @@ def search(request: HttpRequest) -> HttpResponse:
     """The desk's one search box: each result leads to its next action. A booking found by
     its whole phone or ID number carries the proof of that check to its check-in page."""
     results = desk_search(request.GET.get("q", ""))
-    for appointment in results.appointments:
-        appointment.check_in_proof = (
-            arrival.make_proof(
-                appointment_id=appointment.pk,
-                by=request.user,
-                checks=arrival.checks_found_by_search(
-                    appointment, results.term, id_holder_ids=results.id_holder_ids
-                ),
-            )
-            if appointment.check_in_open()
-            else ""
-        )
+    _sign_check_in_proofs(results, by=request.user)
     template = "visits/partials/search_results.html" if request.htmx else "visits/search.html"
     return render(request, template, {"results": results, "search_query": results.query})
+
+
+def _sign_check_in_proofs(results: SearchResults, *, by: User) -> None:
+    """Each booking open for check-in gets the proof of the checks this search made for it
+    (`check_in_proof`, "" for none), for its "check in" link."""
+    for appointment in results.appointments:
+        checks = (
+            arrival.checks_found_by_search(
+                appointment, results.term, id_holder_ids=results.id_holder_ids
+            )
+            if appointment.check_in_open()
+            else frozenset()
+        )
+        appointment.check_in_proof = arrival.make_proof(
+            appointment_id=appointment.pk, by=by, checks=checks
+        )
 
 
 @role_required(*DESK_ROLES)

@@ -56,7 +56,8 @@ def start_of_today() -> dt.datetime:
 
 
 def desk_search(query: str) -> SearchResults:
-    """Patients and live bookings (today onwards) matching what was typed."""
+    """Patients and live bookings (today onwards) matching what was typed, and today's
+    visits of the patients found (`todays_visits_of`)."""
     term = parse_term(query)
     results = SearchResults(query=(query or "").strip(), term=term)
     if term is None:
