@@ -9,6 +9,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -292,3 +294,28 @@ class TestFocus:
         html = desk_client.get(reverse("billing:pay", args=[visit.pk])).content.decode()
         assert "autofocus" in field_tag(html, "total_amount")
         assert "autofocus" not in field_tag(html, "insurance_amount")
+
+
+@pytest.mark.mariadb
+# ANALYZE TABLE commits on MariaDB: the rows are flushed afterwards, not rolled back.
+@pytest.mark.django_db(transaction=True)
+def test_todays_visits_of_the_patients_found_read_a_range_of_their_index(desk_client):
+    """The visits the results offer are read on (patient, visit date), never by scanning the
+    day's visits or the patient's history."""
+    days = [timezone.localdate() - dt.timedelta(days=n) for n in range(20)]
+    schedules = [ScheduleFactory(work_date=day, max_patients=500) for day in days]
+    people = [PatientFactory(phone=f"139{n:08d}") for n in range(40)]
+    for patient in people:
+        for schedule in schedules:
+            VisitFactory(schedule=schedule, patient=patient, status=VisitStatus.LEFT)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE visits_visit, clinic_patient")
+    with CaptureQueriesContext(connection) as queries:
+        results_html(desk_client, people[7].phone)
+    (sql,) = [q["sql"] for q in queries if "FROM `visits_visit`" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        columns = [column[0] for column in cursor.description]
+        plan = {row["table"]: row for row in (dict(zip(columns, r, strict=True)) for r in cursor)}
+    visits = plan["visits_visit"]
+    assert visits["type"] in {"range", "ref"} and "visit_patient_day_idx" in visits["key"], visits
