@@ -55,6 +55,7 @@ POLICY: dict[str, dict[str, object]] = {
     "logout": {persona: POST_ONLY for persona in PERSONAS},
     "register": {**only(*PERSONAS, allowed_gets=MOVED), "anonymous": OK},
     "set_language": {persona: MOVED for persona in PERSONAS},
+    "favicon": {persona: MOVED for persona in PERSONAS},
     # Patients
     "appointments:book": only(*PATIENTS),
     "appointments:my-appointments": only(*PATIENTS),
