@@ -92,6 +92,7 @@ POLICY: dict[str, dict[str, object]] = {
     "billing:statistics-export": only("admin"),
     "scheduling:planner": only("admin"),
     "scheduling:copy-week": only("admin"),
+    "scheduling:planner-rooms": only("admin"),
     # The waiting-room display: a screen's own key, never an account (visits.displays)
     "display:department": {persona: DENIED for persona in PERSONAS},
 }
@@ -161,7 +162,10 @@ def world():
 
 
 # Query strings a route needs to answer at all (the export names its table).
-QUERY = {"billing:statistics-export": "?table=income"}
+QUERY = {
+    "billing:statistics-export": "?table=income",
+    "scheduling:planner-rooms": "?field=pattern-0-doctor",
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
