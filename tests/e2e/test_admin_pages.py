@@ -3,8 +3,10 @@ planner's grid and its rooms narrowed to the doctor's department."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from billing.views import total_label
@@ -81,4 +83,57 @@ def test_statistics_tables_fit_a_laptop_and_scroll_inside_their_card(
     assert label != "总费用"
     for name in ("income", "visits"):
         expect(page.locator(f"#stats-{name}-table tfoot th")).to_have_text(label)
+    context.close()
+
+
+def test_planner_shows_the_week_proposes_a_free_one_and_narrows_rooms(
+    browser, live_server, results_dir
+):
+    from clinic.tests.factories import DepartmentFactory, DoctorFactory, RoomFactory
+    from scheduling.models import Schedule, monday_of
+    from scheduling.tests.factories import ScheduleFactory
+
+    AdminUserFactory(username="boss")
+    medicine = DepartmentFactory(name="Medicine")
+    surgery = DepartmentFactory(name="Surgery")
+    wang = DoctorFactory(department=medicine, name="Wang", emp_id="D001")
+    DoctorFactory(department=surgery, name="Li", emp_id="D002")
+    room_101 = RoomFactory(department=medicine, room_number="101")
+    RoomFactory(department=medicine, room_number="102")
+    RoomFactory(department=surgery, room_number="205")
+    this_monday = monday_of(timezone.localdate())
+    ScheduleFactory(
+        doctor=wang, room=room_101, work_date=this_monday, max_patients=20, current_patients=0
+    )
+    proposal = this_monday + dt.timedelta(weeks=1)
+
+    context = browser.new_context(locale="en-US", viewport=LAPTOP)
+    page = context.new_page()
+    log_in(page, live_server, "boss", TEST_PASSWORD)
+    page.goto(f"{live_server.url}/scheduling/planner/")
+    # The week proposed is the first without schedules: next week, empty.
+    expect(page.locator("#id_week")).to_have_value(proposal.isoformat())
+    expect(page.locator("#week-grid-empty")).to_be_visible()
+
+    # Choosing this week shows its schedule in the grid (HTMX, no reload).
+    page.fill("#id_week", this_monday.isoformat())
+    page.dispatch_event("#id_week", "change")
+    expect(page.locator("#week-grid-table")).to_contain_text("Wang (D001)")
+    expect(page.locator("#week-grid-table")).to_contain_text("Morning · room 101 · 0/20")
+
+    # Back to the proposed week; choosing Wang leaves only Medicine's rooms.
+    page.fill("#id_week", proposal.isoformat())
+    page.dispatch_event("#id_week", "change")
+    expect(page.locator("#week-grid-empty")).to_be_visible()
+    room_select = page.locator("#id_pattern-0-room")
+    expect(room_select.locator("option")).to_have_count(4)  # blank + 101, 102, 205
+    page.select_option("#id_pattern-0-doctor", str(wang.pk))
+    expect(room_select.locator("option")).to_have_count(3)  # blank + 101, 102
+    expect(room_select).not_to_contain_text("205")
+    page.select_option("#id_pattern-0-room", label="102 · Medicine")
+    page.click("button[value=create]")
+    page.wait_for_load_state()
+    assert Schedule.objects.filter(work_date__gte=proposal, room__room_number="102").count() == 5
+    expect(page.locator("#week-grid-table")).to_contain_text("Morning · room 102 · 0/20")
+    page.screenshot(path=results_dir / "planner-1366.png", full_page=True)
     context.close()
