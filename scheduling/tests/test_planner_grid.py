@@ -140,6 +140,13 @@ class TestWeekGrid:
         assert rows["Li (D002) Surgery"][6] == "Full day · room 205 · 0/8"
         assert 'id="week-proposed"' not in response.content.decode()
 
+    def test_without_javascript_the_grid_links_to_the_weeks_around(self, admin_client):
+        html = admin_client.get(PLANNER, {"week": WEDNESDAY.isoformat()}).content.decode()
+        assert f'href="{PLANNER}?week={week(MONDAY, -1).isoformat()}" rel="prev"' in html
+        assert f'href="{PLANNER}?week={week(MONDAY, 1).isoformat()}" rel="next"' in html
+        # The week field asks for the grid alone when it changes (HTMX).
+        assert f'hx-get="{PLANNER}"' in html and 'hx-target="#week-grid"' in html
+
     def test_an_empty_week_says_so(self, admin_client):
         response = admin_client.get(PLANNER, {"week": MONDAY.isoformat()})
         assert response.context["grid"].rows == []
