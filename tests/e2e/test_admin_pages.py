@@ -66,16 +66,25 @@ def test_statistics_tables_fit_a_laptop_and_scroll_inside_their_card(
         first = page.locator(f"#stats-{name}-table tbody tr:first-child th")
         assert first.evaluate("el => getComputedStyle(el).position") == "sticky"
 
+    # At 1366 px both tables show every column without scrolling.
+    for name in ("income", "visits"):
+        wrapper = _overflow(page, f"#stats-{name}-wrap")
+        assert wrapper["scroll"] <= wrapper["client"], (name, wrapper)
+
+    # Narrower (a tablet on its side), the visits table scrolls inside its card, its label
+    # column fixed, and its last column is reachable.
+    page.set_viewport_size({"width": 1024, "height": 768})
     visits = _overflow(page, "#stats-visits-wrap")
     assert visits["scroll"] > visits["client"], "seven status columns do not fit beside a chart"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     before = page.locator("#stats-visits-table tfoot th").bounding_box()
     page.eval_on_selector("#stats-visits-wrap", "el => { el.scrollLeft = el.scrollWidth; }")
     after = page.locator("#stats-visits-table tfoot th").bounding_box()
     assert after["x"] == pytest.approx(before["x"], abs=1), "the label column is sticky"
-    # The last column is reachable, not cut off.
     last = page.locator("#stats-visits-table thead th").last.bounding_box()
     wrap = page.locator("#stats-visits-wrap").bounding_box()
     assert last["x"] + last["width"] <= wrap["x"] + wrap["width"] + 1
+    page.screenshot(path=results_dir / f"statistics-1024-{locale}.png", full_page=True)
 
     # One label for both rows of sums, translated on its own (合计, not the bills' 总费用).
     with translation.override("en" if locale == "en-US" else "zh-hans"):
