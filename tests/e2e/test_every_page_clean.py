@@ -122,6 +122,15 @@ def test_every_main_page_loads_without_console_errors_or_failed_requests(
             response = page.goto(f"{live_server.url}{path}")
             assert response is not None and response.status == 200, path
             page.wait_for_load_state("networkidle")
+            # The browser fetches icons outside the page's own requests: ask for them.
+            icons = page.eval_on_selector_all("link[rel=icon]", "links => links.map(l => l.href)")
+            for icon in [*icons, f"{live_server.url}/favicon.ico"]:
+                answer = page.request.get(icon)
+                if not answer.ok:
+                    watcher.found.append(f"icon {answer.status}: {icon}")
+            # Django Admin's pages link no icon of their own: /favicon.ico serves them.
+            if not icons and not path.startswith("/admin/"):
+                watcher.found.append("no <link rel=icon>")
             if watcher.found:
                 problems[path] = list(watcher.found)
                 watcher.found.clear()
