@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from billing.forms import StatisticsExportForm, StatisticsForm, StatisticsTable
@@ -25,7 +26,12 @@ from visits.models import VisitStatus
 from visits.statistics import VisitRow, visits_by_group
 
 CENT = Decimal("0.01")
-# A spreadsheet runs a cell that starts with one of these as a formula.
+
+
+def total_label() -> str:
+    """The label of both tables' total row (合计). Its own context: the bare "Total" is the
+    bills' total amount (总费用), which is not what a row of sums is called."""
+    return pgettext("statistics table row of sums", "Total")
 
 
 @dataclass
@@ -81,7 +87,7 @@ def income_table(rows: list[IncomeRow], *, group_by: str) -> Table:
             ]
             for row in rows
         ],
-        footer=[_("Total"), str(totals[0]), *(_money(value) for value in totals[1:])],
+        footer=[total_label(), str(totals[0]), *(_money(value) for value in totals[1:])],
         chart={
             "type": "bar",
             "stacked": True,
@@ -110,7 +116,7 @@ def visits_table(rows: list[VisitRow], *, group_by: str) -> Table:
         ],
         # Distinct patients do not add up across rows: no total for them.
         footer=[
-            _("Total"),
+            total_label(),
             str(sum(row.visits for row in rows)),
             "",
             *map(str, status_totals),

@@ -13,9 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.cache import cache_control
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET
 
 from clinic.client_address import AuthRateThrottle
 from clinic.exceptions import ClinicError
@@ -25,6 +28,14 @@ from clinic.roles import HOME_URL_NAMES
 from clinic.services import register_patient_account
 
 logger = logging.getLogger(__name__)
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico for what asks there without reading the page (Django Admin's pages, feed
+    readers, bookmarks): the static icon, which whitenoise serves with its hashed name."""
+    return redirect(static("favicon.ico"))
 
 
 @login_required

@@ -55,6 +55,11 @@ def slot_bounds(work_date: dt.date, time_slot: str) -> tuple[dt.datetime, dt.dat
     )
 
 
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of a date's week: the planner plans Monday to Sunday."""
+    return day - dt.timedelta(days=day.weekday())
+
+
 def half_day_slot_at(local_time: dt.time) -> TimeSlot | None:
     """The half-day slot whose hours contain a clinic-local time, or None when closed."""
     for slot in HALF_DAY_SLOTS:

@@ -9,7 +9,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from clinic.models import Department
-from scheduling.models import HALF_DAY_SLOTS, OVERLAPPING_SLOTS, Schedule, TimeSlot, slot_bounds
+from scheduling.models import (
+    HALF_DAY_SLOTS,
+    OVERLAPPING_SLOTS,
+    Schedule,
+    TimeSlot,
+    monday_of,
+    slot_bounds,
+)
 
 
 @dataclass(frozen=True)
@@ -138,3 +145,93 @@ def next_available_slots(
             if len(found) == limit:
                 break
     return found
+
+
+# --- Week planner -------------------------------------------------------------------------
+
+
+# How far ahead the planner looks for a week to propose: a clinic plans weeks, not years.
+PROPOSAL_HORIZON_WEEKS = 52
+
+
+def first_unscheduled_week(*, today: dt.date | None = None) -> dt.date:
+    """The Monday of the week the planner proposes: the first week, from the current one on,
+    with no schedule on any of its seven days, in any department (the planner plans the whole
+    clinic). The week after the horizon when every week up to it has schedules. One query:
+    the distinct dates with schedules, on the work-date index."""
+    start = monday_of(today or timezone.localdate())
+    end = start + dt.timedelta(weeks=PROPOSAL_HORIZON_WEEKS)
+    scheduled = {
+        monday_of(day)
+        for day in Schedule.objects.filter(work_date__gte=start, work_date__lt=end)
+        .order_by()
+        .values_list("work_date", flat=True)
+        .distinct()
+    }
+    week = start
+    while week in scheduled:
+        week += dt.timedelta(weeks=1)
+    return week
+
+
+@dataclass
+class GridCell:
+    """One doctor's schedules on one day, in slot order."""
+
+    work_date: dt.date
+    schedules: list[Schedule] = field(default_factory=list)
+
+
+@dataclass
+class GridRow:
+    doctor_name: str
+    emp_id: str
+    department_name: str
+    cells: list[GridCell]
+
+
+@dataclass
+class WeekGrid:
+    """A week's existing schedules as the planner shows them: one row per doctor scheduled
+    that week (by department, then staff number), one cell per day (Monday to Sunday)."""
+
+    monday: dt.date
+    days: list[dt.date]
+    rows: list[GridRow]
+
+    @property
+    def previous_week(self) -> dt.date:
+        return self.monday - dt.timedelta(weeks=1)
+
+    @property
+    def next_week(self) -> dt.date:
+        return self.monday + dt.timedelta(weeks=1)
+
+    @property
+    def schedule_count(self) -> int:
+        return sum(len(cell.schedules) for row in self.rows for cell in row.cells)
+
+
+def week_grid(*, week: dt.date) -> WeekGrid:
+    """The schedules of the week of `week`, doctor by day (one query, whatever its size)."""
+    monday = monday_of(week)
+    days = [monday + dt.timedelta(days=offset) for offset in range(7)]
+    slot_order = {slot: index for index, slot in enumerate(TimeSlot.values)}
+    schedules = sorted(
+        Schedule.objects.filter(work_date__gte=days[0], work_date__lte=days[-1]).select_related(
+            "doctor", "room", "department"
+        ),
+        key=lambda s: (s.department.name, s.doctor.emp_id, s.work_date, slot_order[s.time_slot]),
+    )
+    rows: dict[int, GridRow] = {}
+    for schedule in schedules:
+        doctor = schedule.doctor
+        if doctor.pk not in rows:
+            rows[doctor.pk] = GridRow(
+                doctor_name=doctor.name,
+                emp_id=doctor.emp_id,
+                department_name=schedule.department.name,
+                cells=[GridCell(work_date=day) for day in days],
+            )
+        rows[doctor.pk].cells[schedule.work_date.weekday()].schedules.append(schedule)
+    return WeekGrid(monday=monday, days=days, rows=list(rows.values()))

@@ -21,7 +21,7 @@ from clinic.db import atomic_with_retry
 from clinic.models import Department, Employee, Role, Room, User
 from clinic.roles import ensure_role
 from scheduling.exceptions import ScheduleInUse
-from scheduling.models import OVERLAPPING_SLOTS, Schedule, TimeSlot
+from scheduling.models import OVERLAPPING_SLOTS, Schedule, TimeSlot, monday_of
 
 # What an audit event keeps of a schedule (the places taken are the bookings' to move).
 SCHEDULE_FIELDS = ("department", "room", "doctor", "work_date", "time_slot", "max_patients")
@@ -129,10 +129,6 @@ def pick_schedule(schedules: list[Schedule], *, doctor: Employee | None = None) 
 # The planner creates many schedules at once through the same write path as a single one
 # (the doctor's and room's locks, then Schedule.clean's department, duty and overlap rules),
 # and reports the outcome per schedule.
-
-
-def monday_of(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
 
 
 class BatchMode(models.TextChoices):

@@ -55,6 +55,7 @@ POLICY: dict[str, dict[str, object]] = {
     "logout": {persona: POST_ONLY for persona in PERSONAS},
     "register": {**only(*PERSONAS, allowed_gets=MOVED), "anonymous": OK},
     "set_language": {persona: MOVED for persona in PERSONAS},
+    "favicon": {persona: MOVED for persona in PERSONAS},
     # Patients
     "appointments:book": only(*PATIENTS),
     "appointments:my-appointments": only(*PATIENTS),
@@ -91,6 +92,7 @@ POLICY: dict[str, dict[str, object]] = {
     "billing:statistics-export": only("admin"),
     "scheduling:planner": only("admin"),
     "scheduling:copy-week": only("admin"),
+    "scheduling:planner-rooms": only("admin"),
     # The waiting-room display: a screen's own key, never an account (visits.displays)
     "display:department": {persona: DENIED for persona in PERSONAS},
 }
@@ -160,7 +162,10 @@ def world():
 
 
 # Query strings a route needs to answer at all (the export names its table).
-QUERY = {"billing:statistics-export": "?table=income"}
+QUERY = {
+    "billing:statistics-export": "?table=income",
+    "scheduling:planner-rooms": "?field=pattern-0-doctor",
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.models import DailyIncomeSummary
 from billing.services import settle_visit
@@ -226,3 +226,20 @@ def test_the_admin_index_links_to_statistics_and_planning(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
     for name in ("billing:statistics", "scheduling:planner", "scheduling:copy-week"):
         assert f'href="{reverse(name)}"' in html
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_both_total_rows_carry_the_same_label_for_a_row_of_sums(admin_client, paid_today, language):
+    from billing.views import total_label
+
+    admin_client.cookies["django_language"] = language
+    response = admin_client.get(STATISTICS, HTTP_ACCEPT_LANGUAGE=language)
+    html = response.content.decode()
+    with translation.override(language):
+        label = total_label()
+    assert table_cells(html, "income")[-1][0] == label
+    assert table_cells(html, "visits")[-1][0] == label
+    # Not the bare "Total", which the bills' pages use for an amount (总费用 in Chinese).
+    assert label != "总费用"
+    with translation.override("en"):
+        assert total_label() == "Total"

@@ -184,14 +184,28 @@ class TestPattern:
         ]
         assert full_day.errors
 
-    def test_a_room_of_another_department_is_refused_per_schedule(self, admin_client, doctor):
+    def test_a_room_of_another_department_is_a_field_error(self, admin_client, doctor):
         foreign_room = RoomFactory()
         response = admin_client.post(PLANNER, pattern(row(doctor, foreign_room, weekdays=(0,))))
         assert response.status_code == 400
         assert not Schedule.objects.exists()
-        rows = response.context["result"].rows
-        assert len(rows) == 2
-        assert all("The room belongs to another department." in r.errors for r in rows)
+        assert response.context["result"] is None
+        line = response.context["formset"].forms[0]
+        assert line.errors == {"room": ["The room belongs to another department."]}
+
+    def test_a_room_of_another_department_is_still_refused_per_schedule(self, doctor, admin_user):
+        # The rule itself is the schedule's, whatever the door (API, Django Admin, a batch).
+        foreign = Schedule(
+            department=doctor.department,
+            doctor=doctor,
+            room=RoomFactory(),
+            work_date=MONDAY,
+            time_slot=TimeSlot.MORNING,
+            max_patients=5,
+        )
+        result = save_schedule_batch(schedules=[foreign], mode=BatchMode.VALID_ONLY, by=admin_user)
+        assert result.rows[0].errors == ["The room belongs to another department."]
+        assert not Schedule.objects.exists()
 
     def test_an_empty_pattern_is_a_form_error(self, admin_client):
         response = admin_client.post(PLANNER, pattern())
@@ -209,8 +223,10 @@ class TestPattern:
     def test_a_get_shows_choices_read_once(
         self, admin_client, doctor, room, django_assert_max_num_queries
     ):
-        # Session, user, then the doctors and the rooms once for all the lines.
-        with django_assert_max_num_queries(6):
+        # Session, user, the doctors and the rooms once for all the lines, the proposed
+        # week, the week's schedules (one query however many: see test_planner_grid.py) and
+        # the header's name of the signed-in user.
+        with django_assert_max_num_queries(7):
             assert admin_client.get(PLANNER).status_code == 200
 
 
