@@ -24,6 +24,7 @@ from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from clinic.templatetags.clinic_tags import minutes_since
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
+from visits.exceptions import AlreadyInQueue
 from visits.forms import (
     SERVICE_ERROR_FIELDS,
     CheckInForm,
@@ -40,6 +41,7 @@ from visits.identity import (
 )
 from visits.models import Visit, VisitStatus
 from visits.search import desk_search
+from visits.selectors import unfinished_visits_by_patient
 from visits.services import check_in, register_walk_in, walk_in_slot
 
 BOARD_COLUMNS = (
@@ -126,10 +128,20 @@ def _doctors_with_places_now(department: Department | None) -> list[Schedule]:
 WALK_IN_MATCHES = 5
 
 
-def _patient_matches(phone: str, id_card: str) -> list[Patient]:
+@dataclass(frozen=True)
+class WalkInMatch:
+    """A patient on file for what the walk-in form has typed, with their visits that are not
+    over: such a patient is shown with a link to their slip or payment, not offered to be
+    registered again."""
+
+    patient: Patient
+    unfinished_visits: list[Visit]
+
+
+def _patient_matches(phone: str, id_card: str) -> list[WalkInMatch]:
     """Patients on file for the walk-in form's phone and ID number, by the one search rule: the
     ID number when one is typed (it decides who someone is), else the phone (the whole number,
-    or its beginning from 3 digits)."""
+    or its beginning from 3 digits). Two queries, whatever the number of matches."""
     try:
         terms = field_terms(id_card=id_card) or field_terms(phone=phone)
     except ValidationError:
@@ -138,7 +150,9 @@ def _patient_matches(phone: str, id_card: str) -> list[Patient]:
         return []
     if not terms:
         return []
-    return list(matching_patients(terms)[:WALK_IN_MATCHES])
+    patients = list(matching_patients(terms)[:WALK_IN_MATCHES])
+    unfinished = unfinished_visits_by_patient([patient.pk for patient in patients])
+    return [WalkInMatch(patient, unfinished.get(patient.pk, [])) for patient in patients]
 
 
 @role_required(*DESK_ROLES)
@@ -148,6 +162,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     optionally a doctor with places now), and queue them with a slip."""
     status = 200
     review_record = None
+    queued_visit = None
     if request.method == "POST":
         form = WalkInForm(request.POST)
         if form.is_valid():
@@ -168,6 +183,12 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
                 review_record = error.details.get("record")
+                if isinstance(error, AlreadyInQueue):
+                    queued_visit = (
+                        Visit.objects.select_related("department")
+                        .filter(pk=error.details["visit"])
+                        .first()
+                    )
             else:
                 messages.success(
                     request,
@@ -207,6 +228,9 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         # The record the desk must look at before this person can be registered
         # (PatientNeedsDeskReview: an unverified number on an online account's record).
         "review_record": review_record,
+        # The patient's visit in this department today that is not over (AlreadyInQueue):
+        # its slip or payment, instead of a second registration.
+        "queued_visit": queued_visit,
     }
     if request.htmx and request.method == "GET":
         part = request.GET.get("part")
