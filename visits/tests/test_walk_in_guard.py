@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from appointments.models import VISIT_UNFINISHED_STATUSES
 from clinic.models import AuditEvent, Patient
 from clinic.tests.factories import PatientFactory
 from scheduling.tests.factories import ScheduleFactory
@@ -109,3 +110,5 @@ def test_an_open_visit_of_an_earlier_day_does_not_block_today(schedule, receptio
 def test_the_visit_statuses_the_guard_treats_as_open_are_those_not_final():
     """One definition: the statuses a visit can still move on from."""
     assert set(UNFINISHED_STATUSES) == {status for status, moves in Visit.ALLOWED.items() if moves}
+    # Appointments (below visits) spell them out to show a booking as checked in.
+    assert set(VISIT_UNFINISHED_STATUSES) == set(UNFINISHED_STATUSES)
