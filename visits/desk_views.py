@@ -29,10 +29,12 @@ from visits.forms import (
     SERVICE_ERROR_FIELDS,
     CheckInForm,
     LinkAccountForm,
+    PatientDetailsForm,
     PatientSearchForm,
     WalkInForm,
 )
 from visits.identity import (
+    correct_patient_details,
     link_online_account,
     recent_links,
     unlink_online_account,
@@ -416,22 +418,35 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient.objects.select_related("user", "linked_from"), pk=pk)
     action = request.POST.get("action", "")
     link_form = LinkAccountForm(request.POST if action == "link" else None)
+    details_form = PatientDetailsForm.for_record(
+        record, request.POST if action == "details" else None
+    )
+    # The form the posted action fills in, if it has one.
+    posted_form = {"link": link_form, "details": details_form}.get(action)
     status = 200
-    if request.method == "POST" and action == "link" and not link_form.is_valid():
+    if request.method == "POST" and posted_form is not None and not posted_form.is_valid():
         status = 400
     elif request.method == "POST":
         try:
             if action == "link":
                 link_online_account(record=record, by=request.user, **link_form.cleaned_data)
                 done = _("The account now acts for this record.")
+            elif action == "details":
+                correct_patient_details(
+                    record=record,
+                    by=request.user,
+                    id_document_seen=details_form.cleaned_data["id_document_seen"],
+                    **details_form.changes(record),
+                )
+                done = _("The patient's details are saved.")
             elif action in IDENTITY_ACTIONS:
                 service, done = IDENTITY_ACTIONS[action]
                 service(record=record, by=request.user)
             else:
                 raise InvalidInput()
         except ClinicError as error:
-            if action == "link":
-                apply_clinic_error(link_form, error)
+            if posted_form is not None:
+                apply_clinic_error(posted_form, error)
             else:
                 messages.error(request, error.message)
             status = error.status
@@ -444,6 +459,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "link_form": link_form,
+            "details_form": details_form,
             "history": AuditEvent.objects.filter(
                 patient=record, action__startswith="patient."
             ).select_related("actor")[:20],
