@@ -123,8 +123,8 @@ class DeskPatientView(ClinicAPIView):
         "record an online account acts for needs id_document_seen (the number is then "
         "verified). Nothing changed writes nothing.",
     )
-    def patch(self, request: Request, pk: int) -> Response:
-        record = get_object_or_404(Patient, pk=pk)
+    def patch(self, request: Request, id: int) -> Response:
+        record = get_object_or_404(Patient, pk=id)
         data = self.validated_body(PatientCorrectionSerializer)
         seen = data.pop("id_document_seen", False)
         record = correct_patient_details(

@@ -11,7 +11,7 @@ urlpatterns = [
     ),
     path("receptionist/register", api.WalkInView.as_view(), name="receptionist-register"),
     path(
-        "receptionist/patients/<int:pk>", api.DeskPatientView.as_view(), name="receptionist-patient"
+        "receptionist/patients/<int:id>", api.DeskPatientView.as_view(), name="receptionist-patient"
     ),
     path("receptionist/visits", api.DeskVisitsView.as_view(), name="receptionist-visits"),
     path(

@@ -150,7 +150,7 @@ def _pay(day: ClinicDay, user: Any) -> Call:
 
 
 def _correct_patient(day: ClinicDay, user: Any) -> Call:
-    return Call(kwargs={"pk": day.waiting.patient_id}, body={"name": "Corrected Name"})
+    return Call(kwargs={"id": day.waiting.patient_id}, body={"name": "Corrected Name"})
 
 
 def _call_next(day: ClinicDay, user: Any) -> Call:
