@@ -37,8 +37,10 @@ class WalkInForm(forms.Form):
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
     )
+    # Not required: a returning patient's fields are disabled (the record is used as it is),
+    # and a browser sends no disabled field. A new patient's defaults to a resident ID.
     id_type = forms.ChoiceField(
-        label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID
+        label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID, required=False
     )
     id_card = forms.CharField(label=_("ID number"), max_length=32, required=False)
     department = forms.ModelChoiceField(
@@ -55,6 +57,7 @@ class WalkInForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        cleaned["id_type"] = cleaned.get("id_type") or IdType.RESIDENT_ID
         if cleaned.get("patient") is None:
             for field in ("name", "phone"):
                 if not cleaned.get(field) and field not in self.errors:

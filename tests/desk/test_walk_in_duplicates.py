@@ -116,3 +116,16 @@ def test_registering_again_in_the_same_department_is_a_field_error_with_the_slip
     all_day_schedule.refresh_from_db()
     assert all_day_schedule.current_patients == 1
     assert AuditEvent.objects.count() == events
+
+
+def test_a_returning_patient_registers_with_the_fields_a_browser_sends(
+    desk_client, all_day_schedule
+):
+    """The record's fields are disabled on the form, so a browser sends none of them (not
+    even the ID type): the patient and the department are enough."""
+    patient = PatientFactory()
+    response = desk_client.post(
+        URL, {"patient": patient.pk, "department": all_day_schedule.department.pk}
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get().patient == patient
