@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
@@ -61,6 +62,7 @@ def correct_patient_details(
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise TypeError(f"fields the desk does not correct: {sorted(unknown)}")
+    # Lock order: this Patient row only (nothing else is written but the audit event).
     (record,) = _locked(record)
     before = audit_values(record, CORRECTABLE_FIELDS)
     _apply_changes(record, changes)
@@ -84,7 +86,15 @@ def correct_patient_details(
         # The desk typed it (the document in hand, confirmed for an account's record).
         record.id_verified = bool(record.id_card)
         update_fields.append("id_verified")
-    record.save(update_fields=update_fields)
+    try:
+        with transaction.atomic():
+            record.save(update_fields=update_fields)
+    except IntegrityError as error:
+        # The unique index, when another desk gave this number to another record between
+        # the validation above and this write: the same answer as the validation's.
+        raise InvalidInput(
+            details={"id_card": [_("Another patient record already has this ID number.")]}
+        ) from error
     for values in (old, new):
         if values.get("id_card"):
             values["id_card"] = mask_id_card(values["id_card"])

@@ -161,3 +161,15 @@ def test_an_administrator_corrects_too(record, admin_user):
 def test_unknown_fields_are_a_programming_error(record, receptionist):
     with pytest.raises(TypeError):
         correct_patient_details(record=record, by=receptionist, user=None)
+
+
+def test_a_number_taken_meanwhile_is_a_field_error_not_a_crash(record, receptionist, monkeypatch):
+    """Two desks giving one number to two records at once: the unique index refuses the
+    second write after its validation passed; the desk gets the field error."""
+    other = PatientFactory()
+    monkeypatch.setattr(Patient, "validate_unique", lambda self, exclude=None: None)
+    with pytest.raises(InvalidInput) as refused:
+        correct_patient_details(record=record, by=receptionist, id_card=other.id_card)
+    assert "id_card" in refused.value.details
+    record.refresh_from_db()
+    assert record.id_card == make_resident_id(BORN, seed=1) and events() == []
