@@ -19,6 +19,7 @@ from appointments.serializers import (
     CancelQuerySerializer,
     DeskAppointmentsFilterSerializer,
     MyAppointmentsFilterSerializer,
+    PatientAppointmentSerializer,
     PatientBookingSerializer,
     PhoneBookingSerializer,
 )
@@ -37,19 +38,19 @@ class MyAppointmentsView(ClinicAPIView):
     @extend_schema(
         operation_id="patient_appointments_list",
         parameters=[MyAppointmentsFilterSerializer],
-        responses={200: AppointmentSerializer(many=True)},
+        responses={200: PatientAppointmentSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(MyAppointmentsFilterSerializer)
         appointments = appointments_visible_to(request.user).order_by("-expected_time", "-id")
         if "status" in filters:
             appointments = appointments.filter(status=filters["status"])
-        return self.page_response(appointments, AppointmentSerializer)
+        return self.page_response(appointments, PatientAppointmentSerializer)
 
     @extend_schema(
         operation_id="patient_appointments_create",
         request=PatientBookingSerializer,
-        responses={201: AppointmentSerializer},
+        responses={201: PatientAppointmentSerializer},
     )
     def post(self, request: Request) -> Response:
         data = self.validated_body(PatientBookingSerializer)
@@ -60,7 +61,7 @@ class MyAppointmentsView(ClinicAPIView):
             doctor=data.get("doctor_id"),
         )
         # Returned with its department, schedule, doctor and room loaded: no second read.
-        return self.object_response(appointment, AppointmentSerializer, status=201)
+        return self.object_response(appointment, PatientAppointmentSerializer, status=201)
 
 
 class MyAppointmentDetailView(ClinicAPIView):
@@ -69,14 +70,14 @@ class MyAppointmentDetailView(ClinicAPIView):
     @extend_schema(
         operation_id="patient_appointments_cancel",
         parameters=[CancelQuerySerializer],
-        responses={200: AppointmentSerializer},
+        responses={200: PatientAppointmentSerializer},
         description="Cancels the booking (it stays listed, as cancelled) and frees its place.",
     )
     def delete(self, request: Request, id: int) -> Response:
         reason = self.validated_query(CancelQuerySerializer)["reason"]
         appointment = get_appointment_for(request.user, id)
         appointment.cancel(by=request.user, reason=reason)
-        return self.object_response(_refetch(appointment), AppointmentSerializer)
+        return self.object_response(_refetch(appointment), PatientAppointmentSerializer)
 
 
 def desk_appointments(filters: dict) -> QuerySet[Appointment]:

@@ -31,6 +31,23 @@ class AppointmentStatus(models.TextChoices):
 
 # The statuses that hold a place on their schedule.
 LIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
+
+# What the patient is shown (pages and API `display_status`), beside the stored status: a
+# booking checked in is stored as completed at once (check-in completes it), but to the
+# patient, still at the clinic, it is "checked in" until their visit is over.
+CHECKED_IN = "checked_in"
+DISPLAY_STATUS_CHOICES = (
+    *AppointmentStatus.choices[:2],
+    (CHECKED_IN, _("Checked in")),
+    *AppointmentStatus.choices[2:],
+)
+# The visit statuses of a patient still at the clinic (in the queue, with the doctor, yet to
+# pay): visits.models.UNFINISHED_STATUSES, spelled out here because appointments sit below
+# visits (a test in visits checks that the two agree).
+VISIT_UNFINISHED_STATUSES = ("waiting", "in_consultation", "awaiting_payment")
+# The name of the annotation (appointments.selectors.with_visit_status) that reads the
+# booking's visit status in the list's own query.
+VISIT_STATUS_ANNOTATION = "visit_status"
 _FINAL: frozenset[str] = frozenset()
 
 
@@ -136,6 +153,24 @@ class Appointment(StateMachineMixin, models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def display_status(self) -> str:
+        """The status the patient is shown: CHECKED_IN while the visit this booking became
+        is not over, else the stored status (which stays `completed` from check-in on)."""
+        if self.status != AppointmentStatus.COMPLETED:
+            return self.status
+        if VISIT_STATUS_ANNOTATION in vars(self):
+            visit_status = vars(self)[VISIT_STATUS_ANNOTATION]
+        else:
+            # Not read with the list (selectors.with_visit_status): one query, through the
+            # visit's own relation (appointments import nothing of visits).
+            visit = getattr(self, "visit", None)
+            visit_status = visit.status if visit is not None else None
+        return CHECKED_IN if visit_status in VISIT_UNFINISHED_STATUSES else self.status
+
+    def get_display_status_display(self) -> str:
+        return str(dict(DISPLAY_STATUS_CHOICES)[self.display_status])
 
     def check_in_open(self, now: dt.datetime | None = None) -> bool:
         opens_at, closes_at = self.schedule.check_in_window()

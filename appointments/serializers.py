@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from api.fields import BoundedDateField, BoundedDateTimeField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import DISPLAY_STATUS_CHOICES, Appointment, AppointmentStatus
 from clinic.fields import DepartmentField, DoctorField, IdCardField, PhoneInputField
 from clinic.search import validate_search_text
 from scheduling.models import TimeSlot, half_day_slot_at
@@ -67,6 +67,29 @@ class AppointmentSerializer(ModelSerializer):
     )
     def get_allowed_transitions(self, appointment: Appointment) -> list[str]:
         return sorted(appointment.allowed_transitions())
+
+
+class PatientAppointmentSerializer(AppointmentSerializer):
+    """A booking as its patient's routes answer it: with the status the patient is shown.
+    The patient's lists read their visits' status in the same query
+    (appointments.selectors.with_visit_status)."""
+
+    display_status = serializers.ChoiceField(
+        choices=DISPLAY_STATUS_CHOICES,
+        read_only=True,
+        help_text=_(
+            "What the patient is shown: checked_in from check-in until the visit is over "
+            "(the stored status is then already completed), else the stored status."
+        ),
+    )
+    display_status_label = serializers.SerializerMethodField()
+
+    class Meta(AppointmentSerializer.Meta):
+        fields = [*AppointmentSerializer.Meta.fields, "display_status", "display_status_label"]
+        read_only_fields = fields
+
+    def get_display_status_label(self, appointment: Appointment) -> str:
+        return appointment.get_display_status_display()
 
 
 class PatientBookingSerializer(serializers.Serializer):

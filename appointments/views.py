@@ -23,7 +23,7 @@ from appointments.forms import (
     DeskFilterForm,
     PhoneBookingForm,
 )
-from appointments.models import Appointment
+from appointments.models import CHECKED_IN, Appointment
 from appointments.selectors import appointments_visible_to, get_appointment_for
 from appointments.services import book_appointment
 from clinic.exceptions import ClinicError
@@ -178,16 +178,25 @@ def phone_booking(request: HttpRequest) -> HttpResponse:
 @role_required(Role.PATIENT)
 def my_appointments(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    upcoming, past = [], []
+    today_list, upcoming, past = [], [], []
     for appointment in appointments_visible_to(request.user).order_by("-expected_time", "-id"):
-        is_upcoming = appointment.is_live and appointment.schedule.work_date >= today
-        (upcoming if is_upcoming else past).append(appointment)
-    upcoming.reverse()  # soonest first
+        # A booking checked in stays with today's until the visit is over (display_status).
+        current = appointment.is_live or appointment.display_status == CHECKED_IN
+        work_date = appointment.schedule.work_date
+        if current and work_date == today:
+            today_list.append(appointment)
+        elif current and work_date > today:
+            upcoming.append(appointment)
+        else:
+            past.append(appointment)
+    today_list.reverse()  # soonest first
+    upcoming.reverse()
     return render(
         request,
         "appointments/my_appointments.html",
         {
             "patient": Patient.objects.filter(user=request.user).first(),
+            "today_appointments": today_list,
             "upcoming": upcoming,
             "past": past,
         },

@@ -15,9 +15,12 @@ from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from appointments.models import Appointment
+from clinic.models import Patient
 from clinic.roles import IsAdmin, IsDesk, IsDoctor
 from clinic.search import patient_filter
+from clinic.serializers import PatientSerializer
 from visits.exceptions import SettlementRequired
+from visits.identity import correct_patient_details
 from visits.models import Visit, VisitStatus
 from visits.records import get_visit_for_records, readable_record_of, visits_of_doctor
 from visits.serializers import (
@@ -26,6 +29,7 @@ from visits.serializers import (
     DoctorVisitSerializer,
     MedicalRecordInputSerializer,
     MedicalRecordSerializer,
+    PatientCorrectionSerializer,
     QueueFilterSerializer,
     VisitFilterSerializer,
     VisitReportSerializer,
@@ -103,6 +107,31 @@ class WalkInView(ClinicAPIView):
         )
         # Returned with its patient, department, doctor and room loaded: no second read.
         return self.object_response(visit, VisitSerializer, status=201, reveal_id_card=True)
+
+
+class DeskPatientView(ClinicAPIView):
+    """A patient record corrected by the desk (the same service as the patient's desk page)."""
+
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_patients_update",
+        request=PatientCorrectionSerializer,
+        responses={200: PatientSerializer},
+        description="Corrects the fields given, validated as at registration (phone format, "
+        "the resident ID's checksum, one record per ID number); audited as "
+        "patient.details_corrected with the old and new values. Changing the ID number of a "
+        "record an online account acts for needs id_document_seen (the number is then "
+        "verified). Nothing changed writes nothing.",
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        record = get_object_or_404(Patient, pk=id)
+        data = self.validated_body(PatientCorrectionSerializer)
+        seen = data.pop("id_document_seen", False)
+        record = correct_patient_details(
+            record=record, by=request.user, id_document_seen=seen, **data
+        )
+        return self.object_response(record, PatientSerializer, reveal_id_card=True)
 
 
 class DeskVisitsView(ClinicAPIView):

@@ -10,6 +10,9 @@ urlpatterns = [
         "receptionist/checkin/<int:appt_id>", api.CheckInView.as_view(), name="receptionist-checkin"
     ),
     path("receptionist/register", api.WalkInView.as_view(), name="receptionist-register"),
+    path(
+        "receptionist/patients/<int:id>", api.DeskPatientView.as_view(), name="receptionist-patient"
+    ),
     path("receptionist/visits", api.DeskVisitsView.as_view(), name="receptionist-visits"),
     path(
         "receptionist/visits/<int:id>/status",

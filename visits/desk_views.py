@@ -25,14 +25,17 @@ from clinic.search import field_terms, matching_patients, parse_term
 from clinic.templatetags.clinic_tags import minutes_since
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits import arrival
+from visits.exceptions import AlreadyInQueue
 from visits.forms import (
     SERVICE_ERROR_FIELDS,
     CheckInForm,
     LinkAccountForm,
+    PatientDetailsForm,
     PatientSearchForm,
     WalkInForm,
 )
 from visits.identity import (
+    correct_patient_details,
     link_online_account,
     recent_links,
     unlink_online_account,
@@ -41,6 +44,7 @@ from visits.identity import (
 )
 from visits.models import Visit, VisitStatus
 from visits.search import SearchResults, desk_search
+from visits.selectors import unfinished_visits_by_patient
 from visits.services import check_in, register_walk_in, walk_in_slot
 
 BOARD_COLUMNS = (
@@ -165,10 +169,20 @@ def _doctors_with_places_now(department: Department | None) -> list[Schedule]:
 WALK_IN_MATCHES = 5
 
 
-def _patient_matches(phone: str, id_card: str) -> list[Patient]:
+@dataclass(frozen=True)
+class WalkInMatch:
+    """A patient on file for what the walk-in form has typed, with their visits that are not
+    over: such a patient is shown with a link to their slip or payment, not offered to be
+    registered again."""
+
+    patient: Patient
+    unfinished_visits: list[Visit]
+
+
+def _patient_matches(phone: str, id_card: str) -> list[WalkInMatch]:
     """Patients on file for the walk-in form's phone and ID number, by the one search rule: the
     ID number when one is typed (it decides who someone is), else the phone (the whole number,
-    or its beginning from 3 digits)."""
+    or its beginning from 3 digits). Two queries, whatever the number of matches."""
     try:
         terms = field_terms(id_card=id_card) or field_terms(phone=phone)
     except ValidationError:
@@ -177,7 +191,9 @@ def _patient_matches(phone: str, id_card: str) -> list[Patient]:
         return []
     if not terms:
         return []
-    return list(matching_patients(terms)[:WALK_IN_MATCHES])
+    patients = list(matching_patients(terms)[:WALK_IN_MATCHES])
+    unfinished = unfinished_visits_by_patient([patient.pk for patient in patients])
+    return [WalkInMatch(patient, unfinished.get(patient.pk, [])) for patient in patients]
 
 
 @role_required(*DESK_ROLES)
@@ -187,6 +203,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     optionally a doctor with places now), and queue them with a slip."""
     status = 200
     review_record = None
+    queued_visit = None
     if request.method == "POST":
         form = WalkInForm(request.POST)
         if form.is_valid():
@@ -207,6 +224,12 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 status = error.status
                 review_record = error.details.get("record")
+                if isinstance(error, AlreadyInQueue):
+                    queued_visit = (
+                        Visit.objects.select_related("department")
+                        .filter(pk=error.details["visit"])
+                        .first()
+                    )
             else:
                 messages.success(
                     request,
@@ -249,6 +272,9 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         # The record the desk must look at before this person can be registered
         # (PatientNeedsDeskReview: an unverified number on an online account's record).
         "review_record": review_record,
+        # The patient's visit in this department today that is not over (AlreadyInQueue):
+        # its slip or payment, instead of a second registration.
+        "queued_visit": queued_visit,
     }
     if request.htmx and request.method == "GET":
         part = request.GET.get("part")
@@ -434,22 +460,35 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient.objects.select_related("user", "linked_from"), pk=pk)
     action = request.POST.get("action", "")
     link_form = LinkAccountForm(request.POST if action == "link" else None)
+    details_form = PatientDetailsForm.for_record(
+        record, request.POST if action == "details" else None
+    )
+    # The form the posted action fills in, if it has one.
+    posted_form = {"link": link_form, "details": details_form}.get(action)
     status = 200
-    if request.method == "POST" and action == "link" and not link_form.is_valid():
+    if request.method == "POST" and posted_form is not None and not posted_form.is_valid():
         status = 400
     elif request.method == "POST":
         try:
             if action == "link":
                 link_online_account(record=record, by=request.user, **link_form.cleaned_data)
                 done = _("The account now acts for this record.")
+            elif action == "details":
+                correct_patient_details(
+                    record=record,
+                    by=request.user,
+                    id_document_seen=details_form.cleaned_data["id_document_seen"],
+                    **details_form.changes(record),
+                )
+                done = _("The patient's details are saved.")
             elif action in IDENTITY_ACTIONS:
                 service, done = IDENTITY_ACTIONS[action]
                 service(record=record, by=request.user)
             else:
                 raise InvalidInput()
         except ClinicError as error:
-            if action == "link":
-                apply_clinic_error(link_form, error)
+            if posted_form is not None:
+                apply_clinic_error(posted_form, error)
             else:
                 messages.error(request, error.message)
             status = error.status
@@ -462,6 +501,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "link_form": link_form,
+            "details_form": details_form,
             "history": AuditEvent.objects.filter(
                 patient=record, action__startswith="patient."
             ).select_related("actor")[:20],

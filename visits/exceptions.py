@@ -25,6 +25,16 @@ class SettlementRequired(ClinicError):
     default_message = _("A visit leaves the clinic only by settling its bill at the desk.")
 
 
+class AlreadyInQueue(ClinicError):
+    """The patient already has a visit today in this department that is not over (waiting,
+    with the doctor, or yet to pay): a second walk-in would queue them twice.
+    `details["visit"]` is that visit, for the desk to open its slip or payment."""
+
+    code = "already_in_queue"
+    status = 409
+    default_message = _("This patient already has an open visit in this department today.")
+
+
 class ConsultationInProgress(ClinicError):
     code = "consultation_in_progress"
     status = 409

@@ -78,8 +78,10 @@ class WalkInForm(forms.Form):
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
     )
+    # Not required: a returning patient's fields are disabled (the record is used as it is),
+    # and a browser sends no disabled field. A new patient's defaults to a resident ID.
     id_type = forms.ChoiceField(
-        label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID
+        label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID, required=False
     )
     id_card = forms.CharField(label=_("ID number"), max_length=32, required=False)
     department = forms.ModelChoiceField(
@@ -96,6 +98,7 @@ class WalkInForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        cleaned["id_type"] = cleaned.get("id_type") or IdType.RESIDENT_ID
         if cleaned.get("patient") is None:
             for field in ("name", "phone"):
                 if not cleaned.get(field) and field not in self.errors:
@@ -122,3 +125,61 @@ class LinkAccountForm(forms.Form):
     username = forms.CharField(label=_("Account name"), max_length=150)
     id_card = ResidentIdField(label=_("ID number (from the document)"))
     phone = PhoneField()
+
+
+class PatientDetailsForm(forms.Form):
+    """The desk's correction of a record's details (visits.identity.correct_patient_details).
+    The ID number is never shown in full: typed only to change it."""
+
+    name = forms.CharField(label=_("Full name"), max_length=50)
+    phone = PhoneField()
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
+    )
+    birth_date = forms.DateField(
+        label=_("Birth date"),
+        required=False,
+        help_text=_("Taken from a resident ID number when the record has one."),
+        # The ISO value an <input type="date"> needs, whatever the language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices)
+    id_card = forms.CharField(
+        label=_("New ID number"),
+        max_length=32,
+        required=False,
+        help_text=_(
+            "Only to change it, from the document; leave blank to keep the number on file."
+        ),
+    )
+    id_document_seen = forms.BooleanField(
+        label=_("I have seen the ID document"),
+        required=False,
+        help_text=_("Needed to change the number of a record an online account acts for."),
+    )
+
+    @classmethod
+    def for_record(cls, record: Patient, data: Any = None) -> PatientDetailsForm:
+        return cls(
+            data,
+            initial={
+                "name": record.name,
+                "phone": record.phone,
+                "gender": record.gender,
+                "birth_date": record.birth_date,
+                "id_type": record.id_type,
+            },
+            prefix="details",
+        )
+
+    def changes(self, record: Patient) -> dict[str, Any]:
+        """The fields whose value differs from the record's: what the desk corrected (a
+        birth date left as it was must not contradict a new resident ID number's)."""
+        changes = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("id_card", "id_document_seen") and value != getattr(record, name)
+        }
+        if self.cleaned_data["id_card"].strip():
+            changes["id_card"] = self.cleaned_data["id_card"]
+        return changes

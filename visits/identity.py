@@ -1,6 +1,7 @@
-"""The desk's decisions about who a patient record belongs to, each audited: verifying an ID
-number with the document in hand, taking an unverified number off an online record, and
-linking an online account to the record the desk made for that person (and undoing it).
+"""The desk's decisions about who a patient record belongs to, each audited: correcting the
+record's details, verifying an ID number with the document in hand, taking an unverified
+number off an online record, and linking an online account to the record the desk made for
+that person (and undoing it).
 
 Nothing here is automatic. The desk's matching (clinic.services.match_or_create_patient)
 never joins a person to an account's record by itself; these are the explicit actions it
@@ -10,10 +11,14 @@ move with it to the record it now acts for.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
-from clinic.audit import record_event
+from clinic.audit import audit_values, changed_values, record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput
 from clinic.models import AuditEvent, Patient, Role, User
@@ -21,6 +26,10 @@ from clinic.privacy import mask_id_card
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.models import Visit, VisitDailySummary
+
+# What the desk may correct on a record. The insurance plan joins them when it exists
+# (issue 20); the account and the identity decisions have their own actions below.
+CORRECTABLE_FIELDS = ("name", "phone", "gender", "birth_date", "id_type", "id_card")
 
 
 def _locked(*records: Patient) -> list[Patient]:
@@ -32,6 +41,101 @@ def _locked(*records: Patient) -> list[Patient]:
         .order_by("pk")
     }
     return [locked[record.pk] for record in records]
+
+
+@atomic_with_retry
+def correct_patient_details(
+    *, record: Patient, by: User, id_document_seen: bool = False, **changes: Any
+) -> Patient:
+    """The desk corrects a record's details: the fields given in `changes` (any of
+    CORRECTABLE_FIELDS; a blank ID number takes it off), validated as registration does
+    (phone format, the resident ID's checksum and birth date, one record per ID number).
+
+    An ID number changed on a record an online account acts for needs `id_document_seen`:
+    issue 18's rule, an account's record is never given a number nobody has checked, and a
+    number the desk sets after seeing the document is verified. Nothing changed is no write
+    and no event; otherwise one `patient.details_corrected` event with the old and new value
+    of each changed field (ID numbers masked, as in every identity event). InvalidInput with
+    field errors otherwise, with nothing written.
+    """
+    ensure_role(by, *DESK_ROLES)
+    unknown = set(changes) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"fields the desk does not correct: {sorted(unknown)}")
+    # Lock order: this Patient row only (nothing else is written but the audit event).
+    (record,) = _locked(record)
+    before = audit_values(record, CORRECTABLE_FIELDS)
+    _apply_changes(record, changes)
+    old, new = changed_values(before, audit_values(record, CORRECTABLE_FIELDS))
+    if not new:
+        return record
+    id_changed = "id_card" in new
+    if id_changed and record.user_id is not None and not id_document_seen:
+        raise InvalidInput(
+            details={
+                "id_document_seen": [
+                    _(
+                        "An online account acts for this record: confirm that you have seen "
+                        "the ID document before changing its number."
+                    )
+                ]
+            }
+        )
+    update_fields = list(new)
+    if id_changed:
+        # The desk typed it (the document in hand, confirmed for an account's record).
+        record.id_verified = bool(record.id_card)
+        update_fields.append("id_verified")
+    try:
+        with transaction.atomic():
+            record.save(update_fields=update_fields)
+    except IntegrityError as error:
+        # The unique index, when another desk gave this number to another record between
+        # the validation above and this write: the same answer as the validation's.
+        raise InvalidInput(
+            details={"id_card": [_("Another patient record already has this ID number.")]}
+        ) from error
+    for values in (old, new):
+        if values.get("id_card"):
+            values["id_card"] = mask_id_card(values["id_card"])
+    record_event(
+        actor=by,
+        action="patient.details_corrected",
+        obj=record,
+        patient=record,
+        old=old,
+        new={**new, **({"id_verified": record.id_verified} if id_changed else {})},
+    )
+    return record
+
+
+def _apply_changes(record: Patient, changes: dict[str, Any]) -> None:
+    """Set the given fields, normalised, and validate the record as registration does
+    (InvalidInput with field errors otherwise)."""
+    for name, value in changes.items():
+        if name in ("name", "phone", "gender", "id_type"):
+            value = (value or "").strip()
+        setattr(record, name, value)
+    record.phone = normalize_phone(record.phone)
+    record.id_card = normalize_resident_id(record.id_card)
+    given_birth_date = changes.get("birth_date", record.birth_date)
+    try:
+        # Patient.clean(): the phone's format, the resident ID's checksum and birth date
+        # (which then sets birth_date); unique: the ID number is on no other record.
+        record.full_clean(exclude=["user", "linked_from"])
+    except ValidationError as error:
+        raise InvalidInput(details=error.message_dict) from error
+    if "birth_date" in changes and given_birth_date != record.birth_date:
+        raise InvalidInput(
+            details={
+                "birth_date": [
+                    _(
+                        "The birth date is the one in the resident ID number: correct the ID "
+                        "number instead."
+                    )
+                ]
+            }
+        )
 
 
 @atomic_with_retry

@@ -44,6 +44,15 @@ class VisitStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Left unseen")
 
 
+# A visit still going on: the patient is in the queue, with the doctor, or has yet to pay
+# (every status a visit can still move on from). Left and left unseen are final.
+UNFINISHED_STATUSES = (
+    VisitStatus.WAITING,
+    VisitStatus.IN_CONSULTATION,
+    VisitStatus.AWAITING_PAYMENT,
+)
+
+
 # --- The queue order ---------------------------------------------------------------------------
 # One definition for everything that lists or calls a doctor's patients: call_next(), the
 # doctor's page, the API's doctor queue and the waiting-room display.

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Department, Patient, Role, User
 from clinic.privacy import mask_name
 from scheduling.models import Schedule
-from visits.models import Visit, VisitStatus, schedule_call_order
+from visits.models import UNFINISHED_STATUSES, Visit, VisitStatus, schedule_call_order
 from visits.records import SEEN_STATUSES, readable_visits, visits_of_doctor
 
 
@@ -196,3 +196,27 @@ def waiting_room_board(
             )
         )
     return boards
+
+
+# --- The walk-in's guard against registering someone twice -----------------------------------
+
+
+def unfinished_visits_by_patient(patient_ids: list[int]) -> dict[int, list[Visit]]:
+    """The visits of these patients that are not over, by patient (one query): today's in
+    the queue or with the doctor, and any still to be paid, whatever its day (an unpaid
+    bill). What the walk-in form shows instead of registering the person again."""
+    if not patient_ids:
+        return {}
+    visits = (
+        Visit.objects.filter(patient_id__in=patient_ids)
+        .filter(
+            Q(visit_date=timezone.localdate(), status__in=UNFINISHED_STATUSES)
+            | Q(status=VisitStatus.AWAITING_PAYMENT)
+        )
+        .select_related("department")
+        .order_by("visit_date", "check_in_time", "id")
+    )
+    found: dict[int, list[Visit]] = {}
+    for visit in visits:
+        found.setdefault(visit.patient_id, []).append(visit)
+    return found

@@ -159,6 +159,35 @@ class WalkInSerializer(serializers.Serializer):
     )
 
 
+class PatientCorrectionSerializer(serializers.Serializer):
+    """The desk's correction of a patient record: only the fields given change."""
+
+    name = TextField(required=False, max_length=50)
+    phone = PhoneInputField(required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    birth_date = BoundedDateField(
+        required=False,
+        allow_null=True,
+        help_text=_("Taken from a resident ID number when the record has one."),
+    )
+    id_type = serializers.ChoiceField(choices=IdType.choices, required=False)
+    id_card = TextField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=32,
+        help_text=_("From the ID document; blank or null takes the number off."),
+    )
+    id_document_seen = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_(
+            "The desk has seen the ID document: needed to change the ID number of a record "
+            "an online account acts for (the number is then verified)."
+        ),
+    )
+
+
 class MedicalRecordSerializer(ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
     updated_by = TextField(

@@ -24,12 +24,13 @@ from scheduling.selectors import next_available_slots
 from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
 from visits import arrival
 from visits.exceptions import (
+    AlreadyInQueue,
     CheckInClosed,
     ConsultationInProgress,
     QueueEmpty,
     VerificationFailed,
 )
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.models import UNFINISHED_STATUSES, MedicalRecord, Visit, VisitStatus
 from visits.records import AUDIT_CORRECTED, ensure_can_write_record, is_correction
 
 
@@ -196,6 +197,35 @@ def walk_in_slot(now: dt.datetime) -> str:
     raise OutsideClinicHours(_("The clinic is not seeing patients now."))
 
 
+def _ensure_not_in_queue(patient: Patient, *, department: Department, today: dt.date) -> None:
+    """AlreadyInQueue when the patient (row locked by the caller) already has a visit today in
+    this department that is not over: registering them again would queue them twice."""
+    open_visit = (
+        Visit.objects.filter(
+            patient=patient,
+            department=department,
+            visit_date=today,
+            status__in=UNFINISHED_STATUSES,
+        )
+        .order_by("check_in_time", "id")
+        .first()
+    )
+    if open_visit is None:
+        return
+    message = _(
+        "%(name)s already has an open visit in %(department)s today (queue number %(number)d)."
+    ) % {"name": patient.name, "department": department.name, "number": open_visit.queue_number}
+    raise AlreadyInQueue(
+        message,
+        details={
+            "department": [message],
+            "visit": open_visit.pk,
+            "status": open_visit.status,
+            "queue_number": open_visit.queue_number,
+        },
+    )
+
+
 @atomic_with_retry
 def register_walk_in(
     *,
@@ -218,13 +248,17 @@ def register_walk_in(
         raise NoSchedule(details={"department": [_("This department is not seeing patients.")]})
     now = now or timezone.now()
     half = walk_in_slot(now)
-    # Lock order: Patient, then Schedules by ascending id, then the Visit insert.
+    # Lock order: Patient, then Schedules by ascending id, then the Visit insert. The
+    # patient's row lock also makes the duplicate check below safe: every path that queues a
+    # patient (walk-in, check-in) locks their row first, so two desks registering the same
+    # person take turns and the second reads the first one's visit.
     if patient is not None:
         patient = lock_patient(patient.pk)
     else:
         patient = match_or_create_patient(
             name=name, phone=phone, id_card=id_card or None, id_type=id_type, gender=gender
         )
+    _ensure_not_in_queue(patient, department=department, today=timezone.localdate(now))
     schedules = lock_slot_schedules(
         department=department, work_date=timezone.localdate(now), half_day_slot=half
     )

@@ -149,6 +149,10 @@ def _pay(day: ClinicDay, user: Any) -> Call:
     )
 
 
+def _correct_patient(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.waiting.patient_id}, body={"name": "Corrected Name"})
+
+
 def _call_next(day: ClinicDay, user: Any) -> Call:
     day.in_consultation.finish_consultation(by=day.users[DOC])
     return Call()
@@ -276,6 +280,7 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
     Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
     Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
+    Row("PATCH", "receptionist-patient", expect(200, DESK, ADMIN), _correct_patient),
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-income-records", expect(200, DESK, ADMIN)),
     # Doctor: their own schedules only; another doctor's visits do not exist for them.

@@ -14,7 +14,7 @@ from django.db import connection
 from appointments.services import book_appointment
 from billing.invariants import find_problems
 from billing.services import settle_visit
-from clinic.tests.factories import DoctorFactory, PatientFactory, ReceptionistFactory
+from clinic.tests.factories import PatientFactory, ReceptionistFactory
 from scheduling.models import TimeSlot
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, assert_db_rejects, clinic_time
@@ -85,12 +85,9 @@ class TestEveryWriteKeepsTheSummary:
     ):
         patient = PatientFactory()
         walk_in(schedule, receptionist, patient)
-        afternoon = ScheduleFactory(
-            work_date=WORK_DAY,
-            time_slot=TimeSlot.AFTERNOON,
-            department=schedule.department,
-            doctor=DoctorFactory(department=schedule.department),
-        )
+        # In another department: a second walk-in in the same one, while the morning visit
+        # is still open, is refused (AlreadyInQueue).
+        afternoon = ScheduleFactory(work_date=WORK_DAY, time_slot=TimeSlot.AFTERNOON)
         walk_in(afternoon, receptionist, patient, now=clinic_time(13))
         walk_in(afternoon, receptionist, now=clinic_time(13))
         assert counters(schedule) == {"visits": 1, "day_patients": 1, "waiting_visits": 1}
@@ -215,8 +212,10 @@ class TestFailuresLeaveNothingHalfWritten:
 class TestRebuild:
     def test_rebuild_repairs_a_corrupted_summary(self, schedule, receptionist):
         patient = PatientFactory()
-        walk_in(schedule, receptionist, patient)
+        # The visit left unseen first: a second one in the department while it is open is
+        # refused (AlreadyInQueue).
         walk_in(schedule, receptionist, patient).leave_unseen(by=receptionist)
+        walk_in(schedule, receptionist, patient)
         expected = counters(schedule)
         VisitDailySummary.objects.update(visits=9, waiting_visits=8)
         VisitDailySummary.objects.create(
