@@ -23,6 +23,7 @@ from clinic.accounts import (
     set_account_password,
 )
 from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.audit import ACTION_LABELS, action_label
 from clinic.exceptions import ClinicError
 from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
 from clinic.privacy import mask_id_card
@@ -162,9 +163,9 @@ class RoomInline(admin.TabularInline):
 
 @admin.register(Department)
 class DepartmentAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "code", "is_active", "created_at")
+    list_display = ("name", "name_en", "code", "is_active", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_en", "code")
     inlines = [RoomInline]
 
     def save_model(self, request: HttpRequest, obj: Department, form: Any, change: bool) -> None:
@@ -224,7 +225,16 @@ class RoomAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(Employee)
 class EmployeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("emp_id", "name", "position", "department", "title", "status", "account")
+    list_display = (
+        "emp_id",
+        "name",
+        "position",
+        "department",
+        "title",
+        "title_en",
+        "status",
+        "account",
+    )
     list_filter = ("position", "status", "department")
     list_select_related = ("department", "user")
     search_fields = ("emp_id", "name", "phone")
@@ -318,7 +328,8 @@ class AuditActorFilter(admin.SimpleListFilter):
 
     @staticmethod
     def _label(user: User) -> str:
-        return f"{user.username} ({user.employee.name})" if user.employee_id else user.username
+        # The person's name first (what people know), the account to tell two apart.
+        return f"{user.employee.name} ({user.username})" if user.employee_id else user.username
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -354,6 +365,23 @@ class AuditPatientFilter(admin.SimpleListFilter):
         return queryset.filter(patient_id=value)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions by their labels (clinic.audit.ACTION_LABELS), not their codes."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return sorted(
+            ((code, str(label)) for code, label in ACTION_LABELS.items()),
+            key=lambda choice: choice[1],
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(action=value)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     """The audit trail, read-only: no add, change or delete here (nor anywhere in the app)."""
@@ -361,8 +389,8 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "created_at",
         "actor_link",
-        "role",
-        "action",
+        "role_label",
+        "action_label",
         "object_type",
         "object_id",
         "patient_link",
@@ -371,7 +399,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     # in SQL, which needs MySQL's time-zone tables.
     list_filter = (
         "created_at",
-        "action",
+        AuditActionFilter,
         AuditActorFilter,
         AuditPatientFilter,
         "role",
@@ -385,7 +413,8 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         "=patient__phone",
         "=patient__id_card",
     )
-    list_select_related = ("actor", "patient")
+    # The actor's staff or patient record too: a person is shown by their name.
+    list_select_related = ("actor__employee", "actor__patient", "patient")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
     @admin.display(description=_("actor"), ordering="actor_username")
@@ -393,11 +422,20 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         if obj.actor_id is None:
             return obj.actor_username or "—"
         return format_html(
-            '<a href="?{}" title="{}">{}</a>',
+            '<a href="?{}" title="{} ({})">{}</a>',
             urlencode({"actor": obj.actor_id}),
             _("Only this user's events"),
             obj.actor_username,
+            obj.actor.display_name,
         )
+
+    @admin.display(description=_("role"), ordering="role")
+    def role_label(self, obj: AuditEvent) -> str:
+        return Role(obj.role).label if obj.role in Role.values else obj.role or "—"
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj: AuditEvent) -> str:
+        return action_label(obj.action)
 
     @admin.display(description=_("patient"))
     def patient_link(self, obj: AuditEvent) -> str:

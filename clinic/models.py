@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from clinic.db import insert_or_add
 from clinic.validators import (
@@ -121,8 +121,19 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+def english_page() -> bool:
+    """Whether the page being made is in English (the clinic's default is Chinese)."""
+    return (get_language() or "").startswith("en")
+
+
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True, validators=[validate_not_blank])
+    name_en = models.CharField(
+        _("English name"),
+        max_length=80,
+        blank=True,
+        help_text=_("Shown on English pages; the name above otherwise."),
+    )
     code = models.SlugField(
         _("code"),
         max_length=16,
@@ -139,7 +150,12 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language: English when there is one, else the name."""
+        return self.name_en if self.name_en and english_page() else self.name
 
 
 class RoomStatus(models.TextChoices):
@@ -235,6 +251,12 @@ class Employee(models.Model):
     title = models.CharField(
         _("title"), max_length=50, blank=True, help_text=_("e.g. Attending physician")
     )
+    title_en = models.CharField(
+        _("English title"),
+        max_length=80,
+        blank=True,
+        help_text=_("Shown on English pages; the title above otherwise."),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
@@ -256,6 +278,11 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.emp_id})"
+
+    @property
+    def display_title(self) -> str:
+        """The title in the page's language: English when there is one, else the title."""
+        return self.title_en if self.title_en and english_page() else self.title
 
     def clean(self) -> None:
         super().clean()
