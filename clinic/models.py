@@ -8,7 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -124,6 +125,15 @@ class User(AbstractUser):
 def english_page() -> bool:
     """Whether the page being made is in English (the clinic's default is Chinese)."""
     return (get_language() or "").startswith("en")
+
+
+def department_name_in_language(path: str = "") -> F | Coalesce:
+    """The department's name in the page's language as a database expression, for rows read
+    with values() (the board, takings, statistics): what Department.display_name is."""
+    name = F(f"{path}name")
+    if not english_page():
+        return name
+    return Coalesce(NullIf(F(f"{path}name_en"), Value("")), name)
 
 
 class Department(models.Model):
