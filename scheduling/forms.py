@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from clinic.forms import DateField
 from clinic.models import Employee, EmployeeStatus, Position, Room, RoomStatus
 from scheduling.models import Schedule, TimeSlot
 from scheduling.services import WeekLine, monday_of
@@ -44,9 +45,8 @@ WEEKDAY_CHOICES = sorted(WEEKDAYS.items())
 
 
 class WeekForm(forms.Form):
-    week = forms.DateField(
+    week = DateField(
         label=_("Week"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Any day of the week: the plan covers its Monday to Sunday."),
     )
 
@@ -57,9 +57,8 @@ class WeekForm(forms.Form):
 class CopyWeekForm(WeekForm):
     """Copy the schedules of the week before the chosen one into it."""
 
-    week = forms.DateField(
+    week = DateField(
         label=_("Copy into the week of"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Any day of the week: the week before it is copied into it."),
     )
 

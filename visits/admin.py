@@ -9,11 +9,14 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.audit import action_label
 from clinic.models import AuditEvent, Employee, Position, Room
+from clinic.templatetags.clinic_format import person_name
 from visits.displays import create_display_token, revoke_display_token
 from visits.models import DisplayToken, MedicalRecord, Visit
 from visits.records import records_readable_by
@@ -240,17 +243,21 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description=_("audit trail"))
     def audit_trail(self, obj: MedicalRecord) -> str:
-        events = AuditEvent.objects.filter(
-            object_type=MedicalRecord._meta.label_lower, object_id=str(obj.pk)
-        ).order_by("-created_at", "-id")[:100]
+        events = (
+            AuditEvent.objects.filter(
+                object_type=MedicalRecord._meta.label_lower, object_id=str(obj.pk)
+            )
+            .select_related("actor__employee", "actor__patient")
+            .order_by("-created_at", "-id")[:100]
+        )
         rows = format_html_join(
             "",
             "<li>{} · {} · {}</li>",
             (
                 (
-                    timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M"),
-                    event.actor_username or "—",
-                    event.action,
+                    date_format(timezone.localtime(event.created_at), "DATETIME_FORMAT"),
+                    person_name(event.actor) or event.actor_username or "—",
+                    action_label(event.action),
                 )
                 for event in events
             ),

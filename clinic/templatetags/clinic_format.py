@@ -4,7 +4,8 @@ Python (the functions, for views and Django Admin).
 - money: ``¥1,234.50`` — in both languages, on cards, tables, receipts, statistics and admin;
 - durations: whole minutes, ``63 min`` — on the board and the doctor's queue alike;
 - people: their full name, never their sign-in name;
-- departments and titles: their English name when the page is in English.
+- departments and titles: their English name when the page is in English;
+- audit actions: their label, not their code.
 
 Dates and times need no filter: ``{{ value|date }}`` / ``{{ value|time }}`` follow the
 formats in clinic/formats/ (2026-12-06, 10:48) in every language.
@@ -20,6 +21,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic import audit
 from clinic.models import Department, Employee, Patient, User
 
 register = template.Library()
@@ -112,6 +114,12 @@ def department(value: Department | None) -> str:
 def job_title(value: Employee | None) -> str:
     """A doctor's title in the page's language (English label with a Chinese fallback)."""
     return "" if value is None else value.display_title
+
+
+@register.filter
+def action_label(value: str) -> str:
+    """An audit action's label (clinic.audit.ACTION_LABELS), never its code."""
+    return audit.action_label(value)
 
 
 @register.filter

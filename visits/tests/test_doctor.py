@@ -687,10 +687,12 @@ class TestAdministration:
         save_medical_record(visit=record.visit, by=admin_user, diagnosis="Filled in")
         client.force_login(admin_user)
         html = client.get(
-            reverse("admin:visits_medicalrecord_change", args=[record.pk])
+            reverse("admin:visits_medicalrecord_change", args=[record.pk]),
+            HTTP_ACCEPT_LANGUAGE="en",
         ).content.decode()
-        assert "medical_record.corrected" in html
-        assert admin_user.username in html
+        # The action's label and the person's name (clinic.audit, clinic_format).
+        assert "Medical record corrected" in html
+        assert admin_user.display_name in html
 
     @pytest.mark.parametrize("persona", ["doctor", "receptionist", "patient"])
     def test_only_administrators_correct_records(self, client, personas, persona):
