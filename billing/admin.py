@@ -81,7 +81,7 @@ class BillAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description=_("department"))
     def department(self, obj: Bill) -> str:
-        return obj.visit.department.name
+        return obj.visit.department.display_name
 
     @admin.display(description=_("doctor"))
     def doctor(self, obj: Bill) -> str:
