@@ -167,6 +167,16 @@ def test_every_page_of_each_role_is_english(client, clinic_day, persona):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("group_by", ["department", "doctor"])
+def test_statistics_by_department_and_doctor_are_english(client, clinic_day, group_by):
+    users, _args, _key = clinic_day
+    client.force_login(users["admin"])
+    response = client.get(reverse("billing:statistics"), {"group_by": group_by}, **ENGLISH)
+    html = response.content.decode()
+    assert ("Internal Medicine" if group_by == "department" else "Wang Jianguo") in html
+    assert not stray_chinese(html), stray_chinese(html)
+
+
 def test_the_signed_out_pages_and_the_waiting_room_screen_are_english(client, clinic_day):
     _users, args, key = clinic_day
     problems = []
