@@ -474,7 +474,11 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"
+        # The label registry (clinic.audit) imports this module: looked up when shown.
+        from clinic.audit import action_label
+
+        when = timezone.localtime(self.created_at)
+        return f"{when:%Y-%m-%d %H:%M} {self.actor_username or '-'} {action_label(self.action)}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):

@@ -191,3 +191,24 @@ def test_every_date_input_holds_an_iso_date_in_every_language(client, date_pages
         filled = [value for value in values if value]
         assert filled, f"{url}: no date input has a value"
         assert all(iso.fullmatch(value) for value in filled), f"{url}: {values}"
+
+
+@pytest.mark.django_db
+def test_django_admin_writes_money_dates_and_people_like_the_pages(client):
+    from billing.tests.factories import BillFactory
+
+    cashier = ReceptionistFactory(username="desk01", employee__name="Wu Fang")
+    BillFactory(
+        total_amount=Decimal("1234.50"),
+        insurance_amount=Decimal("0.00"),
+        cashier=cashier,
+        pay_time=MOMENT,
+    )
+    client.force_login(AdminUserFactory())
+    for language in LANGUAGES:
+        html = client.get(
+            reverse("admin:billing_bill_changelist"), HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        assert "¥1,234.50" in html
+        assert "2026-12-06 10:48" in html
+        assert "Wu Fang" in html and ">desk01<" not in html
