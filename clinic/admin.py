@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -13,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import (
@@ -382,6 +384,20 @@ class AuditActionFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter(action=value)
 
 
+class AuditRoleFilter(admin.SimpleListFilter):
+    """The actor's role by its label, not its code."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(role=value)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     """The audit trail, read-only: no add, change or delete here (nor anywhere in the app)."""
@@ -391,7 +407,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         "actor_link",
         "role_label",
         "action_label",
-        "object_type",
+        "object_label",
         "object_id",
         "patient_link",
     )
@@ -402,7 +418,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         AuditActionFilter,
         AuditActorFilter,
         AuditPatientFilter,
-        "role",
+        AuditRoleFilter,
         "object_type",
     )
     search_fields = (
@@ -436,6 +452,15 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("action"), ordering="action")
     def action_label(self, obj: AuditEvent) -> str:
         return action_label(obj.action)
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_label(self, obj: AuditEvent) -> str:
+        """The kind of record by its name (visit, bill), not its label (visits.visit)."""
+        try:
+            model = apps.get_model(obj.object_type)
+        except (LookupError, ValueError):
+            return obj.object_type or "—"
+        return capfirst(model._meta.verbose_name)
 
     @admin.display(description=_("patient"))
     def patient_link(self, obj: AuditEvent) -> str:

@@ -132,6 +132,23 @@ def test_django_admin_lists_audit_events_by_label_and_actor_name(client):
     assert "Walk-in registered" in html
     assert '<td class="field-action_label">visit.walked_in</td>' not in html
     assert ">Wu Fang</a>" in html
+    assert '<td class="field-role_label">Receptionist</td>' in html
+    assert "?role=receptionist" in html
     # The action filter offers labels too.
     assert "?action=visit.walked_in" in html
     assert AuditEvent.objects.filter(action="visit.walked_in").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_patient_page_shows_labels_and_names(client):
+    from clinic.tests.factories import PatientFactory
+
+    desk = ReceptionistFactory(username="desk01", employee__name="Wu Fang")
+    patient = PatientFactory(name="Zhang San")
+    record_event(actor=desk, action="patient.id_verified", obj=patient, patient=patient)
+    client.force_login(desk)
+    html = client.get(
+        reverse("visits:patient", args=[patient.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "ID document checked · Wu Fang" in html
+    assert "patient.id_verified" not in html and "desk01" not in html
