@@ -212,3 +212,15 @@ def test_django_admin_writes_money_dates_and_people_like_the_pages(client):
         assert "¥1,234.50" in html
         assert "2026-12-06 10:48" in html
         assert "Wu Fang" in html and ">desk01<" not in html
+
+
+@pytest.mark.django_db
+def test_the_search_results_next_steps_are_written_like_the_menu(client):
+    from clinic.tests.factories import PatientFactory
+
+    PatientFactory(name="Zhang San", phone="13912345678")
+    client.force_login(ReceptionistFactory())
+    html = client.get(
+        reverse("visits:search"), {"q": "13912345678"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Walk-in →" in html and "walk-in →" not in html
