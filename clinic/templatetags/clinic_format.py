@@ -4,7 +4,9 @@ Python (the functions, for views and Django Admin).
 - money: ``¥1,234.50`` — in both languages, on cards, tables, receipts, statistics and admin;
 - durations: whole minutes, ``63 min`` — on the board and the doctor's queue alike;
 - people: their full name, never their sign-in name;
-- departments and titles: their English name when the page is in English;
+- departments and titles: their English name when the page is in English — the models'
+  ``department.display_name`` and ``employee.display_title`` (and, for rows read with
+  values(), ``clinic.models.department_name_in_language``);
 - audit actions: their label, not their code.
 
 Dates and times need no filter: ``{{ value|date }}`` / ``{{ value|time }}`` follow the
@@ -22,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic import audit
-from clinic.models import Department, Employee, Patient, User
+from clinic.models import Employee, Patient, User
 
 register = template.Library()
 
@@ -68,14 +70,6 @@ def person_name(value: Any) -> str:
     return str(value)
 
 
-def department_name(department: Department | None) -> str:
-    """The department's name in the page's language: the English name on English pages when
-    there is one, the (Chinese) name otherwise."""
-    if department is None:
-        return ""
-    return department.display_name
-
-
 @register.filter
 def money(value: Any) -> str:
     return format_money(value)
@@ -103,17 +97,6 @@ def minutes(value: int | None) -> str:
 @register.filter
 def person(value: Any) -> str:
     return person_name(value)
-
-
-@register.filter
-def department(value: Department | None) -> str:
-    return department_name(value)
-
-
-@register.filter
-def job_title(value: Employee | None) -> str:
-    """A doctor's title in the page's language (English label with a Chinese fallback)."""
-    return "" if value is None else value.display_title
 
 
 @register.filter
