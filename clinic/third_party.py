@@ -17,6 +17,22 @@ from django.utils.translation import gettext_lazy as _
 class AxesConfig(AxesAppConfig):
     verbose_name = _("Sign-in protection")
 
+    def ready(self) -> None:
+        super().ready()
+        _drop_axes_date_hierarchy()
+
+
+def _drop_axes_date_hierarchy() -> None:
+    """axes' Django Admin lists group by date in SQL (date_hierarchy), which converts time
+    zones in the database: on a MariaDB without its time-zone tables the lists fail. Their
+    date filters stay. (Django Admin has registered axes' lists by now: it is ready first.)"""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib import admin
+
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        if admin.site.is_registered(model):
+            admin.site.get_model_admin(model).date_hierarchy = None
+
 
 # The same text as django-axes' own msgids.
 AXES_STRINGS = (
