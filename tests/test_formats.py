@@ -230,3 +230,17 @@ def test_the_search_results_next_steps_are_written_like_the_menu(client):
         reverse("visits:search"), {"q": "13912345678"}, HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Walk-in →" in html and "walk-in →" not in html
+
+
+@pytest.mark.django_db
+def test_django_admin_shows_who_wrote_a_record_by_name(client):
+    from visits.tests.factories import MedicalRecordFactory
+
+    doctor = DoctorUserFactory(username="dr_login", employee__name="Wang Jianguo")
+    MedicalRecordFactory(updated_by=doctor)
+    client.force_login(AdminUserFactory())
+    html = client.get(
+        reverse("admin:visits_medicalrecord_changelist"), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<td class="field-updated_by_name">Wang Jianguo</td>' in html
+    assert "dr_login" not in html

@@ -204,8 +204,8 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     (visits:record-correct), which saves through the service and audits the change as a
     correction."""
 
-    list_display = ("visit", "doctor", "updated_at", "updated_by")
-    list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by")
+    list_display = ("visit", "doctor", "updated_at", "updated_by_name")
+    list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by__employee")
     # As for visits: the box shows because search_fields is set; get_search_results finds.
     search_fields = ("visit__patient__name", "visit__patient__phone", "visit__patient__id_card")
     search_help_text = VISIT_SEARCH_HELP
@@ -240,6 +240,10 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             reverse("visits:record-correct", args=[obj.pk]),
             _("Correct this record"),
         )
+
+    @admin.display(description=_("updated by"), ordering="updated_by__username")
+    def updated_by_name(self, obj: MedicalRecord) -> str:
+        return person_name(obj.updated_by) or "—"
 
     @admin.display(description=_("audit trail"))
     def audit_trail(self, obj: MedicalRecord) -> str:
@@ -287,9 +291,14 @@ class DisplayTokenAdmin(admin.ModelAdmin):
     """Waiting-room screens: each has a key, shown once when it is made, to open on that
     screen. Revoking a key turns its screen off; keys are never deleted (the trail)."""
 
-    list_display = ("name", "department", "created_at", "created_by", "revoked_at")
+    list_display = ("name", "department", "created_at", "created_by_name", "revoked_at")
     list_filter = ("department",)
-    list_select_related = ("department", "created_by")
+    list_select_related = ("department", "created_by__employee")
+
+    @admin.display(description=_("created by"), ordering="created_by__username")
+    def created_by_name(self, obj: DisplayToken) -> str:
+        return person_name(obj.created_by) or "—"
+
     fields = ("name", "department", "created_at", "created_by", "revoked_at")
     readonly_fields = ("created_at", "created_by", "revoked_at")
     actions = ["revoke"]
