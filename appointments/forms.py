@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentStatus
-from clinic.forms import PhoneField, ResidentIdField
+from clinic.forms import DateField, PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Position
 from scheduling.models import HALF_DAY_SLOTS, TimeSlot, slot_bounds
 from scheduling.selectors import booking_horizon_end
@@ -29,7 +29,7 @@ class BookingForm(forms.Form):
         queryset=Department.objects.filter(is_active=True).order_by("name"),
         empty_label=_("Choose a department"),
     )
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = DateField(label=_("Date"))
     time_slot = forms.ChoiceField(
         label=_("Time"),
         choices=[(slot.value, slot.label) for slot in HALF_DAY_SLOTS],
@@ -95,9 +95,7 @@ class PhoneBookingForm(BookingForm):
 
 
 class DeskFilterForm(forms.Form):
-    date = forms.DateField(
-        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = DateField(label=_("Date"), required=False)
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.order_by("name"),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Bill, IncomeRecord
 from billing.search import BILL_SEARCH_HELP, bill_search_filter
 from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.templatetags.clinic_format import format_money, person_name
 from visits.admin import (
     DateRangeFilter,
     DoctorFilter,
@@ -38,12 +39,12 @@ class BillAdmin(ReadOnlyModelAdmin):
         "patient",
         "department",
         "doctor",
-        "total_amount",
-        "insurance_amount",
-        "self_pay_amount",
+        "total",
+        "insurance",
+        "self_pay",
         "pay_status",
         "pay_time",
-        "cashier",
+        "cashier_name",
     )
     list_filter = (
         "pay_status",
@@ -60,7 +61,8 @@ class BillAdmin(ReadOnlyModelAdmin):
         "visit__patient",
         "visit__department",
         "visit__schedule__doctor",
-        "cashier",
+        # The cashier by name (clinic_format.person_name): their staff record too.
+        "cashier__employee",
     )
     # The box shows because search_fields is set; what it finds is billing.search's rule.
     search_fields = ("number", "visit__patient__name", "visit__patient__phone")
@@ -81,16 +83,33 @@ class BillAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description=_("department"))
     def department(self, obj: Bill) -> str:
-        return obj.visit.department.name
+        return obj.visit.department.display_name
 
     @admin.display(description=_("doctor"))
     def doctor(self, obj: Bill) -> str:
         return obj.visit.schedule.doctor.name
 
+    # Money as everywhere else (clinic_format): ¥1,234.50.
+    @admin.display(description=_("total"), ordering="total_amount")
+    def total(self, obj: Bill) -> str:
+        return format_money(obj.total_amount)
+
+    @admin.display(description=_("insurance"), ordering="insurance_amount")
+    def insurance(self, obj: Bill) -> str:
+        return format_money(obj.insurance_amount)
+
+    @admin.display(description=_("self-pay"), ordering="self_pay_amount")
+    def self_pay(self, obj: Bill) -> str:
+        return format_money(obj.self_pay_amount)
+
+    @admin.display(description=_("cashier"), ordering="cashier__username")
+    def cashier_name(self, obj: Bill) -> str:
+        return person_name(obj.cashier) or "—"
+
 
 @admin.register(IncomeRecord)
 class IncomeRecordAdmin(ReadOnlyModelAdmin):
-    list_display = ("record_date", "amount", "department", "doctor", "bill", "patient")
+    list_display = ("record_date", "money", "department", "doctor", "bill", "patient")
     list_filter = (
         "department",
         IncomeDoctorFilter,
@@ -116,3 +135,7 @@ class IncomeRecordAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("patient"))
     def patient(self, obj: IncomeRecord) -> str:
         return obj.bill.visit.patient.name
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def money(self, obj: IncomeRecord) -> str:
+        return format_money(obj.amount)

@@ -22,6 +22,7 @@ from billing.services import settle_visit, validate_amounts
 from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.forms import apply_clinic_error
+from clinic.models import department_name_in_language
 from clinic.privacy import mask_id_card
 from clinic.roles import DESK_ROLES, role_required
 from visits.models import Visit
@@ -120,7 +121,10 @@ def reports(request: HttpRequest) -> HttpResponse:
             "start": start,
             "end": end,
             "totals": takings(income),
-            "by_department": takings(income, group_by="department__name"),
+            "by_department": takings(
+                income.annotate(department_name=department_name_in_language("department__")),
+                group_by="department_name",
+            ),
             "by_doctor": takings(income, group_by="doctor__name"),
             "page": Paginator(rows, 50).get_page(request.GET.get("page")),
         },

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.forms import DateField
 from clinic.statistics import Grouping
 
 # The statistics page's default range: the last 30 days, today included.
@@ -25,13 +26,8 @@ class StatisticsTable:
 
 
 class StatisticsForm(forms.Form):
-    start_date = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end_date = forms.DateField(
-        label=_("To (inclusive)"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    start_date = DateField(label=_("From"))
+    end_date = DateField(label=_("To (inclusive)"))
     group_by = forms.ChoiceField(label=_("Group by"), choices=Grouping.choices)
 
     @classmethod

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Bill, IncomeRecord, PayStatus
 from billing.search import bill_filter
+from clinic.forms import DateField
 from clinic.models import Department, Employee, Position
 from clinic.search import field_terms, validate_phone_search
 
@@ -24,12 +25,8 @@ ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_p
 
 
 class ReportFilterForm(forms.Form):
-    start_date = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end_date = forms.DateField(
-        label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start_date = DateField(label=_("From"), required=False)
+    end_date = DateField(label=_("To (inclusive)"), required=False)
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.order_by("name"),

@@ -16,7 +16,7 @@ from django.db.models import F, QuerySet, Sum
 
 from billing.models import DailyIncomeSummary
 from clinic.models import Department, Employee
-from clinic.statistics import Grouping, days, doctor_label, name_of
+from clinic.statistics import Grouping, days, department_labels, doctor_label, name_of
 
 ZERO = Decimal("0.00")
 
@@ -63,7 +63,10 @@ def income_queryset(
         return (
             rows.values("department_id")
             .annotate(**INCOME_SUMS)
-            .annotate(department_name=name_of(Department, "department_id", "name"))
+            .annotate(
+                department_name=name_of(Department, "department_id", "name"),
+                **department_labels("department_id"),
+            )
             .order_by("department_name", "department_id")
         )
     return (
@@ -88,7 +91,8 @@ def income_by_group(*, start_date: dt.date, end_date: dt.date, group_by: str) ->
             key, label = values["record_date"], values["record_date"].isoformat()
         elif group_by == Grouping.DEPARTMENT:
             key = values["department_id"]
-            label = name = values["department_name"]
+            name = values["department_name"]
+            label = values.get("department_label") or name
         else:
             key = values["doctor_key"] or None
             name, code = values["doctor_name"], values["doctor_code"]

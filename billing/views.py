@@ -36,13 +36,14 @@ def total_label() -> str:
 
 @dataclass
 class Table:
-    """A statistics table as the page shows it: every cell already a string."""
+    """A statistics table as the page shows it: every cell a string, except money, a Decimal
+    that the page writes as money (clinic_format's `cell` filter) and the CSV as a number."""
 
     name: str
     caption: str
     headers: list[str]
-    rows: list[list[str]]
-    footer: list[str]
+    rows: list[list[str | Decimal]]
+    footer: list[str | Decimal]
     chart: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -52,8 +53,8 @@ class Table:
         return f"stats-{self.name}-data"
 
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(CENT))
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
 
 
 def _group_header(group_by: str) -> str:

@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -13,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import (
@@ -23,6 +25,7 @@ from clinic.accounts import (
     set_account_password,
 )
 from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.audit import ACTION_LABELS, action_label
 from clinic.exceptions import ClinicError
 from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
 from clinic.privacy import mask_id_card
@@ -162,9 +165,9 @@ class RoomInline(admin.TabularInline):
 
 @admin.register(Department)
 class DepartmentAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "code", "is_active", "created_at")
+    list_display = ("name", "name_en", "code", "is_active", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_en", "code")
     inlines = [RoomInline]
 
     def save_model(self, request: HttpRequest, obj: Department, form: Any, change: bool) -> None:
@@ -224,7 +227,16 @@ class RoomAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(Employee)
 class EmployeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("emp_id", "name", "position", "department", "title", "status", "account")
+    list_display = (
+        "emp_id",
+        "name",
+        "position",
+        "department",
+        "title",
+        "title_en",
+        "status",
+        "account",
+    )
     list_filter = ("position", "status", "department")
     list_select_related = ("department", "user")
     search_fields = ("emp_id", "name", "phone")
@@ -318,7 +330,8 @@ class AuditActorFilter(admin.SimpleListFilter):
 
     @staticmethod
     def _label(user: User) -> str:
-        return f"{user.username} ({user.employee.name})" if user.employee_id else user.username
+        # The person's name first (what people know), the account to tell two apart.
+        return f"{user.employee.name} ({user.username})" if user.employee_id else user.username
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -354,6 +367,37 @@ class AuditPatientFilter(admin.SimpleListFilter):
         return queryset.filter(patient_id=value)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions by their labels (clinic.audit.ACTION_LABELS), not their codes."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return sorted(
+            ((code, str(label)) for code, label in ACTION_LABELS.items()),
+            key=lambda choice: choice[1],
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(action=value)
+
+
+class AuditRoleFilter(admin.SimpleListFilter):
+    """The actor's role by its label, not its code."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(role=value)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     """The audit trail, read-only: no add, change or delete here (nor anywhere in the app)."""
@@ -361,9 +405,9 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "created_at",
         "actor_link",
-        "role",
-        "action",
-        "object_type",
+        "role_label",
+        "action_label",
+        "object_label",
         "object_id",
         "patient_link",
     )
@@ -371,10 +415,10 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     # in SQL, which needs MySQL's time-zone tables.
     list_filter = (
         "created_at",
-        "action",
+        AuditActionFilter,
         AuditActorFilter,
         AuditPatientFilter,
-        "role",
+        AuditRoleFilter,
         "object_type",
     )
     search_fields = (
@@ -385,7 +429,8 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         "=patient__phone",
         "=patient__id_card",
     )
-    list_select_related = ("actor", "patient")
+    # The actor's staff or patient record too: a person is shown by their name.
+    list_select_related = ("actor__employee", "actor__patient", "patient")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
     @admin.display(description=_("actor"), ordering="actor_username")
@@ -393,11 +438,29 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         if obj.actor_id is None:
             return obj.actor_username or "—"
         return format_html(
-            '<a href="?{}" title="{}">{}</a>',
+            '<a href="?{}" title="{} ({})">{}</a>',
             urlencode({"actor": obj.actor_id}),
             _("Only this user's events"),
             obj.actor_username,
+            obj.actor.display_name,
         )
+
+    @admin.display(description=_("role"), ordering="role")
+    def role_label(self, obj: AuditEvent) -> str:
+        return Role(obj.role).label if obj.role in Role.values else obj.role or "—"
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj: AuditEvent) -> str:
+        return action_label(obj.action)
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_label(self, obj: AuditEvent) -> str:
+        """The kind of record by its name (visit, bill), not its label (visits.visit)."""
+        try:
+            model = apps.get_model(obj.object_type)
+        except (LookupError, ValueError):
+            return obj.object_type or "—"
+        return capfirst(model._meta.verbose_name)
 
     @admin.display(description=_("patient"))
     def patient_link(self, obj: AuditEvent) -> str:

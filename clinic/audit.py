@@ -8,9 +8,72 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from clinic.client_address import client_ip
 from clinic.models import AuditEvent, Patient, User
+
+# What each action code means, in words, for people reading the audit trail (Django Admin,
+# the patient page). Every code the application writes has its label here: a test scans the
+# code for them (tests/test_audit_labels.py), so a new action is added here with its label.
+ACTION_LABELS: dict[str, Promise] = {
+    "auth.login": _("Signed in"),
+    "auth.login_failed": _("Sign-in failed"),
+    "auth.logout": _("Signed out"),
+    "user.created": _("Account created"),
+    "user.updated": _("Account changed"),
+    "user.deleted": _("Account deleted"),
+    "user.role_changed": _("Account role changed"),
+    "user.deactivated": _("Account deactivated"),
+    "user.reactivated": _("Account reactivated"),
+    "user.password_changed": _("Password changed"),
+    "patient.registered": _("Patient registered online"),
+    "patient.created": _("Patient record created"),
+    "patient.updated": _("Patient details changed"),
+    "patient.deleted": _("Patient record deleted"),
+    "patient.account_linked": _("Patient account linked"),
+    "patient.account_unlinked": _("Patient account unlinked"),
+    "patient.id_verified": _("ID document checked"),
+    "patient.id_card_withdrawn": _("ID number withdrawn"),
+    "department.created": _("Department created"),
+    "department.updated": _("Department changed"),
+    "department.deleted": _("Department deleted"),
+    "room.created": _("Room created"),
+    "room.updated": _("Room changed"),
+    "room.deleted": _("Room deleted"),
+    "employee.created": _("Staff member created"),
+    "employee.updated": _("Staff member changed"),
+    "employee.deleted": _("Staff member deleted"),
+    "schedule.created": _("Schedule created"),
+    "schedule.updated": _("Schedule changed"),
+    "schedule.deleted": _("Schedule deleted"),
+    "appointment.booked": _("Appointment booked"),
+    "appointment.confirmed": _("Appointment confirmed"),
+    "appointment.cancelled": _("Appointment cancelled"),
+    "appointment.no_show": _("Appointment missed"),
+    "appointment.completed": _("Appointment checked in"),
+    "visit.checked_in": _("Checked in"),
+    "visit.walked_in": _("Walk-in registered"),
+    "visit.consultation_started": _("Consultation started"),
+    "visit.consultation_finished": _("Consultation finished"),
+    "visit.left_unseen": _("Left unseen"),
+    "visit.left": _("Visit closed"),
+    "medical_record.created": _("Medical record written"),
+    "medical_record.updated": _("Medical record changed"),
+    "medical_record.corrected": _("Medical record corrected"),
+    "medical_record.viewed": _("Medical record viewed"),
+    "bill.settled": _("Bill paid"),
+    "display_token.created": _("Waiting-room screen created"),
+    "display_token.revoked": _("Waiting-room screen revoked"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action's label in the page's language; the code itself if it has none (an event
+    written by an older version keeps its code rather than vanishing)."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 def record_event(**event: Any) -> AuditEvent:

@@ -33,6 +33,27 @@ def apply_clinic_error(
         form.add_error(None, error.message)
 
 
+ISO_DATE = "%Y-%m-%d"
+
+
+class IsoDateInput(forms.DateInput):
+    """The browser's date picker, given its value as ISO (2026-12-06) whatever the page's
+    language: an <input type="date"> takes nothing else, and shows a localised date
+    (2026/12/06) as blank. Every date field of every form uses it (through DateField below);
+    clinic/formats/ also lists ISO first, for forms that do not."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=ISO_DATE)
+
+
+class DateField(forms.DateField):
+    """A date field with the browser's date picker (IsoDateInput)."""
+
+    widget = IsoDateInput
+
+
 class PhoneField(forms.CharField):
     default_validators = [validate_mobile_phone]
 

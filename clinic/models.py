@@ -8,10 +8,11 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from clinic.db import insert_or_add
 from clinic.validators import (
@@ -121,8 +122,28 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+def english_page() -> bool:
+    """Whether the page being made is in English (the clinic's default is Chinese)."""
+    return (get_language() or "").startswith("en")
+
+
+def department_name_in_language(path: str = "") -> F | Coalesce:
+    """The department's name in the page's language as a database expression, for rows read
+    with values() (the board, takings, statistics): what Department.display_name is."""
+    name = F(f"{path}name")
+    if not english_page():
+        return name
+    return Coalesce(NullIf(F(f"{path}name_en"), Value("")), name)
+
+
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True, validators=[validate_not_blank])
+    name_en = models.CharField(
+        _("English name"),
+        max_length=80,
+        blank=True,
+        help_text=_("Shown on English pages; the name above otherwise."),
+    )
     code = models.SlugField(
         _("code"),
         max_length=16,
@@ -139,7 +160,12 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language: English when there is one, else the name."""
+        return self.name_en if self.name_en and english_page() else self.name
 
 
 class RoomStatus(models.TextChoices):
@@ -235,6 +261,12 @@ class Employee(models.Model):
     title = models.CharField(
         _("title"), max_length=50, blank=True, help_text=_("e.g. Attending physician")
     )
+    title_en = models.CharField(
+        _("English title"),
+        max_length=80,
+        blank=True,
+        help_text=_("Shown on English pages; the title above otherwise."),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
@@ -256,6 +288,11 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.emp_id})"
+
+    @property
+    def display_title(self) -> str:
+        """The title in the page's language: English when there is one, else the title."""
+        return self.title_en if self.title_en and english_page() else self.title
 
     def clean(self) -> None:
         super().clean()
@@ -437,7 +474,11 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"
+        # The label registry (clinic.audit) imports this module: looked up when shown.
+        from clinic.audit import action_label
+
+        when = timezone.localtime(self.created_at)
+        return f"{when:%Y-%m-%d %H:%M} {self.actor_username or '-'} {action_label(self.action)}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):

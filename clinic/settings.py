@@ -44,7 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
-    "axes",
+    # django-axes, with its Django Admin section titled in the clinic's languages.
+    "clinic.third_party.AxesConfig",
     "csp",
     "clinic",
     "scheduling",
@@ -207,6 +208,9 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
+# One way to write dates (2026-12-06) and times (10:48) in both languages, Django Admin too,
+# and ISO values in every <input type="date">: clinic/formats/.
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------------

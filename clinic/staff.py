@@ -23,7 +23,7 @@ from clinic.models import Department, Employee, Role, Room, User
 from clinic.roles import ensure_role
 
 # What an audit event keeps of each record (its editable fields).
-DEPARTMENT_FIELDS = ("name", "code", "description", "is_active")
+DEPARTMENT_FIELDS = ("name", "name_en", "code", "description", "is_active")
 ROOM_FIELDS = ("room_number", "department", "status")
 EMPLOYEE_FIELDS = (
     "emp_id",
@@ -33,6 +33,7 @@ EMPLOYEE_FIELDS = (
     "position",
     "department",
     "title",
+    "title_en",
     "status",
 )
 

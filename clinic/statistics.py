@@ -19,6 +19,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic.models import Department, department_name_in_language, english_page
+
 
 class Grouping(models.TextChoices):
     DAY = "day", gettext_lazy("Day")
@@ -43,6 +45,20 @@ def name_of(model: type[models.Model], key: str, field_name: str) -> Subquery:
     """A name looked up once per result row (after grouping), not joined to every summary
     row: the doctor grouping runs in half the time of a join at a year of data."""
     return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(field_name)[:1])
+
+
+def department_labels(key: str) -> dict[str, Subquery]:
+    """On English pages, `department_label`: the department's English name (or its name),
+    looked up per result row like name_of; nothing on Chinese pages, where the label is the
+    name. The API keeps the name itself (dept_name), whatever the language."""
+    if not english_page():
+        return {}
+    label = department_name_in_language()
+    return {
+        "department_label": Subquery(
+            Department.objects.filter(pk=OuterRef(key)).order_by().values(label=label)[:1]
+        )
+    }
 
 
 # --- The API's shape: every row has the same keys, whatever the grouping, so that callers

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from clinic.forms import DateField
 from clinic.models import Employee, EmployeeStatus, Position, Room, RoomStatus
 from scheduling.models import Schedule, TimeSlot, monday_of
 from scheduling.services import WeekLine
@@ -43,9 +44,8 @@ DOCTOR_FIELD_NAME = re.compile(r"^(?P<prefix>pattern-\d{1,2})-doctor$")
 
 
 class WeekForm(forms.Form):
-    week = forms.DateField(
+    week = DateField(
         label=_("Week"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Any day of the week: the plan covers its Monday to Sunday."),
     )
 
@@ -73,9 +73,8 @@ class PlannerWeekForm(WeekForm):
 class CopyWeekForm(WeekForm):
     """Copy the schedules of the week before the chosen one into it."""
 
-    week = forms.DateField(
+    week = DateField(
         label=_("Copy into the week of"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Any day of the week: the week before it is copied into it."),
     )
 

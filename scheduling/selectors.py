@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from clinic.models import Department
+from clinic.models import Department, english_page
 from scheduling.models import (
     HALF_DAY_SLOTS,
     OVERLAPPING_SLOTS,
@@ -28,6 +28,12 @@ class DoctorPlaces:
     title: str
     room_number: str
     remaining: int
+    title_en: str = ""
+
+    @property
+    def display_title(self) -> str:
+        """The title in the page's language, as Employee.display_title."""
+        return self.title_en if self.title_en and english_page() else self.title
 
 
 @dataclass
@@ -112,6 +118,7 @@ def slot_availability(
                     emp_id=schedule.doctor.emp_id,
                     doctor_name=schedule.doctor.name,
                     title=schedule.doctor.title,
+                    title_en=schedule.doctor.title_en,
                     room_number=schedule.room.room_number,
                     remaining=schedule.remaining_places,
                 )
@@ -230,7 +237,7 @@ def week_grid(*, week: dt.date) -> WeekGrid:
             rows[doctor.pk] = GridRow(
                 doctor_name=doctor.name,
                 emp_id=doctor.emp_id,
-                department_name=schedule.department.name,
+                department_name=schedule.department.display_name,
                 cells=[GridCell(work_date=day) for day in days],
             )
         rows[doctor.pk].cells[schedule.work_date.weekday()].schedules.append(schedule)

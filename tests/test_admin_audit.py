@@ -86,6 +86,7 @@ class TestDepartments:
             admin_url(Department, "add"),
             {
                 "name": "Dermatology",
+                "name_en": "Dermatology (EN)",
                 "code": "DERM",
                 "description": "",
                 "is_active": "on",
@@ -105,7 +106,13 @@ class TestDepartments:
                 "clinic.department",
                 str(department.pk),
                 {},
-                {"name": "Dermatology", "code": "DERM", "description": "", "is_active": True},
+                {
+                    "name": "Dermatology",
+                    "name_en": "Dermatology (EN)",
+                    "code": "DERM",
+                    "description": "",
+                    "is_active": True,
+                },
             ),
             (
                 admin_user.pk,
@@ -189,7 +196,13 @@ class TestDepartments:
                 "department.deleted",
                 "clinic.department",
                 str(pk),
-                {"name": "Closed", "code": "CL", "description": "", "is_active": True},
+                {
+                    "name": "Closed",
+                    "name_en": "",
+                    "code": "CL",
+                    "description": "",
+                    "is_active": True,
+                },
                 {},
             )
         ]
@@ -367,7 +380,8 @@ class TestEmployees:
                 "phone": "13800001111",
                 "position": "doctor",
                 "department": department.pk,
-                "title": "",
+                "title": "主治医师",
+                "title_en": "Attending Physician",
                 "status": "active",
             },
         )
@@ -387,7 +401,8 @@ class TestEmployees:
                     "phone": "13800001111",
                     "position": "doctor",
                     "department": department.pk,
-                    "title": "",
+                    "title": "主治医师",
+                    "title_en": "Attending Physician",
                     "status": "active",
                 },
             )

@@ -9,11 +9,14 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.audit import action_label
 from clinic.models import AuditEvent, Employee, Position, Room
+from clinic.templatetags.clinic_format import person_name
 from visits.displays import create_display_token, revoke_display_token
 from visits.models import DisplayToken, MedicalRecord, Visit
 from visits.records import records_readable_by
@@ -201,8 +204,8 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     (visits:record-correct), which saves through the service and audits the change as a
     correction."""
 
-    list_display = ("visit", "doctor", "updated_at", "updated_by")
-    list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by")
+    list_display = ("visit", "doctor", "updated_at", "updated_by_name")
+    list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by__employee")
     # As for visits: the box shows because search_fields is set; get_search_results finds.
     search_fields = ("visit__patient__name", "visit__patient__phone", "visit__patient__id_card")
     search_help_text = VISIT_SEARCH_HELP
@@ -238,19 +241,27 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             _("Correct this record"),
         )
 
+    @admin.display(description=_("updated by"), ordering="updated_by__username")
+    def updated_by_name(self, obj: MedicalRecord) -> str:
+        return person_name(obj.updated_by) or "—"
+
     @admin.display(description=_("audit trail"))
     def audit_trail(self, obj: MedicalRecord) -> str:
-        events = AuditEvent.objects.filter(
-            object_type=MedicalRecord._meta.label_lower, object_id=str(obj.pk)
-        ).order_by("-created_at", "-id")[:100]
+        events = (
+            AuditEvent.objects.filter(
+                object_type=MedicalRecord._meta.label_lower, object_id=str(obj.pk)
+            )
+            .select_related("actor__employee", "actor__patient")
+            .order_by("-created_at", "-id")[:100]
+        )
         rows = format_html_join(
             "",
             "<li>{} · {} · {}</li>",
             (
                 (
-                    timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M"),
-                    event.actor_username or "—",
-                    event.action,
+                    date_format(timezone.localtime(event.created_at), "DATETIME_FORMAT"),
+                    person_name(event.actor) or event.actor_username or "—",
+                    action_label(event.action),
                 )
                 for event in events
             ),
@@ -280,9 +291,14 @@ class DisplayTokenAdmin(admin.ModelAdmin):
     """Waiting-room screens: each has a key, shown once when it is made, to open on that
     screen. Revoking a key turns its screen off; keys are never deleted (the trail)."""
 
-    list_display = ("name", "department", "created_at", "created_by", "revoked_at")
+    list_display = ("name", "department", "created_at", "created_by_name", "revoked_at")
     list_filter = ("department",)
-    list_select_related = ("department", "created_by")
+    list_select_related = ("department", "created_by__employee")
+
+    @admin.display(description=_("created by"), ordering="created_by__username")
+    def created_by_name(self, obj: DisplayToken) -> str:
+        return person_name(obj.created_by) or "—"
+
     fields = ("name", "department", "created_at", "created_by", "revoked_at")
     readonly_fields = ("created_at", "created_by", "revoked_at")
     actions = ["revoke"]

@@ -18,11 +18,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from appointments.selectors import get_appointment_for
 from clinic.exceptions import ClinicError, InvalidInput
 from clinic.forms import apply_clinic_error
-from clinic.models import AuditEvent, Department, Patient, User
+from clinic.models import AuditEvent, Department, Patient, User, department_name_in_language
 from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
-from clinic.templatetags.clinic_tags import minutes_since
+from clinic.templatetags.clinic_format import duration_since
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits import arrival
 from visits.exceptions import AlreadyInQueue
@@ -326,7 +326,7 @@ def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
         "check_in_time",
         "called_at",
         patient_name=F("patient__name"),
-        department_name=F("department__name"),
+        department_name=department_name_in_language("department__"),
         doctor_name=F("schedule__doctor__name"),
         room_number=F("schedule__room__room_number"),
         bill_pk=F("bill__id"),
@@ -334,12 +334,13 @@ def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
     now = timezone.now()
     # The card's timer text, translated once per status rather than once per card.
     timers = {
-        VisitStatus.WAITING: ("check_in_time", _("Waiting %(minutes)s min")),
-        VisitStatus.IN_CONSULTATION: ("called_at", _("In for %(minutes)s min")),
+        VisitStatus.WAITING: ("check_in_time", _("Waiting %(duration)s")),
+        VisitStatus.IN_CONSULTATION: ("called_at", _("In for %(duration)s")),
     }
     for row in rows:
         since, text = timers.get(row["status"], (None, ""))
-        row["timer"] = text % {"minutes": minutes_since(row[since], now)} if since else ""
+        # The clinic's one way to write a wait (clinic_format), as on the doctor's queue.
+        row["timer"] = text % {"duration": duration_since(row[since], now)} if since else ""
         row["place"] = f"{row['department_name']} · {row['doctor_name']} · {row['room_number']}"
         by_status[row["status"]].append(row)
     return by_status
@@ -504,7 +505,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
             "details_form": details_form,
             "history": AuditEvent.objects.filter(
                 patient=record, action__startswith="patient."
-            ).select_related("actor")[:20],
+            ).select_related("actor__employee", "actor__patient")[:20],
         },
         status=status,
     )

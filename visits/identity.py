@@ -276,6 +276,6 @@ def recent_links(*, limit: int = 20) -> list[AuditEvent]:
     record: what the desk checks and may undo."""
     return list(
         AuditEvent.objects.filter(action="patient.account_linked")
-        .select_related("patient__user", "actor")
+        .select_related("patient__user", "actor__employee", "actor__patient")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -189,7 +189,7 @@ def waiting_room_board(
             RoomBoard(
                 room_number=schedule.room.room_number,
                 doctor_name=schedule.doctor.name,
-                doctor_title=schedule.doctor.title,
+                doctor_title=schedule.doctor.display_title,
                 now_seeing=[BoardEntry(row[2], mask_name(row[3])) for row in seeing],
                 next_up=[BoardEntry(row[2], mask_name(row[3])) for row in waiting[:next_count]],
                 waiting_count=len(waiting),

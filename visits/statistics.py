@@ -22,6 +22,7 @@ from clinic.statistics import (
     Grouping,
     api_group_keys,
     days,
+    department_labels,
     doctor_label,
     grouping_for_api,
     in_api_order,
@@ -100,6 +101,7 @@ def visit_queryset(
             .annotate(**VISIT_SUMS)
             .annotate(
                 department_name=name_of(Department, "department_id", "name"),
+                **department_labels("department_id"),
                 patient_count=_distinct_patients(
                     **span, group="department_id", outer="department_id"
                 ),
@@ -148,7 +150,8 @@ def visits_by_group(
             key, label = values["visit_date"], values["visit_date"].isoformat()
         elif group_by == Grouping.DEPARTMENT:
             key = values["department_id"]
-            label = name = values["department_name"]
+            name = values["department_name"]
+            label = values.get("department_label") or name
         else:
             key = values["doctor_id"]
             name, code = values["doctor_name"], values["doctor_code"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -119,13 +120,17 @@ def test_the_default_is_the_last_30_days_by_day(admin_client, paid_today):
     assert income.rows[0][0] == (today - dt.timedelta(days=29)).isoformat()
     assert income.rows[-1][0] == today.isoformat()
     # 30 days ago is outside: 86.50 + 20.00 only.
-    assert income.footer[1:] == ["2", "106.50", "20.00", "86.50"]
+    assert income.footer[1:] == ["2", Decimal("106.50"), Decimal("20.00"), Decimal("86.50")]
+    # The page writes money the clinic's one way; the CSV keeps plain numbers.
+    assert '<td class="num">¥106.50</td>' in response.content.decode()
 
 
 def test_grouping_by_doctor_shows_names(admin_client, paid_today):
     response = admin_client.get(STATISTICS, {"group_by": "doctor"})
     income = response.context["tables"][0]
-    assert income.rows == [["王建国 (D001)", "2", "106.50", "20.00", "86.50"]]
+    assert income.rows == [
+        ["王建国 (D001)", "2", Decimal("106.50"), Decimal("20.00"), Decimal("86.50")]
+    ]
     assert "王建国 (D001)" in response.content.decode()
 
 
@@ -144,7 +149,14 @@ def test_the_csv_holds_exactly_the_table(admin_client, paid_today, group_by, tab
     assert "attachment;" in export["Content-Disposition"]
     cells = table_cells(page, table)
     assert len(cells) > 2
-    assert csv_rows(export) == cells
+    # The same figures; the page writes money as ¥1,234.50, the CSV as 1234.50.
+    assert csv_rows(export) == [[plain_money(cell) for cell in row] for row in cells]
+
+
+def plain_money(cell: str) -> str:
+    if re.fullmatch(r"-?¥[\d,]+\.\d\d", cell):
+        return cell.replace("¥", "").replace(",", "")
+    return cell
 
 
 def test_the_export_link_carries_the_chosen_range(admin_client, paid_today):

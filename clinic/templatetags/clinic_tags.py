@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from django import template
-from django.utils import timezone
 
 from clinic import privacy
+from clinic.templatetags import clinic_format
 
 register = template.Library()
 
@@ -13,10 +11,8 @@ register.filter("mask_name", privacy.mask_name)
 register.filter("mask_phone", privacy.mask_phone)
 register.filter("mask_id_card", privacy.mask_id_card)
 
+# The formats live in clinic_format; pages that load only clinic_tags get the same filters.
+for _name, _filter in clinic_format.register.filters.items():
+    register.filter(_name, _filter)
 
-@register.filter
-def minutes_since(value: dt.datetime | None, now: dt.datetime | None = None) -> int | str:
-    """Whole minutes from `value` until `now` (default: the current time)."""
-    if value is None:
-        return ""
-    return max(int(((now or timezone.now()) - value).total_seconds() // 60), 0)
+minutes_since = clinic_format.minutes_since

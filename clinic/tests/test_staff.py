@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_new_department_is_recorded_with_its_values(admin_user):
     department = save_department(
-        department=Department(name="Dermatology", code="DERM"), by=admin_user
+        department=Department(name="皮肤科", name_en="Dermatology", code="DERM"), by=admin_user
     )
     assert Department.objects.filter(pk=department.pk, code="DERM").exists()
     assert audit_trail() == [
@@ -35,7 +35,13 @@ def test_a_new_department_is_recorded_with_its_values(admin_user):
             "clinic.department",
             str(department.pk),
             {},
-            {"name": "Dermatology", "code": "DERM", "description": "", "is_active": True},
+            {
+                "name": "皮肤科",
+                "name_en": "Dermatology",
+                "code": "DERM",
+                "description": "",
+                "is_active": True,
+            },
         )
     ]
 
@@ -137,6 +143,7 @@ def test_a_new_employee_is_recorded_with_its_normalised_values(admin_user):
         "position": "nurse",
         "department": department.pk,
         "title": "",
+        "title_en": "",
         "status": "active",
     }
 

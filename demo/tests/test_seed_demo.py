@@ -66,6 +66,11 @@ def test_seed_demo_covers_what_the_clinic_needs():
     assert User.objects.get(username="patient").patient is not None
     statuses = set(apps.get_model("visits.Visit").objects.values_list("status", flat=True))
     assert {"waiting", "in_consultation", "awaiting_payment", "left"} <= statuses
+    # English pages show English department names and doctor titles.
+    departments = apps.get_model("clinic.Department").objects.all()
+    assert all(department.name_en for department in departments)
+    doctors = apps.get_model("clinic.Employee").objects.filter(position="doctor")
+    assert all(doctor.title_en for doctor in doctors)
 
 
 def test_seed_demo_counters_match_the_places_held():

@@ -118,6 +118,7 @@ class TestEmployees:
                     "position": "doctor",
                     "department": department.pk,
                     "title": "",
+                    "title_en": "",
                     "status": "active",
                 },
             )

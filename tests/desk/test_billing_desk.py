@@ -120,7 +120,7 @@ class TestReports:
         }
         assert response.context["by_department"] == [
             {
-                "department__name": first.department.name,
+                "department_name": first.department.name,
                 "payments": 2,
                 "total": Decimal("150.00"),
                 "insurance": Decimal("60.00"),

@@ -48,7 +48,7 @@ from clinic.models import (
     User,
 )
 from clinic.validators import resident_id_check_char
-from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS
+from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS, TITLES_EN
 from scheduling.models import Schedule, TimeSlot, slot_bounds
 from visits.models import MedicalRecord, Visit, VisitDailySummary, VisitStatus
 
@@ -265,9 +265,9 @@ class Command(BaseCommand):
         """The demo seed's departments, rooms and doctors (same natural keys, so that a
         later seed_demo finds them)."""
         departments = {}
-        for code, name, description, rooms in DEPARTMENTS:
+        for code, name, name_en, description, rooms in DEPARTMENTS:
             department, _ = Department.objects.get_or_create(
-                code=code, defaults={"name": name, "description": description}
+                code=code, defaults={"name": name, "name_en": name_en, "description": description}
             )
             departments[code] = department
             for room_number in rooms:
@@ -283,6 +283,7 @@ class Command(BaseCommand):
                     "position": Position.DOCTOR,
                     "department": departments[dept_code],
                     "title": title,
+                    "title_en": TITLES_EN[title],
                     "phone": f"1380000{index + 1:04d}",
                 },
             )

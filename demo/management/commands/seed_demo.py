@@ -41,14 +41,34 @@ SCHEDULE_DAYS = 7
 CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
 
 DEPARTMENTS = [
-    # code, name, description, rooms
-    ("IM", "内科", "Internal medicine: fever, cough, blood pressure, diabetes.", ["101", "102"]),
-    ("SURG", "外科", "General surgery: wounds, sprains, minor procedures.", ["201", "202"]),
-    ("PED", "儿科", "Children up to 14 years.", ["301"]),
-    ("GYN", "妇科", "Gynaecology.", ["302"]),
-    ("ENT", "耳鼻喉科", "Ear, nose and throat.", ["401"]),
-    ("DENT", "口腔科", "Dentistry.", ["402", "403"]),
+    # code, name, English name, description, rooms
+    (
+        "IM",
+        "内科",
+        "Internal Medicine",
+        "Internal medicine: fever, cough, blood pressure, diabetes.",
+        ["101", "102"],
+    ),
+    (
+        "SURG",
+        "外科",
+        "Surgery",
+        "General surgery: wounds, sprains, minor procedures.",
+        ["201", "202"],
+    ),
+    ("PED", "儿科", "Paediatrics", "Children up to 14 years.", ["301"]),
+    ("GYN", "妇科", "Gynaecology", "Gynaecology.", ["302"]),
+    ("ENT", "耳鼻喉科", "ENT", "Ear, nose and throat.", ["401"]),
+    ("DENT", "口腔科", "Dentistry", "Dentistry.", ["402", "403"]),
 ]
+
+# A doctor's title and its English label.
+TITLES_EN = {
+    "主任医师": "Chief Physician",
+    "副主任医师": "Associate Chief Physician",
+    "主治医师": "Attending Physician",
+    "医师": "Physician",
+}
 
 DOCTORS = [
     # emp_id, name, gender, department code, room, title
@@ -142,10 +162,14 @@ class Command(BaseCommand):
 
     def _departments(self) -> dict[str, Department]:
         departments = {}
-        for code, name, description, rooms in DEPARTMENTS:
+        for code, name, name_en, description, rooms in DEPARTMENTS:
             department, _ = Department.objects.get_or_create(
-                code=code, defaults={"name": name, "description": description}
+                code=code, defaults={"name": name, "name_en": name_en, "description": description}
             )
+            if not department.name_en:
+                # A database seeded before departments had English names gets them once.
+                department.name_en = name_en
+                department.save(update_fields=["name_en"])
             departments[code] = department
             for room_number in rooms:
                 Room.objects.get_or_create(
@@ -164,9 +188,13 @@ class Command(BaseCommand):
                     "position": Position.DOCTOR,
                     "department": departments[dept_code],
                     "title": title,
+                    "title_en": TITLES_EN[title],
                     "phone": f"1380000{index + 1:04d}",
                 },
             )
+            if employee.title == title and not employee.title_en:
+                employee.title_en = TITLES_EN[title]
+                employee.save(update_fields=["title_en"])
             doctors.append((employee, Room.objects.get(room_number=room_number)))
         for emp_id, name, gender, position, dept_code, phone in OTHER_STAFF:
             Employee.objects.get_or_create(

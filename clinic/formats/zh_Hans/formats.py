@@ -1,0 +1,1 @@
+from clinic.formats.common import *  # noqa: F403
