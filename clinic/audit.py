@@ -36,6 +36,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "patient.account_unlinked": _("Patient account unlinked"),
     "patient.id_verified": _("ID document checked"),
     "patient.id_card_withdrawn": _("ID number withdrawn"),
+    "patient.details_corrected": _("Patient details corrected at the desk"),
     "department.created": _("Department created"),
     "department.updated": _("Department changed"),
     "department.deleted": _("Department deleted"),

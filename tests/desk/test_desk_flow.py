@@ -220,7 +220,7 @@ class TestResultsLeadToTheNextAction:
         assert links[reverse("billing:pay", args=[to_pay.pk])] == "pay"
         assert links[reverse("billing:receipt", args=[paid.pk])] == "receipt"
         assert reverse("visits:slip", args=[unseen.pk]) not in html
-        for hint in ("check in", "queue slip", "pay", "receipt", "walk-in"):
+        for hint in ("Check in", "Queue slip", "Pay", "Receipt", "Walk-in"):
             assert f"{hint} →" in html
 
     def test_yesterdays_visits_are_not_offered(self, desk_client, today):

@@ -135,7 +135,7 @@ def test_enter_opens_the_first_result_of_what_is_typed_now(desk_page, live_serve
     page.keyboard.press("/")
     page.keyboard.type("136")
     expect(page.locator("#desk-search-results a")).to_have_count(3)
-    expect(page.locator("#desk-search-results a").first).to_contain_text("check in")
+    expect(page.locator("#desk-search-results a").first).to_contain_text("Check in")
     page.keyboard.type("00000000")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server.url}/visits/walk-in/?patient={other.pk}")
@@ -154,7 +154,7 @@ def test_from_the_search_box_to_a_printed_receipt_and_back_to_the_search_box(
     keyboard.press("/")
     keyboard.type(patient.phone)
     result = page.locator("#desk-search-results a").first
-    expect(result).to_contain_text("pay →")
+    expect(result).to_contain_text("Pay →")
     keyboard.press("Enter")  # the result's next action: payment
     expect(page.locator("h1")).to_have_text("Payment")
     expect(page.locator("#id_total_amount")).to_be_focused()
@@ -170,7 +170,7 @@ def test_from_the_search_box_to_a_printed_receipt_and_back_to_the_search_box(
     # The next patient: the search box has the cursor, and it searches as before.
     expect(page.locator("#desk-search")).to_be_focused()
     keyboard.type(patient.phone)
-    expect(page.locator("#desk-search-results a").first).to_contain_text("receipt →")
+    expect(page.locator("#desk-search-results a").first).to_contain_text("Receipt →")
 
 
 def test_the_walk_in_page_starts_in_the_phone_field(desk_page, live_server):
