@@ -52,3 +52,16 @@ class RecordClosed(PermissionDenied):
         "A doctor writes the record of a visit on the day of the visit. To change it now, ask "
         "an administrator for a correction."
     )
+
+
+class DiagnosisRequired(ClinicError):
+    """A visit goes to payment only with a diagnosis in its record (the record is what the
+    visit was for, and the bill and any later visit rely on it)."""
+
+    code = "diagnosis_required"
+    status = 400
+    default_message = _("Write the diagnosis before sending the patient to payment.")
+
+    def __init__(self, message=None, *, details=None):
+        super().__init__(message, details=details)
+        self.details.setdefault("diagnosis", [self.message])

@@ -104,7 +104,11 @@ def get_visit_for_doctor(user: User, pk: int) -> Visit:
     visits = visits_of_doctor(user).filter(status__in=SEEN_STATUSES)
     try:
         return visits.select_related(
-            "patient", "department", "schedule__room", "schedule__doctor", "medical_record"
+            "patient",
+            "department",
+            "schedule__room",
+            "schedule__doctor",
+            "medical_record__diagnosis_code",
         ).get(pk=pk)
     except Visit.DoesNotExist:
         raise Http404 from None

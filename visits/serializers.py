@@ -23,7 +23,15 @@ from clinic.serializers import (
 )
 from clinic.statistics import GROUP_BY_CHOICES
 from scheduling.models import TimeSlot
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.allergies import REACTION_MAX, SUBSTANCE_MAX
+from visits.models import (
+    RECORD_PARTS,
+    AllergySeverity,
+    MedicalRecord,
+    PatientAllergy,
+    Visit,
+    VisitStatus,
+)
 
 VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
 
@@ -149,33 +157,71 @@ class WalkInSerializer(serializers.Serializer):
     )
 
 
+class AllergySerializer(ModelSerializer):
+    """One of the patient's active allergies."""
+
+    recorded_by = TextField(source="recorded_by.display_name", read_only=True)
+
+    class Meta:
+        model = PatientAllergy
+        fields = ["id", "substance", "reaction", "severity", "recorded_at", "recorded_by"]
+        read_only_fields = fields
+
+
+class AllergyInputSerializer(serializers.Serializer):
+    substance = TextField(max_length=SUBSTANCE_MAX)
+    reaction = TextField(required=False, allow_blank=True, default="", max_length=REACTION_MAX)
+    severity = serializers.ChoiceField(
+        choices=AllergySeverity.choices, default=AllergySeverity.MODERATE
+    )
+
+
 class MedicalRecordSerializer(ModelSerializer):
+    """The outpatient record, with the patient's active allergies (the patient's, not the
+    record's: shown at the top of every record)."""
+
     visit_id = serializers.IntegerField(read_only=True)
+    diagnosis_code = TextField(
+        source="diagnosis_code.code", read_only=True, default=None, allow_null=True
+    )
     updated_by = TextField(
         source="updated_by.username", read_only=True, default=None, allow_null=True
     )
+    allergies = serializers.SerializerMethodField()
 
     class Meta:
         model = MedicalRecord
         fields = [
             "visit_id",
-            "diagnosis",
-            "treatment",
-            "prescription",
-            "note",
+            *RECORD_PARTS,
+            "diagnosis_code",
+            "allergies",
             "updated_at",
             "updated_by",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(AllergySerializer(many=True))
+    def get_allergies(self, record: MedicalRecord) -> list[dict]:
+        allergies = PatientAllergy.objects.active().filter(patient_id=record.visit.patient_id)
+        return AllergySerializer(allergies.select_related("recorded_by"), many=True).data
+
+
+def _record_text() -> TextField:
+    return TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+
 
 class MedicalRecordInputSerializer(serializers.Serializer):
-    """Fields left out keep their value."""
+    """Fields left out keep their value. `diagnosis_code` is a code of the diagnosis
+    catalogue ("" for none); with no diagnosis text, the catalogue's name is written."""
 
-    diagnosis = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    treatment = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    prescription = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    note = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    chief_complaint = _record_text()
+    present_illness = _record_text()
+    past_history = _record_text()
+    physical_exam = _record_text()
+    diagnosis = _record_text()
+    diagnosis_code = TextField(required=False, allow_blank=True, max_length=20)
+    plan = _record_text()
 
 
 # --- Statistics ---------------------------------------------------------------------------

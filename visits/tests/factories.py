@@ -27,3 +27,9 @@ class MedicalRecordFactory(factory.django.DjangoModelFactory):
 
     visit = factory.SubFactory(VisitFactory)
     diagnosis = "Upper respiratory tract infection"
+
+
+def diagnosed(visit: Visit, diagnosis: str = "Upper respiratory tract infection") -> Visit:
+    """`visit` with a diagnosis in its record, as sending it to payment requires."""
+    MedicalRecord.objects.update_or_create(visit=visit, defaults={"diagnosis": diagnosis})
+    return visit

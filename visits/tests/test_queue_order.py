@@ -26,7 +26,7 @@ from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus, schedule_call_order
 from visits.selectors import doctor_day, waiting_room_board
 from visits.services import call_next
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import VisitFactory, diagnosed
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def call_next_order(doctor: User) -> list[tuple[str, int]]:
         except QueueEmpty:
             return called
         called.append((visit.schedule.room.room_number, visit.queue_number))
-        visit.finish_consultation(by=doctor, now=NOW)
+        diagnosed(visit).finish_consultation(by=doctor, now=NOW)
 
 
 def test_call_next_the_page_the_api_and_the_display_list_the_same_order(client, doctor, day):
