@@ -22,7 +22,7 @@ from clinic.tests.factories import (
 )
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import VisitStatus
-from visits.tests.factories import MedicalRecordFactory, VisitFactory
+from visits.tests.factories import MedicalRecordFactory, PatientAllergyFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,11 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:consultation": {**only("doctor"), "other_doctor": MISSING},
     "visits:record-detail": {**only("doctor", "admin"), "other_doctor": MISSING},
     "visits:record-correct": only("admin"),
+    "visits:record-print": {**only("doctor", "admin"), "other_doctor": MISSING},
+    "visits:prescription-print": {**only("doctor", "admin"), "other_doctor": MISSING},
+    "visits:allergy-add": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:allergy-remove": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:diagnosis-suggestions": only("doctor", "other_doctor"),
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),
@@ -141,6 +146,7 @@ def world():
         schedule=schedule, patient=users["patient"].patient, status=VisitStatus.IN_CONSULTATION
     )
     record = MedicalRecordFactory(visit=visit)
+    allergy = PatientAllergyFactory(patient=users["patient"].patient)
     paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     bill = BillFactory()
     args = {
@@ -152,6 +158,10 @@ def world():
         "visits:consultation": [visit.pk],
         "visits:record-detail": [record.pk],
         "visits:record-correct": [record.pk],
+        "visits:record-print": [record.pk],
+        "visits:prescription-print": [record.pk],
+        "visits:allergy-add": [visit.pk],
+        "visits:allergy-remove": [visit.pk, allergy.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
         "display:department": [schedule.department.code],

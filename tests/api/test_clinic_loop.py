@@ -149,9 +149,7 @@ def test_the_clinic_loop_through_the_api_alone(
     assert refused.json()["error"]["code"] == "diagnosis_required"
     assert "diagnosis" in refused.json()["error"]["details"]
     record = ok(
-        doctor.put(
-            record_url, {"diagnosis": "Acute bronchitis", "plan": "Rest"}, format="json"
-        )
+        doctor.put(record_url, {"diagnosis": "Acute bronchitis", "plan": "Rest"}, format="json")
     )
     assert record["diagnosis"] == "Acute bronchitis"
     read = ok(doctor.get(record_url))
