@@ -203,10 +203,11 @@ def test_schedules_of_one_slot_go_by_id(client, doctor, day):
     assert display_order(client)[:4] == [("M1", 1), ("M1", 2), ("M1", 4), ("B0", 1)]
 
 
-def test_the_page_and_the_display_read_the_day_in_two_queries_each(
+def test_the_page_and_the_display_read_the_day_in_a_fixed_number_of_queries(
     doctor, day, django_assert_num_queries
 ):
-    with django_assert_num_queries(2):
+    # The doctor's day: schedules, visits with their patients, the patients' allergies.
+    with django_assert_num_queries(3):
         queues = doctor_day(doctor, day=WORK_DAY)
         assert queues.waiting_count == len(EXPECTED)
     with django_assert_num_queries(2):
