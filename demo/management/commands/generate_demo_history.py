@@ -72,7 +72,7 @@ SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
 )
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉玲建国文斌宇浩凯"
-# Chief complaint, diagnosis (with its code in the demo catalogue), plan.
+# Chief complaint, diagnosis, plan.
 DIAGNOSES = [
     ("咳嗽、咽痛 2 天", "上呼吸道感染", "对症治疗，多饮水\n对乙酰氨基酚片"),
     ("头晕 1 周", "高血压", "低盐饮食，规律监测血压\n氨氯地平片"),
