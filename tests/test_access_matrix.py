@@ -90,7 +90,7 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:prescription-print": {**only("doctor", "admin"), "other_doctor": MISSING},
     "visits:allergy-add": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
     "visits:allergy-remove": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
-    "visits:diagnosis-suggestions": only("doctor", "other_doctor"),
+    "visits:diagnosis-suggestions": only("doctor", "other_doctor", "admin"),
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),

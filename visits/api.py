@@ -38,6 +38,7 @@ from visits.serializers import (
     VisitStatisticsQuerySerializer,
     VisitStatusSerializer,
     WalkInSerializer,
+    with_allergies,
 )
 from visits.services import (
     call_next,
@@ -165,7 +166,7 @@ class DoctorQueueView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(QueueFilterSerializer)
-        visits = (
+        visits = with_allergies(
             visits_with_relations()
             .filter(schedule__doctor_id=request.user.employee_id, visit_date=timezone.localdate())
             .in_queue_order()

@@ -317,7 +317,7 @@ def allergy_remove(request: HttpRequest, pk: int, allergy_pk: int) -> HttpRespon
     return _render_allergies(request, visit)
 
 
-@role_required(Role.DOCTOR)
+@role_required(Role.DOCTOR, Role.ADMIN)
 @require_GET
 def diagnosis_suggestions(request: HttpRequest) -> HttpResponse:
     """`<option>`s of the diagnosis catalogue for the consultation's code field: active
