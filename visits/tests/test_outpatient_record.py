@@ -527,3 +527,12 @@ class TestPrintPages:
         client.force_login(admin_user)
         response = client.get(reverse("visits:prescription-print", args=[record.pk]))
         assert response.status_code == 200
+
+
+def test_a_clinic_manager_reads_no_allergies_but_the_catalogue():
+    from clinic.tests.factories import AdminUserFactory, ManagerUserFactory
+
+    manager = ManagerUserFactory()
+    assert not manager.has_perm("visits.view_patientallergy")
+    assert manager.has_perm("visits.change_diagnosiscatalogue")
+    assert AdminUserFactory().has_perm("visits.view_patientallergy")
