@@ -90,6 +90,7 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:prescription-print": {**only("doctor", "admin"), "other_doctor": MISSING},
     "visits:allergy-add": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
     "visits:allergy-remove": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:allergy-none-known": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
     "visits:diagnosis-suggestions": only("doctor", "other_doctor", "admin"),
     # Administrators
     "billing:statistics": only("admin"),
@@ -161,6 +162,7 @@ def world():
         "visits:record-print": [record.pk],
         "visits:prescription-print": [record.pk],
         "visits:allergy-add": [visit.pk],
+        "visits:allergy-none-known": [visit.pk],
         "visits:allergy-remove": [visit.pk, allergy.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],

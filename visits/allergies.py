@@ -22,7 +22,7 @@ from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import Patient, Role, User
 from clinic.services import lock_patient
-from visits.models import AllergySeverity, PatientAllergy
+from visits.models import AllergySeverity, NoKnownAllergies, PatientAllergy
 from visits.records import readable_visits
 
 SUBSTANCE_MAX = PatientAllergy._meta.get_field("substance").max_length
@@ -86,6 +86,8 @@ def add_allergy(
     substance, reaction, severity = _validated(substance, reaction, severity)
     patient = lock_patient(patient.pk)
     _ensure_may_change(by, patient)
+    # An allergy on file ends "no known allergies".
+    no_longer_none_known = NoKnownAllergies.objects.filter(patient=patient).delete()[0] > 0
     allergy = PatientAllergy.objects.create(
         patient=patient,
         substance=substance,
@@ -95,7 +97,12 @@ def add_allergy(
         recorded_at=now or timezone.now(),
     )
     record_event(
-        actor=by, action="allergy.added", obj=allergy, patient=patient, new=_values(allergy)
+        actor=by,
+        action="allergy.added",
+        obj=allergy,
+        patient=patient,
+        old={"no_known_allergies": True} if no_longer_none_known else {},
+        new=_values(allergy),
     )
     return allergy
 
@@ -122,3 +129,30 @@ def remove_allergy(
         new={"removed": True},
     )
     return allergy
+
+
+def no_known_allergies(patient: Patient) -> NoKnownAllergies | None:
+    return NoKnownAllergies.objects.filter(patient=patient).select_related("confirmed_by").first()
+
+
+@atomic_with_retry
+def confirm_no_known_allergies(
+    *, patient: Patient, by: User, now: dt.datetime | None = None
+) -> NoKnownAllergies:
+    """The doctor asked and the patient knows of no allergy: said explicitly, audited.
+    Refused (InvalidInput) while allergies are on file: remove them first."""
+    patient = lock_patient(patient.pk)
+    _ensure_may_change(by, patient)
+    if active_allergies(patient).exists():
+        raise InvalidInput(_("Allergies are on file: remove them first."))
+    confirmed, _created = NoKnownAllergies.objects.update_or_create(
+        patient=patient, defaults={"confirmed_by": by, "confirmed_at": now or timezone.now()}
+    )
+    record_event(
+        actor=by,
+        action="allergy.none_known",
+        obj=confirmed,
+        patient=patient,
+        new={"no_known_allergies": True},
+    )
+    return confirmed

@@ -22,5 +22,10 @@ urlpatterns = [
         doctor_views.allergy_remove,
         name="allergy-remove",
     ),
+    path(
+        "<int:pk>/allergies/none-known/",
+        doctor_views.allergy_none_known,
+        name="allergy-none-known",
+    ),
     path("diagnoses/", doctor_views.diagnosis_suggestions, name="diagnosis-suggestions"),
 ]

@@ -31,7 +31,9 @@ from visits.allergies import (
     SUBSTANCE_MAX,
     active_allergies,
     add_allergy,
+    confirm_no_known_allergies,
     may_change_allergies,
+    no_known_allergies,
     remove_allergy,
 )
 from visits.diagnoses import suggest_diagnoses
@@ -265,22 +267,37 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _allergy_context(
-    request: HttpRequest, visit: Visit, form: AllergyForm | None = None
+    request: HttpRequest, visit: Visit, form: AllergyForm | None = None, error: str = ""
 ) -> dict[str, Any]:
     return {
+        "allergy_error": error,
         "visit": visit,
         "allergies": list(active_allergies(visit.patient)),
+        "no_known_allergies": no_known_allergies(visit.patient),
         "can_change_allergies": may_change_allergies(request.user, visit.patient),
         "allergy_form": form or AllergyForm(),
     }
 
 
 def _render_allergies(
-    request: HttpRequest, visit: Visit, *, form: AllergyForm | None = None, status: int = 200
+    request: HttpRequest,
+    visit: Visit,
+    *,
+    form: AllergyForm | None = None,
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
-    if not request.htmx and status == 200:
+    if not request.htmx:
+        # Without JavaScript: back to the page, a refusal as a message.
+        problems = [error] if error else []
+        if form is not None:
+            problems += [
+                str(message) for messages_ in form.errors.values() for message in messages_
+            ]
+        for problem in problems:
+            messages.error(request, problem)
         return redirect(reverse("visits:consultation", args=[visit.pk]) + "#allergies")
-    context = {**_allergy_context(request, visit, form), "patient": visit.patient}
+    context = {**_allergy_context(request, visit, form, error), "patient": visit.patient}
     return render(request, "visits/consultation.html#allergies", context, status=status)
 
 
@@ -311,9 +328,19 @@ def allergy_remove(request: HttpRequest, pk: int, allergy_pk: int) -> HttpRespon
     try:
         remove_allergy(allergy=allergy, by=request.user)
     except ClinicError as error:
-        form = AllergyForm()
-        form.add_error(None, error.message)
-        return _render_allergies(request, visit, form=form, status=error.status)
+        return _render_allergies(request, visit, error=error.message, status=error.status)
+    return _render_allergies(request, visit)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def allergy_none_known(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient knows of no allergy: an explicit state, not just an empty list."""
+    visit = get_visit_for_doctor(request.user, pk)
+    try:
+        confirm_no_known_allergies(patient=visit.patient, by=request.user)
+    except ClinicError as error:
+        return _render_allergies(request, visit, error=error.message, status=error.status)
     return _render_allergies(request, visit)
 
 
@@ -339,6 +366,7 @@ def _print(request: HttpRequest, pk: int, template: str) -> HttpResponse:
         "patient": visit.patient,
         "age": _age(visit.patient),
         "allergies": active_allergies(visit.patient),
+        "no_known_allergies": no_known_allergies(visit.patient),
     }
     return render(request, template, context)
 
@@ -371,6 +399,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "record": record,
         "visit": record.visit,
         "allergies": active_allergies(record.visit.patient),
+        "no_known_allergies": no_known_allergies(record.visit.patient),
     }
     return render(request, template, context)
 

@@ -645,6 +645,32 @@ class PatientAllergy(models.Model):
         return self.removed_at is None
 
 
+class NoKnownAllergies(models.Model):
+    """A doctor asked, and the patient knows of no allergy (NKA): told apart from "nothing
+    recorded yet". Recording an allergy ends it (visits.allergies)."""
+
+    patient = models.OneToOneField(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="no_known_allergies",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+
+    class Meta:
+        verbose_name = _("no known allergies")
+        verbose_name_plural = _("no known allergies")
+
+    def __str__(self) -> str:
+        return str(_("No known allergies: %(patient)s") % {"patient": self.patient})
+
+
 class DisplayToken(models.Model):
     """The key of one waiting-room screen: an administrator makes it (Django Admin), opens
     its address once on the screen, and may revoke it. Only its SHA-256 is stored: the

@@ -1,6 +1,7 @@
 """The outpatient record's parts (chief complaint, present illness, past history, physical
-examination, plan, a diagnosis code), the diagnosis catalogue and the patients' allergies.
-The old fields stay until 0007 has moved their text (0008 removes them)."""
+examination, plan, a diagnosis code), the diagnosis catalogue, the patients' allergies and
+their "no known allergies". The old fields stay until 0007 has moved their text (0008
+removes them)."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -82,6 +83,19 @@ class Migration(migrations.Migration):
                 'ordering': ['patient_id', 'recorded_at', 'id'],
                 'indexes': [models.Index(fields=['patient', 'removed_at'], name='allergy_patient_active_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('severity__in', ['mild', 'moderate', 'severe'])), name='allergy_severity_valid'), models.CheckConstraint(condition=models.Q(('substance', ''), _negated=True), name='allergy_substance_not_blank')],
+            },
+        ),
+        migrations.CreateModel(
+            name='NoKnownAllergies',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('confirmed_at', models.DateTimeField(verbose_name='confirmed at')),
+                ('confirmed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='confirmed by')),
+                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='no_known_allergies', to='clinic.patient', verbose_name='patient')),
+            ],
+            options={
+                'verbose_name': 'no known allergies',
+                'verbose_name_plural': 'no known allergies',
             },
         ),
     ]

@@ -15,7 +15,14 @@ from clinic.models import AuditEvent, Gender
 from scheduling.tests.factories import ScheduleFactory
 from visits.allergies import active_allergies, add_allergy, remove_allergy
 from visits.diagnoses import import_catalogue, suggest_diagnoses
-from visits.models import DiagnosisCatalogue, MedicalRecord, PatientAllergy, Visit, VisitStatus
+from visits.models import (
+    DiagnosisCatalogue,
+    MedicalRecord,
+    NoKnownAllergies,
+    PatientAllergy,
+    Visit,
+    VisitStatus,
+)
 from visits.services import save_medical_record
 from visits.tests.factories import (
     DiagnosisCatalogueFactory,
@@ -536,3 +543,48 @@ def test_a_clinic_manager_reads_no_allergies_but_the_catalogue():
     assert not manager.has_perm("visits.view_patientallergy")
     assert manager.has_perm("visits.change_diagnosiscatalogue")
     assert AdminUserFactory().has_perm("visits.view_patientallergy")
+
+
+class TestNoKnownAllergies:
+    def test_the_doctor_says_so_explicitly_and_an_allergy_ends_it(
+        self, doctor_client, doctor_user, visit
+    ):
+        url = reverse("visits:allergy-none-known", args=[visit.pk])
+        html = doctor_client.get(consultation_url(visit)).content.decode()
+        assert "No allergies recorded" in html and url in html
+        response = doctor_client.post(url, **HTMX)
+        assert response.status_code == 200
+        assert "No known allergies" in response.content.decode()
+        confirmed = NoKnownAllergies.objects.get(patient=visit.patient)
+        assert confirmed.confirmed_by == doctor_user
+        assert AuditEvent.objects.filter(action="allergy.none_known").count() == 1
+        record = MedicalRecordFactory(visit=visit)
+        printed = doctor_client.get(reverse("visits:record-print", args=[record.pk]))
+        assert "No known allergies" in printed.content.decode()
+
+        add_allergy(patient=visit.patient, by=doctor_user, substance="Latex")
+        assert not NoKnownAllergies.objects.exists()
+        event = AuditEvent.objects.get(action="allergy.added")
+        assert event.old_values == {"no_known_allergies": True}
+
+    def test_refused_while_allergies_are_on_file(self, doctor_client, visit):
+        PatientAllergyFactory(patient=visit.patient)
+        url = reverse("visits:allergy-none-known", args=[visit.pk])
+        response = doctor_client.post(url, **HTMX)
+        assert response.status_code == 400
+        assert "remove them first" in response.content.decode()
+        assert not NoKnownAllergies.objects.exists()
+
+
+def test_removing_an_allergy_already_removed_elsewhere_is_harmless(doctor_client, visit):
+    allergy = PatientAllergyFactory(patient=visit.patient, removed_at=timezone.now())
+    url = reverse("visits:allergy-remove", args=[visit.pk, allergy.pk])
+    assert doctor_client.post(url, **HTMX).status_code == 200
+
+
+def test_without_htmx_a_refusal_comes_back_as_a_message(doctor_client, visit):
+    url = reverse("visits:allergy-add", args=[visit.pk])
+    response = doctor_client.post(url, {"substance": "", "severity": "mild"}, follow=True)
+    assert response.redirect_chain[-1][0].endswith("#allergies")
+    assert "This field is required." in response.content.decode()
+    assert not PatientAllergy.objects.exists()
