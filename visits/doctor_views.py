@@ -101,16 +101,21 @@ class MedicalRecordForm(forms.Form):
         return form
 
     def focus_first_empty(self) -> None:
-        """Autofocus where the doctor's hand goes next: the first part still empty (the
-        chief complaint of a new record, the diagnosis once the history is written), or
-        the first field with an error."""
-        values = {name: self[name].value() or "" for name in RECORD_PARTS}
-        errors = [name for name in self.fields if self.is_bound and self.errors.get(name)]
-        target = (
-            errors[0]
-            if errors
-            else next((name for name in RECORD_PARTS if not str(values[name]).strip()), None)
-        )
+        """Autofocus where the doctor's hand goes next: the first field with an error, else
+        the first empty part after the last one written (the chief complaint of a new
+        record; the diagnosis once the history is written, even with a part of it left
+        out), else the diagnosis while it is empty."""
+        if self.is_bound:
+            with_errors = [name for name in self.fields if self.errors.get(name)]
+            if with_errors:
+                self.fields[with_errors[0]].widget.attrs["autofocus"] = True
+                return
+        written = [bool(str(self[name].value() or "").strip()) for name in RECORD_PARTS]
+        last = max((i for i, filled in enumerate(written) if filled), default=-1)
+        after = [name for i, name in enumerate(RECORD_PARTS) if i > last and not written[i]]
+        target = after[0] if after else None
+        if target is None and not written[RECORD_PARTS.index("diagnosis")]:
+            target = "diagnosis"
         if target is not None:
             self.fields[target].widget.attrs["autofocus"] = True
 

@@ -588,3 +588,24 @@ def test_without_htmx_a_refusal_comes_back_as_a_message(doctor_client, visit):
     assert response.redirect_chain[-1][0].endswith("#allergies")
     assert "This field is required." in response.content.decode()
     assert not PatientAllergy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("written", "focused"),
+    [
+        ({}, "chief_complaint"),
+        ({"chief_complaint": "Cough"}, "present_illness"),
+        (
+            {"chief_complaint": "Cough", "present_illness": "3 days", "physical_exam": "Clear"},
+            "diagnosis",
+        ),
+        ({"chief_complaint": "Cough", "plan": "Rest"}, "diagnosis"),
+        ({"chief_complaint": "Cough", "diagnosis": "Cold", "plan": "Rest"}, None),
+    ],
+)
+def test_the_focus_goes_where_the_doctor_left_off(doctor_client, visit, written, focused):
+    if written:
+        MedicalRecordFactory(visit=visit, **{"diagnosis": "", **written})
+    form = doctor_client.get(consultation_url(visit)).context["form"]
+    autofocus = [name for name, f in form.fields.items() if f.widget.attrs.get("autofocus")]
+    assert autofocus == ([focused] if focused else [])
