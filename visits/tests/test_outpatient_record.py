@@ -609,3 +609,38 @@ def test_the_focus_goes_where_the_doctor_left_off(doctor_client, visit, written,
     form = doctor_client.get(consultation_url(visit)).context["form"]
     autofocus = [name for name, f in form.fields.items() if f.widget.attrs.get("autofocus")]
     assert autofocus == ([focused] if focused else [])
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return api
+
+
+def test_the_api_writes_the_parts_and_a_catalogue_code(doctor_user, visit):
+    DiagnosisCatalogueFactory(code="J20.9", name="急性支气管炎")
+    api = _api(doctor_user)
+    url = f"/api/doctor/visits/{visit.pk}/medical-record"
+    bad = api.put(url, {"diagnosis_code": "NOPE"}, format="json")
+    assert bad.status_code == 400
+    assert "diagnosis_code" in bad.json()["error"]["details"]
+    assert not MedicalRecord.objects.exists()
+    written = api.put(
+        url, {"chief_complaint": "Cough", "diagnosis_code": "J20.9"}, format="json"
+    ).json()
+    assert (written["chief_complaint"], written["diagnosis"], written["diagnosis_code"]) == (
+        "Cough",
+        "急性支气管炎",
+        "J20.9",
+    )
+
+
+def test_the_doctors_queue_in_the_api_carries_each_patients_allergies(doctor_user, schedule):
+    waiting = VisitFactory(schedule=schedule, queue_number=1)
+    PatientAllergyFactory(patient=waiting.patient, substance="Penicillin")
+    VisitFactory(schedule=schedule, queue_number=2)
+    rows = _api(doctor_user).get("/api/doctor/queue").json()["results"]
+    assert [[a["substance"] for a in row["allergies"]] for row in rows] == [["Penicillin"], []]
