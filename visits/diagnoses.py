@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
@@ -33,15 +32,19 @@ HEADER = ("code", "name", "name_en")
 MAX_ROWS = 50_000
 
 
-def suggest_diagnoses(text: str) -> QuerySet[DiagnosisCatalogue]:
-    """Active entries whose code or name begins with `text` (any case): prefixes on the
-    code's and the name's indexes, as every search of the clinic."""
+def suggest_diagnoses(text: str) -> list[DiagnosisCatalogue]:
+    """Active entries whose code or name begins with `text` (any case), by code, at most
+    SUGGESTIONS. Two reads, each one range of an index (the code's unique index, the
+    name's), each stopping after SUGGESTIONS rows: an OR of the two would leave MariaDB to
+    choose between an index merge and a scan."""
     text = (text or "").strip()
     if not text:
-        return DiagnosisCatalogue.objects.none()
-    return DiagnosisCatalogue.objects.filter(
-        prefix_lookup("code", text) | prefix_lookup("name", text), active=True
-    ).order_by("code")[:SUGGESTIONS]
+        return []
+    active = DiagnosisCatalogue.objects.filter(active=True)
+    by_code = active.filter(prefix_lookup("code", text)).order_by("code")[:SUGGESTIONS]
+    by_name = active.filter(prefix_lookup("name", text)).order_by("name")[:SUGGESTIONS]
+    found = {entry.pk: entry for entry in [*by_code, *by_name]}
+    return sorted(found.values(), key=lambda entry: entry.code)[:SUGGESTIONS]
 
 
 @dataclass

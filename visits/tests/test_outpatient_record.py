@@ -644,3 +644,31 @@ def test_the_doctors_queue_in_the_api_carries_each_patients_allergies(doctor_use
     VisitFactory(schedule=schedule, queue_number=2)
     rows = _api(doctor_user).get("/api/doctor/queue").json()["results"]
     assert [[a["substance"] for a in row["allergies"]] for row in rows] == [["Penicillin"], []]
+
+
+@pytest.mark.mariadb
+# ANALYZE TABLE commits on MariaDB: the rows are flushed afterwards, not rolled back.
+@pytest.mark.django_db(transaction=True)
+def test_suggestions_read_a_range_of_the_code_and_the_name_index():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    DiagnosisCatalogue.objects.bulk_create(
+        DiagnosisCatalogue(code=f"{chr(65 + n % 26)}{n:04d}", name=f"{'急慢高低左右'[n % 6]}{n}")
+        for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE visits_diagnosiscatalogue")
+        cursor.fetchall()
+    with CaptureQueriesContext(connection) as captured:
+        assert suggest_diagnoses("J00")
+        assert suggest_diagnoses("急1")
+    searches = [q["sql"] for q in captured if " LIKE " in q["sql"]]
+    assert len(searches) == 4 and not [sql for sql in searches if "BINARY" in sql]
+    with connection.cursor() as cursor:
+        for sql in searches:
+            cursor.execute("EXPLAIN " + sql)
+            columns = [column[0] for column in cursor.description]
+            for row in cursor.fetchall():
+                plan = dict(zip(columns, row, strict=True))
+                assert plan["type"] == "range", (sql, plan)
