@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from clinic.exceptions import ClinicError, PermissionDenied
@@ -62,6 +64,7 @@ class DiagnosisRequired(ClinicError):
     status = 400
     default_message = _("Write the diagnosis before sending the patient to payment.")
 
-    def __init__(self, message=None, *, details=None):
+    def __init__(self, message: Any = None, *, details: dict[str, Any] | None = None):
         super().__init__(message, details=details)
+        # On the diagnosis field: of the page's form, and in the API's error details.
         self.details.setdefault("diagnosis", [self.message])

@@ -125,8 +125,11 @@ class TestRecordParts:
         assert list(suggest_diagnoses("  ")) == []
         url = reverse("visits:diagnosis-suggestions")
         html = doctor_client.get(url, {"diagnosis_code": "高"}, **HTMX).content.decode()
-        assert '<option value="I10">高血压' in html
+        assert '<option value="I10">Diagnosis' in html  # the English name, in English
         assert "J06.9" not in html
+        doctor_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+        html = doctor_client.get(url, {"diagnosis_code": "高"}, **HTMX).content.decode()
+        assert '<option value="I10">高血压</option>' in html
 
     def test_the_code_field_asks_for_suggestions(self, doctor_client, visit):
         html = doctor_client.get(consultation_url(visit)).content.decode()
