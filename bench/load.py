@@ -1038,9 +1038,9 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
                 "PUT",
                 f"/api/doctor/visits/{visit_id}/medical-record",
                 json_body={
+                    "chief_complaint": "咳嗽、咽痛 2 天",
                     "diagnosis": "上呼吸道感染",
-                    "treatment": "对症治疗，多饮水",
-                    "prescription": "布洛芬 0.2g tid",
+                    "plan": "对症治疗，多饮水\n布洛芬 0.2g tid",
                 },
                 headers=api(token),
             )

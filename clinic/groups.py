@@ -28,6 +28,8 @@ CLINIC_APPS = ("clinic", "scheduling", "appointments", "visits", "billing")
 # themselves (changing one's own group would give the rest back).
 ADMINISTRATORS_ONLY = (
     Q(content_type__app_label="visits", content_type__model="medicalrecord")
+    # The patients' allergies are clinical data like the records.
+    | Q(content_type__app_label="visits", content_type__model="patientallergy")
     | Q(content_type__app_label="clinic", codename="manage_administrators")
     | Q(content_type__app_label="auth")
 )

@@ -22,7 +22,7 @@ from clinic.tests.factories import (
 )
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import VisitStatus
-from visits.tests.factories import MedicalRecordFactory, VisitFactory
+from visits.tests.factories import MedicalRecordFactory, PatientAllergyFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,12 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:consultation": {**only("doctor"), "other_doctor": MISSING},
     "visits:record-detail": {**only("doctor", "admin"), "other_doctor": MISSING},
     "visits:record-correct": only("admin"),
+    "visits:record-print": {**only("doctor", "admin"), "other_doctor": MISSING},
+    "visits:prescription-print": {**only("doctor", "admin"), "other_doctor": MISSING},
+    "visits:allergy-add": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:allergy-remove": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:allergy-none-known": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
+    "visits:diagnosis-suggestions": only("doctor", "other_doctor", "admin"),
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),
@@ -143,6 +149,7 @@ def world():
         schedule=schedule, patient=users["patient"].patient, status=VisitStatus.IN_CONSULTATION
     )
     record = MedicalRecordFactory(visit=visit)
+    allergy = PatientAllergyFactory(patient=users["patient"].patient)
     paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     bill = BillFactory()
     args = {
@@ -154,6 +161,11 @@ def world():
         "visits:consultation": [visit.pk],
         "visits:record-detail": [record.pk],
         "visits:record-correct": [record.pk],
+        "visits:record-print": [record.pk],
+        "visits:prescription-print": [record.pk],
+        "visits:allergy-add": [visit.pk],
+        "visits:allergy-none-known": [visit.pk],
+        "visits:allergy-remove": [visit.pk, allergy.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
         "display:department": [schedule.department.code],

@@ -22,7 +22,12 @@ from clinic.tests.factories import (
 )
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import DisplayToken
-from visits.tests.factories import MedicalRecordFactory, VisitFactory
+from visits.tests.factories import (
+    DiagnosisCatalogueFactory,
+    MedicalRecordFactory,
+    PatientAllergyFactory,
+    VisitFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +55,8 @@ ROW_MAKERS = {
     "visits.visit": VisitFactory,
     "visits.medicalrecord": MedicalRecordFactory,
     "visits.displaytoken": make_display_token,
+    "visits.diagnosiscatalogue": DiagnosisCatalogueFactory,
+    "visits.patientallergy": PatientAllergyFactory,
     "billing.bill": BillFactory,
     "billing.incomerecord": IncomeRecordFactory,
 }
@@ -59,6 +66,7 @@ READ_ONLY = {
     "appointments.appointment",
     "visits.visit",
     "visits.medicalrecord",
+    "visits.patientallergy",
     "billing.bill",
     "billing.incomerecord",
 }

@@ -30,7 +30,7 @@ from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus
-from visits.services import call_next
+from visits.services import call_next, save_medical_record
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -124,6 +124,7 @@ def test_many_tabs_working_through_the_queue_call_each_patient_once_in_order(doc
             except QueueEmpty:
                 return called
             called.append(visit.queue_number)
+            save_medical_record(visit=visit, by=doctor, now=NOW, diagnosis="Common cold")
             Visit.objects.get(pk=visit.pk).finish_consultation(by=doctor, now=NOW)
 
     results = run_at_once([work for _ in range(6)])

@@ -99,7 +99,7 @@ from scheduling.exceptions import (
 from scheduling.models import Schedule, TimeSlot
 from scheduling.tests.factories import ScheduleFactory
 from visits.exceptions import CheckInClosed, SettlementRequired, VerificationFailed
-from visits.models import STATUS_COUNTERS, Visit, VisitDailySummary, VisitStatus
+from visits.models import STATUS_COUNTERS, MedicalRecord, Visit, VisitDailySummary, VisitStatus
 from visits.services import check_in, register_walk_in
 from visits.tests.factories import VisitFactory
 
@@ -866,6 +866,10 @@ class ClinicWorkflow(RuleBasedStateMachine):
             "finish": V.AWAITING_PAYMENT,
             "advance": Visit.NEXT_STEP.get(current.status),
         }[move]
+        if current.status == V.IN_CONSULTATION:
+            # The doctor has written the diagnosis (without one nobody sends the patient to
+            # pay: visits/tests/test_transitions.py).
+            MedicalRecord.objects.get_or_create(visit=current, defaults={"diagnosis": "Flu"})
         # Who may move the visit is checked first; then the step itself.
         if not self.may_move(current, user):
             expected: Any = PermissionDenied

@@ -3,22 +3,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.audit import action_label
+from clinic.exports import csv_response
 from clinic.models import AuditEvent, Employee, Position, Room
+from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter, prefix_lookup
 from clinic.templatetags.clinic_format import person_name
+from visits.diagnoses import catalogue_csv_rows, import_catalogue, save_catalogue_entry
 from visits.displays import create_display_token, revoke_display_token
-from visits.models import DisplayToken, MedicalRecord, Visit
+from visits.models import DiagnosisCatalogue, DisplayToken, MedicalRecord, PatientAllergy, Visit
 from visits.records import records_readable_by
 from visits.search import VISIT_SEARCH_HELP, visit_filter
 from visits.services import record_medical_record_view
@@ -212,10 +219,13 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "visit__visit_date"
     fields = (
         "visit",
+        "chief_complaint",
+        "present_illness",
+        "past_history",
+        "physical_exam",
         "diagnosis",
-        "treatment",
-        "prescription",
-        "note",
+        "diagnosis_code",
+        "plan",
         "updated_at",
         "updated_by",
         "correction",
@@ -284,6 +294,126 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             if record is not None:
                 record_medical_record_view(record=record, by=request.user, request=request)
         return response
+
+
+class CatalogueUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "One entry a line: code,name or code,name,name_en (UTF-8; a header line is "
+            "allowed). Every line is checked first: one bad line imports nothing."
+        ),
+    )
+
+
+# Bigger than any catalogue (ICD-10 is about 2 MB as CSV): refused before it is read.
+CATALOGUE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+
+
+@admin.register(DiagnosisCatalogue)
+class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The diagnosis catalogue: entries added or changed here or imported from CSV (all
+    lines or none), every write audited (visits.diagnoses). Entries are retired (active
+    off), never deleted: records point to them."""
+
+    list_display = ("code", "name", "name_en", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name")
+    fields = ("code", "name", "name_en", "active")
+    actions = ["export_csv"]
+    change_list_template = "visits/admin/diagnosis_changelist.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(prefix_lookup("code", term) | prefix_lookup("name", term)), False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: DiagnosisCatalogue, form, change) -> None:
+        save_catalogue_entry(entry=obj, by=request.user)
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="visits_diagnosiscatalogue_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=_("Export the selected entries as CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[DiagnosisCatalogue]):
+        return csv_response(
+            "diagnosis-catalogue.csv", catalogue_csv_rows(queryset.order_by("code"))
+        )
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV; errors are listed by line and nothing is imported."""
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        errors: list[tuple[int, str]] = []
+        status = 200
+        if request.method == "POST":
+            form = CatalogueUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                if upload.size > CATALOGUE_UPLOAD_MAX_BYTES:
+                    form.add_error("file", _("The file is too large."))
+                    status = 400
+                else:
+                    result = import_catalogue(data=upload.read(), by=request.user)
+                    if not result.errors:
+                        self.message_user(
+                            request,
+                            _("Imported: %(added)d added, %(changed)d changed.")
+                            % {"added": len(result.added), "changed": len(result.changed)},
+                        )
+                        return redirect("admin:visits_diagnosiscatalogue_changelist")
+                    errors, status = result.errors, 400
+            else:
+                status = 400
+        else:
+            form = CatalogueUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import the diagnosis catalogue"),
+            "form": form,
+            "errors": errors,
+        }
+        return TemplateResponse(
+            request, "visits/admin/diagnosis_import.html", context, status=status
+        )
+
+
+@admin.register(PatientAllergy)
+class PatientAllergyAdmin(ReadOnlyModelAdmin):
+    """Read here; recorded and removed by doctors on the consultation page (audited)."""
+
+    list_display = ("patient", "substance", "reaction", "severity", "recorded_at", "removed_at")
+    list_filter = ("severity",)
+    list_select_related = ("patient", "recorded_by", "removed_by")
+    search_fields = ("patient__name", "patient__phone", "patient__id_card")
+    search_help_text = PATIENT_SEARCH_HELP
+    fields = (
+        "patient",
+        "substance",
+        "reaction",
+        "severity",
+        "recorded_by",
+        "recorded_at",
+        "removed_by",
+        "removed_at",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = parse_term(search_term)
+        return queryset.filter(patient_filter(term, prefix="patient__")), False
 
 
 @admin.register(DisplayToken)

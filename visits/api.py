@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,12 +19,16 @@ from clinic.models import Patient
 from clinic.roles import IsAdmin, IsDesk, IsDoctor
 from clinic.search import patient_filter
 from clinic.serializers import PatientSerializer
+from visits.allergies import active_allergies, add_allergy, remove_allergy
 from visits.exceptions import SettlementRequired
 from visits.identity import correct_patient_details
-from visits.models import Visit, VisitStatus
+from visits.models import PatientAllergy, Visit, VisitStatus
 from visits.records import get_visit_for_records, readable_record_of, visits_of_doctor
+from visits.selectors import get_visit_for_doctor
 from visits.serializers import (
     VISIT_RELATIONS,
+    AllergyInputSerializer,
+    AllergySerializer,
     CheckInSerializer,
     DoctorVisitSerializer,
     MedicalRecordInputSerializer,
@@ -38,6 +42,7 @@ from visits.serializers import (
     VisitStatisticsQuerySerializer,
     VisitStatusSerializer,
     WalkInSerializer,
+    with_allergies,
 )
 from visits.services import (
     call_next,
@@ -191,7 +196,7 @@ class DoctorQueueView(ClinicAPIView):
     )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(QueueFilterSerializer)
-        visits = (
+        visits = with_allergies(
             visits_with_relations()
             .filter(schedule__doctor_id=request.user.employee_id, visit_date=timezone.localdate())
             .in_queue_order()
@@ -223,7 +228,8 @@ class FinishConsultationView(ClinicAPIView):
         operation_id="doctor_visits_finish",
         request=None,
         responses={200: DoctorVisitSerializer},
-        description="Sends the patient to pay. A medical record is not required.",
+        description="Sends the patient to pay: only with a diagnosis in the visit's record "
+        "(400 diagnosis_required otherwise, with details.diagnosis; nothing changes).",
     )
     def post(self, request: Request, id: int) -> Response:
         visit = get_object_or_404(visits_of_doctor(request.user), pk=id)
@@ -288,6 +294,50 @@ class AdminMedicalRecordView(MedicalRecordView):
     )
     def put(self, request: Request, id: int) -> Response:
         return super().put(request, id)
+
+
+class AllergiesView(ClinicAPIView):
+    """The active allergies of a visit's patient, and recording a new one: a doctor, on a
+    visit of theirs they are seeing or have seen (404 otherwise)."""
+
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        operation_id="doctor_allergies_list", responses={200: AllergySerializer(many=True)}
+    )
+    def get(self, request: Request, id: int) -> Response:
+        visit = get_visit_for_doctor(request.user, id)
+        allergies = active_allergies(visit.patient).select_related("recorded_by")
+        return self.page_response(allergies, AllergySerializer)
+
+    @extend_schema(
+        operation_id="doctor_allergies_add",
+        request=AllergyInputSerializer,
+        responses={201: AllergySerializer},
+        description="Records an allergy of the visit's patient (audited as allergy.added).",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        visit = get_visit_for_doctor(request.user, id)
+        fields = self.validated_body(AllergyInputSerializer)
+        allergy = add_allergy(patient=visit.patient, by=request.user, **fields)
+        return self.object_response(allergy, AllergySerializer, status=201)
+
+
+class AllergyView(ClinicAPIView):
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        operation_id="doctor_allergies_remove",
+        responses={204: OpenApiResponse(description="Removed.")},
+        description="Marks the allergy removed (the entry is kept; audited as allergy.removed).",
+    )
+    def delete(self, request: Request, id: int, allergy_id: int) -> Response:
+        visit = get_visit_for_doctor(request.user, id)
+        allergy = get_object_or_404(
+            PatientAllergy.objects.active(), pk=allergy_id, patient_id=visit.patient_id
+        )
+        remove_allergy(allergy=allergy, by=request.user)
+        return Response(status=204)
 
 
 class AdminVisitSearchView(ClinicAPIView):

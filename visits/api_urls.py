@@ -31,6 +31,12 @@ urlpatterns = [
         api.FinishConsultationView.as_view(),
         name="doctor-visit-finish",
     ),
+    path("doctor/visits/<int:id>/allergies", api.AllergiesView.as_view(), name="doctor-allergies"),
+    path(
+        "doctor/visits/<int:id>/allergies/<int:allergy_id>",
+        api.AllergyView.as_view(),
+        name="doctor-allergy",
+    ),
     path("admin/visits/search", api.AdminVisitSearchView.as_view(), name="admin-visits-search"),
     path(
         "admin/visits/<int:id>/medical-record",

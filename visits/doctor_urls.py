@@ -10,4 +10,22 @@ urlpatterns = [
     path("<int:pk>/consultation/", doctor_views.consultation, name="consultation"),
     path("records/<int:pk>/", doctor_views.record_detail, name="record-detail"),
     path("records/<int:pk>/correct/", doctor_views.correct_record, name="record-correct"),
+    path("records/<int:pk>/print/", doctor_views.record_print, name="record-print"),
+    path(
+        "records/<int:pk>/prescription/",
+        doctor_views.prescription_print,
+        name="prescription-print",
+    ),
+    path("<int:pk>/allergies/", doctor_views.allergy_add, name="allergy-add"),
+    path(
+        "<int:pk>/allergies/<int:allergy_pk>/remove/",
+        doctor_views.allergy_remove,
+        name="allergy-remove",
+    ),
+    path(
+        "<int:pk>/allergies/none-known/",
+        doctor_views.allergy_none_known,
+        name="allergy-none-known",
+    ),
+    path("diagnoses/", doctor_views.diagnosis_suggestions, name="diagnosis-suggestions"),
 ]

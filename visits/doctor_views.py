@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,46 +26,115 @@ from clinic.models import IdType, Patient, Role
 from clinic.privacy import mask_phone
 from clinic.roles import role_required
 from clinic.validators import birth_date_from_resident_id
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.allergies import (
+    REACTION_MAX,
+    SUBSTANCE_MAX,
+    active_allergies,
+    add_allergy,
+    confirm_no_known_allergies,
+    may_change_allergies,
+    no_known_allergies,
+    remove_allergy,
+)
+from visits.diagnoses import suggest_diagnoses
+from visits.models import (
+    RECORD_PARTS,
+    AllergySeverity,
+    MedicalRecord,
+    PatientAllergy,
+    Visit,
+    VisitStatus,
+)
 from visits.records import get_record_for, write_refusal
 from visits.selectors import doctor_day, get_visit_for_doctor, patient_history_for_doctor
 from visits.services import (
     MEDICAL_RECORD_FIELDS,
     call_next,
+    finish_consultation_with_record,
     record_medical_record_view,
     save_medical_record,
 )
 
 
+def _text(label: str, rows: int, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, widget=forms.Textarea(attrs={"rows": rows}), **kwargs
+    )
+
+
 class MedicalRecordForm(forms.Form):
-    diagnosis = forms.CharField(
-        label=gettext_lazy("Diagnosis"),
+    """The outpatient record's parts, in the order a doctor writes them."""
+
+    chief_complaint = _text(gettext_lazy("Chief complaint"), 2)
+    present_illness = _text(gettext_lazy("History of present illness"), 3)
+    past_history = _text(gettext_lazy("Past history"), 2)
+    physical_exam = _text(gettext_lazy("Physical examination"), 3)
+    diagnosis = _text(gettext_lazy("Diagnosis"), 2)
+    diagnosis_code = forms.CharField(
+        label=gettext_lazy("Diagnosis code"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=20,
+        help_text=gettext_lazy(
+            "Optional: a code of the diagnosis catalogue; type the beginning of a code or a "
+            "name for suggestions."
+        ),
+        widget=forms.TextInput(attrs={"list": "diagnosis-codes", "autocomplete": "off"}),
     )
-    treatment = forms.CharField(
-        label=gettext_lazy("Treatment"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    prescription = forms.CharField(
-        label=gettext_lazy("Prescription"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-    note = forms.CharField(
-        label=gettext_lazy("Note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    plan = _text(gettext_lazy("Plan (treatment and prescription)"), 4)
 
     @classmethod
     def for_record(cls, record: MedicalRecord | None, data: Any = None) -> MedicalRecordForm:
-        initial = {name: getattr(record, name) for name in MEDICAL_RECORD_FIELDS} if record else {}
-        return cls(data, initial=initial)
+        initial = {}
+        if record is not None:
+            initial = {name: getattr(record, name) for name in RECORD_PARTS}
+            initial["diagnosis_code"] = record.diagnosis_code.code if record.diagnosis_code else ""
+        form = cls(data, initial=initial)
+        # The one search style: a prefix of the code or the name (visits:diagnosis-suggestions).
+        form.fields["diagnosis_code"].widget.attrs.update(
+            {
+                "hx-get": reverse("visits:diagnosis-suggestions"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#diagnosis-codes",
+                "hx-swap": "innerHTML",
+            }
+        )
+        return form
+
+    def focus_first_empty(self) -> None:
+        """Autofocus where the doctor's hand goes next: the first field with an error, else
+        the first empty part after the last one written (the chief complaint of a new
+        record; the diagnosis once the history is written, even with a part of it left
+        out), else the diagnosis while it is empty."""
+        if self.is_bound:
+            with_errors = [name for name in self.fields if self.errors.get(name)]
+            if with_errors:
+                self.fields[with_errors[0]].widget.attrs["autofocus"] = True
+                return
+        written = [bool(str(self[name].value() or "").strip()) for name in RECORD_PARTS]
+        last = max((i for i, filled in enumerate(written) if filled), default=-1)
+        after = [name for i, name in enumerate(RECORD_PARTS) if i > last and not written[i]]
+        target = after[0] if after else None
+        if target is None and not written[RECORD_PARTS.index("diagnosis")]:
+            target = "diagnosis"
+        if target is not None:
+            self.fields[target].widget.attrs["autofocus"] = True
 
     def has_content(self) -> bool:
         return any(value.strip() for value in self.cleaned_data.values())
+
+
+class AllergyForm(forms.Form):
+    substance = forms.CharField(
+        label=gettext_lazy("Substance or drug class"), max_length=SUBSTANCE_MAX
+    )
+    reaction = forms.CharField(
+        label=gettext_lazy("Reaction"), max_length=REACTION_MAX, required=False
+    )
+    severity = forms.ChoiceField(
+        label=gettext_lazy("Severity"),
+        choices=AllergySeverity.choices,
+        initial=AllergySeverity.MODERATE,
+    )
 
 
 def _record_of(visit: Visit) -> MedicalRecord | None:
@@ -145,15 +214,19 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         # record does not, and writes nothing.
         posts_record = any(name in request.POST for name in MEDICAL_RECORD_FIELDS)
         if form.is_valid():
+            fields = form.cleaned_data if posts_record else {}
+            if record is None and not form.has_content():
+                fields = {}  # nothing typed, nothing written
             try:
-                # A record is not required to finish: nothing typed, nothing written.
-                if posts_record and (record is not None or form.has_content()):
-                    save_medical_record(visit=visit, by=request.user, **form.cleaned_data)
                 if finish:
-                    visit.finish_consultation(by=request.user)
+                    # One transaction: refused (no diagnosis), nothing is written either.
+                    finish_consultation_with_record(visit=visit, by=request.user, **fields)
+                elif fields:
+                    save_medical_record(visit=visit, by=request.user, **fields)
             except ClinicError as error:
                 apply_clinic_error(form, error)
                 status = error.status
+                visit.refresh_from_db()
                 record = MedicalRecord.objects.filter(visit=visit).first()
             else:
                 if finish:
@@ -170,6 +243,7 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         form = MedicalRecordForm.for_record(record)
         if record is not None:
             record_medical_record_view(record=record, by=request.user, request=request)
+    form.focus_first_empty()
     patient = visit.patient
     context = {
         "visit": visit,
@@ -189,8 +263,131 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         "masked_phone": mask_phone(patient.phone),
         "history": patient_history_for_doctor(request.user, patient, exclude=visit),
         "can_finish": VisitStatus.AWAITING_PAYMENT in visit.allowed_transitions(),
+        **_allergy_context(request, visit),
     }
     return render(request, "visits/consultation.html", context, status=status)
+
+
+# --- Allergies (the patient's, on the consultation page) -------------------------------------
+
+
+def _allergy_context(
+    request: HttpRequest, visit: Visit, form: AllergyForm | None = None, error: str = ""
+) -> dict[str, Any]:
+    return {
+        "allergy_error": error,
+        "visit": visit,
+        "allergies": list(active_allergies(visit.patient)),
+        "no_known_allergies": no_known_allergies(visit.patient),
+        "can_change_allergies": may_change_allergies(request.user, visit.patient),
+        "allergy_form": form or AllergyForm(),
+    }
+
+
+def _render_allergies(
+    request: HttpRequest,
+    visit: Visit,
+    *,
+    form: AllergyForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if not request.htmx:
+        # Without JavaScript: back to the page, a refusal as a message.
+        problems = [error] if error else []
+        if form is not None:
+            problems += [
+                str(message) for messages_ in form.errors.values() for message in messages_
+            ]
+        for problem in problems:
+            messages.error(request, problem)
+        return redirect(reverse("visits:consultation", args=[visit.pk]) + "#allergies")
+    context = {**_allergy_context(request, visit, form, error), "patient": visit.patient}
+    return render(request, "visits/consultation.html#allergies", context, status=status)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def allergy_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record an allergy of the visit's patient; the panel re-renders (htmx) or the page
+    reloads, so that what is typed in the record is kept with htmx."""
+    visit = get_visit_for_doctor(request.user, pk)
+    form = AllergyForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            add_allergy(patient=visit.patient, by=request.user, **form.cleaned_data)
+        except ClinicError as error:
+            apply_clinic_error(form, error)
+            status = error.status
+        else:
+            return _render_allergies(request, visit)
+    return _render_allergies(request, visit, form=form, status=status)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def allergy_remove(request: HttpRequest, pk: int, allergy_pk: int) -> HttpResponse:
+    visit = get_visit_for_doctor(request.user, pk)
+    allergy = get_object_or_404(PatientAllergy, pk=allergy_pk, patient_id=visit.patient_id)
+    try:
+        remove_allergy(allergy=allergy, by=request.user)
+    except ClinicError as error:
+        return _render_allergies(request, visit, error=error.message, status=error.status)
+    return _render_allergies(request, visit)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def allergy_none_known(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient knows of no allergy: an explicit state, not just an empty list."""
+    visit = get_visit_for_doctor(request.user, pk)
+    try:
+        confirm_no_known_allergies(patient=visit.patient, by=request.user)
+    except ClinicError as error:
+        return _render_allergies(request, visit, error=error.message, status=error.status)
+    return _render_allergies(request, visit)
+
+
+@role_required(Role.DOCTOR, Role.ADMIN)
+@require_GET
+def diagnosis_suggestions(request: HttpRequest) -> HttpResponse:
+    """`<option>`s of the diagnosis catalogue for the consultation's code field: active
+    entries whose code or name begins with what is typed (prefixes on indexes)."""
+    entries = suggest_diagnoses(request.GET.get("diagnosis_code", ""))
+    return render(request, "visits/partials/diagnosis_options.html", {"entries": entries})
+
+
+# --- Printing ---------------------------------------------------------------------------------
+
+
+def _print(request: HttpRequest, pk: int, template: str) -> HttpResponse:
+    record = get_record_for(request.user, pk)
+    record_medical_record_view(record=record, by=request.user, request=request)
+    visit = record.visit
+    context = {
+        "record": record,
+        "visit": visit,
+        "patient": visit.patient,
+        "age": _age(visit.patient),
+        "allergies": active_allergies(visit.patient),
+        "no_known_allergies": no_known_allergies(visit.patient),
+    }
+    return render(request, template, context)
+
+
+@role_required(Role.DOCTOR, Role.ADMIN)
+@require_GET
+def record_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record on an A5 page, by the record's read rule, audited as a view."""
+    return _print(request, pk, "visits/print/record.html")
+
+
+@role_required(Role.DOCTOR, Role.ADMIN)
+@require_GET
+def prescription_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """The prescription (the record's plan) on an A5 page, by the record's read rule."""
+    return _print(request, pk, "visits/print/prescription.html")
 
 
 @role_required(Role.DOCTOR, Role.ADMIN)
@@ -203,7 +400,13 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "visits/doctor/record_detail.html"
     if request.htmx:
         template += "#record"
-    return render(request, template, {"record": record, "visit": record.visit})
+    context = {
+        "record": record,
+        "visit": record.visit,
+        "allergies": active_allergies(record.visit.patient),
+        "no_known_allergies": no_known_allergies(record.visit.patient),
+    }
+    return render(request, template, context)
 
 
 # --- Administrators' correction ---------------------------------------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from clinic.exceptions import ClinicError, PermissionDenied
@@ -62,3 +64,17 @@ class RecordClosed(PermissionDenied):
         "A doctor writes the record of a visit on the day of the visit. To change it now, ask "
         "an administrator for a correction."
     )
+
+
+class DiagnosisRequired(ClinicError):
+    """A visit goes to payment only with a diagnosis in its record (the record is what the
+    visit was for, and the bill and any later visit rely on it)."""
+
+    code = "diagnosis_required"
+    status = 400
+    default_message = _("Write the diagnosis before sending the patient to payment.")
+
+    def __init__(self, message: Any = None, *, details: dict[str, Any] | None = None):
+        super().__init__(message, details=details)
+        # On the diagnosis field: of the page's form, and in the API's error details.
+        self.details.setdefault("diagnosis", [self.message])

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
 from django.db.models import (
     Case,
@@ -33,7 +34,7 @@ from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
 from scheduling.models import Schedule, TimeSlot
-from visits.exceptions import SettlementRequired
+from visits.exceptions import DiagnosisRequired, SettlementRequired
 
 
 class VisitStatus(models.TextChoices):
@@ -233,10 +234,14 @@ class Visit(StateMachineMixin, models.Model):
 
     @atomic_with_retry
     def finish_consultation(self, *, by: User, now: dt.datetime | None = None) -> None:
-        """Send the patient to pay. A medical record is not required."""
+        """Send the patient to pay: only with a diagnosis in the visit's record
+        (DiagnosisRequired otherwise, nothing changed)."""
         self._ensure_may_move(by)
         self.lock_for_update()
         self.ensure_move_allowed(VisitStatus.AWAITING_PAYMENT)
+        # Under the visit's lock, which every record write takes first (save_medical_record).
+        if not MedicalRecord.objects.filter(visit=self).exclude(diagnosis="").exists():
+            raise DiagnosisRequired()
         changes = self._status_change(
             VisitStatus.AWAITING_PAYMENT, finished_at=now or timezone.now()
         )
@@ -488,14 +493,72 @@ class VisitDailySummary(DailySummary):
         )
 
 
+class DiagnosisCatalogue(models.Model):
+    """The clinic's list of diagnoses (a code and its name), imported by an administrator
+    from CSV (Django Admin). A record's diagnosis is free text that may name one entry; an
+    entry is retired (inactive), never deleted, once records point to it."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("diagnosis catalogue entry")
+        verbose_name_plural = _("diagnosis catalogue")
+        # The consultation's suggestions are a prefix of the code (its unique index) or of
+        # the name (this one): clinic.search.prefix_lookup.
+        indexes = [models.Index(fields=["name"], name="diagnosis_name_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(code=""), name="diagnosis_code_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        """Codes are kept in capitals, one entry per code whatever its case."""
+        self.code = (self.code or "").strip().upper()
+        others = DiagnosisCatalogue.objects.filter(code__iexact=self.code).exclude(pk=self.pk)
+        if self.code and others.exists():
+            raise ValidationError(
+                {"code": _("The catalogue already has the code %(code)s.") % {"code": self.code}}
+            )
+
+
+# The parts of an outpatient record, in the order a record is written and printed.
+RECORD_PARTS = (
+    "chief_complaint",
+    "present_illness",
+    "past_history",
+    "physical_exam",
+    "diagnosis",
+    "plan",
+)
+
+
 class MedicalRecord(models.Model):
+    """The outpatient record of one visit (门诊病历). The patient's allergies are not part of
+    it: they are the patient's (PatientAllergy) and shown at the top of every record."""
+
     visit = models.OneToOneField(
         Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="medical_record"
     )
+    chief_complaint = models.TextField(_("chief complaint"), blank=True)
+    present_illness = models.TextField(_("history of present illness"), blank=True)
+    past_history = models.TextField(_("past history"), blank=True)
+    physical_exam = models.TextField(_("physical examination"), blank=True)
     diagnosis = models.TextField(_("diagnosis"), blank=True)
-    treatment = models.TextField(_("treatment"), blank=True)
-    prescription = models.TextField(_("prescription"), blank=True)
-    note = models.TextField(_("note"), blank=True)
+    diagnosis_code = models.ForeignKey(
+        DiagnosisCatalogue,
+        verbose_name=_("diagnosis code"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    plan = models.TextField(_("plan"), blank=True, help_text=_("Treatment and prescription."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -512,6 +575,109 @@ class MedicalRecord(models.Model):
 
     def __str__(self) -> str:
         return str(_("Medical record of %(visit)s") % {"visit": self.visit})
+
+    @property
+    def has_diagnosis(self) -> bool:
+        return bool(self.diagnosis.strip())
+
+
+class AllergySeverity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+
+
+class PatientAllergyQuerySet(models.QuerySet):
+    def active(self) -> PatientAllergyQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+
+class PatientAllergy(models.Model):
+    """One allergy of a patient (过敏史): recorded once, shown on every consultation, kept
+    as a structured entry (substance or drug class, reaction, severity) so that drug orders
+    can be checked against it. Removing one keeps the row (who removed it and when): the
+    history of what the clinic knew stays. Written only through visits.allergies."""
+
+    Severity = AllergySeverity
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="allergies"
+    )
+    substance = models.CharField(
+        _("substance or drug class"), max_length=100, help_text=_("e.g. penicillin, peanuts.")
+    )
+    reaction = models.CharField(_("reaction"), max_length=200, blank=True)
+    severity = models.CharField(
+        _("severity"),
+        max_length=10,
+        choices=AllergySeverity.choices,
+        default=AllergySeverity.MODERATE,
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("removed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    objects = PatientAllergyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient_id", "recorded_at", "id"]
+        verbose_name = _("allergy")
+        verbose_name_plural = _("allergies")
+        indexes = [
+            models.Index(fields=["patient", "removed_at"], name="allergy_patient_active_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=AllergySeverity.values), name="allergy_severity_valid"
+            ),
+            models.CheckConstraint(condition=~Q(substance=""), name="allergy_substance_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substance} ({self.get_severity_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class NoKnownAllergies(models.Model):
+    """A doctor asked, and the patient knows of no allergy (NKA): told apart from "nothing
+    recorded yet". Recording an allergy ends it (visits.allergies)."""
+
+    patient = models.OneToOneField(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="no_known_allergies",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+
+    class Meta:
+        verbose_name = _("no known allergies")
+        verbose_name_plural = _("no known allergies")
+
+    def __str__(self) -> str:
+        return str(_("No known allergies: %(patient)s") % {"patient": self.patient})
 
 
 class DisplayToken(models.Model):

@@ -95,7 +95,11 @@ def readable_visits(user: User) -> QuerySet[Visit]:
 def records_readable_by(user: User) -> QuerySet[MedicalRecord]:
     """The records `user` may read, with what a record page shows loaded."""
     records = MedicalRecord.objects.select_related(
-        "visit__patient", "visit__department", "visit__schedule__doctor", "updated_by"
+        "visit__patient",
+        "visit__department",
+        "visit__schedule__doctor",
+        "updated_by",
+        "diagnosis_code",
     )
     rule = _read_rule(user, patient="visit__patient")
     return records.filter(rule) if rule is not None else records.none()

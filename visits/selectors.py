@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Department, Patient, Role, User
 from clinic.privacy import mask_name
 from scheduling.models import Schedule
-from visits.models import UNFINISHED_STATUSES, Visit, VisitStatus, schedule_call_order
+from visits.models import (
+    UNFINISHED_STATUSES,
+    PatientAllergy,
+    Visit,
+    VisitStatus,
+    schedule_call_order,
+)
 from visits.records import SEEN_STATUSES, readable_visits, visits_of_doctor
 
 
@@ -74,8 +80,8 @@ class DoctorDay:
 def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
     """The doctor's schedules of `day` in call order, each with its visits in queue order.
 
-    Two queries whatever the number of patients: the schedules, then their visits with the
-    patient.
+    Three queries whatever the number of patients: the schedules, then their visits with the
+    patient, then the patients' active allergies.
     """
     if user.role != Role.DOCTOR or user.employee_id is None:
         return DoctorDay(day=day, schedules=[])
@@ -90,6 +96,14 @@ def doctor_day(user: User, *, day: dt.date) -> DoctorDay:
     visits = list(
         Visit.objects.filter(schedule__in=list(queues), status__in=_QUEUE_STATUSES)
         .select_related("patient")
+        # The allergy badge of each card: one more query, whatever the number of patients.
+        .prefetch_related(
+            Prefetch(
+                "patient__allergies",
+                queryset=PatientAllergy.objects.active().order_by("recorded_at", "id"),
+                to_attr="active_allergies",
+            )
+        )
         .in_queue_order()
     )
     for visit in visits:
@@ -104,7 +118,11 @@ def get_visit_for_doctor(user: User, pk: int) -> Visit:
     visits = visits_of_doctor(user).filter(status__in=SEEN_STATUSES)
     try:
         return visits.select_related(
-            "patient", "department", "schedule__room", "schedule__doctor", "medical_record"
+            "patient",
+            "department",
+            "schedule__room",
+            "schedule__doctor",
+            "medical_record__diagnosis_code",
         ).get(pk=pk)
     except Visit.DoesNotExist:
         raise Http404 from None

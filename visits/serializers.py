@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,7 +24,15 @@ from clinic.serializers import (
 )
 from clinic.statistics import GROUP_BY_CHOICES
 from scheduling.models import TimeSlot
-from visits.models import MedicalRecord, Visit, VisitStatus
+from visits.allergies import REACTION_MAX, SUBSTANCE_MAX
+from visits.models import (
+    RECORD_PARTS,
+    AllergySeverity,
+    MedicalRecord,
+    PatientAllergy,
+    Visit,
+    VisitStatus,
+)
 
 VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
 
@@ -84,11 +93,35 @@ class VisitSerializer(ModelSerializer):
         return sorted(visit.allowed_transitions())
 
 
+class AllergySerializer(ModelSerializer):
+    """One of the patient's active allergies."""
+
+    recorded_by = TextField(source="recorded_by.display_name", read_only=True)
+
+    class Meta:
+        model = PatientAllergy
+        fields = ["id", "substance", "reaction", "severity", "recorded_at", "recorded_by"]
+        read_only_fields = fields
+
+
 class DoctorVisitSerializer(VisitSerializer):
     """A visit as the doctor's routes answer it: the phone masked, as on the doctor's
-    pages (the doctor calls the patient in, never on the phone)."""
+    pages (the doctor calls the patient in, never on the phone), with the patient's active
+    allergies (prefetched as `patient.active_allergies` by the lists: with_allergies())."""
 
     phone = MaskedPhoneField(source="patient.phone")
+    allergies = serializers.SerializerMethodField()
+
+    class Meta(VisitSerializer.Meta):
+        fields = [*VisitSerializer.Meta.fields, "allergies"]
+        read_only_fields = fields
+
+    @extend_schema_field(AllergySerializer(many=True))
+    def get_allergies(self, visit: Visit) -> list[dict]:
+        allergies = getattr(visit.patient, "active_allergies", None)
+        if allergies is None:
+            allergies = PatientAllergy.objects.active().filter(patient_id=visit.patient_id)
+        return AllergySerializer(allergies, many=True).data
 
 
 class VisitFilterSerializer(serializers.Serializer):
@@ -188,33 +221,73 @@ class PatientCorrectionSerializer(serializers.Serializer):
     )
 
 
+class AllergyInputSerializer(serializers.Serializer):
+    substance = TextField(max_length=SUBSTANCE_MAX)
+    reaction = TextField(required=False, allow_blank=True, default="", max_length=REACTION_MAX)
+    severity = serializers.ChoiceField(
+        choices=AllergySeverity.choices, default=AllergySeverity.MODERATE
+    )
+
+
 class MedicalRecordSerializer(ModelSerializer):
+    """The outpatient record, with the patient's active allergies (the patient's, not the
+    record's: shown at the top of every record)."""
+
     visit_id = serializers.IntegerField(read_only=True)
+    diagnosis_code = TextField(
+        source="diagnosis_code.code", read_only=True, default=None, allow_null=True
+    )
     updated_by = TextField(
         source="updated_by.username", read_only=True, default=None, allow_null=True
     )
+    allergies = serializers.SerializerMethodField()
 
     class Meta:
         model = MedicalRecord
         fields = [
             "visit_id",
-            "diagnosis",
-            "treatment",
-            "prescription",
-            "note",
+            *RECORD_PARTS,
+            "diagnosis_code",
+            "allergies",
             "updated_at",
             "updated_by",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(AllergySerializer(many=True))
+    def get_allergies(self, record: MedicalRecord) -> list[dict]:
+        allergies = PatientAllergy.objects.active().filter(patient_id=record.visit.patient_id)
+        return AllergySerializer(allergies.select_related("recorded_by"), many=True).data
+
+
+def with_allergies(visits):
+    """Visits with their patients' active allergies in one more query (the doctor's lists)."""
+    return visits.prefetch_related(
+        Prefetch(
+            "patient__allergies",
+            queryset=PatientAllergy.objects.active()
+            .select_related("recorded_by")
+            .order_by("recorded_at", "id"),
+            to_attr="active_allergies",
+        )
+    )
+
+
+def _record_text() -> TextField:
+    return TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+
 
 class MedicalRecordInputSerializer(serializers.Serializer):
-    """Fields left out keep their value."""
+    """Fields left out keep their value. `diagnosis_code` is a code of the diagnosis
+    catalogue ("" for none); with no diagnosis text, the catalogue's name is written."""
 
-    diagnosis = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    treatment = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    prescription = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
-    note = TextField(required=False, allow_blank=True, max_length=RECORD_TEXT_MAX)
+    chief_complaint = _record_text()
+    present_illness = _record_text()
+    past_history = _record_text()
+    physical_exam = _record_text()
+    diagnosis = _record_text()
+    diagnosis_code = TextField(required=False, allow_blank=True, max_length=20)
+    plan = _record_text()
 
 
 # --- Statistics ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from appointments.models import Appointment, AppointmentStatus
 from clinic.audit import audit_event, record_event, record_events
 from clinic.db import atomic_with_retry
-from clinic.exceptions import PermissionDenied
+from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import Department, Employee, IdType, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
@@ -30,7 +30,14 @@ from visits.exceptions import (
     QueueEmpty,
     VerificationFailed,
 )
-from visits.models import UNFINISHED_STATUSES, MedicalRecord, Visit, VisitStatus
+from visits.models import (
+    RECORD_PARTS,
+    UNFINISHED_STATUSES,
+    DiagnosisCatalogue,
+    MedicalRecord,
+    Visit,
+    VisitStatus,
+)
 from visits.records import AUDIT_CORRECTED, ensure_can_write_record, is_correction
 
 
@@ -345,7 +352,33 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
     raise QueueEmpty()
 
 
-MEDICAL_RECORD_FIELDS = ("diagnosis", "treatment", "prescription", "note")
+# What a record write may carry: the text parts, and the diagnosis catalogue's code.
+MEDICAL_RECORD_FIELDS = (*RECORD_PARTS, "diagnosis_code")
+
+
+def _catalogue_entry(code: str) -> DiagnosisCatalogue | None:
+    """The active catalogue entry of `code` (any case); None for no code; InvalidInput, on
+    the field, for a code the catalogue does not have."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    entry = DiagnosisCatalogue.objects.filter(code__iexact=code, active=True).first()
+    if entry is None:
+        raise InvalidInput(
+            details={
+                "diagnosis_code": [
+                    _("%(code)s is not a code of the diagnosis catalogue.") % {"code": code}
+                ]
+            }
+        )
+    return entry
+
+
+def _record_values(record: MedicalRecord) -> dict[str, str]:
+    """The record as the audit trail keeps it: each part, and the code (not its id)."""
+    values = {name: getattr(record, name) for name in RECORD_PARTS}
+    values["diagnosis_code"] = record.diagnosis_code.code if record.diagnosis_code else ""
+    return values
 
 
 @atomic_with_retry
@@ -355,7 +388,9 @@ def save_medical_record(
     """Write the visit's medical record, as the rule of visits.records allows at `now`: its
     own doctor on the day of the visit, or an administrator correcting it (audited as
     `medical_record.corrected`). PermissionDenied, RecordClosed or RecordNotEditable
-    otherwise, with nothing written.
+    otherwise, with nothing written. Fields left out keep their value; `diagnosis_code` is
+    a code of the diagnosis catalogue ("" for none), and a code with no diagnosis text
+    writes the catalogue's name as the diagnosis.
 
     Every change is an audit event with the old and new value of each changed field.
     """
@@ -366,14 +401,18 @@ def save_medical_record(
     # the rule is decided on the visit as it is now.
     visit.lock_for_update()
     ensure_can_write_record(by, visit, now=now or timezone.now())
-    record = MedicalRecord.objects.filter(visit=visit).first()
+    record = MedicalRecord.objects.select_related("diagnosis_code").filter(visit=visit).first()
     created = record is None
     if created:
         record = MedicalRecord(visit=visit)
-    old = {name: getattr(record, name) for name in MEDICAL_RECORD_FIELDS}
+    old = _record_values(record)
+    if "diagnosis_code" in fields:
+        record.diagnosis_code = _catalogue_entry(fields.pop("diagnosis_code"))
     for name, value in fields.items():
         setattr(record, name, (value or "").strip())
-    new = {name: getattr(record, name) for name in MEDICAL_RECORD_FIELDS}
+    if record.diagnosis_code is not None and not record.diagnosis:
+        record.diagnosis = record.diagnosis_code.name
+    new = _record_values(record)
     changed = [name for name in MEDICAL_RECORD_FIELDS if old[name] != new[name]]
     if not created and not changed:
         return record
@@ -391,6 +430,19 @@ def save_medical_record(
         old={name: old[name] for name in changed} if not created else {},
         new={name: new[name] for name in changed},
     )
+    return record
+
+
+@atomic_with_retry
+def finish_consultation_with_record(
+    *, visit: Visit, by: User, now: dt.datetime | None = None, **fields: str
+) -> MedicalRecord | None:
+    """Save what the doctor wrote (if anything) and send the patient to payment, in one
+    transaction: when the visit cannot go (no diagnosis, say), nothing is written either."""
+    record = None
+    if fields:
+        record = save_medical_record(visit=visit, by=by, now=now, **fields)
+    visit.finish_consultation(by=by, now=now)
     return record
 
 

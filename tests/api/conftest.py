@@ -21,7 +21,8 @@ from clinic.tests.factories import PatientFactory, RoomFactory, make_resident_id
 from scheduling.models import Schedule, TimeSlot
 from scheduling.services import save_schedule
 from tests.support import WORK_DAY, clinic_time
-from visits.models import MedicalRecord, Visit
+from visits.allergies import add_allergy
+from visits.models import MedicalRecord, PatientAllergy, Visit
 from visits.services import register_walk_in, save_medical_record
 
 # The clinic's clock during API tests: a Monday morning, inside the morning slot.
@@ -96,6 +97,7 @@ class ClinicDay:
     in_consultation: Visit
     awaiting_payment: Visit
     record: MedicalRecord
+    allergy: PatientAllergy
 
     def walk_in(self, name: str = "Walk-in", *, seed: int = 900_900) -> Visit:
         return register_walk_in(
@@ -156,6 +158,9 @@ def build_clinic_day(users: dict[str, Any]) -> ClinicDay:
     record = save_medical_record(visit=awaiting_payment, by=doctor, diagnosis="Common cold")
     awaiting_payment.finish_consultation(by=doctor)
     in_consultation.start_consultation(by=doctor)
+    allergy = add_allergy(
+        patient=awaiting_payment.patient, by=doctor, substance="Penicillin", severity="severe"
+    )
     PatientFactory(name="Someone Else")
     return ClinicDay(
         users=users,
@@ -168,6 +173,7 @@ def build_clinic_day(users: dict[str, Any]) -> ClinicDay:
         in_consultation=in_consultation,
         awaiting_payment=awaiting_payment,
         record=record,
+        allergy=allergy,
     )
 
 

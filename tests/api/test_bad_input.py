@@ -38,7 +38,7 @@ def database_state() -> dict[str, Any]:
         ),
         "bills": Bill.objects.count(),
         "income": IncomeRecord.objects.count(),
-        "records": list(MedicalRecord.objects.values_list("pk", "diagnosis", "treatment")),
+        "records": list(MedicalRecord.objects.values_list("pk", "diagnosis", "plan")),
         "rooms": list(Room.objects.order_by("pk").values_list("pk", "room_number", "status")),
         "employees": list(Employee.objects.order_by("pk").values_list("emp_id", "title")),
         "patients": Patient.objects.count(),

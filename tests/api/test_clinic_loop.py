@@ -141,17 +141,19 @@ def test_the_clinic_loop_through_the_api_alone(
     assert [row["id"] for row in queue["results"]] == [visit["id"]]
     called = ok(doctor.post("/api/doctor/call-next"))
     assert (called["id"], called["status"]) == (visit["id"], "in_consultation")
+    record_url = f"/api/doctor/visits/{visit['id']}/medical-record"
+    ok(doctor.put(record_url, {"chief_complaint": "Cough for 3 days"}, format="json"))
+    # No diagnosis yet: the patient cannot be sent to pay, with the field named.
+    refused = doctor.post(f"/api/doctor/visits/{visit['id']}/finish")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "diagnosis_required"
+    assert "diagnosis" in refused.json()["error"]["details"]
     record = ok(
-        doctor.put(
-            f"/api/doctor/visits/{visit['id']}/medical-record",
-            {"diagnosis": "Acute bronchitis", "prescription": "Rest"},
-            format="json",
-        )
+        doctor.put(record_url, {"diagnosis": "Acute bronchitis", "plan": "Rest"}, format="json")
     )
     assert record["diagnosis"] == "Acute bronchitis"
-    assert ok(doctor.get(f"/api/doctor/visits/{visit['id']}/medical-record"))["prescription"] == (
-        "Rest"
-    )
+    read = ok(doctor.get(record_url))
+    assert (read["chief_complaint"], read["plan"]) == ("Cough for 3 days", "Rest")
     finished = ok(doctor.post(f"/api/doctor/visits/{visit['id']}/finish"))
     assert finished["status"] == "awaiting_payment"
 

@@ -21,6 +21,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from clinic.tests.factories import TEST_PASSWORD, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
 from tests.support import WORK_DAY, clinic_time
+from visits.services import save_medical_record
 
 pytestmark = pytest.mark.django_db
 
@@ -136,9 +137,16 @@ def _walk_in(day: ClinicDay, user: Any) -> Call:
     )
 
 
+def _send_to_payment(day: ClinicDay) -> None:
+    """The doctor writes the diagnosis of the patient in consultation and sends them to pay."""
+    doctor = day.users[DOC]
+    save_medical_record(visit=day.in_consultation, by=doctor, diagnosis="Bronchitis")
+    day.in_consultation.finish_consultation(by=doctor)
+
+
 def _start_waiting(day: ClinicDay, user: Any) -> Call:
     # The doctor's current patient goes to pay first, so the waiting one can be seen.
-    day.in_consultation.finish_consultation(by=day.users[DOC])
+    _send_to_payment(day)
     return Call(kwargs={"id": day.waiting.pk}, body={"status": "in_consultation"})
 
 
@@ -154,7 +162,7 @@ def _correct_patient(day: ClinicDay, user: Any) -> Call:
 
 
 def _call_next(day: ClinicDay, user: Any) -> Call:
-    day.in_consultation.finish_consultation(by=day.users[DOC])
+    _send_to_payment(day)
     return Call()
 
 
@@ -163,11 +171,27 @@ def _record(day: ClinicDay, user: Any) -> Call:
 
 
 def _write_record(day: ClinicDay, user: Any) -> Call:
-    return Call(kwargs={"id": day.awaiting_payment.pk}, body={"treatment": "Rest and fluids"})
+    return Call(kwargs={"id": day.awaiting_payment.pk}, body={"plan": "Rest and fluids"})
 
 
 def _finish(day: ClinicDay, user: Any) -> Call:
+    save_medical_record(visit=day.in_consultation, by=day.users[DOC], diagnosis="Bronchitis")
     return Call(kwargs={"id": day.in_consultation.pk})
+
+
+def _allergies(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.awaiting_payment.pk})
+
+
+def _add_allergy(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        kwargs={"id": day.awaiting_payment.pk},
+        body={"substance": "Aspirin", "reaction": "Hives", "severity": "mild"},
+    )
+
+
+def _remove_allergy(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.awaiting_payment.pk, "allergy_id": day.allergy.pk})
 
 
 def _new_room(day: ClinicDay, user: Any) -> Call:
@@ -289,6 +313,9 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "doctor-medical-record", expect(200, DOC, **{ODOC: 404}), _record),
     Row("PUT", "doctor-medical-record", expect(200, DOC, **{ODOC: 404}), _write_record),
     Row("POST", "doctor-visit-finish", expect(200, DOC, **{ODOC: 404}), _finish),
+    Row("GET", "doctor-allergies", expect(200, DOC, **{ODOC: 404}), _allergies),
+    Row("POST", "doctor-allergies", expect(201, DOC, **{ODOC: 404}), _add_allergy),
+    Row("DELETE", "doctor-allergy", expect(204, DOC, **{ODOC: 404}), _remove_allergy),
     # Administration.
     Row("GET", "admin-rooms", expect(200, ADMIN)),
     Row("POST", "admin-rooms", expect(201, ADMIN), _new_room),

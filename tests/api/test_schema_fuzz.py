@@ -61,7 +61,7 @@ def _operations() -> list[tuple[str, str, str]]:
 
 
 def _concrete(path: str) -> str:
-    for parameter in ("{id}", "{appt_id}", "{visit_id}"):
+    for parameter in ("{id}", "{appt_id}", "{visit_id}", "{allergy_id}"):
         path = path.replace(parameter, "1")
     return path.replace("{emp_id}", "D001")
 
@@ -113,6 +113,7 @@ def _real_values(day: ClinicDay) -> dict[str, list[Any]]:
         + [day.schedule.room_id],
         "appt_id": [day.booking.pk, day.phone_booking.pk],
         "visit_id": [visit.pk for visit in visits],
+        "allergy_id": [day.allergy.pk],
         "emp_id": [day.schedule.doctor.emp_id],
         "dept_id": [day.department.pk],
         "room_id": [day.schedule.room_id],

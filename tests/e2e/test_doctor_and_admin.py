@@ -19,8 +19,13 @@ from clinic.tests.factories import (
 )
 from scheduling.tests.factories import ScheduleFactory
 from tests.e2e.conftest import log_in
+from visits.allergies import active_allergies
 from visits.models import MedicalRecord, VisitStatus
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import (
+    DiagnosisCatalogueFactory,
+    PatientAllergyFactory,
+    VisitFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,18 +45,61 @@ def test_doctor_calls_writes_finishes_and_the_desk_settles(
     first = VisitFactory(schedule=schedule, queue_number=1)
     VisitFactory(schedule=schedule, queue_number=2)
     type(schedule).objects.filter(pk=schedule.pk).update(current_patients=2)
+    DiagnosisCatalogueFactory(code="J20.9", name="急性支气管炎", name_en="Acute bronchitis")
+    PatientAllergyFactory(patient=first.patient, substance="Penicillin", recorded_by=doctor)
 
     doctor_page = browser.new_context(locale="en-US").new_page()
     log_in(doctor_page, live_server, "dr-wang", TEST_PASSWORD)
     doctor_page.goto(f"{live_server.url}/visits/queue/")
+    # The queue card warns of the allergy before the patient is called.
+    expect(doctor_page.locator(".queue-next .badge-allergy")).to_contain_text("Penicillin")
     doctor_page.click("#call-next-button")
     expect(doctor_page.locator("h1")).to_contain_text("#1")
+    # The allergies head the consultation; the hand starts at the chief complaint.
+    expect(doctor_page.locator("#allergies")).to_contain_text("Penicillin")
+    expect(doctor_page.locator("#id_chief_complaint")).to_be_focused()
+    doctor_page.keyboard.type("Cough for 3 days")
+    # Another allergy, added without losing what is typed in the record.
+    doctor_page.click("#allergies summary")
+    doctor_page.fill("#id_substance", "Sulfa drugs")
+    doctor_page.select_option("#id_severity", "mild")
+    doctor_page.click("#add-allergy-button")
+    expect(doctor_page.locator("#allergies")).to_contain_text("Sulfa drugs")
+    expect(doctor_page.locator("#id_chief_complaint")).to_have_value("Cough for 3 days")
+    # No diagnosis: the patient is not sent to pay, and the field says why.
+    doctor_page.click("button[name=finish]")
+    expect(doctor_page.locator(".field-invalid")).to_contain_text("Write the diagnosis")
+    expect(doctor_page.locator("#id_diagnosis")).to_be_focused()
+    first.refresh_from_db()
+    assert first.status == VisitStatus.IN_CONSULTATION
+    # The code field suggests catalogue entries by the beginning of the code.
+    doctor_page.fill("#id_diagnosis_code", "J2")
+    expect(doctor_page.locator("#diagnosis-codes option[value='J20.9']")).to_have_count(1)
     doctor_page.fill("#id_diagnosis", "Acute bronchitis")
-    doctor_page.fill("#id_prescription", "Rest and fluids")
+    doctor_page.fill("#id_diagnosis_code", "J20.9")
+    doctor_page.fill("#id_plan", "Rest and fluids")
+    doctor_page.click("button[name=save]")
+    # Printable record and prescription, from the consultation.
+    with doctor_page.expect_popup() as popup:
+        doctor_page.click("#print-prescription")
+    prescription = popup.value
+    expect(prescription.locator(".print-plan")).to_contain_text("Rest and fluids")
+    expect(prescription.locator(".print-foot")).to_contain_text(doctor.employee.name)
+    prescription.close()
     doctor_page.click("button[name=finish]")
     first.refresh_from_db()
     assert first.status == VisitStatus.AWAITING_PAYMENT
-    assert MedicalRecord.objects.get(visit=first).diagnosis == "Acute bronchitis"
+    record = MedicalRecord.objects.get(visit=first)
+    assert (record.chief_complaint, record.diagnosis, record.plan) == (
+        "Cough for 3 days",
+        "Acute bronchitis",
+        "Rest and fluids",
+    )
+    assert record.diagnosis_code.code == "J20.9"
+    assert set(active_allergies(first.patient).values_list("substance", flat=True)) == {
+        "Penicillin",
+        "Sulfa drugs",
+    }
 
     desk_page = browser.new_context(locale="en-US").new_page()
     log_in(desk_page, live_server, "desk", TEST_PASSWORD)

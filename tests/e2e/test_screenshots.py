@@ -34,10 +34,26 @@ PAGES = [
 ]
 
 
+def record_pages() -> list[tuple[tuple[str, str], str, str, int]]:
+    """The outpatient record: the demo doctor's consultation in progress (allergies on
+    top) and a printed record of the day (A5), once the demo data exists."""
+    from django.utils import timezone
+
+    from visits.models import MedicalRecord, Visit, VisitStatus
+
+    mine = {"schedule__doctor__emp_id": "D001", "visit_date": timezone.localdate()}
+    visit = Visit.objects.get(status=VisitStatus.IN_CONSULTATION, **mine)
+    record = MedicalRecord.objects.filter(**{f"visit__{k}": v for k, v in mine.items()}).first()
+    return [
+        (DOCTOR, f"/visits/{visit.pk}/consultation/", "doctor-consultation", 1280),
+        (DOCTOR, f"/visits/records/{record.pk}/print/", "doctor-record-print", 800),
+    ]
+
+
 def test_screenshots_of_every_main_page(browser, live_server):
     call_command("seed_demo", stdout=StringIO())
     OUT.mkdir(parents=True, exist_ok=True)
-    for (username, password), path, name, width in PAGES:
+    for (username, password), path, name, width in [*PAGES, *record_pages()]:
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
         log_in(page, live_server, username, password)

@@ -28,7 +28,7 @@ from visits.models import MedicalRecord, Visit, VisitStatus
 from visits.records import records_readable_by
 from visits.selectors import doctor_day, get_visit_for_doctor, patient_history_for_doctor
 from visits.services import call_next, save_medical_record
-from visits.tests.factories import MedicalRecordFactory, VisitFactory
+from visits.tests.factories import MedicalRecordFactory, VisitFactory, diagnosed
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ class TestCallNext:
         for _ in expected:
             visit = call_next(by=doctor, now=clinic_time(9))
             called.append(visit)
-            visit.finish_consultation(by=doctor)
+            diagnosed(visit).finish_consultation(by=doctor)
         assert called == expected
         with pytest.raises(QueueEmpty):
             call_next(by=doctor, now=clinic_time(9))
@@ -285,7 +285,7 @@ class TestCallNext:
     def test_a_patient_the_desk_already_called_is_skipped(self, doctor_client, schedule):
         first, second = waiting(schedule, 1), waiting(schedule, 2)
         first.start_consultation(by=ReceptionistFactory())
-        first.finish_consultation(by=ReceptionistFactory())
+        diagnosed(first).finish_consultation(by=ReceptionistFactory())
         response = doctor_client.post(CALL_NEXT)
         assert response["Location"] == consultation_url(second)
         assert (
@@ -367,16 +367,23 @@ class TestConsultationPage:
         response = doctor_client.post(
             consultation_url(visit),
             {
+                "chief_complaint": "Cough for 3 days",
+                "present_illness": "",
+                "past_history": "",
+                "physical_exam": "",
                 "diagnosis": " Acute bronchitis ",
-                "treatment": "Rest",
-                "prescription": "",
-                "note": "",
+                "diagnosis_code": "",
+                "plan": "Rest",
             },
         )
         assert response.status_code == 302
         assert response["Location"] == consultation_url(visit)
         record = MedicalRecord.objects.get(visit=visit)
-        assert (record.diagnosis, record.treatment) == ("Acute bronchitis", "Rest")
+        assert (record.chief_complaint, record.diagnosis, record.plan) == (
+            "Cough for 3 days",
+            "Acute bronchitis",
+            "Rest",
+        )
         assert record.updated_by == doctor_user
         assert record.updated_at is not None
         visit.refresh_from_db()
@@ -399,27 +406,52 @@ class TestConsultationPage:
         assert moves.get().old_values == {"status": VisitStatus.IN_CONSULTATION}
         assert record_events().count() == 1
 
-    def test_finish_without_a_record_writes_none(self, doctor_client, schedule):
+    def test_finish_without_a_diagnosis_is_refused_on_the_field_and_changes_nothing(
+        self, doctor_client, schedule
+    ):
         visit = seen(schedule)
-        response = doctor_client.post(consultation_url(visit), {"diagnosis": "  ", "finish": "1"})
-        assert response.status_code == 302
+        response = doctor_client.post(
+            consultation_url(visit),
+            {"chief_complaint": "Cough", "diagnosis": "  ", "finish": "1"},
+        )
+        assert response.status_code == 400
+        form = response.context["form"]
+        assert form.errors["diagnosis"] == [
+            "Write the diagnosis before sending the patient to payment."
+        ]
+        # What was typed is shown back, and the diagnosis field has the focus.
+        assert "Cough" in response.content.decode()
+        assert form.fields["diagnosis"].widget.attrs.get("autofocus")
         visit.refresh_from_db()
-        assert visit.status == VisitStatus.AWAITING_PAYMENT
+        assert visit.status == VisitStatus.IN_CONSULTATION
+        assert visit.finished_at is None
         assert not MedicalRecord.objects.exists()
         assert not record_events().exists()
+        assert not AuditEvent.objects.filter(action="visit.consultation_finished").exists()
 
-    def test_a_second_finish_is_refused_with_409_but_the_record_is_kept(
+    def test_finish_with_an_empty_saved_record_is_refused(self, doctor_client, schedule):
+        visit = seen(schedule)
+        MedicalRecordFactory(visit=visit, diagnosis="", chief_complaint="Cough")
+        response = doctor_client.post(consultation_url(visit), {"finish": "1"})
+        assert response.status_code == 400
+        visit.refresh_from_db()
+        assert visit.status == VisitStatus.IN_CONSULTATION
+
+    def test_a_second_finish_is_refused_with_409_and_the_text_is_shown_back(
         self, doctor_client, schedule
     ):
         visit = seen(schedule, status=VisitStatus.AWAITING_PAYMENT)
+        MedicalRecordFactory(visit=visit, diagnosis="First")
         response = doctor_client.post(
             consultation_url(visit), {"diagnosis": "Late note", "finish": "1"}
         )
         assert response.status_code == 409
-        assert "form-errors" in response.content.decode()
+        html = response.content.decode()
+        assert "form-errors" in html
+        assert "Late note" in html  # nothing lost: the doctor saves it with "Save"
         visit.refresh_from_db()
         assert visit.status == VisitStatus.AWAITING_PAYMENT
-        assert visit.medical_record.diagnosis == "Late note"
+        assert visit.medical_record.diagnosis == "First"
 
     def test_the_record_stays_editable_after_the_visit_is_finished(self, doctor_client, schedule):
         visit = seen(schedule, status=VisitStatus.LEFT)
@@ -584,25 +616,29 @@ class TestAuditOfRecords:
         self, doctor_client, doctor_user, schedule
     ):
         visit = seen(schedule)
-        doctor_client.post(consultation_url(visit), {"diagnosis": "Flu", "note": "Fever 38.5"})
+        doctor_client.post(
+            consultation_url(visit), {"diagnosis": "Flu", "physical_exam": "Fever 38.5"}
+        )
         event = record_events().get()
         assert event.action == "medical_record.created"
         assert event.actor == doctor_user
         assert event.old_values == {}
-        assert event.new_values == {"diagnosis": "Flu", "note": "Fever 38.5"}
+        assert event.new_values == {"diagnosis": "Flu", "physical_exam": "Fever 38.5"}
 
     def test_changing_a_record_is_one_event_with_old_and_new_values_of_changed_fields(
         self, doctor_client, schedule
     ):
-        record = MedicalRecordFactory(visit=seen(schedule), diagnosis="Flu", treatment="Rest")
+        record = MedicalRecordFactory(
+            visit=seen(schedule), diagnosis="Flu", chief_complaint="Cough"
+        )
         doctor_client.post(
             consultation_url(record.visit),
-            {"diagnosis": "Pneumonia", "treatment": "Rest", "prescription": "Amoxicillin"},
+            {"diagnosis": "Pneumonia", "chief_complaint": "Cough", "plan": "Amoxicillin"},
         )
         event = record_events(record).get()
         assert event.action == "medical_record.updated"
-        assert event.old_values == {"diagnosis": "Flu", "prescription": ""}
-        assert event.new_values == {"diagnosis": "Pneumonia", "prescription": "Amoxicillin"}
+        assert event.old_values == {"diagnosis": "Flu", "plan": ""}
+        assert event.new_values == {"diagnosis": "Pneumonia", "plan": "Amoxicillin"}
 
     def test_saving_without_a_change_writes_no_event(self, doctor_client, schedule):
         record = MedicalRecordFactory(visit=seen(schedule), diagnosis="Flu")
@@ -658,16 +694,14 @@ class TestAdministration:
         assert MedicalRecord.objects.filter(pk=record.pk).exists()
 
     def test_an_administrator_corrects_a_record_keeping_who_and_when(self, client, admin_user):
-        record = MedicalRecordFactory(
-            visit__status=VisitStatus.LEFT, diagnosis="Typo", treatment="Rest"
-        )
+        record = MedicalRecordFactory(visit__status=VisitStatus.LEFT, diagnosis="Typo", plan="Rest")
         client.force_login(admin_user)
         url = reverse("visits:record-correct", args=[record.pk])
 
         assert client.get(url).status_code == 200
         assert record_events(record, "medical_record.viewed").count() == 1
 
-        response = client.post(url, {"diagnosis": "Corrected", "treatment": "Rest"})
+        response = client.post(url, {"diagnosis": "Corrected", "plan": "Rest"})
 
         assert response.status_code == 302
         assert response["Location"] == reverse(
@@ -801,7 +835,7 @@ class TestAuditTrailInAdmin:
             for number in range(start, start + n):
                 visit = waiting(schedule, number)
                 visit.start_consultation(by=doctor_user)
-                visit.finish_consultation(by=doctor_user)
+                diagnosed(visit).finish_consultation(by=doctor_user)
 
         add(3, 1)
         with_3 = count()

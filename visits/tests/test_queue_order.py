@@ -26,7 +26,7 @@ from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus, schedule_call_order
 from visits.selectors import doctor_day, waiting_room_board
 from visits.services import call_next
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import VisitFactory, diagnosed
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def call_next_order(doctor: User) -> list[tuple[str, int]]:
         except QueueEmpty:
             return called
         called.append((visit.schedule.room.room_number, visit.queue_number))
-        visit.finish_consultation(by=doctor, now=NOW)
+        diagnosed(visit).finish_consultation(by=doctor, now=NOW)
 
 
 def test_call_next_the_page_the_api_and_the_display_list_the_same_order(client, doctor, day):
@@ -203,10 +203,11 @@ def test_schedules_of_one_slot_go_by_id(client, doctor, day):
     assert display_order(client)[:4] == [("M1", 1), ("M1", 2), ("M1", 4), ("B0", 1)]
 
 
-def test_the_page_and_the_display_read_the_day_in_two_queries_each(
+def test_the_page_and_the_display_read_the_day_in_a_fixed_number_of_queries(
     doctor, day, django_assert_num_queries
 ):
-    with django_assert_num_queries(2):
+    # The doctor's day: schedules, visits with their patients, the patients' allergies.
+    with django_assert_num_queries(3):
         queues = doctor_day(doctor, day=WORK_DAY)
         assert queues.waiting_count == len(EXPECTED)
     with django_assert_num_queries(2):

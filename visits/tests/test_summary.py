@@ -20,7 +20,7 @@ from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, assert_db_rejects, clinic_time
 from visits.models import STATUS_COUNTERS, SummaryOutOfStep, Visit, VisitDailySummary, VisitStatus
 from visits.services import call_next, check_in, register_walk_in
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import VisitFactory, diagnosed
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ class TestEveryWriteKeepsTheSummary:
             "waiting_visits": 2,
             "in_consultation_visits": 1,
         }
-        first.finish_consultation(by=receptionist)
+        diagnosed(first).finish_consultation(by=receptionist)
         second.leave_unseen(by=receptionist)
         assert counters(schedule) == {
             "visits": 3,
@@ -120,7 +120,7 @@ class TestEveryWriteKeepsTheSummary:
         }
         settle_visit(visit=first, total_amount="30", insurance_amount="10", by=receptionist)
         third.advance(by=receptionist)
-        third.advance(by=receptionist)
+        diagnosed(third).advance(by=receptionist)
         assert counters(schedule) == {
             "visits": 3,
             "day_patients": 3,

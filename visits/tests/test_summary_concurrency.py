@@ -17,7 +17,7 @@ from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.models import Visit, VisitDailySummary, VisitStatus
 from visits.services import register_walk_in
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import VisitFactory, diagnosed
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -92,7 +92,12 @@ def test_concurrent_transitions_of_one_row_keep_every_counter_exact():
     schedule = ScheduleFactory(work_date=WORK_DAY, max_patients=40)
     desk = ReceptionistFactory()
     waiting = VisitFactory.create_batch(8, schedule=schedule)
-    consulting = VisitFactory.create_batch(4, schedule=schedule, status=VisitStatus.IN_CONSULTATION)
+    consulting = [
+        diagnosed(visit)  # the doctor wrote the diagnosis: the patient may go to pay
+        for visit in VisitFactory.create_batch(
+            4, schedule=schedule, status=VisitStatus.IN_CONSULTATION
+        )
+    ]
     paying = VisitFactory.create_batch(4, schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     # The factories insert visits without taking places; leaving unseen gives one back.
     type(schedule).objects.filter(pk=schedule.pk).update(current_patients=16)

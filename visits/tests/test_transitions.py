@@ -9,9 +9,9 @@ from clinic.models import AuditEvent
 from clinic.tests.factories import DoctorUserFactory
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time
-from visits.exceptions import SettlementRequired
+from visits.exceptions import DiagnosisRequired, SettlementRequired
 from visits.models import Visit, VisitStatus
-from visits.tests.factories import VisitFactory
+from visits.tests.factories import MedicalRecordFactory, VisitFactory, diagnosed
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def move(visit: Visit, to: str, user) -> None:
     if to == V.IN_CONSULTATION:
         visit.start_consultation(by=user, now=clinic_time(9))
     elif to == V.AWAITING_PAYMENT:
-        visit.finish_consultation(by=user, now=clinic_time(9, 20))
+        diagnosed(visit).finish_consultation(by=user, now=clinic_time(9, 20))
     elif to == V.CANCELLED:
         visit.leave_unseen(by=user)
     elif to == V.LEFT:
@@ -83,7 +83,7 @@ def test_illegal_move_is_refused_and_changes_nothing(receptionist, start, to):
 def test_consultation_times_are_recorded(receptionist):
     visit = visit_in(V.WAITING)
     visit.start_consultation(by=receptionist, now=clinic_time(9))
-    visit.finish_consultation(by=receptionist, now=clinic_time(9, 20))
+    diagnosed(visit).finish_consultation(by=receptionist, now=clinic_time(9, 20))
     visit.refresh_from_db()
     assert (visit.called_at, visit.finished_at) == (clinic_time(9), clinic_time(9, 20))
 
@@ -93,7 +93,7 @@ def test_advance_takes_one_step_at_a_time(receptionist):
     visit.advance(by=receptionist)
     visit.refresh_from_db()
     assert visit.status == V.IN_CONSULTATION
-    visit.advance(by=receptionist)
+    diagnosed(visit).advance(by=receptionist)
     visit.refresh_from_db()
     assert visit.status == V.AWAITING_PAYMENT
 
@@ -123,9 +123,25 @@ def test_the_visits_doctor_may_move_it():
     doctor = DoctorUserFactory()
     visit = visit_in(V.WAITING, doctor=doctor.employee)
     visit.start_consultation(by=doctor)
-    visit.finish_consultation(by=doctor)
+    diagnosed(visit).finish_consultation(by=doctor)
     visit.refresh_from_db()
     assert visit.status == V.AWAITING_PAYMENT
+
+
+@pytest.mark.parametrize("record", [None, "", "   "])
+def test_no_visit_goes_to_payment_without_a_diagnosis(receptionist, record):
+    """Neither by the doctor's finish nor the desk's advance; nothing changes."""
+    visit = visit_in(V.IN_CONSULTATION)
+    if record is not None:
+        MedicalRecordFactory(visit=visit, diagnosis=record.strip(), chief_complaint="Cough")
+    for attempt in (visit.finish_consultation, visit.advance):
+        with pytest.raises(DiagnosisRequired) as excinfo:
+            attempt(by=receptionist)
+        assert excinfo.value.details == {"diagnosis": [excinfo.value.message]}
+        assert excinfo.value.as_dict()["code"] == "diagnosis_required"
+    visit.refresh_from_db()
+    assert (visit.status, visit.finished_at) == (V.IN_CONSULTATION, None)
+    assert not AuditEvent.objects.filter(action="visit.consultation_finished").exists()
 
 
 def test_another_doctor_may_not(doctor_user):

@@ -72,15 +72,16 @@ SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
 )
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉玲建国文斌宇浩凯"
+# Chief complaint, diagnosis, plan.
 DIAGNOSES = [
-    ("上呼吸道感染", "对症治疗，多饮水", "对乙酰氨基酚片"),
-    ("高血压", "低盐饮食，规律监测血压", "氨氯地平片"),
-    ("2型糖尿病", "控制饮食，监测血糖", "二甲双胍片"),
-    ("急性胃肠炎", "清淡饮食，补液", "蒙脱石散"),
-    ("过敏性鼻炎", "避免过敏原", "氯雷他定片"),
-    ("软组织挫伤", "局部冷敷，制动", "布洛芬缓释胶囊"),
-    ("龋齿", "充填治疗", ""),
-    ("湿疹", "保湿，避免搔抓", "丁酸氢化可的松乳膏"),
+    ("咳嗽、咽痛 2 天", "上呼吸道感染", "对症治疗，多饮水\n对乙酰氨基酚片"),
+    ("头晕 1 周", "高血压", "低盐饮食，规律监测血压\n氨氯地平片"),
+    ("口渴、多尿 1 月", "2型糖尿病", "控制饮食，监测血糖\n二甲双胍片"),
+    ("腹泻、呕吐 1 天", "急性胃肠炎", "清淡饮食，补液\n蒙脱石散"),
+    ("鼻塞、流涕、喷嚏 3 天", "过敏性鼻炎", "避免过敏原\n氯雷他定片"),
+    ("右踝扭伤后肿痛 1 天", "软组织挫伤", "局部冷敷，制动\n布洛芬缓释胶囊"),
+    ("牙痛 3 天", "龋齿", "充填治疗"),
+    ("双手皮疹伴瘙痒 1 周", "湿疹", "保湿，避免搔抓\n丁酸氢化可的松乳膏"),
 ]
 
 
@@ -454,13 +455,13 @@ class Command(BaseCommand):
                 )
             )
             if rng.random() < RECORD_SHARE:
-                diagnosis, treatment, prescription = rng.choice(DIAGNOSES)
+                complaint, diagnosis, plan = rng.choice(DIAGNOSES)
                 records.append(
                     MedicalRecord(
                         visit=visit,
+                        chief_complaint=complaint,
                         diagnosis=diagnosis,
-                        treatment=treatment,
-                        prescription=prescription,
+                        plan=plan,
                         updated_by=None,
                     )
                 )

@@ -35,7 +35,16 @@ from clinic.models import (
 from clinic.validators import resident_id_check_char
 from scheduling.models import Schedule, TimeSlot, slot_bounds
 from visits.displays import key_digest
-from visits.models import DisplayToken, Visit, VisitDailySummary, VisitStatus
+from visits.models import (
+    AllergySeverity,
+    DiagnosisCatalogue,
+    DisplayToken,
+    MedicalRecord,
+    PatientAllergy,
+    Visit,
+    VisitDailySummary,
+    VisitStatus,
+)
 
 SCHEDULE_DAYS = 7
 CAPACITY = {TimeSlot.MORNING: 20, TimeSlot.AFTERNOON: 15}
@@ -122,6 +131,18 @@ def demo_reference(day: dt.date, index: int) -> str:
 # The demo screens' keys (README: demo accounts).
 DEMO_SCREEN_KEY = "demo-{code}"
 
+# A few entries of the diagnosis catalogue (ICD-10 codes).
+DEMO_DIAGNOSES = (
+    ("J06.9", "急性上呼吸道感染", "Acute upper respiratory infection"),
+    ("I10", "原发性高血压", "Essential hypertension"),
+    ("E11.9", "2型糖尿病", "Type 2 diabetes mellitus"),
+    ("K52.9", "急性胃肠炎", "Gastroenteritis"),
+    ("J30.4", "过敏性鼻炎", "Allergic rhinitis"),
+    ("S93.4", "踝关节扭伤", "Sprain of ankle"),
+    ("K02.9", "龋齿", "Dental caries"),
+    ("L30.9", "湿疹", "Dermatitis"),
+)
+
 
 class Command(BaseCommand):
     help = "Load idempotent demo data: departments, staff, accounts, schedules and activity."
@@ -135,6 +156,7 @@ class Command(BaseCommand):
             self._accounts()
             patients = self._patients()
             created_schedules = self._schedules(today, doctors)
+            self._diagnosis_catalogue()
             self._activity(today, patients)
         self.stdout.write(
             self.style.SUCCESS(
@@ -150,6 +172,14 @@ class Command(BaseCommand):
         self.stdout.write("Waiting-room screens (open once on the screen):")
         for code in departments:
             self.stdout.write(f"  /display/{code}/?key={DEMO_SCREEN_KEY.format(code=code)}")
+
+    def _diagnosis_catalogue(self) -> None:
+        """A few entries of the diagnosis catalogue (an administrator imports the real one
+        from CSV in Django Admin)."""
+        for code, name, name_en in DEMO_DIAGNOSES:
+            DiagnosisCatalogue.objects.get_or_create(
+                code=code, defaults={"name": name, "name_en": name_en}
+            )
 
     def _screens(self, departments: dict[str, Department]) -> None:
         """A waiting-room screen per department, with a known demo key (like the demo
@@ -328,6 +358,34 @@ class Command(BaseCommand):
         visit(li, schedule("D001", today), VisitStatus.WAITING, checked_in)
         visit(wang, schedule("D002", today), VisitStatus.WAITING)
         left = visit(zhang, schedule("D003", today), VisitStatus.LEFT)
+        # Patients who were sent to payment have a record with a diagnosis (the rule); the
+        # one in consultation has an allergy on file.
+        doctor = User.objects.get(username="doctor")
+        for done in Visit.objects.filter(
+            visit_date=today, status__in=(VisitStatus.AWAITING_PAYMENT, VisitStatus.LEFT)
+        ):
+            MedicalRecord.objects.get_or_create(
+                visit=done,
+                defaults={
+                    "chief_complaint": "咳嗽、咽痛 2 天",
+                    "present_illness": "2 天前受凉后出现咳嗽、咽痛，无发热。",
+                    "physical_exam": "T 36.8℃，咽部充血，双肺呼吸音清。",
+                    "diagnosis": "急性上呼吸道感染",
+                    "diagnosis_code": DiagnosisCatalogue.objects.filter(code="J06.9").first(),
+                    "plan": "多饮水，注意休息\n对乙酰氨基酚片 0.5g 必要时",
+                    "updated_by": doctor,
+                },
+            )
+        PatientAllergy.objects.get_or_create(
+            patient=zhou,
+            substance="青霉素",
+            defaults={
+                "reaction": "皮疹",
+                "severity": AllergySeverity.SEVERE,
+                "recorded_by": doctor,
+                "recorded_at": now - dt.timedelta(days=30),
+            },
+        )
 
         cashier = User.objects.get(username="reception")
         for paid_visit, total, insurance in (
