@@ -51,10 +51,10 @@ class Keyboard:
         self.page.keyboard.type(text)
 
 
-def test_a_wrong_id_check_keeps_the_cursor_in_its_field(desk_page, live_server, schedule):
-    page = desk_page
-    patient = Patient.objects.create(name="李四", phone="13812345678", id_card=ID_X)
-    appointment = Appointment.objects.create(
+def _booked_with_id(schedule, *, name: str, phone: str) -> Appointment:
+    """Today's booking of a returning patient, made with their ID number."""
+    patient = Patient.objects.create(name=name, phone=phone, id_card=ID_X)
+    return Appointment.objects.create(
         patient=patient,
         patient_name=patient.name,
         phone=patient.phone,
@@ -63,6 +63,12 @@ def test_a_wrong_id_check_keeps_the_cursor_in_its_field(desk_page, live_server, 
         schedule=schedule,
         expected_time=timezone.now(),
     )
+
+
+def test_a_wrong_id_check_keeps_the_cursor_in_its_field(desk_page, live_server, schedule):
+    page = desk_page
+    appointment = _booked_with_id(schedule, name="李四", phone="13812345678")
+    patient = appointment.patient
     page.goto(f"{live_server.url}/visits/board/")
     keyboard = Keyboard(page)
     keyboard.press("/")
@@ -90,16 +96,7 @@ def test_a_scanned_id_number_with_its_enter_checks_in_with_nothing_more_to_type(
     """A scanner types the 18 characters and Enter at once: the box searches that number
     and opens the booking's check-in, where the scan has made both checks."""
     page = desk_page
-    patient = Patient.objects.create(name="赵六", phone="13612345678", id_card=ID_X)
-    Appointment.objects.create(
-        patient=patient,
-        patient_name=patient.name,
-        phone=patient.phone,
-        id_card=ID_X,
-        department=schedule.department,
-        schedule=schedule,
-        expected_time=timezone.now(),
-    )
+    patient = _booked_with_id(schedule, name="赵六", phone="13612345678").patient
     page.goto(f"{live_server.url}/visits/board/")
     keyboard = Keyboard(page)
     keyboard.press("/")

@@ -24,13 +24,6 @@ def schedule(doctor_user):
     return ScheduleFactory(doctor=doctor_user.employee, max_patients=60)
 
 
-@pytest.fixture
-def doctor_client(client, doctor_user):
-    client.force_login(doctor_user)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 def call_next_button(html: str) -> str:
     (button,) = re.findall(r'<button[^>]*id="call-next-button"[^>]*>', html)
     return button

@@ -66,13 +66,6 @@ def schedule(doctor_user):
     return ScheduleFactory(doctor=doctor_user.employee, max_patients=60)
 
 
-@pytest.fixture
-def doctor_client(client, doctor_user):
-    client.force_login(doctor_user)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 def waiting(schedule, number: int, **kwargs) -> Visit:
     return VisitFactory(schedule=schedule, queue_number=number, **kwargs)
 

@@ -42,13 +42,6 @@ def schedule(doctor_user):
 
 
 @pytest.fixture
-def doctor_client(client, doctor_user):
-    client.force_login(doctor_user)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-@pytest.fixture
 def visit(schedule) -> Visit:
     return VisitFactory(
         schedule=schedule,
