@@ -136,6 +136,8 @@ def clinic_day():
         "visits:consultation": [seen.pk],
         "visits:record-detail": [record.pk],
         "visits:record-correct": [record.pk],
+        "visits:record-print": [record.pk],
+        "visits:prescription-print": [record.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
         "display:department": [department.code],

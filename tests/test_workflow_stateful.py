@@ -89,6 +89,7 @@ from clinic.tests.factories import (
     RoomFactory,
     make_resident_id,
 )
+from clinic.validators import normalize_phone
 from scheduling.exceptions import (
     BeyondHorizon,
     NoCapacity,
@@ -98,8 +99,20 @@ from scheduling.exceptions import (
 )
 from scheduling.models import Schedule, TimeSlot
 from scheduling.tests.factories import ScheduleFactory
-from visits.exceptions import CheckInClosed, SettlementRequired, VerificationFailed
-from visits.models import STATUS_COUNTERS, MedicalRecord, Visit, VisitDailySummary, VisitStatus
+from visits.exceptions import (
+    AlreadyInQueue,
+    CheckInClosed,
+    SettlementRequired,
+    VerificationFailed,
+)
+from visits.models import (
+    STATUS_COUNTERS,
+    UNFINISHED_STATUSES,
+    MedicalRecord,
+    Visit,
+    VisitDailySummary,
+    VisitStatus,
+)
 from visits.services import check_in, register_walk_in
 from visits.tests.factories import VisitFactory
 
@@ -521,6 +534,32 @@ class ClinicWorkflow(RuleBasedStateMachine):
             return PatientNeedsDeskReview
         return PatientConflict if holder.name != name else None
 
+    @staticmethod
+    def walk_in_record(*, name: str, phone: str, id_card: str) -> Patient | None:
+        """The existing record match_or_create_patient queues typed details on (None: a new
+        one): the ID number's holder; without a holder, the one desk-made record of that
+        phone and name that has no number; without a number, a desk-made record of that
+        phone and name."""
+        without_account = Patient.objects.filter(user__isnull=True, phone=normalize_phone(phone))
+        if id_card:
+            holder = Patient.objects.filter(id_card=id_card).first()
+            if holder is not None:
+                return holder
+            same_person = list(without_account.filter(name=name, id_card__isnull=True)[:2])
+            return same_person[0] if len(same_person) == 1 else None
+        return without_account.filter(name=name).first()
+
+    def has_open_visit(self, patient: Patient | None, *, today: dt.date) -> bool:
+        """The walk-in guard: a visit of this patient today in the department, not over."""
+        return patient is not None and (
+            Visit.objects.filter(
+                patient=patient,
+                department=self.department,
+                visit_date=today,
+                status__in=UNFINISHED_STATUSES,
+            ).exists()
+        )
+
     def is_desk(self, user: User | None) -> bool:
         return user is not None and user.pk in (
             self.users["receptionist"].pk,
@@ -806,6 +845,11 @@ class ClinicWorkflow(RuleBasedStateMachine):
             expected = InvalidInput
         elif patient is None and self.matching_refusal(name=name.strip(), id_card=id_card):
             expected = self.matching_refusal(name=name.strip(), id_card=id_card)
+        elif self.has_open_visit(
+            patient or self.walk_in_record(name=name.strip(), phone=phone, id_card=id_card),
+            today=today,
+        ):
+            expected = AlreadyInQueue
         else:
             chosen = self.choose(self.serving(today, half), self.doctor(doctor))
             if chosen is None:

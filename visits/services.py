@@ -221,7 +221,11 @@ def _ensure_not_in_queue(patient: Patient, *, department: Department, today: dt.
         return
     message = _(
         "%(name)s already has an open visit in %(department)s today (queue number %(number)d)."
-    ) % {"name": patient.name, "department": department.name, "number": open_visit.queue_number}
+    ) % {
+        "name": patient.name,
+        "department": department.display_name,
+        "number": open_visit.queue_number,
+    }
     raise AlreadyInQueue(
         message,
         details={

@@ -64,7 +64,7 @@ def test_a_correction_is_saved_and_audited(desk_client, record):
     event = AuditEvent.objects.get(action="patient.details_corrected")
     assert event.old_values == {"name": "王芳", "phone": "13911112222"}
     # The identity history on the page shows it.
-    assert "patient.details_corrected" in desk_client.get(url(record)).content.decode()
+    assert "Patient details corrected at the desk" in desk_client.get(url(record)).content.decode()
 
 
 def test_a_new_id_number_changes_the_birth_date_with_it(desk_client, record):

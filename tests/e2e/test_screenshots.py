@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 from pathlib import Path
 
@@ -29,31 +30,34 @@ PAGES = [
     (DESK, "/billing/reports/", "desk-takings", 1280),
     (DOCTOR, "/visits/queue/", "doctor-queue", 1280),
     (ADMIN, "/billing/statistics/", "admin-statistics", 1280),
-    (ADMIN, "/scheduling/planner/", "admin-planner", 1280),
     (ADMIN, "/admin/", "admin-index", 1280),
 ]
 
 
-def record_pages() -> list[tuple[tuple[str, str], str, str, int]]:
-    """The outpatient record: the demo doctor's consultation in progress (allergies on
-    top) and a printed record of the day (A5), once the demo data exists."""
+def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
+    """Pages that need the demo data: the outpatient record (the demo doctor's consultation
+    in progress, allergies on top, and a printed record of the day, A5), and the week
+    planner on tomorrow's week, whose schedules it shows as a grid beside the pattern."""
     from django.utils import timezone
 
     from visits.models import MedicalRecord, Visit, VisitStatus
 
     mine = {"schedule__doctor__emp_id": "D001", "visit_date": timezone.localdate()}
+    # The demo schedules run from today for a week: tomorrow's week has most of them.
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
     visit = Visit.objects.get(status=VisitStatus.IN_CONSULTATION, **mine)
     record = MedicalRecord.objects.filter(**{f"visit__{k}": v for k, v in mine.items()}).first()
     return [
         (DOCTOR, f"/visits/{visit.pk}/consultation/", "doctor-consultation", 1280),
         (DOCTOR, f"/visits/records/{record.pk}/print/", "doctor-record-print", 800),
+        (ADMIN, f"/scheduling/planner/?week={tomorrow}", "admin-planner", 1440),
     ]
 
 
 def test_screenshots_of_every_main_page(browser, live_server):
     call_command("seed_demo", stdout=StringIO())
     OUT.mkdir(parents=True, exist_ok=True)
-    for (username, password), path, name, width in [*PAGES, *record_pages()]:
+    for (username, password), path, name, width in [*PAGES, *pages_of_the_demo_day()]:
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
         log_in(page, live_server, username, password)

@@ -189,7 +189,12 @@ class TestDiagnosisRequired:
         self, client, receptionist, visit
     ):
         client.force_login(receptionist)
-        response = client.post(reverse("visits:advance"), {"visit": visit.pk}, follow=True)
+        response = client.post(
+            reverse("visits:advance"),
+            {"visit": visit.pk},
+            follow=True,
+            headers={"accept-language": "en"},
+        )
         assert "Write the diagnosis before sending the patient to payment." in (
             response.content.decode()
         )
@@ -358,7 +363,11 @@ class TestAllergyPages:
 
 def upload(client, text: str, encoding: str = "utf-8"):
     file = SimpleUploadedFile("catalogue.csv", text.encode(encoding), content_type="text/csv")
-    return client.post(reverse("admin:visits_diagnosiscatalogue_import"), {"file": file})
+    return client.post(
+        reverse("admin:visits_diagnosiscatalogue_import"),
+        {"file": file},
+        headers={"accept-language": "en"},
+    )
 
 
 class TestCatalogueAdmin:
