@@ -63,6 +63,7 @@ class BillAdmin(ReadOnlyModelAdmin):
         "visit__schedule__doctor",
         # The cashier by name (clinic_format.person_name): their staff record too.
         "cashier__employee",
+        "cashier__patient",
     )
     # The box shows because search_fields is set; what it finds is billing.search's rule.
     search_fields = ("number", "visit__patient__name", "visit__patient__phone")

@@ -124,8 +124,9 @@ def reports(request: HttpRequest) -> HttpResponse:
             "by_department": takings(
                 income.annotate(department_name=department_name_in_language("department__")),
                 group_by="department_name",
+                key="department_id",
             ),
-            "by_doctor": takings(income, group_by="doctor__name"),
+            "by_doctor": takings(income, group_by="doctor__name", key="doctor_id"),
             "page": Paginator(rows, 50).get_page(request.GET.get("page")),
         },
     )

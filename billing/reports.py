@@ -114,8 +114,12 @@ def filtered_income(form: ReportFilterForm) -> QuerySet[IncomeRecord]:
     return records.order_by("-record_date", "-id")
 
 
-def takings(records: QuerySet[IncomeRecord], *, group_by: str | None = None) -> Any:
-    """Count, total, insurance and self-pay of income records, optionally grouped."""
+def takings(
+    records: QuerySet[IncomeRecord], *, group_by: str | None = None, key: str | None = None
+) -> Any:
+    """Count, total, insurance and self-pay of income records, optionally grouped by the
+    label `group_by` within the `key` (a department's id: two departments of one name stay
+    two rows), in the label's order."""
     sums = {
         "payments": Count("id"),
         "total": Coalesce(Sum("amount"), ZERO),
@@ -125,4 +129,5 @@ def takings(records: QuerySet[IncomeRecord], *, group_by: str | None = None) -> 
     records = records.order_by()
     if group_by is None:
         return records.aggregate(**sums)
-    return list(records.values(group_by).annotate(**sums).order_by(group_by))
+    groups = (key, group_by) if key else (group_by,)
+    return list(records.values(*groups).annotate(**sums).order_by(group_by, *groups))

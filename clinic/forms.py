@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from api.fields import DATE_MAX, DATE_MIN
 from clinic.exceptions import ClinicError
 from clinic.models import Gender, User
 from clinic.validators import (
@@ -49,9 +51,26 @@ class IsoDateInput(forms.DateInput):
 
 
 class DateField(forms.DateField):
-    """A date field with the browser's date picker (IsoDateInput)."""
+    """A date field with the browser's date picker (IsoDateInput), within the API's range of
+    dates (api.fields: every database compares them and a day's bounds convert between time
+    zones), or the range given: a year 1 or 9999 is a field error, never an overflow."""
 
     widget = IsoDateInput
+
+    def __init__(
+        self, *, min_value: dt.date = DATE_MIN, max_value: dt.date = DATE_MAX, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_value, self.max_value = min_value, max_value
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not self.min_value <= value <= self.max_value:
+            raise forms.ValidationError(
+                _("Enter a date from %(min)s to %(max)s.")
+                % {"min": self.min_value.isoformat(), "max": self.max_value.isoformat()},
+                code="date_out_of_range",
+            )
 
 
 class PhoneField(forms.CharField):

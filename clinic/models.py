@@ -19,6 +19,7 @@ from clinic.validators import (
     birth_date_from_resident_id,
     normalize_phone,
     normalize_resident_id,
+    validate_birth_date,
     validate_mobile_phone,
     validate_not_blank,
     validate_resident_id,
@@ -385,6 +386,10 @@ class Patient(models.Model):
                 errors["id_card"] = exc.messages
             else:
                 self.birth_date = birth_date_from_resident_id(self.id_card)
+        try:
+            validate_birth_date(self.birth_date)
+        except ValidationError as exc:
+            errors["birth_date"] = exc.messages
         if self.user_id is not None and self.user.role != Role.PATIENT:
             # The record's account is the patient's own: a staff account acts for the clinic.
             errors["user"] = [_("Only a patient's account can be linked to a patient record.")]

@@ -83,3 +83,16 @@ def validate_resident_id(value: str) -> None:
             _("The check digit of this resident ID number is wrong; please check the number."),
             code="invalid_id_check_digit",
         )
+
+
+def validate_birth_date(value: dt.date | None) -> None:
+    """A birth date a living patient can have: not in the future, not before the oldest
+    plausible year (the same bounds as the birth date inside a resident ID number)."""
+    if value is None:
+        return
+    if value.year < _OLDEST_PLAUSIBLE_BIRTH_YEAR or value > timezone.localdate():
+        raise ValidationError(
+            _("Enter a birth date from %(year)s to today.")
+            % {"year": _OLDEST_PLAUSIBLE_BIRTH_YEAR},
+            code="invalid_birth_date",
+        )

@@ -782,6 +782,14 @@ class ClinicWorkflow(RuleBasedStateMachine):
             expected = self.matching_refusal(
                 name=booking.patient_name, id_card=booking.id_card or id_card
             )
+        elif self.has_open_visit(
+            booking.patient
+            or self.walk_in_record(
+                name=booking.patient_name, phone=booking.phone, id_card=booking.id_card or id_card
+            ),
+            today=now.astimezone(CLINIC_TZ).date(),
+        ):
+            expected = AlreadyInQueue
         else:
             expected = None
         top = max(

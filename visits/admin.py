@@ -19,11 +19,17 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.audit import action_label
+from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.models import AuditEvent, Employee, Position, Room
 from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter, prefix_lookup
 from clinic.templatetags.clinic_format import person_name
-from visits.diagnoses import catalogue_csv_rows, import_catalogue, save_catalogue_entry
+from visits.diagnoses import (
+    CatalogueImport,
+    catalogue_csv_rows,
+    import_catalogue,
+    save_catalogue_entry,
+)
 from visits.displays import create_display_token, revoke_display_token
 from visits.models import DiagnosisCatalogue, DisplayToken, MedicalRecord, PatientAllergy, Visit
 from visits.records import records_readable_by
@@ -212,7 +218,13 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
     correction."""
 
     list_display = ("visit", "doctor", "updated_at", "updated_by_name")
-    list_select_related = ("visit__patient", "visit__schedule__doctor", "updated_by__employee")
+    list_select_related = (
+        "visit__patient",
+        "visit__schedule__doctor",
+        # By name (clinic_format.person_name): a staff record, or a patient's for others.
+        "updated_by__employee",
+        "updated_by__patient",
+    )
     # As for visits: the box shows because search_fields is set; get_search_results finds.
     search_fields = ("visit__patient__name", "visit__patient__phone", "visit__patient__id_card")
     search_help_text = VISIT_SEARCH_HELP
@@ -332,6 +344,11 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Records point to the entry: a code changed would change every record's code
+        # silently. A new code is a new entry (and this one is retired).
+        return ("code",) if obj is not None else ()
+
     def save_model(self, request: HttpRequest, obj: DiagnosisCatalogue, form, change) -> None:
         save_catalogue_entry(entry=obj, by=request.user)
 
@@ -365,7 +382,10 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     form.add_error("file", _("The file is too large."))
                     status = 400
                 else:
-                    result = import_catalogue(data=upload.read(), by=request.user)
+                    try:
+                        result = import_catalogue(data=upload.read(), by=request.user)
+                    except ClinicError as error:  # another import at once, or lock errors
+                        result = CatalogueImport(errors=[(0, error.message)])
                     if not result.errors:
                         self.message_user(
                             request,
@@ -423,7 +443,7 @@ class DisplayTokenAdmin(admin.ModelAdmin):
 
     list_display = ("name", "department", "created_at", "created_by_name", "revoked_at")
     list_filter = ("department",)
-    list_select_related = ("department", "created_by__employee")
+    list_select_related = ("department", "created_by__employee", "created_by__patient")
 
     @admin.display(description=_("created by"), ordering="created_by__username")
     def created_by_name(self, obj: DisplayToken) -> str:

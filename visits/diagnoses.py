@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
 from clinic.db import atomic_with_retry
+from clinic.exceptions import RecordInUse
+from clinic.exports import FORMULA_STARTS
 from clinic.models import Role, User
 from clinic.roles import ensure_role
 from clinic.search import prefix_lookup
@@ -75,27 +78,46 @@ def read_catalogue_csv(data: bytes) -> CatalogueImport:
         result.errors.append((0, _("The file is not UTF-8 (or GB18030) text.")))
         return result
     reader = csv.reader(io.StringIO(text))
-    for number, row in enumerate(reader, start=1):
-        cells = [cell.strip() for cell in row]
-        if not any(cells):
-            continue
-        if number == 1 and [cell.lower() for cell in cells[:3]] == list(HEADER[: len(cells)]):
-            continue
-        if number > MAX_ROWS:
-            result.errors.append((number, _("Too many rows (at most %(n)d).") % {"n": MAX_ROWS}))
-            break
-        error = _row_error(cells, result.rows)
-        if error:
-            result.errors.append((number, error))
-            continue
-        code, name, name_en = ([*cells, ""])[:3]
-        result.rows[code.upper()] = (name, name_en)
+    try:
+        for row in reader:
+            number = reader.line_num
+            cells = [_as_written(cell.strip()) for cell in row]
+            if not any(cells):
+                continue
+            if number == 1 and [cell.lower() for cell in cells[:3]] == list(HEADER[: len(cells)]):
+                continue
+            if number > MAX_ROWS:
+                result.errors.append(
+                    (number, _("Too many rows (at most %(n)d).") % {"n": MAX_ROWS})
+                )
+                break
+            error = _row_error(cells, result.rows)
+            if error:
+                result.errors.append((number, error))
+                continue
+            code, name, name_en = ([*cells, ""])[:3]
+            result.rows[code.upper()] = (name, name_en)
+    except csv.Error:
+        # A quote left open runs to the end of the file, into one over-long field.
+        result.errors.append(
+            (reader.line_num, _("This line cannot be read as CSV (a quote left open?)."))
+        )
     if not result.rows and not result.errors:
         result.errors.append((0, _("The file has no rows.")))
     return result
 
 
+def _as_written(cell: str) -> str:
+    """A cell as it was before the export kept a spreadsheet from reading it as a formula
+    (clinic.exports.safe_cell's leading apostrophe): a file exported imports back unchanged."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def _row_error(cells: list[str], seen: dict[str, tuple[str, str]]) -> str:
+    if any(unicodedata.category(char) == "Cc" for cell in cells for char in cell):
+        return _("A cell holds a line break or another control character.")
     if len(cells) not in (2, 3):
         return _("Expected code,name or code,name,name_en (%(n)d columns found).") % {
             "n": len(cells)
@@ -115,15 +137,16 @@ def _row_error(cells: list[str], seen: dict[str, tuple[str, str]]) -> str:
     return ""
 
 
-@transaction.atomic
+@atomic_with_retry
 def import_catalogue(*, data: bytes, by: User) -> CatalogueImport:
-    """Import a CSV file into the catalogue, all rows or none (see the module's doc)."""
+    """Import a CSV file into the catalogue, all rows or none (see the module's doc).
+    RecordInUse when another import added one of its codes meanwhile (nothing written)."""
     ensure_role(by, Role.ADMIN)
     result = read_catalogue_csv(data)
     if result.errors:
         return result
-    # Locked, so that two uploads at once do not both add a code (the unique index would
-    # refuse the second anyway).
+    # The entries the file changes, locked. A code that is not there yet locks nothing: two
+    # uploads adding it at once meet at the unique index, and the second is refused below.
     existing = {
         entry.code.upper(): entry
         for entry in DiagnosisCatalogue.objects.select_for_update().filter(
@@ -140,7 +163,13 @@ def import_catalogue(*, data: bytes, by: User) -> CatalogueImport:
             entry.name, entry.name_en, entry.active = name, name_en, True
             entry.save(update_fields=["name", "name_en", "active"])
             result.changed.append(code)
-    DiagnosisCatalogue.objects.bulk_create(new_entries, batch_size=1000)
+    try:
+        with transaction.atomic():
+            DiagnosisCatalogue.objects.bulk_create(new_entries, batch_size=1000)
+    except IntegrityError as error:
+        raise RecordInUse(
+            _("Another import added some of these codes meanwhile: upload the file again.")
+        ) from error
     record_event(
         actor=by,
         action="diagnosis_catalogue.imported",

@@ -48,7 +48,6 @@ from visits.models import (
 from visits.records import get_record_for, write_refusal
 from visits.selectors import doctor_day, get_visit_for_doctor, patient_history_for_doctor
 from visits.services import (
-    MEDICAL_RECORD_FIELDS,
     call_next,
     finish_consultation_with_record,
     record_medical_record_view,
@@ -210,11 +209,13 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = MedicalRecordForm.for_record(record, request.POST)
         finish = "finish" in request.POST
-        # The record form posts its fields; the bare "send to payment" button of a closed
-        # record does not, and writes nothing.
-        posts_record = any(name in request.POST for name in MEDICAL_RECORD_FIELDS)
         if form.is_valid():
-            fields = form.cleaned_data if posts_record else {}
+            # Only the parts the page posted: the bare "send to payment" button of a closed
+            # record posts none and writes nothing, and a page opened before a change of the
+            # record's parts never blanks the ones it does not know.
+            fields = {
+                name: value for name, value in form.cleaned_data.items() if name in request.POST
+            }
             if record is None and not form.has_content():
                 fields = {}  # nothing typed, nothing written
             try:
@@ -423,7 +424,11 @@ def correct_record(request: HttpRequest, pk: int) -> HttpResponse:
         form = MedicalRecordForm.for_record(record, request.POST)
         if form.is_valid():
             try:
-                save_medical_record(visit=record.visit, by=request.user, **form.cleaned_data)
+                save_medical_record(
+                    visit=record.visit,
+                    by=request.user,
+                    **{k: v for k, v in form.cleaned_data.items() if k in request.POST},
+                )
             except ClinicError as error:
                 apply_clinic_error(form, error)
                 status = error.status

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clinic.forms import PhoneField, ResidentIdField
+from clinic.forms import DateField, PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
 from clinic.search import PATIENT_SEARCH_HELP
 from clinic.validators import normalize_resident_id
@@ -136,12 +137,13 @@ class PatientDetailsForm(forms.Form):
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
     )
-    birth_date = forms.DateField(
+    birth_date = DateField(
         label=_("Birth date"),
         required=False,
         help_text=_("Taken from a resident ID number when the record has one."),
-        # The ISO value an <input type="date"> needs, whatever the language.
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        # Patient.clean() holds the birth-date rule (not in the future, not implausibly old).
+        min_value=dt.date.min,
+        max_value=dt.date.max,
     )
     id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices)
     id_card = forms.CharField(

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from appointments.models import Appointment
+from appointments.models import LIVE_STATUSES, Appointment
 from clinic.audit import audit_values, changed_values, record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput
@@ -30,6 +30,8 @@ from visits.models import Visit, VisitDailySummary
 # What the desk may correct on a record. The insurance plan joins them when it exists
 # (issue 20); the account and the identity decisions have their own actions below.
 CORRECTABLE_FIELDS = ("name", "phone", "gender", "birth_date", "id_type", "id_card")
+# The patient's details a booking copies when it is made, and the booking's field for each.
+BOOKING_COPIES = {"name": "patient_name", "phone": "phone", "id_card": "id_card"}
 
 
 def _locked(*records: Patient) -> list[Patient]:
@@ -62,7 +64,15 @@ def correct_patient_details(
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise TypeError(f"fields the desk does not correct: {sorted(unknown)}")
-    # Lock order: this Patient row only (nothing else is written but the audit event).
+    # Lock order: the record's live bookings (Appointment), then its Patient row. A booking
+    # keeps a copy of its patient's name, phone and ID number (what the desk's search finds
+    # and check-in verifies): the copies of a live booking follow the correction.
+    live_bookings = list(
+        Appointment.objects.select_for_update()
+        .filter(patient_id=record.pk, status__in=LIVE_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     (record,) = _locked(record)
     before = audit_values(record, CORRECTABLE_FIELDS)
     _apply_changes(record, changes)
@@ -95,16 +105,22 @@ def correct_patient_details(
         raise InvalidInput(
             details={"id_card": [_("Another patient record already has this ID number.")]}
         ) from error
+    copies = {
+        booking_field: getattr(record, field) or ""
+        for field, booking_field in BOOKING_COPIES.items()
+        if field in new
+    }
+    if copies and live_bookings:
+        Appointment.objects.filter(pk__in=live_bookings).update(**copies)
     for values in (old, new):
         if values.get("id_card"):
             values["id_card"] = mask_id_card(values["id_card"])
+    if id_changed:
+        new["id_verified"] = record.id_verified
+    if copies and live_bookings:
+        new["bookings_updated"] = live_bookings
     record_event(
-        actor=by,
-        action="patient.details_corrected",
-        obj=record,
-        patient=record,
-        old=old,
-        new={**new, **({"id_verified": record.id_verified} if id_changed else {})},
+        actor=by, action="patient.details_corrected", obj=record, patient=record, old=old, new=new
     )
     return record
 

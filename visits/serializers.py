@@ -198,7 +198,9 @@ class PatientCorrectionSerializer(serializers.Serializer):
     name = TextField(required=False, max_length=50)
     phone = PhoneInputField(required=False)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
-    birth_date = BoundedDateField(
+    # Not the API's 2000–2099 range of clinic dates: a birth date follows the patient's
+    # own rule (Patient.clean: from 1900 to today), a field error otherwise.
+    birth_date = serializers.DateField(
         required=False,
         allow_null=True,
         help_text=_("Taken from a resident ID number when the record has one."),
@@ -288,6 +290,18 @@ class MedicalRecordInputSerializer(serializers.Serializer):
     diagnosis = _record_text()
     diagnosis_code = TextField(required=False, allow_blank=True, max_length=20)
     plan = _record_text()
+
+    def validate(self, attrs: dict) -> dict:
+        """A field that is not a part of the record is refused, not ignored: a client still
+        sending the parts of before (treatment, prescription, note) learns it was not saved."""
+        given = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(given) - set(self.fields))
+        if unknown:
+            message = _("Not a part of the record; its parts are: %(parts)s.") % {
+                "parts": ", ".join(self.fields)
+            }
+            raise serializers.ValidationError({name: [message] for name in unknown})
+        return attrs
 
 
 # --- Statistics ---------------------------------------------------------------------------

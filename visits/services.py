@@ -166,6 +166,8 @@ def check_in(
     proven = arrival.proven_checks(proof, appointment_id=appointment.pk, by=by)
     verified = _verify_arrival(appointment, phone=phone, id_card=id_card, proven=proven)
     patient = _patient_arriving(appointment, id_card=verified.id_card)
+    # Walked in already (the booking forgotten): not queued twice in one department.
+    _ensure_not_in_queue(patient, department=appointment.department, today=timezone.localdate(now))
     schedule = lock_schedule(appointment.schedule_id)
     if (schedule.doctor_id, schedule.room_id) == (slot.doctor_id, slot.room_id):
         schedule.doctor, schedule.room = slot.doctor, slot.room  # for the answer, no second read
@@ -360,12 +362,16 @@ def call_next(*, by: User, now: dt.datetime | None = None) -> Visit:
 MEDICAL_RECORD_FIELDS = (*RECORD_PARTS, "diagnosis_code")
 
 
-def _catalogue_entry(code: str) -> DiagnosisCatalogue | None:
+def _catalogue_entry(code: str, *, kept: DiagnosisCatalogue | None) -> DiagnosisCatalogue | None:
     """The active catalogue entry of `code` (any case); None for no code; InvalidInput, on
-    the field, for a code the catalogue does not have."""
+    the field, for a code the catalogue does not have. The record's own code (`kept`) stays
+    whether or not it was retired since: retiring a code stops new uses, it does not make
+    every record that has it unsavable."""
     code = (code or "").strip()
     if not code:
         return None
+    if kept is not None and kept.code.upper() == code.upper():
+        return kept
     entry = DiagnosisCatalogue.objects.filter(code__iexact=code, active=True).first()
     if entry is None:
         raise InvalidInput(
@@ -411,7 +417,9 @@ def save_medical_record(
         record = MedicalRecord(visit=visit)
     old = _record_values(record)
     if "diagnosis_code" in fields:
-        record.diagnosis_code = _catalogue_entry(fields.pop("diagnosis_code"))
+        record.diagnosis_code = _catalogue_entry(
+            fields.pop("diagnosis_code"), kept=record.diagnosis_code
+        )
     for name, value in fields.items():
         setattr(record, name, (value or "").strip())
     if record.diagnosis_code is not None and not record.diagnosis:

@@ -166,6 +166,20 @@ class TestWeekGrid:
         assert response.context["week_form"].errors["week"]
         assert response.context["grid"].monday == first_unscheduled_week()
 
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_a_week_at_the_end_of_the_calendar_is_a_field_error_not_a_crash(
+        self, admin_client, day, method
+    ):
+        """Its Monday's week (or the week before, for the previous-week link) would leave the
+        calendar: the dates a form takes are the API's range, 2000–2099."""
+        response = getattr(admin_client, method)(PLANNER, {"week": day, "mode": "check"})
+        assert response.status_code == 400
+        assert (
+            "Enter a date from 2000-01-01 to 2099-12-31."
+            in response.context["week_form"].errors["week"]
+        )
+
     def test_after_creating_the_grid_shows_the_new_schedules(self, admin_client):
         doctor = DoctorFactory()
         room = RoomFactory(department=doctor.department)

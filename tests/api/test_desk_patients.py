@@ -102,6 +102,8 @@ def test_the_desk_corrects_a_patient_through_the_api(clinic_day: ClinicDay) -> N
         ({"id_card": "110105199001011234"}, "id_card"),  # a wrong check digit
         ({"gender": "x"}, "gender"),
         ({"birth_date": "yesterday"}, "birth_date"),
+        ({"birth_date": "1899-12-31"}, "birth_date"),
+        ({"birth_date": "9999-12-31"}, "birth_date"),
         ({"name": 42}, "name"),
     ],
 )
@@ -145,3 +147,15 @@ def test_other_roles_cannot_correct(clinic_day: ClinicDay, persona: str) -> None
 def test_an_unknown_patient_is_a_404(clinic_day: ClinicDay) -> None:
     desk = bearer_client(clinic_day.users["receptionist"])
     assert desk.patch("/api/receptionist/patients/999999", {}, format="json").status_code == 404
+
+
+def test_a_birth_date_of_the_last_century_is_corrected(clinic_day: ClinicDay) -> None:
+    """A birth date is no clinic date of 2000–2099: it follows the patient's own rule."""
+    record = clinic_day.waiting.patient
+    record.id_card = None
+    record.save(update_fields=["id_card"])
+    desk = bearer_client(clinic_day.users["receptionist"])
+    response = desk.patch(patient_url(record), {"birth_date": "1958-03-01"}, format="json")
+    assert response.status_code == 200, response.json()
+    record.refresh_from_db()
+    assert record.birth_date.isoformat() == "1958-03-01"

@@ -120,6 +120,7 @@ class TestReports:
         }
         assert response.context["by_department"] == [
             {
+                "department_id": first.department_id,
                 "department_name": first.department.name,
                 "payments": 2,
                 "total": Decimal("150.00"),
@@ -127,6 +128,19 @@ class TestReports:
                 "self_pay": Decimal("90.00"),
             }
         ]
+
+    def test_two_departments_of_one_english_name_stay_two_rows(self, desk_client):
+        first, second = IncomeRecordFactory(), IncomeRecordFactory()
+        for record in (first, second):
+            record.department.name_en = "General practice"
+            record.department.save(update_fields=["name_en"])
+        response = desk_client.get(REPORTS, headers={"accept-language": "en"})
+        rows = response.context["by_department"]
+        assert [row["department_id"] for row in rows] == sorted(
+            [first.department_id, second.department_id]
+        )
+        assert {row["department_name"] for row in rows} == {"General practice"}
+        assert [row["payments"] for row in rows] == [1, 1]
 
     def test_filters_narrow_the_bills(self, desk_client):
         kept = IncomeRecordFactory()

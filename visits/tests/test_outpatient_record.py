@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,6 +99,18 @@ class TestRecordParts:
                 )
             assert "diagnosis_code" in excinfo.value.details
         assert not MedicalRecord.objects.exists()
+
+    def test_a_code_retired_since_stays_on_its_record(self, doctor_user, visit):
+        """Retiring a code stops new uses; the record that has it is still saved."""
+        entry = DiagnosisCatalogueFactory(code="J06.9", name="急性上呼吸道感染")
+        save_medical_record(visit=visit, by=doctor_user, diagnosis_code="J06.9")
+        entry.active = False
+        entry.save(update_fields=["active"])
+        record = save_medical_record(
+            visit=visit, by=doctor_user, diagnosis_code="J06.9", plan="Rest"
+        )
+        record.refresh_from_db()
+        assert (record.diagnosis_code, record.plan) == (entry, "Rest")
 
     def test_the_page_shows_the_code_error_on_its_field(self, doctor_client, visit):
         response = doctor_client.post(
@@ -435,6 +448,46 @@ class TestCatalogueAdmin:
         text = response.content.decode("utf-8-sig")
         assert text.splitlines() == ["code,name,name_en", "Z00,'=HYPERLINK(1),Check-up"]
 
+    def test_an_exported_file_imports_back_unchanged(self, admin_user):
+        """The export's leading apostrophe (against spreadsheet formulas) is not a name's."""
+        text = "code,name,name_en\nZ00,'=HYPERLINK(1),'-Check-up\n"
+        assert not import_catalogue(data=text.encode(), by=admin_user).errors
+        entry = DiagnosisCatalogue.objects.get()
+        assert (entry.name, entry.name_en) == ("=HYPERLINK(1)", "-Check-up")
+
+    def test_a_quote_left_open_is_a_line_error_not_a_crash(self, client, admin_user):
+        """An open quote runs to the end of the file: past csv's field limit, csv.Error."""
+        client.force_login(admin_user)
+        response = upload(client, 'R05,咳嗽\nJ45,"Asthma\n' + "x," * 70_000 + "\n")
+        assert response.status_code == 400
+        assert "cannot be read as CSV" in response.content.decode()
+        assert not DiagnosisCatalogue.objects.exists()
+
+    @pytest.mark.parametrize("name", ["Two\nlines", "Nul\x00", "Bell\x07"])
+    def test_control_characters_in_a_cell_are_refused(self, admin_user, name):
+        text = f'R05,"{name}"\n'
+        result = import_catalogue(data=text.encode(), by=admin_user)
+        assert [message for _line, message in result.errors] == [
+            "A cell holds a line break or another control character."
+        ]
+        assert not DiagnosisCatalogue.objects.exists()
+
+    def test_a_code_added_by_another_import_meanwhile_is_a_clear_error(
+        self, client, admin_user, monkeypatch
+    ):
+        """Two uploads adding one new code at once meet at the unique index: the second is
+        told to upload again, with nothing written, not a 500."""
+        client.force_login(admin_user)
+
+        def meanwhile(*args, **kwargs):
+            raise IntegrityError("Duplicate entry 'R05' for key 'code'")
+
+        monkeypatch.setattr(DiagnosisCatalogue.objects, "bulk_create", meanwhile)
+        response = upload(client, "R05,咳嗽\n")
+        assert response.status_code == 400
+        assert "Another import added some of these codes meanwhile" in response.content.decode()
+        assert not AuditEvent.objects.filter(action__startswith="diagnosis_catalogue").exists()
+
     def test_entries_added_in_admin_are_audited_and_never_deleted(self, client, admin_user):
         client.force_login(admin_user)
         response = client.post(
@@ -454,6 +507,12 @@ class TestCatalogueAdmin:
         assert DiagnosisCatalogue.objects.count() == 1
         delete = reverse("admin:visits_diagnosiscatalogue_delete", args=[entry.pk])
         assert client.post(delete, {"post": "yes"}).status_code == 403
+        # Records point to the entry: its code is no longer editable, its name is.
+        change = reverse("admin:visits_diagnosiscatalogue_change", args=[entry.pk])
+        edited = client.post(change, {"code": "R06", "name": "咳嗽（新）", "active": "on"})
+        assert edited.status_code == 302
+        entry.refresh_from_db()
+        assert (entry.code, entry.name) == ("R05", "咳嗽（新）")
 
 
 # --- Print pages --------------------------------------------------------------------------------
@@ -640,6 +699,31 @@ def test_the_api_writes_the_parts_and_a_catalogue_code(doctor_user, visit):
         "Cough",
         "急性支气管炎",
         "J20.9",
+    )
+
+
+def test_the_parts_of_before_are_refused_not_dropped(doctor_user, visit):
+    """A client still sending treatment / prescription / note learns nothing was saved."""
+    api = _api(doctor_user)
+    url = f"/api/doctor/visits/{visit.pk}/medical-record"
+    response = api.put(url, {"diagnosis": "Cough", "treatment": "Rest"}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["treatment"]
+    assert not MedicalRecord.objects.exists()
+
+
+def test_a_page_posting_only_some_parts_keeps_the_others(doctor_client, visit):
+    """A consultation page opened before the record changed posts the parts it knows: the
+    others keep what they hold."""
+    MedicalRecordFactory(visit=visit, diagnosis="Cough", plan="Rest", present_illness="Dry")
+    url = reverse("visits:consultation", args=[visit.pk])
+    response = doctor_client.post(url, {"diagnosis": "Acute bronchitis"})
+    assert response.status_code in (200, 302)
+    record = MedicalRecord.objects.get()
+    assert (record.diagnosis, record.plan, record.present_illness) == (
+        "Acute bronchitis",
+        "Rest",
+        "Dry",
     )
 
 

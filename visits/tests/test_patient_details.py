@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from appointments.models import AppointmentStatus
+from appointments.tests.factories import AppointmentFactory
 from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import AuditEvent, Gender, Patient
 from clinic.privacy import mask_id_card
 from clinic.tests.factories import PatientFactory, PatientUserFactory, make_resident_id
+from scheduling.models import TimeSlot
+from scheduling.tests.factories import ScheduleFactory
 from visits.identity import correct_patient_details
+from visits.services import check_in
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +179,46 @@ def test_a_number_taken_meanwhile_is_a_field_error_not_a_crash(record, reception
     assert "id_card" in refused.value.details
     record.refresh_from_db()
     assert record.id_card == make_resident_id(BORN, seed=1) and events() == []
+
+
+def test_live_bookings_follow_the_correction_and_check_in_knows_the_new_phone(record, receptionist):
+    """A booking copies its patient's name, phone and ID number: a live one follows the
+    correction (the desk's search and check-in use the copy); a past one keeps its history."""
+    today = ScheduleFactory(work_date=timezone.localdate(), time_slot=TimeSlot.FULL_DAY)
+    live = AppointmentFactory(
+        schedule=today, patient=record, patient_name=record.name, phone=record.phone,
+        id_card=record.id_card,
+    )  # fmt: skip
+    past = AppointmentFactory(
+        patient=record, patient_name=record.name, phone=record.phone,
+        status=AppointmentStatus.CANCELLED,
+    )  # fmt: skip
+    new_id = make_resident_id(BORN, seed=7)
+    correct_patient_details(
+        record=record, by=receptionist, name="王芳华", phone="13911113333", id_card=new_id
+    )
+    live.refresh_from_db()
+    past.refresh_from_db()
+    assert (live.patient_name, live.phone, live.id_card) == ("王芳华", "13911113333", new_id)
+    assert (past.patient_name, past.phone) == ("王芳", "13911112222")
+    (event,) = events()
+    assert event.new_values["bookings_updated"] == [live.pk]
+    today.current_patients = 1
+    today.save(update_fields=["current_patients"])
+    visit = check_in(
+        appointment_id=live.pk, phone="13911113333", id_card=new_id[-4:], by=receptionist,
+        now=timezone.localtime().replace(hour=9, minute=0),
+    )  # fmt: skip
+    assert visit.patient_id == record.pk
+
+
+@pytest.mark.parametrize(
+    "born", [dt.date(1899, 12, 31), dt.date.today() + dt.timedelta(days=2)], ids=str
+)
+def test_a_birth_date_before_1900_or_in_the_future_is_refused(receptionist, born):
+    record = PatientFactory(id_card=None, birth_date=None)
+    with pytest.raises(InvalidInput) as refused:
+        correct_patient_details(record=record, by=receptionist, birth_date=born)
+    assert "birth_date" in refused.value.details
+    record.refresh_from_db()
+    assert record.birth_date is None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import F
 
-from appointments.models import VISIT_UNFINISHED_STATUSES
+from appointments.models import LIVE_STATUSES, VISIT_UNFINISHED_STATUSES
+from appointments.tests.factories import AppointmentFactory
 from clinic.models import AuditEvent, Patient
 from clinic.tests.factories import PatientFactory
+from scheduling.models import Schedule
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import AlreadyInQueue
 from visits.models import UNFINISHED_STATUSES, Visit, VisitStatus
-from visits.services import register_walk_in
+from visits.services import check_in, register_walk_in
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,22 @@ def test_the_visit_statuses_the_guard_treats_as_open_are_those_not_final():
     assert set(UNFINISHED_STATUSES) == {status for status, moves in Visit.ALLOWED.items() if moves}
     # Appointments (below visits) spell them out to show a booking as checked in.
     assert set(VISIT_UNFINISHED_STATUSES) == set(UNFINISHED_STATUSES)
+
+
+def test_checking_in_the_booking_of_a_patient_who_walked_in_is_refused(schedule, receptionist):
+    """The booking forgotten, the patient walked in: checking the booking in later would
+    queue them twice. Refused, nothing written; the booking stays to cancel."""
+    patient = PatientFactory(id_card=None)
+    walked = walk_in(schedule, receptionist, patient=patient)
+    booking = AppointmentFactory(
+        schedule=schedule, patient=patient, patient_name=patient.name, phone=patient.phone,
+        id_card="",
+    )  # fmt: skip
+    Schedule.objects.filter(pk=schedule.pk).update(current_patients=F("current_patients") + 1)
+    before = written(schedule)
+    with pytest.raises(AlreadyInQueue) as refused:
+        check_in(appointment_id=booking.pk, phone=patient.phone, by=receptionist, now=OPEN)
+    assert refused.value.details["visit"] == walked.pk
+    assert written(schedule) == before
+    booking.refresh_from_db()
+    assert booking.status in LIVE_STATUSES
