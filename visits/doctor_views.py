@@ -121,6 +121,12 @@ class MedicalRecordForm(forms.Form):
     def has_content(self) -> bool:
         return any(value.strip() for value in self.cleaned_data.values())
 
+    def posted_parts(self) -> dict[str, str]:
+        """The parts the page posted (cleaned): the bare "send to payment" button of a closed
+        record posts none and writes nothing, and a page opened before a change of the
+        record's parts never blanks the ones it does not know."""
+        return {name: value for name, value in self.cleaned_data.items() if name in self.data}
+
 
 class AllergyForm(forms.Form):
     substance = forms.CharField(
@@ -210,12 +216,7 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         form = MedicalRecordForm.for_record(record, request.POST)
         finish = "finish" in request.POST
         if form.is_valid():
-            # Only the parts the page posted: the bare "send to payment" button of a closed
-            # record posts none and writes nothing, and a page opened before a change of the
-            # record's parts never blanks the ones it does not know.
-            fields = {
-                name: value for name, value in form.cleaned_data.items() if name in request.POST
-            }
+            fields = form.posted_parts()
             if record is None and not form.has_content():
                 fields = {}  # nothing typed, nothing written
             try:
@@ -424,11 +425,7 @@ def correct_record(request: HttpRequest, pk: int) -> HttpResponse:
         form = MedicalRecordForm.for_record(record, request.POST)
         if form.is_valid():
             try:
-                save_medical_record(
-                    visit=record.visit,
-                    by=request.user,
-                    **{k: v for k, v in form.cleaned_data.items() if k in request.POST},
-                )
+                save_medical_record(visit=record.visit, by=request.user, **form.posted_parts())
             except ClinicError as error:
                 apply_clinic_error(form, error)
                 status = error.status

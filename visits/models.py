@@ -108,6 +108,15 @@ class Visit(StateMachineMixin, models.Model):
         VisitStatus.WAITING: VisitStatus.IN_CONSULTATION,
         VisitStatus.IN_CONSULTATION: VisitStatus.AWAITING_PAYMENT,
     }
+    # What the desk does next for a visit, by its status: the slip while the patient waits
+    # or is seen, payment once the doctor is done, the receipt once paid. A visit left
+    # unseen has nothing left to do. The desk's search and the walk-in form both ask.
+    DESK_NEXT_ACTION = {
+        VisitStatus.WAITING: "slip",
+        VisitStatus.IN_CONSULTATION: "slip",
+        VisitStatus.AWAITING_PAYMENT: "pay",
+        VisitStatus.LEFT: "receipt",
+    }
 
     # One visit per appointment: a nullable one-to-one is a unique index that walk-ins (NULL)
     # never collide on.
@@ -192,6 +201,11 @@ class Visit(StateMachineMixin, models.Model):
             VisitDailySummary.count_new_visit(self)
 
     save.alters_data = True
+
+    @property
+    def desk_next_action(self) -> str:
+        """The desk's next action for this visit (DESK_NEXT_ACTION), "" for none."""
+        return self.DESK_NEXT_ACTION.get(self.status, "")
 
     def _count_move(self, from_status: str) -> None:
         """Move this visit between status counters of its summary row: the transition's

@@ -19,7 +19,7 @@ from appointments.search import appointment_filter
 from clinic.models import Patient, Room
 from clinic.search import SearchTerm, TermKind, parse_term, patient_filter, patient_ordering
 from scheduling.models import Schedule
-from visits.models import Visit, VisitStatus
+from visits.models import Visit
 
 LIMIT = 8
 
@@ -99,36 +99,22 @@ def desk_search(query: str) -> SearchResults:
     return results
 
 
-# What the desk does next for a visit of today, by its status: the slip while the patient
-# waits or is seen, payment once the doctor is done, the receipt once paid. A visit left
-# unseen has nothing left to do.
-NEXT_ACTIONS = {
-    VisitStatus.WAITING: "slip",
-    VisitStatus.IN_CONSULTATION: "slip",
-    VisitStatus.AWAITING_PAYMENT: "pay",
-    VisitStatus.LEFT: "receipt",
-}
-
-
 def todays_visits_of(patients: list[Patient]) -> list[Visit]:
-    """Today's visits of these patients that the desk still has something to do for, each
-    with its `next_action` (NEXT_ACTIONS) and `bill_pk`: one query on the (patient, visit
-    date) index, none when no patient was found."""
+    """Today's visits of these patients that the desk still has something to do for
+    (Visit.desk_next_action), each with its `bill_pk`: one query on the (patient, visit date)
+    index, none when no patient was found."""
     if not patients:
         return []
-    visits = list(
+    return list(
         Visit.objects.filter(
             patient__in=[patient.pk for patient in patients],
             visit_date=timezone.localdate(),
-            status__in=list(NEXT_ACTIONS),
+            status__in=list(Visit.DESK_NEXT_ACTION),
         )
         .select_related("patient", "department", "schedule__doctor")
         .annotate(bill_pk=F("bill__id"))
         .order_by("check_in_time", "id")[:LIMIT]
     )
-    for visit in visits:
-        visit.next_action = NEXT_ACTIONS[visit.status]
-    return visits
 
 
 def visit_filter(text: str, *, prefix: str = "") -> Q:
