@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
 from clinic.db import atomic_with_retry
-from clinic.exceptions import RecordInUse
+from clinic.exceptions import InvalidInput, RecordInUse
 from clinic.exports import FORMULA_STARTS
 from clinic.models import Role, User
 from clinic.roles import ensure_role
@@ -184,13 +184,18 @@ ENTRY_FIELDS = ("code", "name", "name_en", "active")
 @atomic_with_retry
 def save_catalogue_entry(*, entry: DiagnosisCatalogue, by: User) -> DiagnosisCatalogue:
     """Add or change one entry (Django Admin), audited with what changed. Entries are
-    retired (active off), never deleted: records point to them."""
+    retired (active off), never deleted, and keep their code: records point to them."""
     ensure_role(by, Role.ADMIN)
     entry.clean()  # the code in capitals, unique whatever its case (ValidationError)
     adding = entry._state.adding
     old = {}
     if not adding:
         current = DiagnosisCatalogue.objects.select_for_update().get(pk=entry.pk)
+        if current.code != entry.code:
+            # Records point to the entry: a new code would change theirs silently.
+            raise InvalidInput(
+                details={"code": [_("An entry's code is fixed once made; add a new entry.")]}
+            )
         old = audit_values(current, ENTRY_FIELDS)
     entry.save()
     old, new = changed_values(old, audit_values(entry, ENTRY_FIELDS))

@@ -15,7 +15,7 @@ from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import AuditEvent, Gender
 from scheduling.tests.factories import ScheduleFactory
 from visits.allergies import active_allergies, add_allergy, remove_allergy
-from visits.diagnoses import import_catalogue, suggest_diagnoses
+from visits.diagnoses import import_catalogue, save_catalogue_entry, suggest_diagnoses
 from visits.models import (
     DiagnosisCatalogue,
     MedicalRecord,
@@ -487,6 +487,14 @@ class TestCatalogueAdmin:
         assert response.status_code == 400
         assert "Another import added some of these codes meanwhile" in response.content.decode()
         assert not AuditEvent.objects.filter(action__startswith="diagnosis_catalogue").exists()
+
+    def test_an_entrys_code_is_fixed_once_made(self, admin_user):
+        entry = DiagnosisCatalogueFactory(code="R05", name="咳嗽")
+        entry.code = "R06"
+        with pytest.raises(InvalidInput) as refused:
+            save_catalogue_entry(entry=entry, by=admin_user)
+        assert "code" in refused.value.details
+        assert DiagnosisCatalogue.objects.get().code == "R05"
 
     def test_entries_added_in_admin_are_audited_and_never_deleted(self, client, admin_user):
         client.force_login(admin_user)
