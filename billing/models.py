@@ -15,11 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.codes import random_code
 from clinic.db import insert_or_add
-from clinic.models import Department, Employee
+from clinic.models import MONEY, QUANTITY, Department, Employee, FeeCategory, InsuranceClass
 from clinic.summaries import DailySummary
-from visits.models import Visit
+from visits.models import Charge, Visit
 
-MONEY = {"max_digits": 10, "decimal_places": 2}
 # Sums of a day's payments: room for 1,000,000 payments of the largest bill.
 SUMMARY_MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -44,8 +43,19 @@ class Bill(models.Model):
         _("bill number"), max_length=24, unique=True, default=new_bill_number, editable=False
     )
     total_amount = models.DecimalField(_("total"), **MONEY)
+    # What insurance pays: the lines' estimate, or the bureau's figure that replaced it.
     insurance_amount = models.DecimalField(_("insurance"), **MONEY)
     self_pay_amount = models.DecimalField(_("self-pay"), **MONEY)
+    # The sum of the lines' insured amounts, computed from the patient's plan.
+    estimated_insurance_amount = models.DecimalField(
+        _("estimated insurance"), default=Decimal(0), **MONEY
+    )
+    # Why insurance_amount is not the estimate (the bureau's figure); empty when it is.
+    insurance_override_reason = models.CharField(
+        _("reason for the bureau's figure"), max_length=200, blank=True
+    )
+    # The patient's plan when the bill was made (its name then): the split's basis.
+    insurance_plan_name = models.CharField(_("insurance plan"), max_length=50, blank=True)
     pay_status = models.CharField(
         _("payment status"), max_length=8, choices=PayStatus.choices, default=PayStatus.UNPAID
     )
@@ -86,6 +96,20 @@ class Bill(models.Model):
                 name="bill_total_is_insurance_plus_self_pay",
             ),
             models.CheckConstraint(
+                condition=Q(estimated_insurance_amount__gte=0)
+                & Q(estimated_insurance_amount__lte=F("total_amount")),
+                name="bill_estimate_within_total",
+            ),
+            # The bureau's figure replaces the estimate only with a reason.
+            models.CheckConstraint(
+                condition=~Q(insurance_override_reason="")
+                | Exact(
+                    Round(F("insurance_amount") * 100),
+                    Round(F("estimated_insurance_amount") * 100),
+                ),
+                name="bill_insurance_is_estimate_unless_overridden",
+            ),
+            models.CheckConstraint(
                 condition=Q(pay_status__in=PayStatus.values), name="bill_pay_status_valid"
             ),
             models.CheckConstraint(
@@ -96,6 +120,87 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# A line's amount is its quantity times its unit price, rounded to cents: within half a cent
+# of the product. The millionth on top is below the product's resolution (3 + 2 decimals)
+# and only absorbs SQLite's binary floats at an exact half cent; exact on MariaDB.
+HALF_CENT = Decimal("0.005001")
+
+
+class BillLine(models.Model):
+    """One line of an itemised bill: a visit's charge (or, for a bill without charges, one
+    manual line with its reason), with what it costs and who pays it. Description, code,
+    unit price and insurance class are the charge's copies: never re-read from the catalogue.
+    Written only by the settlement (billing.services), all lines of a bill in its
+    transaction, their sums checked against the bill before commit."""
+
+    bill = models.ForeignKey(
+        Bill, verbose_name=_("bill"), on_delete=models.PROTECT, related_name="lines"
+    )
+    # One line per charge; NULL for a manual line.
+    charge = models.OneToOneField(
+        Charge,
+        verbose_name=_("charge"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bill_line",
+    )
+    code = models.CharField(_("item code"), max_length=32, blank=True)
+    description = models.CharField(_("description"), max_length=100)
+    category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
+    unit = models.CharField(_("unit"), max_length=16, blank=True)
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    insurance_class = models.CharField(
+        _("insurance class"), max_length=1, choices=InsuranceClass.choices
+    )
+    insured_amount = models.DecimalField(_("insured"), **MONEY)
+    self_pay_amount = models.DecimalField(_("self-pay"), **MONEY)
+    manual_reason = models.CharField(_("reason for a manual line"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["bill_id", "id"]
+        verbose_name = _("bill line")
+        verbose_name_plural = _("bill lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0)
+                & Q(unit_price__gte=0)
+                & Q(amount__gte=0)
+                & Q(insured_amount__gte=0)
+                & Q(self_pay_amount__gte=0),
+                name="bill_line_figures_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=F("quantity") * F("unit_price") - HALF_CENT)
+                & Q(amount__lte=F("quantity") * F("unit_price") + HALF_CENT),
+                name="bill_line_amount_is_quantity_times_price",
+            ),
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("amount") * 100),
+                    Round(F("insured_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
+                name="bill_line_amount_is_insured_plus_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=FeeCategory.values), name="bill_line_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(insurance_class__in=InsuranceClass.values),
+                name="bill_line_insurance_class_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(charge__isnull=False) | ~Q(manual_reason=""),
+                name="bill_line_manual_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} × {self.quantity} = {self.amount}"
 
 
 class IncomeRecord(models.Model):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -231,6 +233,15 @@ class Position(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class DoctorRank(models.TextChoices):
+    """A doctor's professional rank (职称): what the registration fee depends on."""
+
+    CHIEF = "chief", _("Chief physician")
+    ASSOCIATE_CHIEF = "associate_chief", _("Associate chief physician")
+    ATTENDING = "attending", _("Attending physician")
+    RESIDENT = "resident", _("Physician")
+
+
 class EmployeeStatus(models.TextChoices):
     ACTIVE = "active", pgettext_lazy("employee status", "Active")
     ON_LEAVE = "on_leave", pgettext_lazy("employee status", "On leave")
@@ -268,6 +279,13 @@ class Employee(models.Model):
         blank=True,
         help_text=_("Shown on English pages; the title above otherwise."),
     )
+    rank = models.CharField(
+        _("rank"),
+        max_length=20,
+        choices=DoctorRank.choices,
+        blank=True,
+        help_text=_("A doctor's rank decides the registration fee (Registration fees)."),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
@@ -284,6 +302,9 @@ class Employee(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(position__in=Position.values), name="employee_position_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(rank="") | Q(rank__in=DoctorRank.values), name="employee_rank_valid"
             ),
         ]
 
@@ -338,6 +359,16 @@ class Patient(models.Model):
     # given online is not verified: the desk's matching never joins a person to an account's
     # record on it (clinic.services.match_or_create_patient).
     id_verified = models.BooleanField(_("ID number verified at the desk"), default=False)
+    # None: self-pay (自费), the default.
+    insurance_plan = models.ForeignKey(
+        "clinic.InsurancePlan",
+        verbose_name=_("insurance plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: self-pay."),
+    )
     # The record an online account was moved from when the desk linked it to this one:
     # what an undo of the link gives the account back.
     linked_from = models.ForeignKey(
@@ -492,3 +523,230 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Audit events are append-only.")
+
+
+# Charges: the fee catalogue, insurance plans and registration fees (reference data kept in
+# Django Admin). Visits copy an item's code, name, unit price and class into their charges
+# when ordered, and bills into their lines: a price change never changes what was charged.
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+# Quantities and doses: up to 999,999.999; orders are bounded well below (MAX_QUANTITY).
+QUANTITY = {"max_digits": 9, "decimal_places": 3}
+MAX_QUANTITY = Decimal("9999")
+# Coverage in percent, 0.00 to 100.00.
+PERCENT = {"max_digits": 5, "decimal_places": 2}
+
+
+class FeeCategory(models.TextChoices):
+    REGISTRATION = "registration", _("Registration fee")  # 挂号费
+    CONSULTATION = "consultation", _("Consultation fee")  # 诊查费
+    DRUG = "drug", _("Drugs")  # 药品
+    EXAMINATION = "examination", _("Examinations")  # 检查
+    LABORATORY = "laboratory", _("Laboratory tests")  # 检验
+    TREATMENT = "treatment", _("Treatments")  # 治疗
+    MATERIAL = "material", _("Materials")  # 材料
+
+
+# What a doctor orders during a consultation; registration fees are charged at arrival.
+ORDERABLE_CATEGORIES = tuple(value for value in FeeCategory.values if value != "registration")
+
+
+class InsuranceClass(models.TextChoices):
+    """The insurance catalogue's class of an item (医保甲类/乙类/丙类)."""
+
+    A = "A", _("Class A")
+    B = "B", _("Class B")
+    C = "C", _("Class C (self-pay)")
+
+
+class AllergyClass(models.Model):
+    """A class of drugs a patient can be allergic to (penicillins, sulfonamides …): drug items
+    carry theirs, a patient's allergy may name one, and an order that matches warns."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[validate_not_blank])
+    name = models.CharField(_("name"), max_length=50, validators=[validate_not_blank])
+    name_en = models.CharField(_("English name"), max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("allergy class")
+        verbose_name_plural = _("allergy classes")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en if self.name_en and english_page() else self.name
+
+
+class FeeItem(models.Model):
+    """One line of the fee catalogue (收费项目): what can be charged and at what price."""
+
+    Category = FeeCategory
+    InsuranceClass = InsuranceClass
+
+    code = models.CharField(
+        _("item code"), max_length=32, unique=True, validators=[validate_not_blank]
+    )
+    name = models.CharField(_("name"), max_length=100, validators=[validate_not_blank])
+    category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
+    unit = models.CharField(
+        _("unit"), max_length=16, validators=[validate_not_blank], help_text=_("e.g. box, test")
+    )
+    unit_price = models.DecimalField(
+        _("unit price"), validators=[MinValueValidator(Decimal(0))], **MONEY
+    )
+    insurance_class = models.CharField(
+        _("insurance class"), max_length=1, choices=InsuranceClass.choices
+    )
+    fractional_quantity = models.BooleanField(
+        _("quantity may have decimals"),
+        default=False,
+        help_text=_("Whole units only unless this is ticked (e.g. ml, g)."),
+    )
+    # Drugs.
+    specification = models.CharField(
+        _("specification"), max_length=100, blank=True, help_text=_("e.g. 0.25 g × 24 tablets")
+    )
+    dosage_form = models.CharField(
+        _("dosage form"), max_length=32, blank=True, help_text=_("e.g. tablet, capsule")
+    )
+    default_usage = models.CharField(
+        _("default usage"), max_length=100, blank=True, help_text=_("e.g. oral, after meals")
+    )
+    dose_unit = models.CharField(
+        _("dose unit"),
+        max_length=16,
+        blank=True,
+        help_text=_("What a dose is counted in, e.g. tablet."),
+    )
+    doses_per_unit = models.DecimalField(
+        _("doses per unit"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text=_(
+            "How many dose units one unit holds (24 tablets a box): lets an order's quantity "
+            "be computed from dose × frequency × days."
+        ),
+        **QUANTITY,
+    )
+    allergy_classes = models.ManyToManyField(
+        AllergyClass, verbose_name=_("allergy classes"), blank=True, related_name="fee_items"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["category", "code"]
+        verbose_name = _("fee item")
+        verbose_name_plural = _("fee items")
+        indexes = [models.Index(fields=["name"], name="fee_item_name_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="fee_item_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=FeeCategory.values), name="fee_item_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(insurance_class__in=InsuranceClass.values),
+                name="fee_item_insurance_class_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(doses_per_unit__isnull=True) | Q(doses_per_unit__gt=0),
+                name="fee_item_doses_per_unit_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_drug(self) -> bool:
+        return self.category == FeeCategory.DRUG
+
+
+class InsurancePlan(models.Model):
+    """A medical insurance scheme (城镇职工, 城乡居民 …) and the share it pays of each class.
+    A patient without a plan pays everything themselves (自费)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True, validators=[validate_not_blank])
+    name_en = models.CharField(_("English name"), max_length=80, blank=True)
+    coverage_a = models.DecimalField(
+        _("class A coverage (%)"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        **PERCENT,
+    )
+    coverage_b = models.DecimalField(
+        _("class B coverage (%)"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        **PERCENT,
+    )
+    coverage_c = models.DecimalField(
+        _("class C coverage (%)"),
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        **PERCENT,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("insurance plan")
+        verbose_name_plural = _("insurance plans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage_a__gte=0, coverage_a__lte=100)
+                & Q(coverage_b__gte=0, coverage_b__lte=100)
+                & Q(coverage_c__gte=0, coverage_c__lte=100),
+                name="insurance_plan_coverage_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en if self.name_en and english_page() else self.name
+
+    def coverage(self, insurance_class: str) -> Decimal:
+        """The percentage of an item of this class that the plan pays."""
+        return {
+            InsuranceClass.A: self.coverage_a,
+            InsuranceClass.B: self.coverage_b,
+            InsuranceClass.C: self.coverage_c,
+        }[insurance_class]
+
+
+class RegistrationFee(models.Model):
+    """Which registration fee item (挂号费) a doctor's rank charges at check-in and walk-in."""
+
+    rank = models.CharField(_("rank"), max_length=20, choices=DoctorRank.choices, unique=True)
+    fee_item = models.ForeignKey(
+        FeeItem,
+        verbose_name=_("fee item"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"category": FeeCategory.REGISTRATION},
+    )
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("registration fee")
+        verbose_name_plural = _("registration fees")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rank__in=DoctorRank.values), name="registration_fee_rank_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rank_display()}: {self.fee_item}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.fee_item_id and self.fee_item.category != FeeCategory.REGISTRATION:
+            raise ValidationError({"fee_item": _("Choose a registration fee item.")})

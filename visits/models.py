@@ -29,7 +29,19 @@ from appointments.models import Appointment
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
-from clinic.models import Department, Employee, Patient, Role, User
+from clinic.models import (
+    MONEY,
+    QUANTITY,
+    AllergyClass,
+    Department,
+    Employee,
+    FeeCategory,
+    FeeItem,
+    InsuranceClass,
+    Patient,
+    Role,
+    User,
+)
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
@@ -620,6 +632,15 @@ class PatientAllergy(models.Model):
     substance = models.CharField(
         _("substance or drug class"), max_length=100, help_text=_("e.g. penicillin, peanuts.")
     )
+    # The drug class, when the substance is one: what drug orders are checked against.
+    allergy_class = models.ForeignKey(
+        AllergyClass,
+        verbose_name=_("drug class"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     reaction = models.CharField(_("reaction"), max_length=200, blank=True)
     severity = models.CharField(
         _("severity"),
@@ -731,3 +752,128 @@ class DisplayToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ChargeKind(models.TextChoices):
+    REGISTRATION = "registration", _("Registration")
+    ORDER = "order", _("Doctor's order")
+
+
+class Frequency(models.TextChoices):
+    """How often a drug is taken (用法频次), as prescriptions write it."""
+
+    QD = "qd", _("once a day (qd)")
+    BID = "bid", _("twice a day (bid)")
+    TID = "tid", _("three times a day (tid)")
+    QID = "qid", _("four times a day (qid)")
+    QN = "qn", _("every night (qn)")
+    ST = "st", _("once, now (st)")
+    PRN = "prn", _("when needed (prn)")
+
+
+# Doses a day by frequency; ST is one dose in all, PRN has no count (quantity typed).
+DOSES_PER_DAY = {
+    Frequency.QD: 1,
+    Frequency.BID: 2,
+    Frequency.TID: 3,
+    Frequency.QID: 4,
+    Frequency.QN: 1,
+}
+MAX_DAYS = 90
+
+
+class Charge(models.Model):
+    """What was done to the patient at this visit and costs money: the registration fee
+    (added by check-in or walk-in) and the doctor's orders (prescription lines and
+    examinations, tests and treatments, added during the consultation and frozen when it
+    ends). Code, name, unit, unit price, category and insurance class are copied from the
+    fee item when the charge is made: later price changes do not touch it. At settlement
+    each charge becomes one bill line (billing.BillLine). Written only through
+    visits.charges."""
+
+    Kind = ChargeKind
+    Frequency = Frequency
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="charges"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ChargeKind.choices)
+    fee_item = models.ForeignKey(
+        FeeItem, verbose_name=_("fee item"), on_delete=models.PROTECT, related_name="+"
+    )
+    code = models.CharField(_("item code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
+    unit = models.CharField(_("unit"), max_length=16)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    insurance_class = models.CharField(
+        _("insurance class"), max_length=1, choices=InsuranceClass.choices
+    )
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    # Prescription lines (drugs): dose × frequency × days gives the quantity where the
+    # item says how many doses a unit holds.
+    dose = models.DecimalField(_("dose"), null=True, blank=True, **QUANTITY)
+    dose_unit = models.CharField(_("dose unit"), max_length=16, blank=True)
+    frequency = models.CharField(
+        _("frequency"), max_length=8, choices=Frequency.choices, blank=True
+    )
+    days = models.PositiveSmallIntegerField(_("days"), null=True, blank=True)
+    usage = models.CharField(_("usage"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # An order that matched one of the patient's allergies: what matched, and the doctor's
+    # reason to go on.
+    allergy_warning = models.CharField(_("allergy warning"), max_length=200, blank=True)
+    allergy_override_reason = models.CharField(
+        _("reason to order despite the allergy"), max_length=200, blank=True
+    )
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ordered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["visit_id", "id"]
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ChargeKind.values), name="charge_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=FeeCategory.values), name="charge_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(insurance_class__in=InsuranceClass.values),
+                name="charge_insurance_class_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, quantity__lte=9999), name="charge_quantity_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="charge_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(dose__isnull=True) | Q(dose__gt=0), name="charge_dose_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(days__isnull=True) | Q(days__gte=1, days__lte=MAX_DAYS),
+                name="charge_days_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency="") | Q(frequency__in=Frequency.values),
+                name="charge_frequency_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(allergy_warning="") | ~Q(allergy_override_reason=""),
+                name="charge_allergy_warning_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} × {self.quantity}"
