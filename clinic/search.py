@@ -95,7 +95,7 @@ class SearchTerm:
 NOTHING = Q(pk__in=[])
 
 
-def _fold(text: str | None) -> str:
+def fold_text(text: str | None) -> str:
     """Full-width digits, letters, signs and spaces as their ASCII forms (NFKC)."""
     return unicodedata.normalize("NFKC", text or "").strip()
 
@@ -103,7 +103,7 @@ def _fold(text: str | None) -> str:
 def parse_term(text: str | None) -> SearchTerm | None:
     """The text of a search box, read by the rule above; None when nothing was typed."""
     typed = (text or "").strip()
-    folded = _fold(typed)
+    folded = fold_text(typed)
     if not folded:
         return None
     id_number = normalize_resident_id(folded) or ""
@@ -126,7 +126,7 @@ def parse_term(text: str | None) -> SearchTerm | None:
 
 def validate_phone_search(value: str) -> None:
     """A phone search field: digits, at least 3 of them (the API and the report's filter)."""
-    digits = normalize_phone(_fold(value))
+    digits = normalize_phone(fold_text(value))
     if not digits:
         return
     if not _DIGITS.fullmatch(digits):
@@ -157,12 +157,12 @@ def field_terms(
     validate it first (`validate_phone_search` on the field) to report it as the field's.
     """
     terms = []
-    id_number = normalize_resident_id(_fold(id_card))
+    id_number = normalize_resident_id(fold_text(id_card))
     if id_number:
         terms.append(SearchTerm(TermKind.ID_NUMBER, id_number))
-    if _fold(phone):
+    if fold_text(phone):
         validate_phone_search(phone or "")
-        terms.append(SearchTerm(TermKind.PHONE, normalize_phone(_fold(phone))))
+        terms.append(SearchTerm(TermKind.PHONE, normalize_phone(fold_text(phone))))
     if (name or "").strip():
         terms.append(SearchTerm(TermKind.NAME, (name or "").strip()))
     return terms
