@@ -180,6 +180,21 @@ def computed_quantity(
     return units.quantize(step, rounding=ROUND_CEILING)
 
 
+def quantity_from_text(
+    fee_item: FeeItem, *, dose: Any, frequency: str, days: Any
+) -> Decimal | None:
+    """computed_quantity() from what a form holds as typed: None when a value does not read
+    or is out of bounds (the order's own checks then say why)."""
+    errors: dict[str, list[str]] = {}
+    dose = _decimal(dose, "dose", errors)
+    days = _whole(days, "days", errors)
+    if errors or (dose is not None and not 0 < dose <= MAX_DOSE):
+        return None
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        return None
+    return computed_quantity(fee_item, dose=dose, frequency=frequency or "", days=days)
+
+
 def _decimal(value: Any, name: str, errors: dict[str, list[str]]) -> Decimal | None:
     """A number from a form, the API or a caller (None or "" for none); a field error else."""
     if value is None or (isinstance(value, str) and not value.strip()):
