@@ -273,3 +273,52 @@ class TestPrescription:
         client.force_login(DoctorUserFactory())
         response = client.get(reverse("visits:prescription-print", args=[record.pk]))
         assert response.status_code == 404
+
+
+class TestAdmin:
+    @pytest.fixture
+    def awaiting(self, visit, doctor_user, blood_test):
+        charge = ChargeFactory(visit=visit, fee_item=blood_test, quantity=1)
+        diagnosed(visit)
+        visit.finish_consultation(by=doctor_user)
+        return charge
+
+    def test_the_visit_shows_its_charges_read_only(self, client, admin_user, awaiting):
+        client.force_login(admin_user)
+        response = client.get(reverse("admin:visits_visit_change", args=[awaiting.visit_id]))
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "血常规" in html and "20.00" in html
+
+    def test_a_correction_needs_a_reason_and_is_audited(self, client, admin_user, awaiting):
+        client.force_login(admin_user)
+        url = reverse("admin:visits_charge_change", args=[awaiting.pk])
+        assert client.get(url).status_code == 200
+        response = client.post(url, {"quantity": "2"})
+        assert response.status_code == 200  # the form again, the reason missing
+        awaiting.refresh_from_db()
+        assert awaiting.quantity == Decimal(1)
+        response = client.post(url, {"quantity": "2", "correction_reason": "录入错误"})
+        assert response.status_code == 302
+        awaiting.refresh_from_db()
+        assert awaiting.quantity == Decimal(2)
+        event = AuditEvent.objects.get(action="charge.corrected")
+        assert event.new_values["reason"] == "录入错误"
+
+    def test_a_correction_after_settlement_is_refused_on_the_page(
+        self, client, admin_user, awaiting
+    ):
+        Visit = type(awaiting.visit)
+        Visit.objects.filter(pk=awaiting.visit_id).update(status=VisitStatus.LEFT)
+        client.force_login(admin_user)
+        url = reverse("admin:visits_charge_change", args=[awaiting.pk])
+        response = client.post(url, {"quantity": "2", "correction_reason": "r"}, follow=True)
+        assert response.status_code == 200
+        assert "awaits payment" in response.content.decode()
+        awaiting.refresh_from_db()
+        assert awaiting.quantity == Decimal(1)
+
+    def test_the_list_and_its_filters(self, client, admin_user, awaiting):
+        client.force_login(admin_user)
+        url = reverse("admin:visits_charge_changelist")
+        assert client.get(url, {"kind": "order", "q": "JY"}).status_code == 200
