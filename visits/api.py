@@ -312,7 +312,7 @@ class AllergiesView(ClinicAPIView):
     )
     def get(self, request: Request, id: int) -> Response:
         visit = get_visit_for_doctor(request.user, id)
-        allergies = active_allergies(visit.patient).select_related("recorded_by")
+        allergies = active_allergies(visit.patient).select_related("recorded_by", "allergy_class")
         return self.page_response(allergies, AllergySerializer)
 
     @extend_schema(

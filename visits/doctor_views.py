@@ -24,7 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 from clinic.catalogue_search import matching_fee_items
 from clinic.exceptions import ClinicError, PermissionDenied
 from clinic.forms import apply_clinic_error
-from clinic.models import FeeCategory, FeeItem, IdType, Patient, Role
+from clinic.models import AllergyClass, FeeCategory, FeeItem, IdType, Patient, Role
 from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import role_required
 from clinic.validators import birth_date_from_resident_id
@@ -156,6 +156,12 @@ class AllergyForm(forms.Form):
         label=gettext_lazy("Severity"),
         choices=AllergySeverity.choices,
         initial=AllergySeverity.MODERATE,
+    )
+    allergy_class = forms.ModelChoiceField(
+        label=gettext_lazy("Drug class"),
+        queryset=AllergyClass.objects.all(),
+        required=False,
+        help_text=gettext_lazy("When the substance is a drug class: drug orders are checked."),
     )
 
 

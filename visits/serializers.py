@@ -100,10 +100,21 @@ class AllergySerializer(ModelSerializer):
     """One of the patient's active allergies."""
 
     recorded_by = TextField(source="recorded_by.display_name", read_only=True)
+    allergy_class = TextField(
+        source="allergy_class.code", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = PatientAllergy
-        fields = ["id", "substance", "reaction", "severity", "recorded_at", "recorded_by"]
+        fields = [
+            "id",
+            "substance",
+            "allergy_class",
+            "reaction",
+            "severity",
+            "recorded_at",
+            "recorded_by",
+        ]
         read_only_fields = fields
 
 
@@ -123,7 +134,11 @@ class DoctorVisitSerializer(VisitSerializer):
     def get_allergies(self, visit: Visit) -> list[dict]:
         allergies = getattr(visit.patient, "active_allergies", None)
         if allergies is None:
-            allergies = PatientAllergy.objects.active().filter(patient_id=visit.patient_id)
+            allergies = (
+                PatientAllergy.objects.active()
+                .filter(patient_id=visit.patient_id)
+                .select_related("allergy_class")
+            )
         return AllergySerializer(allergies, many=True).data
 
 
@@ -232,6 +247,12 @@ class AllergyInputSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(
         choices=AllergySeverity.choices, default=AllergySeverity.MODERATE
     )
+    allergy_class = IdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Optional: the drug class (allergy class id) the substance is."),
+    )
 
 
 class MedicalRecordSerializer(ModelSerializer):
@@ -261,7 +282,11 @@ class MedicalRecordSerializer(ModelSerializer):
 
     @extend_schema_field(AllergySerializer(many=True))
     def get_allergies(self, record: MedicalRecord) -> list[dict]:
-        allergies = PatientAllergy.objects.active().filter(patient_id=record.visit.patient_id)
+        allergies = (
+            PatientAllergy.objects.active()
+            .filter(patient_id=record.visit.patient_id)
+            .select_related("allergy_class")
+        )
         return AllergySerializer(allergies.select_related("recorded_by"), many=True).data
 
 
@@ -271,7 +296,7 @@ def with_allergies(visits):
         Prefetch(
             "patient__allergies",
             queryset=PatientAllergy.objects.active()
-            .select_related("recorded_by")
+            .select_related("recorded_by", "allergy_class")
             .order_by("recorded_at", "id"),
             to_attr="active_allergies",
         )

@@ -322,3 +322,43 @@ class TestAdmin:
         client.force_login(admin_user)
         url = reverse("admin:visits_charge_changelist")
         assert client.get(url, {"kind": "order", "q": "JY"}).status_code == 200
+
+
+class TestAllergyClass:
+    def test_the_doctors_form_takes_a_drug_class(self, doctor_client, visit):
+        penicillins = AllergyClassFactory()
+        response = doctor_client.post(
+            reverse("visits:allergy-add", args=[visit.pk]),
+            {"substance": "某抗生素", "severity": "severe", "allergy_class": penicillins.pk},
+            **HTMX,
+        )
+        assert response.status_code == 200
+        allergy = visit.patient.allergies.get()
+        assert allergy.allergy_class == penicillins
+        event = AuditEvent.objects.get(action="allergy.added")
+        assert event.new_values["allergy_class"] == "PEN"
+
+    def test_an_unknown_class_is_a_field_error(self, doctor_client, visit):
+        response = doctor_client.post(
+            reverse("visits:allergy-add", args=[visit.pk]),
+            {"substance": "x", "severity": "mild", "allergy_class": "999"},
+            **HTMX,
+        )
+        assert response.status_code == 400
+        assert not visit.patient.allergies.exists()
+
+    def test_the_api_takes_and_answers_the_class(self, visit, doctor_user):
+        from tests.api.conftest import bearer_client
+
+        penicillins = AllergyClassFactory()
+        api = bearer_client(doctor_user)
+        url = reverse("api:doctor-allergies", kwargs={"id": visit.pk})
+        response = api.post(
+            url, {"substance": "青霉素", "allergy_class": penicillins.pk}, format="json"
+        )
+        assert response.status_code == 201, response.json()
+        assert response.json()["allergy_class"] == "PEN"
+        bad = api.post(url, {"substance": "x", "allergy_class": 999999}, format="json")
+        assert bad.status_code == 400
+        assert "allergy_class" in bad.json()["error"]["details"]
+        assert api.get(url).json()["results"][0]["allergy_class"] == "PEN"
