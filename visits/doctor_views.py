@@ -556,6 +556,9 @@ def _render_orders(
 ) -> HttpResponse:
     """The orders panel (htmx), or the whole page: after a success the page again (a
     redirect), after a refusal the page with the form and its errors."""
+    if request.method == "POST":
+        # What the panel offers follows the visit as it is now (finished meanwhile?).
+        visit.refresh_from_db(fields=["status"])
     if request.htmx:
         context = _orders_context(request, visit, **state)
         return render(request, "visits/consultation.html#orders", context, status=status)
