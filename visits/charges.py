@@ -287,25 +287,38 @@ def _validated_order(fee_item: FeeItem, values: dict[str, Any]) -> dict[str, Any
 
 
 def _names_of(allergy_class: AllergyClass) -> list[str]:
-    names = [allergy_class.name, allergy_class.name_en, allergy_class.code]
-    folded = [fold_text(name).casefold() for name in names if name]
-    # "青霉素类" (penicillins) is also named by "青霉素": the class word's ending is not needed.
-    folded += [name[:-1] for name in folded if name.endswith("类") and len(name) > 2]
-    return [name for name in folded if len(name) >= 2]
+    """The class's names as a free-text allergy may write them, folded: its name and
+    English name, also without the class word's ending ("青霉素类" → "青霉素",
+    "Penicillins" → "penicillin")."""
+    names = [fold_text(name).casefold() for name in (allergy_class.name, allergy_class.name_en)]
+    names += [name[:-1] for name in names if name.endswith(("类", "s")) and len(name) > 3]
+    return [name for name in names if len(name) >= 2]
 
 
 def _text_matches(substance: str, names: list[str]) -> bool:
-    """A free-text allergy names a class or an item: one contains the other (any case)."""
-    if len(substance) < 2:
+    """A free-text allergy names a class or an item: one contains the other (any case). Too
+    short a text names nothing: two Chinese characters, four letters of other scripts."""
+    shortest = 2 if any(ord(char) >= 0x2E80 for char in substance) else 4
+    if len(substance) < shortest:
         return False
     return any(substance in name or name in substance for name in names)
+
+
+def _class_matches(allergy: PatientAllergy, substance: str, allergy_class: AllergyClass) -> bool:
+    """The allergy names the class: chosen as its drug class, its code written whole, or its
+    name in the text."""
+    return (
+        allergy.allergy_class_id == allergy_class.pk
+        or substance == allergy_class.code.casefold()
+        or _text_matches(substance, _names_of(allergy_class))
+    )
 
 
 def allergy_matches(patient: Patient, fee_item: FeeItem) -> list[str]:
     """What of the patient's ACTIVE allergies the item matches, in words ("青霉素 → 青霉素类"):
     an allergy naming one of the item's allergy classes (PatientAllergy.allergy_class), or a
-    free-text allergy whose substance contains, or is contained in, a class's name, English
-    name or code, or the item's name (any case). Two queries."""
+    free-text allergy whose substance contains, or is contained in, a class's name or English
+    name (or is its code), or the item's name (any case). Two queries."""
     allergies = list(
         PatientAllergy.objects.active()
         .filter(patient=patient)
@@ -319,11 +332,7 @@ def allergy_matches(patient: Patient, fee_item: FeeItem) -> list[str]:
     matches: list[str] = []
     for allergy in allergies:
         substance = fold_text(allergy.substance).casefold()
-        found = [
-            cls.name
-            for cls in classes
-            if allergy.allergy_class_id == cls.pk or _text_matches(substance, _names_of(cls))
-        ]
+        found = [cls.name for cls in classes if _class_matches(allergy, substance, cls)]
         if not found and _text_matches(substance, item_names):
             found = [fee_item.name]
         for name in found:

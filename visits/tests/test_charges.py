@@ -455,13 +455,22 @@ class TestAllergies:
         assert allergy_matches(visit.patient, amoxicillin) == ["某药 → 青霉素类"]
 
     @pytest.mark.parametrize(
-        "substance", ["青霉素", "penicillin", "PENICILLINS", "青霉素类药物", "阿莫西林"]
+        "substance",
+        [
+            "青霉素",
+            "penicillin",
+            "PENICILLINS",
+            "Penicillin allergy",
+            "青霉素类药物",
+            "阿莫西林",
+            "pen",
+        ],
     )
     def test_a_free_text_allergy_matches_by_name(self, visit, amoxicillin, substance):
         PatientAllergyFactory(patient=visit.patient, substance=substance)
         assert allergy_matches(visit.patient, amoxicillin)
 
-    @pytest.mark.parametrize("substance", ["花生", "磺胺", "x"])
+    @pytest.mark.parametrize("substance", ["花生", "磺胺", "x", "open wound", "pe"])
     def test_unrelated_allergies_do_not_match(self, visit, amoxicillin, substance):
         PatientAllergyFactory(patient=visit.patient, substance=substance)
         assert allergy_matches(visit.patient, amoxicillin) == []
