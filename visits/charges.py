@@ -214,7 +214,7 @@ def _whole(value: Any, name: str, errors: dict[str, list[str]]) -> int | None:
     number = _decimal(value, name, errors)
     if number is None:
         return None
-    if number != number.to_integral_value():
+    if number.adjusted() > 6 or number != number.to_integral_value():
         errors[name] = [_("Enter a whole number.")]
         return None
     return int(number)

@@ -300,6 +300,9 @@ class TestAddOrder:
             ({"quantity": "1", "days": "0"}, "days"),
             ({"quantity": "1", "days": "91"}, "days"),
             ({"quantity": "1", "days": "1.5"}, "days"),
+            ({"quantity": "1", "days": "1e999999"}, "days"),
+            ({"quantity": "1e999999"}, "quantity"),
+            ({"quantity": "1", "dose": "1e-999999"}, "dose"),
             ({"quantity": "1", "frequency": "hourly"}, "frequency"),
             ({"quantity": "1", "usage": "x" * 101}, "usage"),
             ({"quantity": "1", "note": "x" * 201}, "note"),
@@ -577,3 +580,30 @@ class TestCorrections:
         assert not Charge.objects.exists()
         event = AuditEvent.objects.get(action="charge.removed_by_admin")
         assert event.new_values == {"reason": "未做检查"}
+
+
+def test_the_registration_fee_costs_a_walk_in_one_read_and_one_insert(chief_schedule, receptionist):
+    """One read of the mapping with its item, one insert; its audit event joins the
+    walk-in's own INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as without:
+        _walk_in(chief_schedule, receptionist)
+    item = FeeItemFactory(code="GH001", category=FeeCategory.REGISTRATION)
+    RegistrationFee.objects.create(rank=DoctorRank.CHIEF, fee_item=item)
+    with CaptureQueriesContext(connection) as with_fee:
+        register_walk_in(
+            by=receptionist,
+            department=chief_schedule.department,
+            name="路人乙",
+            phone="13700000002",
+            now=OPEN,
+        )
+    # The mapping is read either way; the charge is one INSERT more, its event none.
+    assert len(with_fee) - len(without) == 1
+    statements = [query["sql"] for query in with_fee.captured_queries]
+    assert sum("registrationfee" in sql for sql in statements) == 1
+    assert sum(sql.startswith("INSERT") and "visits_charge" in sql for sql in statements) == 1
+    assert sum(sql.startswith("INSERT") and "auditevent" in sql for sql in statements) == 1
+    assert Charge.objects.count() == 1

@@ -362,3 +362,16 @@ class TestAllergyClass:
         assert bad.status_code == 400
         assert "allergy_class" in bad.json()["error"]["details"]
         assert api.get(url).json()["results"][0]["allergy_class"] == "PEN"
+
+
+@pytest.mark.parametrize("rows", [1, 8])
+def test_the_panel_answers_with_a_fixed_number_of_queries(
+    doctor_client, visit, blood_test, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        ChargeFactory(visit=visit, fee_item=blood_test)
+    doctor_client.get(panel(visit), **HTMX)  # the session warmed up
+    # Session, user, the visit (with patient, schedule, record), its charges.
+    with django_assert_num_queries(4):
+        response = doctor_client.get(panel(visit), **HTMX)
+    assert response.content.decode().count('id="remove-order-') == rows
