@@ -279,7 +279,10 @@ def _consultation_page(
         form = MedicalRecordForm.for_record(record)
         if record is not None:
             record_medical_record_view(record=record, by=request.user, request=request)
-    if orders is None or not orders.get("order_form"):
+    if orders is None:
+        orders = _orders_context(request, visit, **_order_state(request, visit))
+    if not (orders["order_form"] or orders["order_query"]):
+        # The doctor is not ordering now: the hand goes to the record.
         form.focus_first_empty()
     patient = visit.patient
     context = {
@@ -301,7 +304,7 @@ def _consultation_page(
         "history": patient_history_for_doctor(request.user, patient, exclude=visit),
         "can_finish": VisitStatus.AWAITING_PAYMENT in visit.allowed_transitions(),
         **_allergy_context(request, visit),
-        **(orders or _orders_context(request, visit, **_order_state(request, visit))),
+        **orders,
     }
     return render(request, "visits/consultation.html", context, status=status)
 

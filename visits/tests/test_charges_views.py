@@ -375,3 +375,9 @@ def test_the_panel_answers_with_a_fixed_number_of_queries(
     with django_assert_num_queries(4):
         response = doctor_client.get(panel(visit), **HTMX)
     assert response.content.decode().count('id="remove-order-') == rows
+
+
+def test_without_javascript_the_picked_item_form_has_the_focus(doctor_client, visit, blood_test):
+    html = doctor_client.get(page(visit), {"item": blood_test.pk}).content.decode()
+    assert html.count("autofocus") == 1
+    assert 'name="quantity" inputmode="decimal" size="6" maxlength="20" autofocus' in html
