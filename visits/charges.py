@@ -233,7 +233,7 @@ def _validated_order(fee_item: FeeItem, values: dict[str, Any]) -> dict[str, Any
     quantity = _decimal(values.get("quantity"), "quantity", errors)
     dose = _decimal(values.get("dose"), "dose", errors)
     days = _whole(values.get("days"), "days", errors)
-    frequency = (values.get("frequency") or "").strip()
+    frequency = str(values.get("frequency") or "").strip()
     usage = _text(values.get("usage"), "usage", USAGE_MAX, errors)
     note = _text(values.get("note"), "note", NOTE_MAX, errors)
     reason_field = "allergy_override_reason"
@@ -291,7 +291,7 @@ def _names_of(allergy_class: AllergyClass) -> list[str]:
     English name, also without the class word's ending ("青霉素类" → "青霉素",
     "Penicillins" → "penicillin")."""
     names = [fold_text(name).casefold() for name in (allergy_class.name, allergy_class.name_en)]
-    names += [name[:-1] for name in names if name.endswith(("类", "s")) and len(name) > 3]
+    names += [name[:-1] for name in names if name.endswith(("类", "s")) and len(name) > 2]
     return [name for name in names if len(name) >= 2]
 
 
