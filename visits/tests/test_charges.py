@@ -478,6 +478,12 @@ class TestAllergies:
         PatientAllergyFactory(patient=visit.patient, substance=substance)
         assert allergy_matches(visit.patient, amoxicillin) == []
 
+    def test_a_three_character_class_matches_without_its_ending(self, visit):
+        sulfa = drug(name="复方磺胺甲噁唑片")
+        sulfa.allergy_classes.add(AllergyClassFactory(code="SUL", name="磺胺类", name_en=""))
+        PatientAllergyFactory(patient=visit.patient, substance="磺胺")
+        assert allergy_matches(visit.patient, sulfa) == ["磺胺 → 磺胺类"]
+
     def test_a_removed_allergy_does_not_match(self, visit, amoxicillin, doctor_user):
         from django.utils import timezone
 
