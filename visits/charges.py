@@ -109,6 +109,12 @@ def visit_charges(visit: Visit) -> list[Charge]:
     return charges
 
 
+def locked_charges(visit: Visit) -> list[Charge]:
+    """The visit's charges locked, by id, inside the caller's transaction, after the visit's
+    own lock (lock order: … Visit → Charges → …): what settlement turns into bill lines."""
+    return list(Charge.objects.select_for_update().filter(visit_id=visit.pk).order_by("id"))
+
+
 def charges_total(charges: list[Charge]) -> Decimal:
     return sum((charge_amount(charge) for charge in charges), Decimal("0.00"))
 

@@ -613,3 +613,14 @@ def test_the_registration_fee_costs_a_walk_in_one_read_and_one_insert(chief_sche
     assert sum(sql.startswith("INSERT") and "visits_charge" in sql for sql in statements) == 1
     assert sum(sql.startswith("INSERT") and "auditevent" in sql for sql in statements) == 1
     assert Charge.objects.count() == 1
+
+
+def test_locked_charges_are_the_visits_by_id(visit):
+    from django.db import transaction
+
+    from visits.charges import locked_charges
+
+    second, first = ChargeFactory(visit=visit), ChargeFactory(visit=visit)
+    ChargeFactory()
+    with transaction.atomic():
+        assert [charge.pk for charge in locked_charges(visit)] == sorted([first.pk, second.pk])
