@@ -444,14 +444,23 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
 class PatientAllergyAdmin(ReadOnlyModelAdmin):
     """Read here; recorded and removed by doctors on the consultation page (audited)."""
 
-    list_display = ("patient", "substance", "reaction", "severity", "recorded_at", "removed_at")
-    list_filter = ("severity",)
-    list_select_related = ("patient", "recorded_by", "removed_by")
+    list_display = (
+        "patient",
+        "substance",
+        "allergy_class",
+        "reaction",
+        "severity",
+        "recorded_at",
+        "removed_at",
+    )
+    list_filter = ("severity", "allergy_class")
+    list_select_related = ("patient", "allergy_class", "recorded_by", "removed_by")
     search_fields = ("patient__name", "patient__phone", "patient__id_card")
     search_help_text = PATIENT_SEARCH_HELP
     fields = (
         "patient",
         "substance",
+        "allergy_class",
         "reaction",
         "severity",
         "recorded_by",
