@@ -433,6 +433,8 @@ class OrderForm(forms.Form):
     DRUG_ONLY = ("dose", "frequency", "days", "usage")
 
     def __init__(self, *args: Any, item: FeeItem, warned: bool = False, **kwargs: Any) -> None:
+        # Its own ids: the page holds the record's and the allergy's forms too.
+        kwargs.setdefault("auto_id", "order_%s")
         super().__init__(*args, **kwargs)
         self.item = item
         if not item.is_drug:
