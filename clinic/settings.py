@@ -347,6 +347,8 @@ SPECTACULAR_SETTINGS = {
         "HalfDaySlotEnum": ["morning", "afternoon"],
         "AppointmentMoveEnum": ["confirmed", "cancelled", "no_show"],
         "VisitMoveEnum": ["in_consultation", "awaiting_payment", "cancelled", "left"],
+        "ChargeKindEnum": "visits.models.ChargeKind",
+        "FrequencyEnum": "visits.models.Frequency",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -24,6 +24,7 @@ from clinic.exports import csv_response
 from clinic.models import AuditEvent, Employee, Position, Room
 from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter, prefix_lookup
 from clinic.templatetags.clinic_format import person_name
+from visits.charges import charge_amount, correct_charge
 from visits.diagnoses import (
     CatalogueImport,
     catalogue_csv_rows,
@@ -31,7 +32,14 @@ from visits.diagnoses import (
     save_catalogue_entry,
 )
 from visits.displays import create_display_token, revoke_display_token
-from visits.models import DiagnosisCatalogue, DisplayToken, MedicalRecord, PatientAllergy, Visit
+from visits.models import (
+    Charge,
+    DiagnosisCatalogue,
+    DisplayToken,
+    MedicalRecord,
+    PatientAllergy,
+    Visit,
+)
 from visits.records import records_readable_by
 from visits.search import VISIT_SEARCH_HELP, visit_filter
 from visits.services import record_medical_record_view
@@ -161,6 +169,27 @@ class RoomFilter(admin.SimpleListFilter):
         return queryset.filter(**{self.room_path: value})
 
 
+class ChargeInline(admin.TabularInline):
+    """The visit's charges, read-only (corrected one by one: Charges)."""
+
+    model = Charge
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("kind", "code", "name", "quantity", "unit", "unit_price", "amount", "ordered_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"))
+    def amount(self, obj: Charge) -> str:
+        return str(charge_amount(obj))
+
+
 @admin.register(Visit)
 class VisitAdmin(ReadOnlyModelAdmin):
     list_display = (
@@ -193,6 +222,7 @@ class VisitAdmin(ReadOnlyModelAdmin):
     search_help_text = VISIT_SEARCH_HELP
     show_facets = ShowFacets.NEVER
     show_full_result_count = False
+    inlines = [ChargeInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
@@ -414,14 +444,23 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
 class PatientAllergyAdmin(ReadOnlyModelAdmin):
     """Read here; recorded and removed by doctors on the consultation page (audited)."""
 
-    list_display = ("patient", "substance", "reaction", "severity", "recorded_at", "removed_at")
-    list_filter = ("severity",)
-    list_select_related = ("patient", "recorded_by", "removed_by")
+    list_display = (
+        "patient",
+        "substance",
+        "allergy_class",
+        "reaction",
+        "severity",
+        "recorded_at",
+        "removed_at",
+    )
+    list_filter = ("severity", "allergy_class")
+    list_select_related = ("patient", "allergy_class", "recorded_by", "removed_by")
     search_fields = ("patient__name", "patient__phone", "patient__id_card")
     search_help_text = PATIENT_SEARCH_HELP
     fields = (
         "patient",
         "substance",
+        "allergy_class",
         "reaction",
         "severity",
         "recorded_by",
@@ -483,3 +522,90 @@ class DisplayTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             revoke_display_token(token=token, by=request.user)
         self.message_user(request, _("The selected screens are turned off."))
+
+
+class ChargeCorrectionForm(forms.ModelForm):
+    correction_reason = forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=200,
+        help_text=_("Required: kept in the audit trail with the change."),
+    )
+
+    class Meta:
+        model = Charge
+        fields = ("quantity",)
+
+
+@admin.register(Charge)
+class ChargeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """A visit's charges. Only the quantity is corrected here, while the visit awaits
+    payment (before its bill), with a reason: through visits.charges.correct_charge, which
+    audits it (`charge.corrected`). Charges are made by arrival and by the doctor's orders,
+    never here."""
+
+    form = ChargeCorrectionForm
+    list_display = (
+        "id",
+        "visit",
+        "kind",
+        "code",
+        "name",
+        "category",
+        "quantity",
+        "unit_price",
+        "insurance_class",
+        "created_at",
+    )
+    list_filter = ("kind", "category", "insurance_class")
+    list_select_related = ("visit__patient",)
+    search_fields = ("code", "name")
+    ordering = ("-id",)
+    show_facets = ShowFacets.NEVER
+    readonly_fields = (
+        "visit",
+        "kind",
+        "fee_item",
+        "code",
+        "name",
+        "category",
+        "unit",
+        "unit_price",
+        "insurance_class",
+        "amount",
+        "dose",
+        "dose_unit",
+        "frequency",
+        "days",
+        "usage",
+        "note",
+        "allergy_warning",
+        "allergy_override_reason",
+        "ordered_by",
+        "created_at",
+        "updated_at",
+    )
+    fields = ("quantity", "correction_reason", *readonly_fields)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(prefix_lookup("code", term) | prefix_lookup("name", term)), False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"))
+    def amount(self, obj: Charge) -> str:
+        return str(charge_amount(obj))
+
+    def save_model(self, request: HttpRequest, obj: Charge, form, change) -> None:
+        correct_charge(
+            charge=obj,
+            by=request.user,
+            quantity=form.cleaned_data["quantity"],
+            reason=form.cleaned_data["correction_reason"],
+        )

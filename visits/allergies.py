@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PermissionDenied
-from clinic.models import Patient, Role, User
+from clinic.models import AllergyClass, Patient, Role, User
 from clinic.services import lock_patient
 from visits.models import AllergySeverity, NoKnownAllergies, PatientAllergy
 from visits.records import readable_visits
@@ -30,7 +30,12 @@ REACTION_MAX = PatientAllergy._meta.get_field("reaction").max_length
 
 
 def active_allergies(patient: Patient) -> QuerySet[PatientAllergy]:
-    return PatientAllergy.objects.active().filter(patient=patient).order_by("recorded_at", "id")
+    return (
+        PatientAllergy.objects.active()
+        .filter(patient=patient)
+        .select_related("allergy_class")
+        .order_by("recorded_at", "id")
+    )
 
 
 def may_change_allergies(user: User, patient: Patient) -> bool:
@@ -64,12 +69,29 @@ def _validated(substance: str, reaction: str, severity: str) -> tuple[str, str, 
     return substance, reaction, severity
 
 
+def _allergy_class(value: AllergyClass | int | None) -> AllergyClass | None:
+    """The drug class chosen (None for none); a field error for one that does not exist."""
+    if value in (None, ""):
+        return None
+    pk = value.pk if isinstance(value, AllergyClass) else value
+    try:
+        found = AllergyClass.objects.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise InvalidInput(details={"allergy_class": [_("Choose a drug class from the list.")]})
+    return found
+
+
 def _values(allergy: PatientAllergy) -> dict[str, str]:
-    return {
+    values = {
         "substance": allergy.substance,
         "reaction": allergy.reaction,
         "severity": allergy.severity,
     }
+    if allergy.allergy_class_id is not None:
+        values["allergy_class"] = allergy.allergy_class.code
+    return values
 
 
 @atomic_with_retry
@@ -80,10 +102,14 @@ def add_allergy(
     substance: str,
     reaction: str = "",
     severity: str = AllergySeverity.MODERATE,
+    allergy_class: AllergyClass | int | None = None,
     now: dt.datetime | None = None,
 ) -> PatientAllergy:
-    """Record an allergy of `patient` (InvalidInput with field errors, PermissionDenied)."""
+    """Record an allergy of `patient` (InvalidInput with field errors, PermissionDenied).
+    `allergy_class`, optional: the drug class it is (what drug orders are checked against,
+    visits.charges.allergy_matches)."""
     substance, reaction, severity = _validated(substance, reaction, severity)
+    drug_class = _allergy_class(allergy_class)
     patient = lock_patient(patient.pk)
     _ensure_may_change(by, patient)
     # An allergy on file ends "no known allergies".
@@ -93,6 +119,7 @@ def add_allergy(
         substance=substance,
         reaction=reaction,
         severity=severity,
+        allergy_class=drug_class,
         recorded_by=by,
         recorded_at=now or timezone.now(),
     )

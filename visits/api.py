@@ -20,19 +20,24 @@ from clinic.roles import IsAdmin, IsDesk, IsDoctor
 from clinic.search import patient_filter
 from clinic.serializers import PatientSerializer
 from visits.allergies import active_allergies, add_allergy, remove_allergy
+from visits.charges import OrderResult, add_order, remove_order, update_order
 from visits.exceptions import SettlementRequired
 from visits.identity import correct_patient_details
-from visits.models import PatientAllergy, Visit, VisitStatus
+from visits.models import Charge, PatientAllergy, Visit, VisitStatus
 from visits.records import get_visit_for_records, readable_record_of, visits_of_doctor
 from visits.selectors import get_visit_for_doctor
 from visits.serializers import (
     VISIT_RELATIONS,
     AllergyInputSerializer,
     AllergySerializer,
+    ChargeSerializer,
     CheckInSerializer,
     DoctorVisitSerializer,
     MedicalRecordInputSerializer,
     MedicalRecordSerializer,
+    OrderInputSerializer,
+    OrderResultSerializer,
+    OrderUpdateSerializer,
     PatientCorrectionSerializer,
     QueueFilterSerializer,
     VisitFilterSerializer,
@@ -307,7 +312,7 @@ class AllergiesView(ClinicAPIView):
     )
     def get(self, request: Request, id: int) -> Response:
         visit = get_visit_for_doctor(request.user, id)
-        allergies = active_allergies(visit.patient).select_related("recorded_by")
+        allergies = active_allergies(visit.patient).select_related("recorded_by", "allergy_class")
         return self.page_response(allergies, AllergySerializer)
 
     @extend_schema(
@@ -385,3 +390,84 @@ class VisitStatisticsView(ClinicAPIView):
             "results": rows,
         }
         return self.object_response(report, VisitReportSerializer)
+
+
+# --- The doctor's orders --------------------------------------------------------------------------
+
+
+def _doctor_visit(request: Request, id: int) -> Visit:
+    """A visit on the doctor's own schedules (404 otherwise); whether it takes orders now is
+    the service's decision (409 orders_frozen)."""
+    return get_object_or_404(visits_of_doctor(request.user).select_related("patient"), pk=id)
+
+
+def _charges_of(visit: Visit) -> QuerySet[Charge]:
+    return Charge.objects.filter(visit=visit).select_related("ordered_by__employee").order_by("id")
+
+
+def _order_response(view: ClinicAPIView, result: OrderResult, *, status: int = 200) -> Response:
+    charge = result.charge
+    charge.allergy_matches = result.allergy_matches
+    return view.object_response(charge, OrderResultSerializer, status=status)
+
+
+class OrdersView(ClinicAPIView):
+    """The visit's charges (its registration fee and the doctor's orders), and a new order:
+    the visit's doctor, while the patient is in consultation."""
+
+    permission_classes = [IsDoctor]
+
+    @extend_schema(operation_id="doctor_orders_list", responses={200: ChargeSerializer(many=True)})
+    def get(self, request: Request, id: int) -> Response:
+        visit = _doctor_visit(request, id)
+        return self.page_response(_charges_of(visit), ChargeSerializer)
+
+    @extend_schema(
+        operation_id="doctor_orders_add",
+        request=OrderInputSerializer,
+        responses={201: OrderResultSerializer},
+        description="Orders a fee item (audited as charge.ordered). A drug's quantity, left "
+        "out, is computed from dose × frequency × days where the item says how many doses a "
+        "unit holds. 409 orders_frozen once the consultation is finished; 409 "
+        "allergy_warning, with details.allergy_matches, when the item matches an allergy of "
+        "the patient and no allergy_override_reason is given; 400 with field errors "
+        "otherwise. Nothing is written on a refusal.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        visit = _doctor_visit(request, id)
+        fields = self.validated_body(OrderInputSerializer)
+        result = add_order(visit=visit, by=request.user, **fields)
+        return _order_response(self, result, status=201)
+
+
+class OrderView(ClinicAPIView):
+    permission_classes = [IsDoctor]
+
+    def _charge(self, request: Request, id: int, order_id: int) -> Charge:
+        visit = _doctor_visit(request, id)
+        return get_object_or_404(Charge, pk=order_id, visit=visit)
+
+    @extend_schema(
+        operation_id="doctor_orders_change",
+        request=OrderUpdateSerializer,
+        responses={200: OrderResultSerializer},
+        description="Changes an order (fields left out keep their value; audited as "
+        "charge.changed). The same rules and errors as ordering; the item and its price "
+        "stay.",
+    )
+    def patch(self, request: Request, id: int, order_id: int) -> Response:
+        charge = self._charge(request, id, order_id)
+        fields = self.validated_body(OrderUpdateSerializer, partial=True)
+        result = update_order(charge=charge, by=request.user, **fields)
+        return _order_response(self, result)
+
+    @extend_schema(
+        operation_id="doctor_orders_remove",
+        responses={204: OpenApiResponse(description="Removed.")},
+        description="Takes an order back during the consultation (audited as "
+        "charge.removed); 409 orders_frozen afterwards.",
+    )
+    def delete(self, request: Request, id: int, order_id: int) -> Response:
+        charge = self._charge(request, id, order_id)
+        remove_order(charge=charge, by=request.user)
+        return Response(status=204)

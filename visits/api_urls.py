@@ -37,6 +37,12 @@ urlpatterns = [
         api.AllergyView.as_view(),
         name="doctor-allergy",
     ),
+    path("doctor/visits/<int:id>/orders", api.OrdersView.as_view(), name="doctor-orders"),
+    path(
+        "doctor/visits/<int:id>/orders/<int:order_id>",
+        api.OrderView.as_view(),
+        name="doctor-order",
+    ),
     path("admin/visits/search", api.AdminVisitSearchView.as_view(), name="admin-visits-search"),
     path(
         "admin/visits/<int:id>/medical-record",

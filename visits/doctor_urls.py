@@ -28,4 +28,14 @@ urlpatterns = [
         name="allergy-none-known",
     ),
     path("diagnoses/", doctor_views.diagnosis_suggestions, name="diagnosis-suggestions"),
+    path("<int:pk>/orders/", doctor_views.order_panel, name="orders"),
+    path("<int:pk>/orders/add/", doctor_views.order_add, name="order-add"),
+    path("<int:pk>/orders/quantity/", doctor_views.order_quantity, name="order-quantity"),
+    path("<int:pk>/orders/<int:charge_pk>/", doctor_views.order_update, name="order-update"),
+    path(
+        "<int:pk>/orders/<int:charge_pk>/remove/",
+        doctor_views.order_remove,
+        name="order-remove",
+    ),
+    path("orders/items/", doctor_views.order_suggestions, name="order-suggestions"),
 ]

@@ -7,11 +7,12 @@ write goes through visits.services, which audits it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +21,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.exceptions import ClinicError
+from clinic.catalogue_search import matching_fee_items
+from clinic.exceptions import ClinicError, PermissionDenied
 from clinic.forms import apply_clinic_error
-from clinic.models import IdType, Patient, Role
-from clinic.privacy import mask_phone
+from clinic.models import AllergyClass, FeeCategory, FeeItem, IdType, Patient, Role
+from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import role_required
 from clinic.validators import birth_date_from_resident_id
 from visits.allergies import (
@@ -36,10 +38,25 @@ from visits.allergies import (
     no_known_allergies,
     remove_allergy,
 )
+from visits.charges import (
+    NOTE_MAX,
+    REASON_MAX,
+    USAGE_MAX,
+    add_order,
+    charges_total,
+    quantity_from_text,
+    remove_order,
+    update_order,
+    visit_charges,
+)
 from visits.diagnoses import suggest_diagnoses
+from visits.exceptions import AllergyWarning, OrdersFrozen
 from visits.models import (
     RECORD_PARTS,
     AllergySeverity,
+    Charge,
+    ChargeKind,
+    Frequency,
     MedicalRecord,
     PatientAllergy,
     Visit,
@@ -140,6 +157,12 @@ class AllergyForm(forms.Form):
         choices=AllergySeverity.choices,
         initial=AllergySeverity.MODERATE,
     )
+    allergy_class = forms.ModelChoiceField(
+        label=gettext_lazy("Drug class"),
+        queryset=AllergyClass.objects.all(),
+        required=False,
+        help_text=gettext_lazy("When the substance is a drug class: drug orders are checked."),
+    )
 
 
 def _record_of(visit: Visit) -> MedicalRecord | None:
@@ -203,16 +226,27 @@ def call_next_patient(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_http_methods(["GET", "POST"])
 def consultation(request: HttpRequest, pk: int) -> HttpResponse:
-    """The patient's summary and history, and this visit's record: a form on the day of the
+    """The patient's summary and history, this visit's record — a form on the day of the
     visit, the record as written afterwards (later changes are an administrator's
-    correction). "Finish" saves the record and sends the patient to pay."""
+    correction) — and its orders. "Finish" saves the record and sends the patient to pay
+    (which freezes the orders). Query string, for the orders panel without JavaScript:
+    `q` (search the catalogue), `item` (the form to order an item), `edit` (an order's)."""
     visit = get_visit_for_doctor(request.user, pk)
+    return _consultation_page(request, visit)
+
+
+def _consultation_page(
+    request: HttpRequest,
+    visit: Visit,
+    *,
+    orders: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     record = _record_of(visit)
     # What the rule of visits.records says now decides what the page offers; the service
     # decides again on the locked visit when something is saved.
     refusal = write_refusal(request.user, visit, now=timezone.now())
-    status = 200
-    if request.method == "POST":
+    if request.method == "POST" and orders is None:
         form = MedicalRecordForm.for_record(record, request.POST)
         finish = "finish" in request.POST
         if form.is_valid():
@@ -245,7 +279,11 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         form = MedicalRecordForm.for_record(record)
         if record is not None:
             record_medical_record_view(record=record, by=request.user, request=request)
-    form.focus_first_empty()
+    if orders is None:
+        orders = _orders_context(request, visit, **_order_state(request, visit))
+    if not (orders["order_form"] or orders["order_query"]):
+        # The doctor is not ordering now: the hand goes to the record.
+        form.focus_first_empty()
     patient = visit.patient
     context = {
         "visit": visit,
@@ -266,6 +304,7 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
         "history": patient_history_for_doctor(request.user, patient, exclude=visit),
         "can_finish": VisitStatus.AWAITING_PAYMENT in visit.allowed_transitions(),
         **_allergy_context(request, visit),
+        **orders,
     }
     return render(request, "visits/consultation.html", context, status=status)
 
@@ -351,6 +390,319 @@ def allergy_none_known(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_allergies(request, visit)
 
 
+# --- Orders (医嘱: the visit's charges, on the consultation page) -----------------------------
+
+
+class OrderForm(forms.Form):
+    """One order: an item of the catalogue (chosen by the search) and, for a drug, its dose,
+    frequency, days and usage; the quantity is computed when left empty where it can be.
+    Every rule is the service's (visits.charges), reported on these fields."""
+
+    fee_item = forms.CharField(widget=forms.HiddenInput, required=False)
+    dose = forms.CharField(
+        label=gettext_lazy("Dose"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+    )
+    frequency = forms.ChoiceField(
+        label=gettext_lazy("Frequency"),
+        required=False,
+        choices=[("", "—"), *Frequency.choices],
+    )
+    days = forms.CharField(
+        label=gettext_lazy("Days"),
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
+    )
+    usage = forms.CharField(label=gettext_lazy("Usage"), required=False, max_length=USAGE_MAX)
+    quantity = forms.CharField(
+        label=gettext_lazy("Quantity"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=NOTE_MAX)
+    allergy_override_reason = forms.CharField(
+        label=gettext_lazy("Reason to order despite the allergy"),
+        required=False,
+        max_length=REASON_MAX,
+    )
+
+    DRUG_ONLY = ("dose", "frequency", "days", "usage")
+
+    def __init__(self, *args: Any, item: FeeItem, warned: bool = False, **kwargs: Any) -> None:
+        # Its own ids: the page holds the record's and the allergy's forms too.
+        kwargs.setdefault("auto_id", "order_%s")
+        super().__init__(*args, **kwargs)
+        self.item = item
+        if not item.is_drug:
+            for name in self.DRUG_ONLY:
+                del self.fields[name]
+        else:
+            if item.dose_unit:
+                self.fields["dose"].label = _("Dose (%(unit)s)") % {"unit": item.dose_unit}
+            self.fields["quantity"].help_text = _(
+                "In %(unit)s; left empty: computed from dose × frequency × days."
+            ) % {"unit": item.unit}
+        if not (warned or (self.is_bound and self.data.get("allergy_override_reason"))):
+            self.fields["allergy_override_reason"].widget = forms.HiddenInput()
+        first = "dose" if item.is_drug else "quantity"
+        self.fields[first].widget.attrs["autofocus"] = True
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned fields the service takes (the item aside)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "fee_item"}
+
+
+def _orderable(pk: Any) -> FeeItem | None:
+    try:
+        return matching_fee_items("", orderable=True).filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _order_state(request: HttpRequest, visit: Visit) -> dict[str, Any]:
+    """What the query string asks of the orders panel: a search, an item's form, an order's
+    form (ignored once orders are closed)."""
+    state: dict[str, Any] = {"query": request.GET.get("q", "")[:50]}
+    if visit.status != VisitStatus.IN_CONSULTATION:
+        return state
+    if request.GET.get("edit"):
+        charge = _visit_order(visit, request.GET["edit"])
+        if charge is not None:
+            state["editing"] = charge
+            state["form"] = OrderForm(
+                item=charge.fee_item,
+                warned=bool(charge.allergy_warning),
+                initial={
+                    "quantity": _plain(charge.quantity),
+                    "dose": _plain(charge.dose),
+                    "frequency": charge.frequency,
+                    "days": charge.days or "",
+                    "usage": charge.usage,
+                    "note": charge.note,
+                    "allergy_override_reason": charge.allergy_override_reason,
+                },
+            )
+        return state
+    item = _orderable(request.GET.get("item"))
+    if item is None and state["query"]:
+        # The code picked from the suggestions (or typed whole): straight to its form.
+        item = (
+            matching_fee_items(state["query"], orderable=True)
+            .filter(code__iexact=state["query"].strip())
+            .first()
+        )
+    if item is not None:
+        state["form"] = OrderForm(
+            item=item, initial={"fee_item": item.pk, "usage": item.default_usage}
+        )
+    return state
+
+
+def _plain(value: Decimal | None) -> str:
+    """2.000 → "2", 0.500 → "0.5", as a doctor types it."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}"
+
+
+def _visit_order(visit: Visit, pk: Any) -> Charge | None:
+    try:
+        return (
+            Charge.objects.select_related("fee_item")
+            .filter(visit=visit, kind=ChargeKind.ORDER, pk=int(pk))
+            .first()
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def _orders_context(
+    request: HttpRequest,
+    visit: Visit,
+    *,
+    query: str = "",
+    form: OrderForm | None = None,
+    editing: Charge | None = None,
+    error: str = "",
+    allergy_matches: list[str] | None = None,
+) -> dict[str, Any]:
+    charges = visit_charges(visit)
+    can_order = (
+        visit.status == VisitStatus.IN_CONSULTATION
+        and request.user.employee_id == visit.schedule.doctor_id
+    )
+    results = []
+    if can_order and query.strip() and form is None:
+        results = list(matching_fee_items(query, orderable=True)[:ORDER_RESULTS])
+    return {
+        "visit": visit,
+        "charges": charges,
+        "orders_total": charges_total(charges),
+        "can_order": can_order,
+        "order_query": query,
+        "order_results": results,
+        "order_form": form if can_order else None,
+        "order_item": form.item if form is not None else None,
+        "order_editing": editing,
+        "orders_error": error,
+        "allergy_matches": allergy_matches or [],
+    }
+
+
+ORDER_RESULTS = 20
+
+
+def _render_orders(
+    request: HttpRequest, visit: Visit, *, status: int = 200, **state: Any
+) -> HttpResponse:
+    """The orders panel (htmx), or the whole page: after a success the page again (a
+    redirect), after a refusal the page with the form and its errors."""
+    if request.method == "POST":
+        # What the panel offers follows the visit as it is now (finished meanwhile?).
+        visit.refresh_from_db(fields=["status"])
+    if request.htmx:
+        context = _orders_context(request, visit, **state)
+        return render(request, "visits/consultation.html#orders", context, status=status)
+    if status < 400:
+        return redirect(reverse("visits:consultation", args=[visit.pk]) + "#orders")
+    return _consultation_page(
+        request, visit, orders=_orders_context(request, visit, **state), status=status
+    )
+
+
+@role_required(Role.DOCTOR)
+@require_GET
+@vary_on_headers("HX-Request")
+def order_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The orders panel for htmx (search results, an item's form, an order's form); without
+    JavaScript, the consultation page with the same query."""
+    visit = get_visit_for_doctor(request.user, pk)
+    if not request.htmx:
+        query = request.GET.urlencode()
+        url = reverse("visits:consultation", args=[visit.pk])
+        return redirect(f"{url}?{query}#orders" if query else f"{url}#orders")
+    return _render_orders(request, visit, **_order_state(request, visit))
+
+
+def _order_refused(
+    request: HttpRequest, visit: Visit, form: OrderForm, error: ClinicError, **state: Any
+) -> HttpResponse:
+    matches: list[str] = []
+    if isinstance(error, AllergyWarning):
+        # The warning, and the reason to go on where the doctor's hand goes next.
+        matches = list(error.details.get("allergy_matches", []))
+        for field in form.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+        form.fields["allergy_override_reason"].widget = forms.TextInput(
+            attrs={"autofocus": True, "required": True}
+        )
+    if isinstance(error, OrdersFrozen | PermissionDenied):
+        return _render_orders(request, visit, status=error.status, error=error.message, **state)
+    apply_clinic_error(form, error)
+    return _render_orders(
+        request, visit, status=error.status, form=form, allergy_matches=matches, **state
+    )
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def order_add(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_visit_for_doctor(request.user, pk)
+    item = _orderable(request.POST.get("fee_item"))
+    if item is None:
+        return _render_orders(
+            request, visit, status=400, error=_("Choose an item of the fee catalogue.")
+        )
+    form = OrderForm(request.POST, item=item)
+    if not form.is_valid():
+        return _render_orders(request, visit, status=400, form=form)
+    try:
+        result = add_order(visit=visit, by=request.user, fee_item=item, **form.service_fields())
+    except ClinicError as error:
+        return _order_refused(request, visit, form, error)
+    if result.allergy_matches:
+        messages.warning(
+            request,
+            _("Ordered despite the allergy: %(matches)s")
+            % {"matches": "; ".join(result.allergy_matches)},
+        )
+    return _render_orders(request, visit)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def order_update(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
+    visit = get_visit_for_doctor(request.user, pk)
+    charge = _visit_order(visit, charge_pk)
+    if charge is None:
+        raise Http404
+    form = OrderForm(request.POST, item=charge.fee_item, warned=bool(charge.allergy_warning))
+    if not form.is_valid():
+        return _render_orders(request, visit, status=400, form=form, editing=charge)
+    fields = form.service_fields()
+    if not fields.get("quantity"):
+        # An emptied quantity: computed again where it can be.
+        fields["quantity"] = None
+    try:
+        update_order(charge=charge, by=request.user, **fields)
+    except ClinicError as error:
+        return _order_refused(request, visit, form, error, editing=charge)
+    return _render_orders(request, visit)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def order_remove(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
+    visit = get_visit_for_doctor(request.user, pk)
+    charge = _visit_order(visit, charge_pk)
+    if charge is None:
+        raise Http404
+    try:
+        remove_order(charge=charge, by=request.user)
+    except ClinicError as error:
+        return _render_orders(request, visit, status=error.status, error=error.message)
+    return _render_orders(request, visit)
+
+
+@role_required(Role.DOCTOR)
+@require_GET
+def order_suggestions(request: HttpRequest) -> HttpResponse:
+    """`<option>`s of the orderable catalogue for the order search box (the one search rule,
+    clinic.catalogue_search)."""
+    text = request.GET.get("q", "")
+    items = matching_fee_items(text, orderable=True)[:ORDER_RESULTS] if text.strip() else []
+    return render(request, "visits/partials/fee_item_options.html", {"items": items})
+
+
+@role_required(Role.DOCTOR)
+@require_GET
+def order_quantity(request: HttpRequest, pk: int) -> HttpResponse:
+    """The quantity the order form's dose, frequency and days give (shown live as a hint;
+    the quantity field stays the doctor's to type)."""
+    visit = get_visit_for_doctor(request.user, pk)
+    item = _orderable(request.GET.get("fee_item"))
+    if item is None and request.GET.get("edit"):
+        charge = _visit_order(visit, request.GET["edit"])
+        item = charge.fee_item if charge is not None else None
+    quantity = None
+    if item is not None:
+        quantity = quantity_from_text(
+            item,
+            dose=request.GET.get("dose"),
+            frequency=request.GET.get("frequency", ""),
+            days=request.GET.get("days"),
+        )
+    return render(
+        request,
+        "visits/partials/order_quantity.html",
+        {"quantity": _plain(quantity) if quantity is not None else "", "item": item},
+    )
+
+
 @role_required(Role.DOCTOR, Role.ADMIN)
 @require_GET
 def diagnosis_suggestions(request: HttpRequest) -> HttpResponse:
@@ -363,7 +715,7 @@ def diagnosis_suggestions(request: HttpRequest) -> HttpResponse:
 # --- Printing ---------------------------------------------------------------------------------
 
 
-def _print(request: HttpRequest, pk: int, template: str) -> HttpResponse:
+def _print(request: HttpRequest, pk: int, template: str, **extra: Any) -> HttpResponse:
     record = get_record_for(request.user, pk)
     record_medical_record_view(record=record, by=request.user, request=request)
     visit = record.visit
@@ -372,8 +724,10 @@ def _print(request: HttpRequest, pk: int, template: str) -> HttpResponse:
         "visit": visit,
         "patient": visit.patient,
         "age": _age(visit.patient),
+        "masked_id_card": mask_id_card(visit.patient.id_card),
         "allergies": active_allergies(visit.patient),
         "no_known_allergies": no_known_allergies(visit.patient),
+        **{name: value(visit) for name, value in extra.items()},
     }
     return render(request, template, context)
 
@@ -388,8 +742,19 @@ def record_print(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.DOCTOR, Role.ADMIN)
 @require_GET
 def prescription_print(request: HttpRequest, pk: int) -> HttpResponse:
-    """The prescription (the record's plan) on an A5 page, by the record's read rule."""
-    return _print(request, pk, "visits/print/prescription.html")
+    """The prescription (处方笺) on an A5 page, by the record's read rule: the diagnosis, the
+    visit's drug lines (examinations, tests and treatments are not a prescription's: they
+    are on the orders panel and the bill) and the record's plan."""
+    return _print(
+        request,
+        pk,
+        "visits/print/prescription.html",
+        drug_lines=lambda visit: list(
+            Charge.objects.filter(visit=visit, category=FeeCategory.DRUG)
+            .select_related("fee_item")
+            .order_by("id")
+        ),
+    )
 
 
 @role_required(Role.DOCTOR, Role.ADMIN)

@@ -78,3 +78,36 @@ class DiagnosisRequired(ClinicError):
         super().__init__(message, details=details)
         # On the diagnosis field: of the page's form, and in the API's error details.
         self.details.setdefault("diagnosis", [self.message])
+
+
+class OrdersFrozen(ClinicError):
+    """A visit's orders are written only while it is in consultation: finishing the
+    consultation freezes them (later changes are an administrator's correction)."""
+
+    code = "orders_frozen"
+    status = 409
+    default_message = _(
+        "Orders are written only while the patient is in consultation; this visit's orders "
+        "are closed."
+    )
+
+
+class AllergyWarning(ClinicError):
+    """The ordered item matches one of the patient's allergies: ordered only with a reason
+    (`allergy_override_reason`). `details["allergy_matches"]` lists what matched."""
+
+    code = "allergy_warning"
+    status = 409
+    default_message = _(
+        "This item matches an allergy of the patient. Give a reason to order it anyway."
+    )
+
+
+class ChargesClosed(ClinicError):
+    """An administrator corrects a visit's charges only while it awaits payment (no bill yet)."""
+
+    code = "charges_closed"
+    status = 409
+    default_message = _(
+        "A visit's charges are corrected only while it awaits payment, before its bill."
+    )

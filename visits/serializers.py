@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, IdField, LabelField, TextField
+from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import (
     DepartmentField,
@@ -25,9 +25,12 @@ from clinic.serializers import (
 from clinic.statistics import GROUP_BY_CHOICES
 from scheduling.models import TimeSlot
 from visits.allergies import REACTION_MAX, SUBSTANCE_MAX
+from visits.charges import NOTE_MAX, REASON_MAX, USAGE_MAX, charge_amount
 from visits.models import (
     RECORD_PARTS,
     AllergySeverity,
+    Charge,
+    Frequency,
     MedicalRecord,
     PatientAllergy,
     Visit,
@@ -97,10 +100,21 @@ class AllergySerializer(ModelSerializer):
     """One of the patient's active allergies."""
 
     recorded_by = TextField(source="recorded_by.display_name", read_only=True)
+    allergy_class = TextField(
+        source="allergy_class.code", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = PatientAllergy
-        fields = ["id", "substance", "reaction", "severity", "recorded_at", "recorded_by"]
+        fields = [
+            "id",
+            "substance",
+            "allergy_class",
+            "reaction",
+            "severity",
+            "recorded_at",
+            "recorded_by",
+        ]
         read_only_fields = fields
 
 
@@ -120,7 +134,11 @@ class DoctorVisitSerializer(VisitSerializer):
     def get_allergies(self, visit: Visit) -> list[dict]:
         allergies = getattr(visit.patient, "active_allergies", None)
         if allergies is None:
-            allergies = PatientAllergy.objects.active().filter(patient_id=visit.patient_id)
+            allergies = (
+                PatientAllergy.objects.active()
+                .filter(patient_id=visit.patient_id)
+                .select_related("allergy_class")
+            )
         return AllergySerializer(allergies, many=True).data
 
 
@@ -229,6 +247,12 @@ class AllergyInputSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(
         choices=AllergySeverity.choices, default=AllergySeverity.MODERATE
     )
+    allergy_class = IdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Optional: the drug class (allergy class id) the substance is."),
+    )
 
 
 class MedicalRecordSerializer(ModelSerializer):
@@ -258,7 +282,11 @@ class MedicalRecordSerializer(ModelSerializer):
 
     @extend_schema_field(AllergySerializer(many=True))
     def get_allergies(self, record: MedicalRecord) -> list[dict]:
-        allergies = PatientAllergy.objects.active().filter(patient_id=record.visit.patient_id)
+        allergies = (
+            PatientAllergy.objects.active()
+            .filter(patient_id=record.visit.patient_id)
+            .select_related("allergy_class")
+        )
         return AllergySerializer(allergies.select_related("recorded_by"), many=True).data
 
 
@@ -268,7 +296,7 @@ def with_allergies(visits):
         Prefetch(
             "patient__allergies",
             queryset=PatientAllergy.objects.active()
-            .select_related("recorded_by")
+            .select_related("recorded_by", "allergy_class")
             .order_by("recorded_at", "id"),
             to_attr="active_allergies",
         )
@@ -332,3 +360,98 @@ class VisitReportSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=VisitStatus.choices, allow_null=True)
     visit_count = serializers.IntegerField()
     results = VisitRowSerializer(many=True)
+
+
+# --- Charges and the doctor's orders -----------------------------------------------------------
+
+
+class ChargeSerializer(ModelSerializer):
+    """One of a visit's charges (the registration fee or an order), with its amount
+    (quantity × unit price, to the cent). Prices are the ones copied when it was made."""
+
+    fee_item_id = serializers.IntegerField(read_only=True)
+    kind_label = LabelField(source="kind")
+    category_label = LabelField(source="category")
+    unit_price = AmountField(read_only=True)
+    quantity = AmountField(read_only=True)
+    dose = AmountField(read_only=True, allow_null=True)
+    amount = serializers.SerializerMethodField()
+    ordered_by = TextField(
+        source="ordered_by.display_name", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Charge
+        fields = [
+            "id",
+            "visit_id",
+            "kind",
+            "kind_label",
+            "fee_item_id",
+            "code",
+            "name",
+            "category",
+            "category_label",
+            "unit",
+            "unit_price",
+            "insurance_class",
+            "quantity",
+            "amount",
+            "dose",
+            "dose_unit",
+            "frequency",
+            "days",
+            "usage",
+            "note",
+            "allergy_warning",
+            "allergy_override_reason",
+            "ordered_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AmountField())
+    def get_amount(self, charge: Charge) -> str:
+        return str(charge_amount(charge))
+
+
+class OrderResultSerializer(ChargeSerializer):
+    """An order as written, with what it matched of the patient's allergies (ordered with
+    the reason given)."""
+
+    allergy_matches = serializers.SerializerMethodField()
+
+    class Meta(ChargeSerializer.Meta):
+        fields = [*ChargeSerializer.Meta.fields, "allergy_matches"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allergy_matches(self, charge: Charge) -> list[str]:
+        return list(getattr(charge, "allergy_matches", []))
+
+
+class OrderUpdateSerializer(serializers.Serializer):
+    """What a doctor changes in an order (fields left out keep their value). Bounds are the
+    service's (visits.charges), reported per field."""
+
+    quantity = AmountField(
+        required=False,
+        allow_null=True,
+        help_text=_("Left out or null: computed from dose × frequency × days where it can be."),
+    )
+    dose = AmountField(required=False, allow_null=True)
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True)
+    days = serializers.IntegerField(required=False, allow_null=True)
+    usage = TextField(required=False, allow_blank=True, max_length=USAGE_MAX)
+    note = TextField(required=False, allow_blank=True, max_length=NOTE_MAX)
+    allergy_override_reason = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX,
+        help_text=_("Required when the item matches one of the patient's allergies."),
+    )
+
+
+class OrderInputSerializer(OrderUpdateSerializer):
+    fee_item = IdField(help_text=_("The fee item's id (GET /api/catalogue … or the search)."))

@@ -23,6 +23,7 @@ from scheduling.models import HALF_DAY_SLOTS, Schedule, slot_bounds
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
 from visits import arrival
+from visits.charges import add_registration_charge
 from visits.exceptions import (
     AlreadyInQueue,
     CheckInClosed,
@@ -179,6 +180,10 @@ def check_in(
         department=slot.department,
     )
     completed = appointment.complete_by_check_in(by=by)
+    # The registration fee of the doctor's rank, in this transaction (lock order: … Visit,
+    # then its Charges); its audit event joins this one's INSERT.
+    doctor = slot.doctor if schedule.doctor_id == slot.doctor_id else schedule.doctor
+    registration = add_registration_charge(visit, doctor=doctor, by=by, now=now)
     checked_in = audit_event(
         actor=by,
         action="visit.checked_in",
@@ -191,7 +196,7 @@ def check_in(
             "verified": verified.how,
         },
     )
-    record_events([completed, checked_in])
+    record_events([completed, checked_in, *([registration] if registration else [])])
     return visit
 
 
@@ -295,13 +300,15 @@ def register_walk_in(
     visit = _create_visit(
         schedule=chosen, patient=patient, appointment=None, now=now, department=department
     )
-    record_event(
+    registration = add_registration_charge(visit, doctor=chosen.doctor, by=by, now=now)
+    walked_in = audit_event(
         actor=by,
         action="visit.walked_in",
         obj=visit,
         patient=patient,
         new={"status": visit.status, "queue_number": visit.queue_number, "schedule": chosen.pk},
     )
+    record_events([walked_in, *([registration] if registration else [])])
     return visit
 
 

@@ -18,9 +18,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from clinic.models import FeeCategory, FeeItem
 from clinic.tests.factories import TEST_PASSWORD, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
 from tests.support import WORK_DAY, clinic_time
+from visits.charges import add_order
 from visits.services import save_medical_record
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +196,47 @@ def _remove_allergy(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.awaiting_payment.pk, "allergy_id": day.allergy.pk})
 
 
+def _blood_test() -> FeeItem:
+    item, _created = FeeItem.objects.get_or_create(
+        code="JY-MATRIX",
+        defaults={
+            "name": "Blood count",
+            "category": FeeCategory.LABORATORY,
+            "unit": "test",
+            "unit_price": "20.00",
+            "insurance_class": "A",
+        },
+    )
+    return item
+
+
+def _orders(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.in_consultation.pk})
+
+
+def _add_order(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        kwargs={"id": day.in_consultation.pk}, body={"fee_item": _blood_test().pk, "quantity": 1}
+    )
+
+
+def _an_order(day: ClinicDay) -> int:
+    result = add_order(
+        visit=day.in_consultation, by=day.users[DOC], fee_item=_blood_test(), quantity=1
+    )
+    return result.charge.pk
+
+
+def _change_order(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        kwargs={"id": day.in_consultation.pk, "order_id": _an_order(day)}, body={"quantity": 2}
+    )
+
+
+def _remove_order(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.in_consultation.pk, "order_id": _an_order(day)})
+
+
 def _new_room(day: ClinicDay, user: Any) -> Call:
     return Call(body={"room_number": "R-900", "dept_id": day.department.pk})
 
@@ -316,6 +359,10 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "doctor-allergies", expect(200, DOC, **{ODOC: 404}), _allergies),
     Row("POST", "doctor-allergies", expect(201, DOC, **{ODOC: 404}), _add_allergy),
     Row("DELETE", "doctor-allergy", expect(204, DOC, **{ODOC: 404}), _remove_allergy),
+    Row("GET", "doctor-orders", expect(200, DOC, **{ODOC: 404}), _orders),
+    Row("POST", "doctor-orders", expect(201, DOC, **{ODOC: 404}), _add_order),
+    Row("PATCH", "doctor-order", expect(200, DOC, **{ODOC: 404}), _change_order),
+    Row("DELETE", "doctor-order", expect(204, DOC, **{ODOC: 404}), _remove_order),
     # Administration.
     Row("GET", "admin-rooms", expect(200, ADMIN)),
     Row("POST", "admin-rooms", expect(201, ADMIN), _new_room),

@@ -61,7 +61,7 @@ def _operations() -> list[tuple[str, str, str]]:
 
 
 def _concrete(path: str) -> str:
-    for parameter in ("{id}", "{appt_id}", "{visit_id}", "{allergy_id}"):
+    for parameter in ("{id}", "{appt_id}", "{visit_id}", "{allergy_id}", "{order_id}"):
         path = path.replace(parameter, "1")
     return path.replace("{emp_id}", "D001")
 

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import factory
 from django.utils import timezone
 
+from clinic.models import AllergyClass, FeeCategory, FeeItem, InsuranceClass
 from clinic.tests.factories import DoctorUserFactory, PatientFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import (
     AllergySeverity,
+    Charge,
+    ChargeKind,
     DiagnosisCatalogue,
     MedicalRecord,
     PatientAllergy,
@@ -62,3 +67,61 @@ class DiagnosisCatalogueFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"X{n:02d}.{n % 10}")
     name = factory.Sequence(lambda n: f"诊断 {n}")
     name_en = factory.Sequence(lambda n: f"Diagnosis {n}")
+
+
+class AllergyClassFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AllergyClass
+        django_get_or_create = ("code",)
+
+    code = "PEN"
+    name = "青霉素类"
+    name_en = "Penicillins"
+
+
+class FeeItemFactory(factory.django.DjangoModelFactory):
+    """An examination by default; `drug()` for a prescription item."""
+
+    class Meta:
+        model = FeeItem
+
+    code = factory.Sequence(lambda n: f"FI{n:04d}")
+    name = factory.Sequence(lambda n: f"检查项目 {n}")
+    category = FeeCategory.EXAMINATION
+    unit = "次"
+    unit_price = Decimal("25.00")
+    insurance_class = InsuranceClass.A
+
+
+def drug(**kwargs) -> FeeItem:
+    """阿莫西林胶囊 0.25 g × 24: a box of 24 capsules, dosed in capsules."""
+    values = {
+        "name": "阿莫西林胶囊",
+        "category": FeeCategory.DRUG,
+        "unit": "盒",
+        "unit_price": Decimal("12.50"),
+        "insurance_class": InsuranceClass.B,
+        "specification": "0.25 g × 24 粒",
+        "dosage_form": "胶囊",
+        "default_usage": "口服",
+        "dose_unit": "粒",
+        "doses_per_unit": Decimal(24),
+        **kwargs,
+    }
+    return FeeItemFactory(**values)
+
+
+class ChargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charge
+
+    visit = factory.SubFactory(VisitFactory)
+    kind = ChargeKind.ORDER
+    fee_item = factory.SubFactory(FeeItemFactory)
+    code = factory.LazyAttribute(lambda o: o.fee_item.code)
+    name = factory.LazyAttribute(lambda o: o.fee_item.name)
+    category = factory.LazyAttribute(lambda o: o.fee_item.category)
+    unit = factory.LazyAttribute(lambda o: o.fee_item.unit)
+    unit_price = factory.LazyAttribute(lambda o: o.fee_item.unit_price)
+    insurance_class = factory.LazyAttribute(lambda o: o.fee_item.insurance_class)
+    quantity = Decimal(1)

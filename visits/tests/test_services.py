@@ -294,11 +294,11 @@ class TestWalkIn:
     ):
         before = state(schedule)
 
-        def explode(**kwargs):
+        def explode(*args, **kwargs):
             raise RuntimeError("injected failure")
 
         # The last step: the patient, the reservation and the visit are already written.
-        monkeypatch.setattr("visits.services.record_event", explode)
+        monkeypatch.setattr("visits.services.record_events", explode)
         with pytest.raises(RuntimeError):
             self.walk_in(schedule.department, receptionist)
         assert state(schedule) == before

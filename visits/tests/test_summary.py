@@ -153,11 +153,11 @@ class TestEveryWriteKeepsTheSummary:
 
 class TestFailuresLeaveNothingHalfWritten:
     def test_a_failed_walk_in_counts_nothing(self, schedule, receptionist, monkeypatch):
-        def explode(**kwargs):
+        def explode(*args, **kwargs):
             raise RuntimeError("injected failure")
 
         # The last step: the visit and its summary row are already written.
-        monkeypatch.setattr("visits.services.record_event", explode)
+        monkeypatch.setattr("visits.services.record_events", explode)
         with pytest.raises(RuntimeError):
             walk_in(schedule, receptionist)
         assert not Visit.objects.exists()
