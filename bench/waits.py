@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             inside += estimate.low_minutes <= actual <= estimate.high_minutes
         day += dt.timedelta(days=1)
 
+    time_the_queries(end)
+
     if not errors:
         print("no estimate could be made: no finished consultations before the replayed days")
         return 1
@@ -184,6 +186,49 @@ def main(argv: list[str] | None = None) -> int:
         f"{percentile_median(constant_errors):.1f} min (median absolute)"
     )
     return 0
+
+
+def time_the_queries(day: dt.date, runs: int = 50) -> None:
+    """The live path's statements at the end of `day`: every doctor's last consultations in
+    one query (and the departments' in another), timed, with the database's plan."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from clinic.models import Employee
+    from visits.waits import consultation_times, finished_consultations, last_durations
+
+    now = timezone.make_aware(dt.datetime.combine(day, dt.time(18, 0)))
+    doctors = dict(
+        Employee.objects.filter(schedules__work_date=day)
+        .values_list("pk", "department_id")
+        .distinct()
+    )
+    for label, call in (
+        ("every doctor's last consultations", lambda: consultation_times(doctors, now=now)),
+        (
+            "every department's last consultations",
+            lambda: last_durations("department_id", doctors.values(), now=now),
+        ),
+    ):
+        timings = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            call()
+            timings.append((time.perf_counter() - began) * 1000)
+        timings.sort()
+        p50, p95 = timings[len(timings) // 2], timings[int(len(timings) * 0.95)]
+        print(
+            f"{label} ({len(doctors)} doctors, {connection.vendor}): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        )
+    if connection.vendor != "mysql":
+        return
+    for group, ids in (("schedule__doctor_id", doctors), ("department_id", doctors.values())):
+        # The rows the window ranks (Django cannot EXPLAIN a query filtered on a window).
+        print(f"  EXPLAIN of the rows ranked ({group}):")
+        scanned = finished_consultations(group, ids, now=now).values_list("called_at")
+        for line in scanned.explain().splitlines():
+            print("   ", line)
 
 
 def simulate_queues() -> None:

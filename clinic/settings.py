@@ -284,7 +284,7 @@ def _parse_wait_default(raw: str) -> tuple[float, float] | None:
 
 CLINIC_WAIT_SAMPLE = env.int("CLINIC_WAIT_SAMPLE", default=30)
 CLINIC_WAIT_MIN_SAMPLE = env.int("CLINIC_WAIT_MIN_SAMPLE", default=5)
-CLINIC_WAIT_LOOKBACK_DAYS = env.int("CLINIC_WAIT_LOOKBACK_DAYS", default=30)
+CLINIC_WAIT_LOOKBACK_DAYS = env.int("CLINIC_WAIT_LOOKBACK_DAYS", default=14)
 CLINIC_WAIT_DEFAULT_MINUTES = _parse_wait_default(
     env.str("CLINIC_WAIT_DEFAULT_MINUTES", default="")
 )

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F, Window
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -119,24 +119,32 @@ def times_of(durations: Sequence[float], *, basis: str) -> ConsultationTimes:
     )
 
 
-def _last_durations(group: str, ids: Iterable[int], *, now: dt.datetime) -> dict[int, list]:
-    """The durations in minutes of the last CLINIC_WAIT_SAMPLE finished consultations of each
-    group (`schedule__doctor_id` or `department_id`) among `ids`, finished by `now`: one
-    query, the ranking done by the database (ROW_NUMBER() per group, newest first)."""
-    ids = sorted(set(ids))
-    if not ids:
-        return {}
+def finished_consultations(group: str, ids: Iterable[int], *, now: dt.datetime) -> QuerySet:
+    """The finished consultations of the groups (`schedule__doctor_id` or `department_id`)
+    `ids` within the lookback, finished by `now`: what recent_consultations() ranks."""
     today = timezone.localdate(now)
-    rows = (
-        Visit.objects.filter(
-            **{f"{group}__in": ids},
-            visit_date__gte=today - dt.timedelta(days=settings.CLINIC_WAIT_LOOKBACK_DAYS),
-            visit_date__lte=today,
-            status__in=_FINISHED_STATUSES,
-            called_at__isnull=False,
-            finished_at__isnull=False,
-            finished_at__lte=now,
-        )
+    since = today - dt.timedelta(days=settings.CLINIC_WAIT_LOOKBACK_DAYS)
+    days = {"visit_date__gte": since, "visit_date__lte": today}
+    if group == "schedule__doctor_id":
+        # The same days on the schedule's side: the doctors' schedules are then one range of
+        # the (doctor, work_date) index, not every schedule they ever had.
+        days |= {"schedule__work_date__gte": since, "schedule__work_date__lte": today}
+    return Visit.objects.filter(
+        **{f"{group}__in": sorted(set(ids))},
+        **days,
+        status__in=_FINISHED_STATUSES,
+        called_at__isnull=False,
+        finished_at__isnull=False,
+        finished_at__lte=now,
+    )
+
+
+def recent_consultations(group: str, ids: Iterable[int], *, now: dt.datetime) -> QuerySet:
+    """(group key, called_at, finished_at) of the last CLINIC_WAIT_SAMPLE finished
+    consultations of each group among `ids`: one query, ranked by the database
+    (ROW_NUMBER() per group, newest first)."""
+    return (
+        finished_consultations(group, ids, now=now)
         .annotate(
             recent_rank=Window(
                 RowNumber(),
@@ -145,10 +153,19 @@ def _last_durations(group: str, ids: Iterable[int], *, now: dt.datetime) -> dict
             )
         )
         .filter(recent_rank__lte=settings.CLINIC_WAIT_SAMPLE)
+        # No ORDER BY (the model's default ordering would sort the rows once more).
+        .order_by()
         .values_list(group, "called_at", "finished_at")
     )
+
+
+def last_durations(group: str, ids: Iterable[int], *, now: dt.datetime) -> dict[int, list]:
+    """The durations in minutes of recent_consultations(), by group."""
+    ids = set(ids)
+    if not ids:
+        return {}
     durations: dict[int, list] = {}
-    for key, called_at, finished_at in rows:
+    for key, called_at, finished_at in recent_consultations(group, ids, now=now):
         minutes = (finished_at - called_at).total_seconds() / 60
         if minutes >= 0:
             durations.setdefault(key, []).append(minutes)
@@ -169,13 +186,13 @@ def consultation_times(
     times, else their department's, else the configured default, else None. One query for
     all the doctors, one more for the departments of those with too few consultations."""
     minimum = settings.CLINIC_WAIT_MIN_SAMPLE
-    by_doctor = _last_durations("schedule__doctor_id", doctor_departments, now=now)
+    by_doctor = last_durations("schedule__doctor_id", doctor_departments, now=now)
     short = {
         doctor: department
         for doctor, department in doctor_departments.items()
         if len(by_doctor.get(doctor, ())) < minimum
     }
-    by_department = _last_durations("department_id", short.values(), now=now) if short else {}
+    by_department = last_durations("department_id", short.values(), now=now) if short else {}
     fallback = default_times()
     times: dict[int, ConsultationTimes | None] = {}
     for doctor, department in doctor_departments.items():
