@@ -63,8 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    folder = tempfile.mkdtemp(prefix="clinic-waits-bench-")
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/waits.sqlite3"
+    with tempfile.TemporaryDirectory(prefix="clinic-waits-bench-") as folder:
+        os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/waits.sqlite3"
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-data")
     import django
@@ -226,7 +230,7 @@ def time_the_queries(day: dt.date, runs: int = 50) -> None:
     for group, ids in (("schedule__doctor_id", doctors), ("department_id", doctors.values())):
         # The rows the window ranks (Django cannot EXPLAIN a query filtered on a window).
         print(f"  EXPLAIN of the rows ranked ({group}):")
-        scanned = finished_consultations(group, ids, now=now).values_list("called_at")
+        scanned = finished_consultations(group, ids, now=now).order_by().values_list("called_at")
         for line in scanned.explain().splitlines():
             print("   ", line)
 
