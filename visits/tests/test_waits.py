@@ -364,3 +364,39 @@ def test_the_schema_documents_the_wait(client, admin_user):
     client.force_login(admin_user)
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "expected_wait" in schema and "ExpectedWait" in schema
+
+
+def test_a_checked_in_booking_links_the_patient_to_the_wait(client, two_queues, clock):
+    from appointments.models import AppointmentStatus
+    from appointments.tests.factories import AppointmentFactory
+    from clinic.tests.factories import PatientUserFactory
+
+    user = PatientUserFactory()
+    visit = two_queues["second"]
+    appointment = AppointmentFactory(
+        schedule=visit.schedule, patient=user.patient, status=AppointmentStatus.COMPLETED
+    )
+    Visit.objects.filter(pk=visit.pk).update(patient=user.patient, appointment=appointment)
+    client.force_login(user)
+    url = reverse("appointments:detail", args=[appointment.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert reverse("visits:my-visits") in html and "expected wait" in html
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"), [("", None), ("10", (10.0, 10.0)), ("10-15", (10.0, 15.0))]
+)
+def test_the_default_is_a_median_or_a_median_and_80th_percentile(raw, parsed):
+    from clinic import settings as clinic_settings
+
+    assert clinic_settings._parse_wait_default(raw) == parsed
+
+
+@pytest.mark.parametrize("raw", ["ten", "15-10", "0", "1-2-3"])
+def test_a_bad_default_is_refused(raw):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from clinic import settings as clinic_settings
+
+    with pytest.raises(ImproperlyConfigured):
+        clinic_settings._parse_wait_default(raw)
