@@ -260,6 +260,40 @@ CLINIC_NO_SHOW_GRACE_MINUTES = env.int("CLINIC_NO_SHOW_GRACE_MINUTES", default=3
 # Whether patients read their medical records on the patient site (off unless enabled).
 CLINIC_PATIENTS_SEE_RECORDS = env.bool("CLINIC_PATIENTS_SEE_RECORDS", default=False)
 
+
+# Expected waits (visits.waits): the median and 80th percentile of a doctor's last
+# CLINIC_WAIT_SAMPLE finished consultations within CLINIC_WAIT_LOOKBACK_DAYS; a doctor with
+# fewer than CLINIC_WAIT_MIN_SAMPLE of them is estimated from the department's, and a
+# department with fewer from CLINIC_WAIT_DEFAULT_MINUTES ("median" or "median-p80" in
+# minutes); left unset, no estimate is shown rather than a made-up one.
+def _parse_wait_default(raw: str) -> tuple[float, float] | None:
+    if not raw.strip():
+        return None
+    try:
+        parts = [float(part) for part in raw.split("-")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not 0 < parts[0] <= parts[1]:
+        raise ImproperlyConfigured(
+            f"CLINIC_WAIT_DEFAULT_MINUTES must look like 10 or 10-15, got {raw!r}."
+        )
+    return parts[0], parts[1]
+
+
+CLINIC_WAIT_SAMPLE = env.int("CLINIC_WAIT_SAMPLE", default=30)
+CLINIC_WAIT_MIN_SAMPLE = env.int("CLINIC_WAIT_MIN_SAMPLE", default=5)
+CLINIC_WAIT_LOOKBACK_DAYS = env.int("CLINIC_WAIT_LOOKBACK_DAYS", default=14)
+CLINIC_WAIT_DEFAULT_MINUTES = _parse_wait_default(
+    env.str("CLINIC_WAIT_DEFAULT_MINUTES", default="")
+)
+if not 1 <= CLINIC_WAIT_MIN_SAMPLE <= CLINIC_WAIT_SAMPLE or CLINIC_WAIT_LOOKBACK_DAYS < 1:
+    raise ImproperlyConfigured(
+        "CLINIC_WAIT_MIN_SAMPLE must be between 1 and CLINIC_WAIT_SAMPLE, and "
+        "CLINIC_WAIT_LOOKBACK_DAYS at least 1."
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -46,6 +46,7 @@ from visits.models import Visit, VisitStatus
 from visits.search import SearchResults, desk_search
 from visits.selectors import unfinished_visits_by_patient
 from visits.services import check_in, register_walk_in, walk_in_slot
+from visits.waits import attach_expected_waits
 
 BOARD_COLUMNS = (
     VisitStatus.WAITING,
@@ -143,6 +144,7 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
 @role_required(*DESK_ROLES)
 def slip(request: HttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(Visit.objects.select_related(*VISIT_RELATIONS), pk=pk)
+    attach_expected_waits([visit])
     return render(request, "visits/slip.html", {"visit": visit})
 
 

@@ -70,6 +70,7 @@ from visits.services import (
     record_medical_record_view,
     save_medical_record,
 )
+from visits.waits import attach_expected_waits
 
 
 def _text(label: str, rows: int, **kwargs: Any) -> forms.CharField:
@@ -188,11 +189,10 @@ def _render_queue(request: HttpRequest, *, error: str = "", status: int = 200) -
     template = "visits/doctor_queue.html"
     if request.htmx and request.method == "GET":
         template += "#queue-panel"
-    context = {
-        "now": now,
-        "day": doctor_day(request.user, day=timezone.localdate(now)),
-        "error": error,
-    }
+    day = doctor_day(request.user, day=timezone.localdate(now))
+    # Each waiting patient's expected wait: a fixed number of queries, whatever the queue.
+    attach_expected_waits(day.waiting, now=now)
+    context = {"now": now, "day": day, "error": error}
     return render(request, template, context, status=status)
 
 

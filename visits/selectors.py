@@ -20,6 +20,7 @@ from visits.models import (
     schedule_call_order,
 )
 from visits.records import SEEN_STATUSES, readable_visits, visits_of_doctor
+from visits.waits import WaitEstimate, expected_waits
 
 
 def visits_of_patient_account(user: User) -> QuerySet[Visit]:
@@ -164,6 +165,8 @@ class RoomBoard:
     now_seeing: list[BoardEntry] = field(default_factory=list)
     next_up: list[BoardEntry] = field(default_factory=list)
     waiting_count: int = 0
+    # When the first number waiting may expect to be called (visits.waits), or None.
+    next_wait: WaitEstimate | None = None
 
 
 def waiting_room_board(
@@ -175,7 +178,8 @@ def waiting_room_board(
 
     A schedule shows while its check-in window is open or while it still has patients in the
     waiting room or in consultation. Only queue numbers and masked names leave this function:
-    the patient's name is the one personal field read, and it is masked here. Two queries.
+    the patient's name is the one personal field read, and it is masked here. Two queries,
+    and at most three more for the expected waits of the rooms' first waiting numbers.
     """
     schedules = list(
         Schedule.objects.filter(department=department, work_date=timezone.localdate(now))
@@ -190,11 +194,17 @@ def waiting_room_board(
             status__in=(VisitStatus.WAITING, VisitStatus.IN_CONSULTATION),
         )
         .in_queue_order()
-        .values_list("schedule_id", "status", "queue_number", "patient__name")
+        .values_list("schedule_id", "status", "queue_number", "patient__name", "pk")
     )
     by_schedule: dict[int, list[tuple]] = {}
     for row in visits:
         by_schedule.setdefault(row[0], []).append(row)
+    # The first number waiting in each room: the one whose expected wait the room shows.
+    firsts: dict[int, int] = {}
+    for schedule_id, status, _number, _name, pk in visits:
+        if status == VisitStatus.WAITING:
+            firsts.setdefault(schedule_id, pk)
+    waits = expected_waits(firsts.values(), now=now) if firsts else {}
     boards = []
     for schedule in schedules:
         rows = by_schedule.get(schedule.pk, [])
@@ -211,6 +221,7 @@ def waiting_room_board(
                 now_seeing=[BoardEntry(row[2], mask_name(row[3])) for row in seeing],
                 next_up=[BoardEntry(row[2], mask_name(row[3])) for row in waiting[:next_count]],
                 waiting_count=len(waiting),
+                next_wait=waits.get(firsts.get(schedule.pk)),
             )
         )
     return boards

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from typing import Any
+
+from django.db.models import Manager, Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -36,8 +38,26 @@ from visits.models import (
     Visit,
     VisitStatus,
 )
+from visits.waits import attach_expected_waits
 
 VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
+
+
+class ExpectedWaitSerializer(serializers.Serializer):
+    """A waiting patient's expected wait (visits.waits), a range in minutes rounded to 5."""
+
+    low_minutes = serializers.IntegerField(read_only=True)
+    high_minutes = serializers.IntegerField(read_only=True)
+
+
+class VisitListSerializer(serializers.ListSerializer):
+    """A list of visits: the expected waits of all of them from one set of queries."""
+
+    def to_representation(self, data: Any) -> list[dict]:
+        visits = list(data.all() if isinstance(data, Manager) else data)
+        attach_expected_waits(visits)
+        return super().to_representation(visits)
+
 
 # Medical record texts: generous, and within a TEXT column even in four-byte characters.
 RECORD_TEXT_MAX = 10_000
@@ -60,9 +80,11 @@ class VisitSerializer(ModelSerializer):
     )
     status_label = LabelField(source="status")
     allowed_transitions = serializers.SerializerMethodField()
+    expected_wait = serializers.SerializerMethodField()
 
     class Meta:
         model = Visit
+        list_serializer_class = VisitListSerializer
         fields = [
             "id",
             "appointment_id",
@@ -81,6 +103,7 @@ class VisitSerializer(ModelSerializer):
             "status",
             "status_label",
             "allowed_transitions",
+            "expected_wait",
             "visit_date",
             "check_in_time",
             "called_at",
@@ -94,6 +117,14 @@ class VisitSerializer(ModelSerializer):
     )
     def get_allowed_transitions(self, visit: Visit) -> list[str]:
         return sorted(visit.allowed_transitions())
+
+    @extend_schema_field(ExpectedWaitSerializer(allow_null=True))
+    def get_expected_wait(self, visit: Visit) -> dict[str, int] | None:
+        """While the visit waits today: its expected wait; otherwise, or without any basis
+        for an estimate, null."""
+        if not hasattr(visit, "expected_wait"):
+            attach_expected_waits([visit])
+        return visit.expected_wait.as_dict() if visit.expected_wait is not None else None
 
 
 class AllergySerializer(ModelSerializer):

@@ -210,6 +210,8 @@ def test_the_page_and_the_display_read_the_day_in_a_fixed_number_of_queries(
     with django_assert_num_queries(3):
         queues = doctor_day(doctor, day=WORK_DAY)
         assert queues.waiting_count == len(EXPECTED)
-    with django_assert_num_queries(2):
+    # The display: schedules, their visits; then the rooms' next expected waits (the queues,
+    # the doctors' last consultations, the department's when a doctor has too few).
+    with django_assert_num_queries(5):
         boards = waiting_room_board(department=day["M1"].department, now=NOW)
         assert sum(board.waiting_count for board in boards) == len(EXPECTED)

@@ -448,6 +448,7 @@ class Command(BaseCommand):
                     f"{base31(number, 4)}",
                     total_amount=total,
                     insurance_amount=insurance,
+                    estimated_insurance_amount=insurance,
                     self_pay_amount=total - insurance,
                     pay_status=PayStatus.PAID,
                     pay_time=pay_time,
