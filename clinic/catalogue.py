@@ -476,7 +476,7 @@ def import_fee_catalogue(*, data: bytes, by: User) -> FeeCatalogueImport:
     ensure_catalogue_writer(by, FeeItem)
     result = FeeCatalogueImport()
     rows = _read_rows(data, result)
-    if result.errors:
+    if not rows:
         return result
     # The items the file changes, locked, by code in capitals (MariaDB compares codes so).
     existing = {
@@ -510,6 +510,8 @@ def import_fee_catalogue(*, data: bytes, by: User) -> FeeCatalogueImport:
             continue
         planned.append((item, [classes[code] for code in row.allergy_codes]))
     if result.errors:
+        # Every wrong line at once, in the file's order; nothing is written.
+        result.errors.sort(key=lambda error: error[0])
         return result
     for item, allergy_classes in planned:
         adding = item._state.adding
