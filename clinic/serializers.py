@@ -19,11 +19,17 @@ from api.serializers import ModelSerializer
 from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
 from clinic.models import (
+    MONEY,
+    AllergyClass,
     Department,
     Employee,
     EmployeeStatus,
+    FeeCategory,
+    FeeItem,
     Gender,
     IdType,
+    InsuranceClass,
+    InsurancePlan,
     Patient,
     Position,
     Role,
@@ -327,3 +333,77 @@ class StatisticsGroupSerializer(serializers.Serializer):
     dept_name = TextField(allow_null=True)
     doctor_id = TextField(allow_null=True, help_text=_("Staff code."))
     doctor_name = TextField(allow_null=True)
+
+
+# --- The charges' reference data (clinic.catalogue) ----------------------------------------
+
+
+class AllergyClassSerializer(ModelSerializer):
+    name = TextField(source="display_name", read_only=True)
+
+    class Meta:
+        model = AllergyClass
+        fields = ["id", "code", "name"]
+        read_only_fields = fields
+
+
+class InsurancePlanSerializer(ModelSerializer):
+    name = TextField(source="display_name", read_only=True)
+
+    class Meta:
+        model = InsurancePlan
+        fields = ["id", "name", "coverage_a", "coverage_b", "coverage_c", "is_active"]
+        read_only_fields = fields
+
+
+class FeeItemSerializer(ModelSerializer):
+    """A fee item. The code is fixed once the item is made (a change is refused under
+    `code`); `allergy_classes` are the classes' codes."""
+
+    category = serializers.ChoiceField(choices=FeeCategory.choices)
+    category_label = LabelField(source="category")
+    unit_price = serializers.DecimalField(min_value=0, coerce_to_string=True, **MONEY)
+    insurance_class = serializers.ChoiceField(choices=InsuranceClass.choices)
+    insurance_class_label = LabelField(source="insurance_class")
+    allergy_classes = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=AllergyClass.objects.all()
+    )
+
+    class Meta:
+        model = FeeItem
+        fields = [
+            "id",
+            "code",
+            "name",
+            "category",
+            "category_label",
+            "unit",
+            "unit_price",
+            "insurance_class",
+            "insurance_class_label",
+            "fractional_quantity",
+            "specification",
+            "dosage_form",
+            "default_usage",
+            "dose_unit",
+            "doses_per_unit",
+            "allergy_classes",
+            "is_active",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+        # Uniqueness is the service's to report (the code in any case), under `code`.
+        validators: list = []
+        extra_kwargs = {"code": {"validators": []}}
+
+
+class FeeItemFilterSerializer(serializers.Serializer):
+    search = TextField(
+        required=False,
+        max_length=50,
+        help_text=_("The beginning of an item's code or name (the catalogue's one search)."),
+    )
+    category = serializers.ChoiceField(choices=FeeCategory.choices, required=False)
+    active = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text=_("true or false.")
+    )

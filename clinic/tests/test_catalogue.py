@@ -31,7 +31,6 @@ from clinic.models import (
     RegistrationFee,
 )
 from clinic.tests.factories import (
-    AdminUserFactory,
     AllergyClassFactory,
     DoctorFactory,
     DoctorUserFactory,
