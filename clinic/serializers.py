@@ -51,14 +51,21 @@ from clinic.statistics import GROUP_BY_CHOICES
 _FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "non_field_errors"}
 
 
+class PlanBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = TextField(source="display_name")
+
+
 class ProfileSerializer(ModelSerializer):
-    """The signed-in account: who it is and what it acts for."""
+    """The signed-in account: who it is and what it acts for; a patient's insurance plan
+    (null: self-pay), read only: the desk changes it."""
 
     role_label = LabelField(source="role")
     name = TextField(source="display_name", read_only=True)
     emp_id = serializers.SerializerMethodField()
     dept_id = serializers.SerializerMethodField()
     patient_id = serializers.SerializerMethodField()
+    insurance_plan = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -71,6 +78,7 @@ class ProfileSerializer(ModelSerializer):
             "emp_id",
             "dept_id",
             "patient_id",
+            "insurance_plan",
             "last_login",
         ]
         read_only_fields = fields
@@ -88,6 +96,15 @@ class ProfileSerializer(ModelSerializer):
         if user.role != Role.PATIENT:
             return None
         return Patient.objects.filter(user=user).values_list("pk", flat=True).first()
+
+    @extend_schema_field(PlanBriefSerializer(allow_null=True))
+    def get_insurance_plan(self, user: User) -> dict[str, Any] | None:
+        if user.role != Role.PATIENT:
+            return None
+        patient = Patient.objects.filter(user=user).select_related("insurance_plan").first()
+        if patient is None or patient.insurance_plan is None:
+            return None
+        return PlanBriefSerializer(patient.insurance_plan).data
 
 
 def minimum_password_length() -> int:
@@ -116,6 +133,13 @@ class RegisterSerializer(serializers.Serializer):
     phone = PhoneInputField()
     gender = serializers.ChoiceField(choices=Gender.choices)
     id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("An active plan's id (catalogue insurance plans); null or left out: self-pay."),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         form = RegistrationForm(
@@ -142,6 +166,7 @@ class RegisterSerializer(serializers.Serializer):
             "phone": data["phone"],
             "gender": data["gender"],
             "id_card": data["id_card"] or None,
+            "insurance_plan": attrs.get("insurance_plan"),
         }
 
 
@@ -246,6 +271,12 @@ class PatientSerializer(ModelSerializer):
     age = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     has_account = serializers.SerializerMethodField()
+    insurance_plan = serializers.IntegerField(
+        source="insurance_plan_id",
+        read_only=True,
+        allow_null=True,
+        help_text=_("The patient's insurance plan (its id); null: self-pay."),
+    )
 
     class Meta:
         model = Patient
@@ -260,6 +291,7 @@ class PatientSerializer(ModelSerializer):
             "id_type_label",
             "id_card",
             "phone",
+            "insurance_plan",
             "has_account",
             "created_at",
         ]

@@ -127,7 +127,8 @@ class DeskPatientView(ClinicAPIView):
         "the resident ID's checksum, one record per ID number); audited as "
         "patient.details_corrected with the old and new values. Changing the ID number of a "
         "record an online account acts for needs id_document_seen (the number is then "
-        "verified). Nothing changed writes nothing.",
+        "verified). insurance_plan: an active plan's id, or null for self-pay (a plan no longer "
+        "offered is refused unless the record has it already). Nothing changed writes nothing.",
     )
     def patch(self, request: Request, id: int) -> Response:
         record = get_object_or_404(Patient, pk=id)

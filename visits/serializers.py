@@ -16,7 +16,7 @@ from clinic.fields import (
     MaskedPhoneField,
     PhoneInputField,
 )
-from clinic.models import Gender, IdType
+from clinic.models import Gender, IdType, InsurancePlan
 from clinic.serializers import (
     PatientSearchSerializer,
     StatisticsGroupSerializer,
@@ -212,6 +212,12 @@ class PatientCorrectionSerializer(serializers.Serializer):
         allow_null=True,
         max_length=32,
         help_text=_("From the ID document; blank or null takes the number off."),
+    )
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("An active plan's id; null: self-pay."),
     )
     id_document_seen = serializers.BooleanField(
         required=False,
