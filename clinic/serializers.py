@@ -22,6 +22,7 @@ from clinic.models import (
     MONEY,
     AllergyClass,
     Department,
+    DoctorRank,
     Employee,
     EmployeeStatus,
     FeeCategory,
@@ -226,6 +227,12 @@ class EmployeeSerializer(ModelSerializer):
     gender_label = LabelField(source="gender")
     position = serializers.ChoiceField(choices=Position.choices)
     position_label = LabelField(source="position")
+    rank = serializers.ChoiceField(
+        choices=DoctorRank.choices,
+        allow_blank=True,
+        required=False,
+        help_text=_("A doctor's rank: it decides the registration fee. Blank: none."),
+    )
     status = serializers.ChoiceField(choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
     status_label = LabelField(source="status")
 
@@ -242,6 +249,7 @@ class EmployeeSerializer(ModelSerializer):
             "dept_id",
             "dept_name",
             "title",
+            "rank",
             "status",
             "status_label",
             "created_at",

@@ -144,3 +144,13 @@ def test_bad_filters_are_400(query):
     response = bearer_client(DoctorUserFactory()).get(ITEMS, query)
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_an_administrator_sets_a_doctors_rank_audited(admin_user):
+    doctor = DoctorUserFactory().employee
+    api = bearer_client(admin_user)
+    url = f"/api/admin/employees/{doctor.emp_id}"
+    response = api.patch(url, {"rank": "chief"}, format="json")
+    assert response.status_code == 200 and response.json()["rank"] == "chief"
+    assert AuditEvent.objects.get(action="employee.updated").new_values == {"rank": "chief"}
+    assert api.patch(url, {"rank": "professor"}, format="json").status_code == 400
