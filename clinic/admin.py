@@ -332,9 +332,17 @@ class PatientAccountFilter(admin.SimpleListFilter):
 @admin.register(Patient)
 class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ("name", "gender", "masked_id_card", "phone", "birth_date", "account")
-    list_filter = ("gender", "id_type", PatientAccountFilter)
-    list_select_related = ("user",)
+    list_display = (
+        "name",
+        "gender",
+        "masked_id_card",
+        "phone",
+        "birth_date",
+        "plan",
+        "account",
+    )
+    list_filter = ("gender", "id_type", "insurance_plan", PatientAccountFilter)
+    list_select_related = ("user", "insurance_plan")
     # The search box shows because search_fields is set; what it finds is the one search rule
     # (clinic.search, in get_search_results), on indexed columns.
     search_fields = ("name", "phone", "id_card")
@@ -349,6 +357,10 @@ class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("ID number"))
     def masked_id_card(self, obj: Patient) -> str:
         return mask_id_card(obj.id_card)
+
+    @admin.display(description=_("insurance plan"))
+    def plan(self, obj: Patient) -> str:
+        return obj.insurance_plan.display_name if obj.insurance_plan_id else _("Self-pay")
 
     @admin.display(description=_("account"))
     def account(self, obj: Patient) -> str:
