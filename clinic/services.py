@@ -57,6 +57,7 @@ def match_or_create_patient(
     id_card: str | None = None,
     id_type: str = IdType.RESIDENT_ID,
     gender: str = "",
+    insurance_plan: InsurancePlan | None = None,
 ) -> Patient:
     """The desk's matching: the existing record of the person in front of the desk, locked,
     or a new one. Runs inside the caller's transaction (Patient comes after Appointment and
@@ -73,10 +74,17 @@ def match_or_create_patient(
     otherwise it picks such a record explicitly from the search. Numbers typed here are
     verified: the desk has the person and the document in front of it.
     """
+    if insurance_plan is not None and not insurance_plan.is_active:
+        raise InvalidInput(
+            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
+        )
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
     )
     candidate.id_verified = bool(candidate.id_card)
+    # A new record's plan (`insurance_plan`; None: self-pay). An existing record keeps its
+    # own: the desk changes it on the patient's page (correct_patient_details, audited).
+    candidate.insurance_plan = insurance_plan
     # Serialise decisions about people sharing this phone (a match may not exist yet).
     IdentityLock.acquire(f"phone:{candidate.phone}")
     without_account = _locked_patients().filter(user__isnull=True)

@@ -109,6 +109,7 @@ class WalkInView(ClinicAPIView):
             id_type=data["id_type"],
             gender=data["gender"],
             doctor=data.get("doctor_id"),
+            insurance_plan=data.get("insurance_plan"),
         )
         # Returned with its patient, department, doctor and room loaded: no second read.
         return self.object_response(visit, VisitSerializer, status=201, reveal_id_card=True)

@@ -219,6 +219,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     id_type=data["id_type"],
                     gender=data["gender"],
                     doctor=data["doctor"],
+                    insurance_plan=data["insurance_plan"],
                 )
             except ClinicError as error:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)

@@ -106,6 +106,13 @@ class WalkInForm(forms.Form):
         required=False,
         empty_label=_("Any doctor with places now"),
     )
+    insurance_plan = forms.ModelChoiceField(
+        label=_("Insurance plan"),
+        queryset=InsurancePlan.objects.filter(is_active=True).order_by("name", "id"),
+        required=False,
+        empty_label=_("Self-pay"),
+        help_text=_("For a new patient; a returning patient's plan is changed on their page."),
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

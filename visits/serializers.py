@@ -190,6 +190,15 @@ class WalkInSerializer(serializers.Serializer):
     doctor_id = DoctorField(
         required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
     )
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "A new patient record's plan (an active plan's id; null: self-pay). An existing "
+            "record keeps its own: change it with PATCH /api/receptionist/patients/{id}."
+        ),
+    )
 
 
 class PatientCorrectionSerializer(serializers.Serializer):

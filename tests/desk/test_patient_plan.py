@@ -169,3 +169,58 @@ def test_the_desk_api_sets_and_clears_the_plan(receptionist, plans):
     assert response.status_code == 200 and response.json()["insurance_plan"] is None
     events = AuditEvent.objects.filter(action="patient.details_corrected").order_by("id")
     assert [event.new_values["insurance_plan"] for event in events] == [active.pk, None]
+
+
+# A walk-in's new record.
+
+
+def test_a_walk_in_new_record_gets_the_plan_an_existing_one_keeps_its_own(receptionist, plans):
+    from scheduling.tests.factories import ScheduleFactory
+    from tests.support import WORK_DAY, clinic_time
+    from visits.services import register_walk_in
+
+    active, inactive = plans
+    schedule = ScheduleFactory(work_date=WORK_DAY, max_patients=5)
+    now = clinic_time(7, 30)
+    visit = register_walk_in(
+        by=receptionist,
+        department=schedule.department,
+        name="路人甲",
+        phone="13700000001",
+        now=now,
+        insurance_plan=active,
+    )
+    assert visit.patient.insurance_plan == active
+    existing = PatientFactory(name="路人乙", phone="13700000002", id_card=None)
+    visit = register_walk_in(
+        by=receptionist,
+        department=schedule.department,
+        name="路人乙",
+        phone="13700000002",
+        now=now,
+        insurance_plan=active,
+    )
+    assert visit.patient == existing
+    existing.refresh_from_db()
+    assert existing.insurance_plan is None
+    from clinic.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput) as error:
+        register_walk_in(
+            by=receptionist,
+            department=schedule.department,
+            name="路人丙",
+            phone="13700000003",
+            now=now,
+            insurance_plan=inactive,
+        )
+    assert "insurance_plan" in error.value.details
+    assert not Patient.objects.filter(name="路人丙").exists()
+
+
+def test_the_walk_in_page_offers_the_active_plans(client, receptionist, plans):
+    active, inactive = plans
+    client.force_login(receptionist)
+    html = client.get(reverse("visits:walk-in")).content.decode()
+    assert 'name="insurance_plan"' in html
+    assert f'value="{active.pk}"' in html and f'value="{inactive.pk}"' not in html
