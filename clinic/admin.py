@@ -783,12 +783,17 @@ class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
 def _describe_change(event: AuditEvent) -> str:
     """An event's changed fields as "field: old → new" (new values only when created)."""
     old, new = event.old_values or {}, event.new_values or {}
+    labels = {
+        field.name: str(getattr(field, "verbose_name", field.name))
+        for field in FeeItem._meta.get_fields()
+    }
     parts = []
     for name, value in new.items():
+        label = labels.get(name, name)
         if name in old:
-            parts.append(f"{name}: {_shown(old[name])} → {_shown(value)}")
+            parts.append(f"{label}: {_shown(old[name])} → {_shown(value)}")
         else:
-            parts.append(f"{name}: {_shown(value)}")
+            parts.append(f"{label}: {_shown(value)}")
     return "; ".join(parts) or "—"
 
 
