@@ -39,7 +39,7 @@ ERROR_SCHEMA = {
 
 class ClinicAutoSchema(AutoSchema):
     def get_tags(self) -> list[str]:
-        # /api/<group>/...: auth, patient, receptionist, doctor, admin.
+        # /api/<group>/...: auth, patient, receptionist, doctor, admin, catalogue.
         parts = [part for part in self.path.split("/") if part]
         if len(parts) >= 2 and parts[0] == "api":
             return [parts[1]]

@@ -25,7 +25,7 @@ from clinic.roles import ensure_role
 from clinic.staff import delete_with_event
 
 ACCOUNT_FIELDS = ("username", "role", "is_active", "employee", "first_name", "last_name", "email")
-PATIENT_FIELDS = ("name", "gender", "birth_date", "id_type", "id_card", "phone")
+PATIENT_FIELDS = ("name", "gender", "birth_date", "id_type", "id_card", "phone", "insurance_plan")
 
 
 def _group_names(user: User) -> list[str]:

@@ -11,9 +11,15 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -26,8 +32,36 @@ from clinic.accounts import (
 )
 from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.audit import ACTION_LABELS, action_label
+from clinic.catalogue import (
+    FeeCatalogueImport,
+    delete_allergy_class,
+    delete_fee_item,
+    delete_insurance_plan,
+    delete_registration_fee,
+    fee_catalogue_csv_rows,
+    import_fee_catalogue,
+    price_history,
+    save_allergy_class,
+    save_fee_item,
+    save_insurance_plan,
+    save_registration_fee,
+)
+from clinic.catalogue_search import matching_fee_items
 from clinic.exceptions import ClinicError
-from clinic.models import AuditEvent, Department, Employee, Patient, Role, Room, User
+from clinic.exports import csv_response
+from clinic.models import (
+    AllergyClass,
+    AuditEvent,
+    Department,
+    Employee,
+    FeeItem,
+    InsurancePlan,
+    Patient,
+    RegistrationFee,
+    Role,
+    Room,
+    User,
+)
 from clinic.privacy import mask_id_card
 from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter
 from clinic.staff import (
@@ -38,6 +72,7 @@ from clinic.staff import (
     save_employee,
     save_room,
 )
+from clinic.templatetags.clinic_format import money
 
 admin.site.site_header = _("Clinic Flow administration")
 admin.site.site_title = _("Clinic Flow")
@@ -234,10 +269,11 @@ class EmployeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "department",
         "title",
         "title_en",
+        "rank",
         "status",
         "account",
     )
-    list_filter = ("position", "status", "department")
+    list_filter = ("position", "rank", "status", "department")
     list_select_related = ("department", "user")
     search_fields = ("emp_id", "name", "phone")
 
@@ -256,7 +292,26 @@ class EmployeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
 class PatientAdminForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ("name", "gender", "id_type", "id_card", "phone", "birth_date", "user")
+        fields = (
+            "name",
+            "gender",
+            "id_type",
+            "id_card",
+            "phone",
+            "birth_date",
+            "insurance_plan",
+            "user",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Active plans can be chosen; a record keeps the plan it has.
+        plans = self.fields["insurance_plan"]
+        current = self.instance.insurance_plan_id if self.instance else None
+        plans.queryset = InsurancePlan.objects.filter(Q(is_active=True) | Q(pk=current)).order_by(
+            "name"
+        )
+        plans.empty_label = _("Self-pay")
 
 
 class PatientAccountFilter(admin.SimpleListFilter):
@@ -277,9 +332,17 @@ class PatientAccountFilter(admin.SimpleListFilter):
 @admin.register(Patient)
 class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ("name", "gender", "masked_id_card", "phone", "birth_date", "account")
-    list_filter = ("gender", "id_type", PatientAccountFilter)
-    list_select_related = ("user",)
+    list_display = (
+        "name",
+        "gender",
+        "masked_id_card",
+        "phone",
+        "birth_date",
+        "plan",
+        "account",
+    )
+    list_filter = ("gender", "id_type", "insurance_plan", PatientAccountFilter)
+    list_select_related = ("user", "insurance_plan")
     # The search box shows because search_fields is set; what it finds is the one search rule
     # (clinic.search, in get_search_results), on indexed columns.
     search_fields = ("name", "phone", "id_card")
@@ -294,6 +357,10 @@ class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("ID number"))
     def masked_id_card(self, obj: Patient) -> str:
         return mask_id_card(obj.id_card)
+
+    @admin.display(description=_("insurance plan"))
+    def plan(self, obj: Patient) -> str:
+        return obj.insurance_plan.display_name if obj.insurance_plan_id else _("Self-pay")
 
     @admin.display(description=_("account"))
     def account(self, obj: Patient) -> str:
@@ -472,3 +539,323 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             _("Only this patient's events"),
             obj.patient.name,
         )
+
+
+# The charges' reference data (clinic.catalogue): written by administrators through the
+# services (validated, audited), read by clinic managers (clinic.groups).
+
+
+class FeeItemForm(forms.ModelForm):
+    class Meta:
+        model = FeeItem
+        fields = (
+            "code",
+            "name",
+            "category",
+            "unit",
+            "unit_price",
+            "insurance_class",
+            "fractional_quantity",
+            "is_active",
+            "specification",
+            "dosage_form",
+            "default_usage",
+            "dose_unit",
+            "doses_per_unit",
+            "allergy_classes",
+        )
+
+
+class FeeCatalogueUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "The export's columns: code, name, category, unit, unit_price, insurance_class, "
+            "specification, dosage_form, default_usage, dose_unit, doses_per_unit, "
+            "fractional_quantity (1/0), allergy_classes (codes separated by |), is_active "
+            "(1/0). UTF-8; a header line is allowed. Every line is checked first: one bad "
+            "line imports nothing. Existing codes are updated."
+        ),
+    )
+
+
+# Bigger than any clinic's catalogue: refused before it is read.
+FEE_CATALOGUE_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+
+
+@admin.register(FeeItem)
+class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The fee catalogue. Its price history is its audit trail (clinic.catalogue)."""
+
+    form = FeeItemForm
+    list_display = (
+        "code",
+        "name",
+        "category",
+        "unit",
+        "price",
+        "insurance_class",
+        "is_active",
+    )
+    list_filter = ("category", "insurance_class", "is_active")
+    # The box shows because search_fields is set; what it finds is the catalogue's one
+    # search (clinic.catalogue_search), in get_search_results.
+    search_fields = ("code", "name")
+    search_help_text = _("An item's code or the beginning of its name.")
+    filter_horizontal = ("allergy_classes",)
+    ordering = ("category", "code")
+    actions = ["export_csv"]
+    change_list_template = "clinic/admin/fee_item_changelist.html"
+    show_full_result_count = False
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "code",
+                    "name",
+                    "category",
+                    "unit",
+                    "unit_price",
+                    "insurance_class",
+                    "fractional_quantity",
+                    "is_active",
+                )
+            },
+        ),
+        (
+            _("Drugs"),
+            {
+                "fields": (
+                    "specification",
+                    "dosage_form",
+                    "default_usage",
+                    "dose_unit",
+                    "doses_per_unit",
+                    "allergy_classes",
+                )
+            },
+        ),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return (*fieldsets, (_("Price history"), {"fields": ("history",)}))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Charges and bill lines copy the code: it is fixed once the item is made.
+        return ("code", "history") if obj is not None else ()
+
+    def get_search_results(self, request, queryset, search_term):
+        return matching_fee_items(search_term, queryset=queryset), False
+
+    @admin.display(description=_("unit price"), ordering="unit_price")
+    def price(self, obj: FeeItem) -> str:
+        return money(obj.unit_price)
+
+    @admin.display(description=_("price history"))
+    def history(self, obj: FeeItem) -> str:
+        events = list(price_history(obj)[:50])
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(timezone.localtime(event.created_at), "DATETIME_FORMAT"),
+                    event.actor.display_name if event.actor_id else event.actor_username or "—",
+                    action_label(event.action),
+                    _describe_change(event),
+                )
+                for event in events
+            ),
+        )
+        changelist = reverse("admin:clinic_auditevent_changelist")
+        link = format_html(
+            '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
+            changelist,
+            FeeItem._meta.label_lower,
+            obj.pk,
+            _("All events in the audit trail"),
+        )
+        if not events:
+            return link
+        return format_html(
+            '<table id="price-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
+            _("time"),
+            _("by"),
+            _("action"),
+            _("change"),
+            rows,
+            link,
+        )
+
+    def save_model(self, request: HttpRequest, obj: FeeItem, form: Any, change: bool) -> None:
+        save_fee_item(
+            item=obj, by=request.user, allergy_classes=form.cleaned_data.get("allergy_classes")
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The allergy classes were set, and recorded, by save_fee_item().
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: FeeItem) -> None:
+        delete_fee_item(item=obj, by=request.user)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        can_import = self.has_add_permission(request) and self.has_change_permission(request)
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="clinic_feeitem_import",
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="clinic_feeitem_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _export(self, items: QuerySet[FeeItem]) -> HttpResponse:
+        items = items.order_by("category", "code").prefetch_related("allergy_classes")
+        return csv_response("fee-catalogue.csv", fee_catalogue_csv_rows(items))
+
+    @admin.action(description=_("Export the selected items as CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[FeeItem]) -> HttpResponse:
+        return self._export(queryset)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The whole catalogue as CSV (the import's own columns)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return self._export(FeeItem.objects.all())
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV; errors are listed by line and nothing is imported."""
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        errors: list[tuple[int, str]] = []
+        status = 200
+        if request.method == "POST":
+            form = FeeCatalogueUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                if upload.size > FEE_CATALOGUE_UPLOAD_MAX_BYTES:
+                    form.add_error("file", _("The file is too large."))
+                    status = 400
+                else:
+                    try:
+                        result = import_fee_catalogue(data=upload.read(), by=request.user)
+                    except ClinicError as error:  # another change at once, or lock errors
+                        result = FeeCatalogueImport(errors=[(0, error.message)])
+                    if not result.errors:
+                        self.message_user(
+                            request,
+                            _("Imported: %(added)d added, %(changed)d changed.")
+                            % {"added": len(result.added), "changed": len(result.changed)},
+                        )
+                        return redirect("admin:clinic_feeitem_changelist")
+                    errors, status = result.errors, 400
+            else:
+                status = 400
+        else:
+            form = FeeCatalogueUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import the fee catalogue"),
+            "form": form,
+            "errors": errors,
+        }
+        return TemplateResponse(
+            request, "clinic/admin/fee_item_import.html", context, status=status
+        )
+
+
+def _describe_change(event: AuditEvent) -> str:
+    """An event's changed fields as "field: old → new" (new values only when created)."""
+    old, new = event.old_values or {}, event.new_values or {}
+    labels = {
+        field.name: str(getattr(field, "verbose_name", field.name))
+        for field in FeeItem._meta.get_fields()
+    }
+    parts = []
+    for name, value in new.items():
+        label = labels.get(name, name)
+        if name in old:
+            parts.append(f"{label}: {_shown(old[name])} → {_shown(value)}")
+        else:
+            parts.append(f"{label}: {_shown(value)}")
+    return "; ".join(parts) or "—"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value in (None, "") else str(value)
+
+
+@admin.register(InsurancePlan)
+class InsurancePlanAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "name_en", "coverage_a", "coverage_b", "coverage_c", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "name_en")
+
+    def save_model(self, request: HttpRequest, obj: InsurancePlan, form, change) -> None:
+        save_insurance_plan(plan=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: InsurancePlan) -> None:
+        delete_insurance_plan(plan=obj, by=request.user)
+
+
+class RegistrationFeeForm(forms.ModelForm):
+    class Meta:
+        model = RegistrationFee
+        fields = ("rank", "fee_item")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Registration fee items only (the model's limit_choices_to), in code order.
+        self.fields["fee_item"].queryset = self.fields["fee_item"].queryset.order_by("code")
+
+
+@admin.register(RegistrationFee)
+class RegistrationFeeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Which registration fee item each doctor's rank charges at check-in and walk-in."""
+
+    form = RegistrationFeeForm
+    list_display = ("rank", "fee_item", "price")
+    list_select_related = ("fee_item",)
+
+    @admin.display(description=_("unit price"))
+    def price(self, obj: RegistrationFee) -> str:
+        return money(obj.fee_item.unit_price)
+
+    def save_model(self, request: HttpRequest, obj: RegistrationFee, form, change) -> None:
+        save_registration_fee(fee=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: RegistrationFee) -> None:
+        delete_registration_fee(fee=obj, by=request.user)
+
+
+@admin.register(AllergyClass)
+class AllergyClassAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "name_en")
+    search_fields = ("code", "name", "name_en")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("code",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: AllergyClass, form, change) -> None:
+        save_allergy_class(allergy_class=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: AllergyClass) -> None:
+        delete_allergy_class(allergy_class=obj, by=request.user)

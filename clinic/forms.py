@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from api.fields import DATE_MAX, DATE_MIN
 from clinic.exceptions import ClinicError
-from clinic.models import Gender, User
+from clinic.models import Gender, InsurancePlan, User
 from clinic.validators import (
     normalize_phone,
     normalize_resident_id,
@@ -33,6 +33,11 @@ def apply_clinic_error(
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+def active_insurance_plans():
+    """The plans a patient can be given: the active ones, by name."""
+    return InsurancePlan.objects.filter(is_active=True).order_by("name", "id")
 
 
 ISO_DATE = "%Y-%m-%d"
@@ -121,7 +126,24 @@ class RegistrationForm(BaseUserCreationForm):
         help_text=_("Optional. With it, the desk can find your records at the clinic."),
     )
 
-    field_order = ("username", "name", "phone", "gender", "id_card", "password1", "password2")
+    insurance_plan = forms.ModelChoiceField(
+        label=_("Medical insurance"),
+        queryset=InsurancePlan.objects.none(),
+        required=False,
+        empty_label=_("Self-pay (no insurance)"),
+        help_text=_("Optional. The desk checks your insurance card at your visit."),
+    )
+
+    field_order = (
+        "username",
+        "name",
+        "phone",
+        "gender",
+        "id_card",
+        "insurance_plan",
+        "password1",
+        "password2",
+    )
 
     class Meta(BaseUserCreationForm.Meta):
         model = User
@@ -131,6 +153,7 @@ class RegistrationForm(BaseUserCreationForm):
         super().__init__(*args, **kwargs)
         # Patients always sign in with a password: no "unusable password" choice here.
         self.fields.pop("usable_password", None)
+        self.fields["insurance_plan"].queryset = active_insurance_plans()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

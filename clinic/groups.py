@@ -7,7 +7,9 @@ they may change in Django Admin and whether they read medical records:
   (read, and correct on their own page), and the right to create and change administrator
   accounts (`clinic.manage_administrators`) and to give groups.
 - "Clinic manager": the same clinic data (departments, rooms, staff, schedules, patients,
-  statistics, screens) without medical records and without administrator accounts.
+  statistics, screens) without medical records and without administrator accounts; the
+  charges' reference data (fee catalogue, insurance plans, registration fees, allergy
+  classes) read only: prices are the administrators' to change.
 
 Superusers hold every permission. The groups' permissions are set after every `migrate`, so
 that a new model's permissions join them; accounts are put in a group by an administrator.
@@ -22,8 +24,9 @@ from django.db.models import Q
 
 ADMINISTRATORS = "Clinic administrator"
 MANAGERS = "Clinic manager"
+# The charges' reference data (clinic.catalogue): administrators write it, managers read it.
+CATALOGUE_MODELS = ("feeitem", "insuranceplan", "registrationfee", "allergyclass")
 CLINIC_APPS = ("clinic", "scheduling", "appointments", "visits", "billing")
-# What a manager lacks: the records, and the accounts that hold every right.
 # What a manager lacks: the records, the accounts that hold every right, and the groups
 # themselves (changing one's own group would give the rest back).
 ADMINISTRATORS_ONLY = (
@@ -32,6 +35,11 @@ ADMINISTRATORS_ONLY = (
     | Q(content_type__app_label="visits", content_type__model="patientallergy")
     | Q(content_type__app_label="clinic", codename="manage_administrators")
     | Q(content_type__app_label="auth")
+    # Prices and coverages: read, not written.
+    | (
+        Q(content_type__app_label="clinic", content_type__model__in=CATALOGUE_MODELS)
+        & ~Q(codename__startswith="view_")
+    )
 )
 
 

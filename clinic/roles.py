@@ -48,6 +48,9 @@ def role_required(*roles: str) -> Callable[[ViewFunc], ViewFunc]:
 # The front desk's pages are open to administrators as well.
 DESK_ROLES = (Role.RECEPTIONIST, Role.ADMIN)
 
+# Everyone who works at the clinic (not patients): reference data such as the fee catalogue.
+STAFF_ROLES = (Role.RECEPTIONIST, Role.DOCTOR, Role.ADMIN)
+
 # Each role's home page, by URL name.
 HOME_URL_NAMES = {
     Role.PATIENT: "appointments:my-appointments",
@@ -92,6 +95,12 @@ class IsDoctor(HasRole):
 
 class IsAdmin(HasRole):
     roles = frozenset({Role.ADMIN})
+
+
+class IsStaff(HasRole):
+    """The clinic's staff, any role but patients."""
+
+    roles = frozenset(STAFF_ROLES)
 
 
 class IsSignedIn(HasRole):

@@ -19,11 +19,18 @@ from api.serializers import ModelSerializer
 from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
 from clinic.models import (
+    MONEY,
+    AllergyClass,
     Department,
+    DoctorRank,
     Employee,
     EmployeeStatus,
+    FeeCategory,
+    FeeItem,
     Gender,
     IdType,
+    InsuranceClass,
+    InsurancePlan,
     Patient,
     Position,
     Role,
@@ -45,14 +52,21 @@ from clinic.statistics import GROUP_BY_CHOICES
 _FORM_TO_API = {"password1": "password", "password2": "password", "__all__": "non_field_errors"}
 
 
+class PlanBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = TextField(source="display_name")
+
+
 class ProfileSerializer(ModelSerializer):
-    """The signed-in account: who it is and what it acts for."""
+    """The signed-in account: who it is and what it acts for; a patient's insurance plan
+    (null: self-pay), read only: the desk changes it."""
 
     role_label = LabelField(source="role")
     name = TextField(source="display_name", read_only=True)
     emp_id = serializers.SerializerMethodField()
     dept_id = serializers.SerializerMethodField()
     patient_id = serializers.SerializerMethodField()
+    insurance_plan = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -65,6 +79,7 @@ class ProfileSerializer(ModelSerializer):
             "emp_id",
             "dept_id",
             "patient_id",
+            "insurance_plan",
             "last_login",
         ]
         read_only_fields = fields
@@ -82,6 +97,15 @@ class ProfileSerializer(ModelSerializer):
         if user.role != Role.PATIENT:
             return None
         return Patient.objects.filter(user=user).values_list("pk", flat=True).first()
+
+    @extend_schema_field(PlanBriefSerializer(allow_null=True))
+    def get_insurance_plan(self, user: User) -> dict[str, Any] | None:
+        if user.role != Role.PATIENT:
+            return None
+        patient = Patient.objects.filter(user=user).select_related("insurance_plan").first()
+        if patient is None or patient.insurance_plan is None:
+            return None
+        return PlanBriefSerializer(patient.insurance_plan).data
 
 
 def minimum_password_length() -> int:
@@ -110,6 +134,13 @@ class RegisterSerializer(serializers.Serializer):
     phone = PhoneInputField()
     gender = serializers.ChoiceField(choices=Gender.choices)
     id_card = TextField(max_length=32, required=False, allow_blank=True, default="")
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("An active plan's id (catalogue insurance plans); null or left out: self-pay."),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         form = RegistrationForm(
@@ -136,6 +167,7 @@ class RegisterSerializer(serializers.Serializer):
             "phone": data["phone"],
             "gender": data["gender"],
             "id_card": data["id_card"] or None,
+            "insurance_plan": attrs.get("insurance_plan"),
         }
 
 
@@ -195,6 +227,12 @@ class EmployeeSerializer(ModelSerializer):
     gender_label = LabelField(source="gender")
     position = serializers.ChoiceField(choices=Position.choices)
     position_label = LabelField(source="position")
+    rank = serializers.ChoiceField(
+        choices=DoctorRank.choices,
+        allow_blank=True,
+        required=False,
+        help_text=_("A doctor's rank: it decides the registration fee. Blank: none."),
+    )
     status = serializers.ChoiceField(choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
     status_label = LabelField(source="status")
 
@@ -211,6 +249,7 @@ class EmployeeSerializer(ModelSerializer):
             "dept_id",
             "dept_name",
             "title",
+            "rank",
             "status",
             "status_label",
             "created_at",
@@ -240,6 +279,12 @@ class PatientSerializer(ModelSerializer):
     age = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
     has_account = serializers.SerializerMethodField()
+    insurance_plan = serializers.IntegerField(
+        source="insurance_plan_id",
+        read_only=True,
+        allow_null=True,
+        help_text=_("The patient's insurance plan (its id); null: self-pay."),
+    )
 
     class Meta:
         model = Patient
@@ -254,6 +299,7 @@ class PatientSerializer(ModelSerializer):
             "id_type_label",
             "id_card",
             "phone",
+            "insurance_plan",
             "has_account",
             "created_at",
         ]
@@ -327,3 +373,77 @@ class StatisticsGroupSerializer(serializers.Serializer):
     dept_name = TextField(allow_null=True)
     doctor_id = TextField(allow_null=True, help_text=_("Staff code."))
     doctor_name = TextField(allow_null=True)
+
+
+# --- The charges' reference data (clinic.catalogue) ----------------------------------------
+
+
+class AllergyClassSerializer(ModelSerializer):
+    name = TextField(source="display_name", read_only=True)
+
+    class Meta:
+        model = AllergyClass
+        fields = ["id", "code", "name"]
+        read_only_fields = fields
+
+
+class InsurancePlanSerializer(ModelSerializer):
+    name = TextField(source="display_name", read_only=True)
+
+    class Meta:
+        model = InsurancePlan
+        fields = ["id", "name", "coverage_a", "coverage_b", "coverage_c", "is_active"]
+        read_only_fields = fields
+
+
+class FeeItemSerializer(ModelSerializer):
+    """A fee item. The code is fixed once the item is made (a change is refused under
+    `code`); `allergy_classes` are the classes' codes."""
+
+    category = serializers.ChoiceField(choices=FeeCategory.choices)
+    category_label = LabelField(source="category")
+    unit_price = serializers.DecimalField(min_value=0, coerce_to_string=True, **MONEY)
+    insurance_class = serializers.ChoiceField(choices=InsuranceClass.choices)
+    insurance_class_label = LabelField(source="insurance_class")
+    allergy_classes = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=AllergyClass.objects.all()
+    )
+
+    class Meta:
+        model = FeeItem
+        fields = [
+            "id",
+            "code",
+            "name",
+            "category",
+            "category_label",
+            "unit",
+            "unit_price",
+            "insurance_class",
+            "insurance_class_label",
+            "fractional_quantity",
+            "specification",
+            "dosage_form",
+            "default_usage",
+            "dose_unit",
+            "doses_per_unit",
+            "allergy_classes",
+            "is_active",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+        # Uniqueness is the service's to report (the code in any case), under `code`.
+        validators: list = []
+        extra_kwargs = {"code": {"validators": []}}
+
+
+class FeeItemFilterSerializer(serializers.Serializer):
+    search = TextField(
+        required=False,
+        max_length=50,
+        help_text=_("The beginning of an item's code or name (the catalogue's one search)."),
+    )
+    category = serializers.ChoiceField(choices=FeeCategory.choices, required=False)
+    active = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text=_("true or false.")
+    )

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PatientConflict, PatientNeedsDeskReview
-from clinic.models import IdentityLock, IdType, Patient, Role, User
+from clinic.models import IdentityLock, IdType, InsurancePlan, Patient, Role, User
 from clinic.validators import normalize_phone, normalize_resident_id
 
 
@@ -57,6 +57,7 @@ def match_or_create_patient(
     id_card: str | None = None,
     id_type: str = IdType.RESIDENT_ID,
     gender: str = "",
+    insurance_plan: InsurancePlan | None = None,
 ) -> Patient:
     """The desk's matching: the existing record of the person in front of the desk, locked,
     or a new one. Runs inside the caller's transaction (Patient comes after Appointment and
@@ -73,10 +74,17 @@ def match_or_create_patient(
     otherwise it picks such a record explicitly from the search. Numbers typed here are
     verified: the desk has the person and the document in front of it.
     """
+    if insurance_plan is not None and not insurance_plan.is_active:
+        raise InvalidInput(
+            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
+        )
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
     )
     candidate.id_verified = bool(candidate.id_card)
+    # A new record's plan (`insurance_plan`; None: self-pay). An existing record keeps its
+    # own: the desk changes it on the patient's page (correct_patient_details, audited).
+    candidate.insurance_plan = insurance_plan
     # Serialise decisions about people sharing this phone (a match may not exist yet).
     IdentityLock.acquire(f"phone:{candidate.phone}")
     without_account = _locked_patients().filter(user__isnull=True)
@@ -144,6 +152,7 @@ def register_patient_account(
     phone: str,
     gender: str,
     id_card: str | None = None,
+    insurance_plan: InsurancePlan | None = None,
 ) -> Registration:
     """Create a patient's own account and the patient record it acts for.
 
@@ -152,7 +161,14 @@ def register_patient_account(
     Anything else gets a record of its own, and the answer is the same whatever was found:
     registering never tells whether someone is a patient. An ID number that is already on
     another record is left off the new one, for the desk to check in person.
+
+    `insurance_plan`: the plan the person says they have (an active one; none is self-pay).
+    A desk record that is attached keeps the plan the desk gave it, if any.
     """
+    if insurance_plan is not None and not insurance_plan.is_active:
+        raise InvalidInput(
+            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
+        )
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=IdType.RESIDENT_ID, gender=gender
     )
@@ -169,13 +185,19 @@ def register_patient_account(
         and existing.phone == candidate.phone
     ):
         existing.user = user
-        existing.save(update_fields=["user"])
+        linked = {"account": user.pk, "by": "registration"}
+        update_fields = ["user"]
+        if insurance_plan is not None and existing.insurance_plan_id is None:
+            existing.insurance_plan = insurance_plan
+            update_fields.append("insurance_plan")
+            linked["insurance_plan"] = insurance_plan.pk
+        existing.save(update_fields=update_fields)
         record_event(
             actor=user,
             action="patient.account_linked",
             obj=existing,
             patient=existing,
-            new={"account": user.pk, "by": "registration"},
+            new=linked,
         )
         return Registration(user, existing)
     withheld = existing is not None
@@ -183,12 +205,16 @@ def register_patient_account(
         candidate.id_card = None
         candidate.birth_date = None
     candidate.user = user
+    candidate.insurance_plan = insurance_plan
     candidate.save()
     record_event(
         actor=user,
         action="patient.registered",
         obj=candidate,
         patient=candidate,
-        new={"id_card_withheld_for_the_desk": withheld},
+        new={
+            "id_card_withheld_for_the_desk": withheld,
+            "insurance_plan": insurance_plan.pk if insurance_plan is not None else None,
+        },
     )
     return Registration(user, candidate)

@@ -34,6 +34,7 @@ EMPLOYEE_FIELDS = (
     "department",
     "title",
     "title_en",
+    "rank",
     "status",
 )
 

@@ -83,6 +83,7 @@ def register(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"],
                     gender=data["gender"],
                     id_card=data["id_card"] or None,
+                    insurance_plan=data.get("insurance_plan"),
                 )
             except ClinicError as error:
                 apply_clinic_error(form, error, {"id_type": "id_card"})

@@ -12,11 +12,14 @@ from django.urls import reverse
 
 from appointments.tests.factories import AppointmentFactory
 from billing.tests.factories import BillFactory, IncomeRecordFactory
-from clinic.models import AuditEvent, Role
+from clinic.models import AuditEvent, DoctorRank, FeeCategory, RegistrationFee, Role
 from clinic.tests.factories import (
+    AllergyClassFactory,
     DepartmentFactory,
     DoctorUserFactory,
     EmployeeFactory,
+    FeeItemFactory,
+    InsurancePlanFactory,
     PatientFactory,
     RoomFactory,
 )
@@ -42,6 +45,16 @@ def make_display_token() -> DisplayToken:
     )
 
 
+def make_registration_fee() -> RegistrationFee:
+    """The next rank's registration fee: one row per rank, so at most four rows."""
+    taken = set(RegistrationFee.objects.values_list("rank", flat=True))
+    free = [rank for rank in DoctorRank.values if rank not in taken]
+    if not free:
+        return RegistrationFee.objects.first()
+    item = FeeItemFactory(category=FeeCategory.REGISTRATION)
+    return RegistrationFee.objects.create(rank=free[0], fee_item=item)
+
+
 # One row maker per admin list; a model registered without one fails the coverage test.
 ROW_MAKERS = {
     "clinic.user": DoctorUserFactory,
@@ -50,6 +63,10 @@ ROW_MAKERS = {
     "clinic.employee": EmployeeFactory,
     "clinic.patient": PatientFactory,
     "clinic.auditevent": make_audit_event,
+    "clinic.feeitem": FeeItemFactory,
+    "clinic.insuranceplan": InsurancePlanFactory,
+    "clinic.registrationfee": make_registration_fee,
+    "clinic.allergyclass": AllergyClassFactory,
     "scheduling.schedule": ScheduleFactory,
     "appointments.appointment": AppointmentFactory,
     "visits.visit": VisitFactory,

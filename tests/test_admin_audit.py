@@ -403,6 +403,7 @@ class TestEmployees:
                     "department": department.pk,
                     "title": "主治医师",
                     "title_en": "Attending Physician",
+                    "rank": "",
                     "status": "active",
                 },
             )
@@ -622,6 +623,7 @@ class TestPatientAccounts:
                     "id_type": "resident_id",
                     "id_card": mask_id_card(id_card),
                     "phone": "13955556666",
+                    "insurance_plan": None,
                 },
             ),
             (

@@ -114,6 +114,7 @@ class WalkInView(ClinicAPIView):
             id_type=data["id_type"],
             gender=data["gender"],
             doctor=data.get("doctor_id"),
+            insurance_plan=data.get("insurance_plan"),
         )
         # Returned with its patient, department, doctor and room loaded: no second read.
         return self.object_response(visit, VisitSerializer, status=201, reveal_id_card=True)
@@ -132,7 +133,8 @@ class DeskPatientView(ClinicAPIView):
         "the resident ID's checksum, one record per ID number); audited as "
         "patient.details_corrected with the old and new values. Changing the ID number of a "
         "record an online account acts for needs id_document_seen (the number is then "
-        "verified). Nothing changed writes nothing.",
+        "verified). insurance_plan: an active plan's id, or null for self-pay (a plan no longer "
+        "offered is refused unless the record has it already). Nothing changed writes nothing.",
     )
     def patch(self, request: Request, id: int) -> Response:
         record = get_object_or_404(Patient, pk=id)

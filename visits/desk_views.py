@@ -221,6 +221,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     id_type=data["id_type"],
                     gender=data["gender"],
                     doctor=data["doctor"],
+                    insurance_plan=data["insurance_plan"],
                 )
             except ClinicError as error:
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
@@ -438,7 +439,7 @@ def leave_unseen(request: HttpRequest) -> HttpResponse:
 def patients(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data.get("q", "").strip() if form.is_valid() else ""
-    found = matching_patients([parse_term(query)])
+    found = matching_patients([parse_term(query)]).select_related("insurance_plan")
     page = Paginator(found, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -460,7 +461,9 @@ IDENTITY_ACTIONS = {
 def patient(request: HttpRequest, pk: int) -> HttpResponse:
     """A patient's record at the desk: who it is, which account acts for it, and the
     audited identity actions that are legal for it now."""
-    record = get_object_or_404(Patient.objects.select_related("user", "linked_from"), pk=pk)
+    record = get_object_or_404(
+        Patient.objects.select_related("user", "linked_from", "insurance_plan"), pk=pk
+    )
     action = request.POST.get("action", "")
     link_form = LinkAccountForm(request.POST if action == "link" else None)
     details_form = PatientDetailsForm.for_record(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
+from clinic.csv_import import as_written, decode_upload, has_control_characters
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, RecordInUse
-from clinic.exports import FORMULA_STARTS
 from clinic.models import Role, User
 from clinic.roles import ensure_role
 from clinic.search import prefix_lookup
@@ -60,20 +59,11 @@ class CatalogueImport:
     changed: list[str] = field(default_factory=list)
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError
-
-
 def read_catalogue_csv(data: bytes) -> CatalogueImport:
     """Check every row of an uploaded file; nothing is written here."""
     result = CatalogueImport()
     try:
-        text = _decode(data)
+        text = decode_upload(data)
     except ValueError:
         result.errors.append((0, _("The file is not UTF-8 (or GB18030) text.")))
         return result
@@ -81,7 +71,7 @@ def read_catalogue_csv(data: bytes) -> CatalogueImport:
     try:
         for row in reader:
             number = reader.line_num
-            cells = [_as_written(cell.strip()) for cell in row]
+            cells = [as_written(cell.strip()) for cell in row]
             if not any(cells):
                 continue
             if number == 1 and [cell.lower() for cell in cells[:3]] == list(HEADER[: len(cells)]):
@@ -107,16 +97,8 @@ def read_catalogue_csv(data: bytes) -> CatalogueImport:
     return result
 
 
-def _as_written(cell: str) -> str:
-    """A cell as it was before the export kept a spreadsheet from reading it as a formula
-    (clinic.exports.safe_cell's leading apostrophe): a file exported imports back unchanged."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-        return cell[1:]
-    return cell
-
-
 def _row_error(cells: list[str], seen: dict[str, tuple[str, str]]) -> str:
-    if any(unicodedata.category(char) == "Cc" for cell in cells for char in cell):
+    if has_control_characters(cells):
         return _("A cell holds a line break or another control character.")
     if len(cells) not in (2, 3):
         return _("Expected code,name or code,name,name_en (%(n)d columns found).") % {

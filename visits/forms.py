@@ -4,10 +4,20 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import DateField, PhoneField, ResidentIdField
-from clinic.models import Department, Employee, EmployeeStatus, Gender, IdType, Patient, Position
+from clinic.models import (
+    Department,
+    Employee,
+    EmployeeStatus,
+    Gender,
+    IdType,
+    InsurancePlan,
+    Patient,
+    Position,
+)
 from clinic.search import PATIENT_SEARCH_HELP
 from clinic.validators import normalize_resident_id
 from visits.services import ID_TAIL_LENGTH
@@ -96,6 +106,13 @@ class WalkInForm(forms.Form):
         required=False,
         empty_label=_("Any doctor with places now"),
     )
+    insurance_plan = forms.ModelChoiceField(
+        label=_("Insurance plan"),
+        queryset=InsurancePlan.objects.filter(is_active=True).order_by("name", "id"),
+        required=False,
+        empty_label=_("Self-pay"),
+        help_text=_("For a new patient; a returning patient's plan is changed on their page."),
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -159,10 +176,16 @@ class PatientDetailsForm(forms.Form):
         required=False,
         help_text=_("Needed to change the number of a record an online account acts for."),
     )
+    insurance_plan = forms.ModelChoiceField(
+        label=_("Insurance plan"),
+        queryset=InsurancePlan.objects.none(),
+        required=False,
+        empty_label=_("Self-pay"),
+    )
 
     @classmethod
     def for_record(cls, record: Patient, data: Any = None) -> PatientDetailsForm:
-        return cls(
+        form = cls(
             data,
             initial={
                 "name": record.name,
@@ -170,9 +193,15 @@ class PatientDetailsForm(forms.Form):
                 "gender": record.gender,
                 "birth_date": record.birth_date,
                 "id_type": record.id_type,
+                "insurance_plan": record.insurance_plan_id,
             },
             prefix="details",
         )
+        # The active plans, and the one the record has (kept even when no longer offered).
+        form.fields["insurance_plan"].queryset = InsurancePlan.objects.filter(
+            Q(is_active=True) | Q(pk=record.insurance_plan_id)
+        ).order_by("name", "id")
+        return form
 
     def changes(self, record: Patient) -> dict[str, Any]:
         """The fields whose value differs from the record's: what the desk corrected (a

@@ -27,9 +27,17 @@ from clinic.roles import DESK_ROLES, ensure_role
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.models import Visit, VisitDailySummary
 
-# What the desk may correct on a record. The insurance plan joins them when it exists
-# (issue 20); the account and the identity decisions have their own actions below.
-CORRECTABLE_FIELDS = ("name", "phone", "gender", "birth_date", "id_type", "id_card")
+# What the desk may correct on a record, the insurance plan among them (None: self-pay);
+# the account and the identity decisions have their own actions below.
+CORRECTABLE_FIELDS = (
+    "name",
+    "phone",
+    "gender",
+    "birth_date",
+    "id_type",
+    "id_card",
+    "insurance_plan",
+)
 # The patient's details a booking copies when it is made, and the booking's field for each.
 BOOKING_COPIES = {"name": "patient_name", "phone": "phone", "id_card": "id_card"}
 
@@ -50,7 +58,8 @@ def correct_patient_details(
     *, record: Patient, by: User, id_document_seen: bool = False, **changes: Any
 ) -> Patient:
     """The desk corrects a record's details: the fields given in `changes` (any of
-    CORRECTABLE_FIELDS; a blank ID number takes it off), validated as registration does
+    CORRECTABLE_FIELDS; a blank ID number takes it off; an active insurance plan, or None
+    for self-pay), validated as registration does
     (phone format, the resident ID's checksum and birth date, one record per ID number).
 
     An ID number changed on a record an online account acts for needs `id_document_seen`:
@@ -128,10 +137,17 @@ def correct_patient_details(
 def _apply_changes(record: Patient, changes: dict[str, Any]) -> None:
     """Set the given fields, normalised, and validate the record as registration does
     (InvalidInput with field errors otherwise)."""
+    plan_before = record.insurance_plan_id
     for name, value in changes.items():
         if name in ("name", "phone", "gender", "id_type"):
             value = (value or "").strip()
         setattr(record, name, value)
+    plan = record.insurance_plan if record.insurance_plan_id else None
+    if plan is not None and plan.pk != plan_before and not plan.is_active:
+        # A record keeps an old plan it has; a plan no longer offered is not given anew.
+        raise InvalidInput(
+            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
+        )
     record.phone = normalize_phone(record.phone)
     record.id_card = normalize_resident_id(record.id_card)
     given_birth_date = changes.get("birth_date", record.birth_date)

@@ -18,7 +18,7 @@ from clinic.fields import (
     MaskedPhoneField,
     PhoneInputField,
 )
-from clinic.models import Gender, IdType
+from clinic.models import Gender, IdType, InsurancePlan
 from clinic.serializers import (
     PatientSearchSerializer,
     StatisticsGroupSerializer,
@@ -239,6 +239,15 @@ class WalkInSerializer(serializers.Serializer):
     doctor_id = DoctorField(
         required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
     )
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "A new patient record's plan (an active plan's id; null: self-pay). An existing "
+            "record keeps its own: change it with PATCH /api/receptionist/patients/{id}."
+        ),
+    )
 
 
 class PatientCorrectionSerializer(serializers.Serializer):
@@ -261,6 +270,12 @@ class PatientCorrectionSerializer(serializers.Serializer):
         allow_null=True,
         max_length=32,
         help_text=_("From the ID document; blank or null takes the number off."),
+    )
+    insurance_plan = serializers.PrimaryKeyRelatedField(
+        queryset=InsurancePlan.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("An active plan's id; null: self-pay."),
     )
     id_document_seen = serializers.BooleanField(
         required=False,

@@ -14,7 +14,7 @@ from appointments.models import Appointment, AppointmentStatus
 from clinic.audit import audit_event, record_event, record_events
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PermissionDenied
-from clinic.models import Department, Employee, IdType, Patient, Role, User
+from clinic.models import Department, Employee, IdType, InsurancePlan, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
@@ -257,10 +257,12 @@ def register_walk_in(
     gender: str = "",
     doctor: Employee | None = None,
     now: dt.datetime | None = None,
+    insurance_plan: InsurancePlan | None = None,
 ) -> Visit:
     """A patient without a booking: find or create their record, take a place on a schedule
     of the department running now (the chosen doctor's, or the one with most places left),
-    and queue them. Returned with its patient, department, doctor and room loaded."""
+    and queue them. Returned with its patient, department, doctor and room loaded.
+    `insurance_plan` is a new record's plan (an existing record keeps its own)."""
     ensure_role(by, *DESK_ROLES)
     if not department.is_active:
         raise NoSchedule(details={"department": [_("This department is not seeing patients.")]})
@@ -274,7 +276,12 @@ def register_walk_in(
         patient = lock_patient(patient.pk)
     else:
         patient = match_or_create_patient(
-            name=name, phone=phone, id_card=id_card or None, id_type=id_type, gender=gender
+            name=name,
+            phone=phone,
+            id_card=id_card or None,
+            id_type=id_type,
+            gender=gender,
+            insurance_plan=insurance_plan,
         )
     _ensure_not_in_queue(patient, department=department, today=timezone.localdate(now))
     schedules = lock_slot_schedules(

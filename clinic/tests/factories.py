@@ -2,12 +2,27 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
 
 from clinic.groups import ADMINISTRATORS, MANAGERS
-from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
+from clinic.models import (
+    AllergyClass,
+    Department,
+    Employee,
+    FeeCategory,
+    FeeItem,
+    Gender,
+    InsuranceClass,
+    InsurancePlan,
+    Patient,
+    Position,
+    Role,
+    Room,
+    User,
+)
 from clinic.validators import resident_id_check_char
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -117,3 +132,40 @@ class ManagerUserFactory(AdminUserFactory):
             create and user.groups.add(Group.objects.get(name=MANAGERS))
         )
     )
+
+
+class AllergyClassFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AllergyClass
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"class{n}")
+    name = factory.Sequence(lambda n: f"Allergy class {n}")
+
+
+class FeeItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FeeItem
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"F{n:05d}")
+    name = factory.Sequence(lambda n: f"Item {n}")
+    category = FeeCategory.EXAMINATION
+    unit = "test"
+    unit_price = Decimal("25.00")
+    insurance_class = InsuranceClass.A
+
+    @factory.post_generation
+    def allergy_classes(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted:
+            self.allergy_classes.set(extracted)
+
+
+class InsurancePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InsurancePlan
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    coverage_a = Decimal("90.00")
+    coverage_b = Decimal("70.00")
+    coverage_c = Decimal("0.00")

@@ -144,6 +144,7 @@ def test_a_new_employee_is_recorded_with_its_normalised_values(admin_user):
         "department": department.pk,
         "title": "",
         "title_en": "",
+        "rank": "",
         "status": "active",
     }
 

@@ -119,6 +119,7 @@ class TestEmployees:
                     "department": department.pk,
                     "title": "",
                     "title_en": "",
+                    "rank": "",
                     "status": "active",
                 },
             )

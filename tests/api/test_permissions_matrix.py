@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from clinic.models import FeeCategory, FeeItem
-from clinic.tests.factories import TEST_PASSWORD, make_resident_id
+from clinic.tests.factories import TEST_PASSWORD, FeeItemFactory, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
 from tests.support import WORK_DAY, clinic_time
 from visits.charges import add_order
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 ANON, PAT, OPAT, DESK, DOC, ODOC, ADMIN = PERSONAS
 SIGNED_IN = (PAT, OPAT, DESK, DOC, ODOC, ADMIN)
+STAFF = (DESK, DOC, ODOC, ADMIN)
 
 
 def expect(ok: int, *allowed: str, **others: int) -> dict[str, int]:
@@ -323,6 +324,40 @@ def _statistics(day: ClinicDay, user: Any) -> Call:
     return Call(query={"start_date": "2030-03-01", "end_date": "2030-03-31", "group_by": "dept"})
 
 
+def _new_fee_item(day: ClinicDay, user: Any) -> Call:
+    return Call(
+        body={
+            "code": "M900",
+            "name": "Gauze",
+            "category": "material",
+            "unit": "pack",
+            "unit_price": "3.50",
+            "insurance_class": "C",
+        }
+    )
+
+
+def _fee_item(day: ClinicDay, user: Any) -> Call:
+    item = FeeItemFactory(code="X900")
+    return Call(kwargs={"id": item.pk}, body={"unit_price": "61.00"})
+
+
+def _whole_fee_item(day: ClinicDay, user: Any) -> Call:
+    item = FeeItemFactory(code="X900")
+    return Call(
+        kwargs={"id": item.pk},
+        body={
+            "code": item.code,
+            "name": "Chest X-ray",
+            "category": item.category,
+            "unit": item.unit,
+            "unit_price": "61.00",
+            "insurance_class": "B",
+            "is_active": True,
+        },
+    )
+
+
 MATRIX: tuple[Row, ...] = (
     # Auth: open endpoints answer everyone alike.
     Row("POST", "auth-login", everyone(200), _login),
@@ -363,6 +398,14 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "doctor-orders", expect(201, DOC, **{ODOC: 404}), _add_order),
     Row("PATCH", "doctor-order", expect(200, DOC, **{ODOC: 404}), _change_order),
     Row("DELETE", "doctor-order", expect(204, DOC, **{ODOC: 404}), _remove_order),
+    # The fee catalogue and its reference data: the staff read, administrators write.
+    Row("GET", "catalogue-fee-items", expect(200, *STAFF)),
+    Row("POST", "catalogue-fee-items", expect(201, ADMIN), _new_fee_item),
+    Row("GET", "catalogue-fee-item", expect(200, *STAFF), _fee_item),
+    Row("PUT", "catalogue-fee-item", expect(200, ADMIN), _whole_fee_item),
+    Row("PATCH", "catalogue-fee-item", expect(200, ADMIN), _fee_item),
+    Row("GET", "catalogue-insurance-plans", expect(200, *STAFF)),
+    Row("GET", "catalogue-allergy-classes", expect(200, *STAFF)),
     # Administration.
     Row("GET", "admin-rooms", expect(200, ADMIN)),
     Row("POST", "admin-rooms", expect(201, ADMIN), _new_room),

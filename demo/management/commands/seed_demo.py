@@ -19,13 +19,16 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
-from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
+from billing.models import Bill, BillLine, DailyIncomeSummary, IncomeRecord, PayStatus
 from clinic.codes import READABLE_ALPHABET
 from clinic.groups import ADMINISTRATORS, MANAGERS
 from clinic.models import (
     Department,
+    DoctorRank,
     Employee,
+    FeeCategory,
     Gender,
+    InsurancePlan,
     Patient,
     Position,
     Role,
@@ -33,6 +36,7 @@ from clinic.models import (
     User,
 )
 from clinic.validators import resident_id_check_char
+from demo.catalogue import INSURANCE_PLANS, seed_catalogue
 from scheduling.models import Schedule, TimeSlot, slot_bounds
 from visits.displays import key_digest
 from visits.models import (
@@ -77,6 +81,14 @@ TITLES_EN = {
     "副主任医师": "Associate Chief Physician",
     "主治医师": "Attending Physician",
     "医师": "Physician",
+}
+
+# A doctor's title and the rank its registration fee follows (clinic.RegistrationFee).
+RANKS_BY_TITLE = {
+    "主任医师": DoctorRank.CHIEF,
+    "副主任医师": DoctorRank.ASSOCIATE_CHIEF,
+    "主治医师": DoctorRank.ATTENDING,
+    "医师": DoctorRank.RESIDENT,
 }
 
 DOCTORS = [
@@ -157,6 +169,9 @@ class Command(BaseCommand):
             patients = self._patients()
             created_schedules = self._schedules(today, doctors)
             self._diagnosis_catalogue()
+            seed_catalogue()
+            self._ranks()
+            self._insurance(patients)
             self._activity(today, patients)
         self.stdout.write(
             self.style.SUCCESS(
@@ -172,6 +187,23 @@ class Command(BaseCommand):
         self.stdout.write("Waiting-room screens (open once on the screen):")
         for code in departments:
             self.stdout.write(f"  /display/{code}/?key={DEMO_SCREEN_KEY.format(code=code)}")
+
+    def _ranks(self) -> None:
+        """Each demo doctor's rank, from their title (where none is set yet)."""
+        for title, rank in RANKS_BY_TITLE.items():
+            Employee.objects.filter(position=Position.DOCTOR, title=title, rank="").update(
+                rank=rank
+            )
+
+    def _insurance(self, patients: list[Patient]) -> None:
+        """Two demo patients in three have a plan (the others pay themselves); a plan the
+        desk has set since is kept."""
+        plans = [InsurancePlan.objects.get(name=name) for name, *_rest in INSURANCE_PLANS]
+        for index, patient in enumerate(patients):
+            if index % 3 == 2 or patient.insurance_plan_id is not None:
+                continue
+            patient.insurance_plan = plans[index % 3]
+            patient.save(update_fields=["insurance_plan"])
 
     def _diagnosis_catalogue(self) -> None:
         """A few entries of the diagnosis catalogue (an administrator imports the real one
@@ -396,10 +428,24 @@ class Command(BaseCommand):
                 visit=paid_visit,
                 total_amount=Decimal(total),
                 insurance_amount=Decimal(insurance),
+                estimated_insurance_amount=Decimal(insurance),
                 self_pay_amount=Decimal(total) - Decimal(insurance),
                 pay_status=PayStatus.PAID,
                 pay_time=now - dt.timedelta(minutes=25),
                 cashier=cashier,
+            )
+            # One manual line of the whole bill, as old bills have (billing 0005).
+            BillLine.objects.create(
+                bill=bill,
+                description="诊查费",
+                category=FeeCategory.CONSULTATION,
+                quantity=Decimal(1),
+                unit_price=bill.total_amount,
+                amount=bill.total_amount,
+                insurance_class="A" if bill.insurance_amount else "C",
+                insured_amount=bill.insurance_amount,
+                self_pay_amount=bill.self_pay_amount,
+                manual_reason="Demo bill",
             )
             IncomeRecord.objects.create(
                 bill=bill,
