@@ -396,6 +396,8 @@ class Command(BaseCommand):
                 visit=paid_visit,
                 total_amount=Decimal(total),
                 insurance_amount=Decimal(insurance),
+                # The demo's figure is the estimate (the bill's CHECK: no override here).
+                estimated_insurance_amount=Decimal(insurance),
                 self_pay_amount=Decimal(total) - Decimal(insurance),
                 pay_status=PayStatus.PAID,
                 pay_time=now - dt.timedelta(minutes=25),
