@@ -1,6 +1,7 @@
-"""The patient site without a mouse (issue 22): log in, book, view and cancel an appointment
-with Tab, Shift+Tab, Enter, Space and the arrow keys only, on a phone (the menu behind its
-button) and on a desk screen; every element the focus lands on shows where it is."""
+"""The patient site without a mouse (issue 22): create an account, book, view and cancel an
+appointment, switch the language, log out and in again, with Tab, Shift+Tab, Enter, Space and
+the arrow keys only, on a phone (the menu behind its button) and on a desk screen; every element
+the focus lands on shows where it is."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
-from clinic.tests.factories import TEST_PASSWORD, PatientUserFactory
+from clinic.models import User
+from clinic.tests.factories import TEST_PASSWORD
 from scheduling.tests.factories import ScheduleFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -79,26 +81,40 @@ def open_menu_if_folded(keys: Keyboard) -> bool:
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_a_patient_books_views_and_cancels_with_the_keyboard_alone(
+def test_a_patient_does_everything_with_the_keyboard_alone(
     browser, live_server, clinic_open_all_day, width
 ):
+    """Create an account, book, view, cancel, switch the language, log out and in again."""
     schedule = ScheduleFactory(work_date=timezone.localdate(), time_slot="full_day")
-    user = PatientUserFactory(username="keyboard")
     context = browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
     page = context.new_page()
     keys = Keyboard(page)
 
-    # Log in.
+    # Create an account: the header's link, the fields in order, a radio button by Space.
     page.goto(f"{live_server.url}/accounts/login/")
-    keys.tab_to("#id_username")
-    page.keyboard.type(user.username)
-    keys.tab_to("#id_password")
-    page.keyboard.type(TEST_PASSWORD)
+    assert open_menu_if_folded(keys) == (width < 600)
+    keys.tab_to("a[href='/accounts/register/']")
     keys.follow("Enter")
-    expect(page).to_have_url(re.compile(r"/appointments/mine/$"))
+    for field, text in (
+        ("#id_username", "keyboard"),
+        ("#id_name", "键盘"),
+        ("#id_phone", "13900001111"),
+    ):
+        keys.tab_to(field)
+        page.keyboard.type(text)
+    keys.tab_to("input[name=gender]")
+    page.keyboard.press("Space")
+    assert page.evaluate("() => document.activeElement.checked")
+    for field in ("#id_password1", "#id_password2"):
+        keys.tab_to(field)
+        page.keyboard.type(TEST_PASSWORD)
+    keys.tab_to("#main form button[type=submit]")
+    keys.follow("Enter")
+    expect(page.locator(".user-name")).to_contain_text("键盘")
+    user = User.objects.get(username="keyboard")
 
     # Book: the menu's link, the department by arrow keys, a free time by arrow keys.
-    assert open_menu_if_folded(keys) == (width < 600)
+    open_menu_if_folded(keys)
     keys.tab_to("a[href='/appointments/book/']")
     keys.follow("Enter")
     expect(page.locator("h1")).to_have_text("Book an appointment")
@@ -151,5 +167,28 @@ def test_a_patient_books_views_and_cancels_with_the_keyboard_alone(
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CANCELLED
     assert appointment.cancel_reason == "Feeling better"
-    assert keys.stops > 10
+
+    # Switch to Chinese: the language select by arrow keys, then its button.
+    open_menu_if_folded(keys)
+    keys.tab_to("#language-select")
+    page.keyboard.press("ArrowUp")
+    assert page.input_value("#language-select") == "zh-hans"
+    keys.tab_to(".language-switcher button[type=submit]")
+    keys.follow("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    # Log out, and in again.
+    open_menu_if_folded(keys)
+    keys.tab_to("form[action='/accounts/logout/'] button[type=submit]")
+    keys.follow("Enter")
+    if not page.url.endswith("/accounts/login/"):
+        keys.tab_to("a[href='/accounts/login/']")
+        keys.follow("Enter")
+    keys.tab_to("#id_username")
+    page.keyboard.type(user.username)
+    keys.tab_to("#id_password")
+    page.keyboard.type(TEST_PASSWORD)
+    keys.follow("Enter")
+    expect(page).to_have_url(re.compile(r"/appointments/mine/$"))
+    assert keys.stops > 20
     context.close()
