@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LANGUAGES = {"zh-hans": "zh-CN", "en": "en-US"}
 WIDTHS = (375, 1280)
 SERIOUS = {"serious", "critical"}
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 AXE = Axe()
 
@@ -151,6 +152,11 @@ def test_no_page_has_an_axe_violation(browser, live_server):
                 where = f"{path}{f' ({state})' if state else ''} [{language}, {width} px]"
                 assert page.get_attribute("html", "lang") == language, where
                 strict = account is None or account == PATIENT
+                # WCAG 1.4.10: a phone's width shows the page without scrolling sideways
+                # (wide tables scroll inside their own box).
+                sideways = page.evaluate(SIDEWAYS)
+                if sideways > 0:
+                    problems.append(f"{where}: the page scrolls sideways by {sideways} px")
                 before = time.monotonic()
                 problems += [describe(where, v) for v in violations(page, strict=strict)]
                 axe_seconds += time.monotonic() - before
