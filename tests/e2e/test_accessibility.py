@@ -132,12 +132,15 @@ def test_no_page_has_an_axe_violation(browser, live_server):
 
     problems: list[str] = []
     axe_seconds = 0.0
+    checked = 0
     for language, locale in LANGUAGES.items():
         for width in WIDTHS:
             context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
             page = context.new_page()
             signed_in = "nobody"
             for account, path, act, state in visits:
+                if act is open_menu and width > 600:
+                    continue  # a desk screen shows the whole header: nothing to open
                 if account != signed_in:
                     context.clear_cookies()
                     if account is not None:
@@ -160,10 +163,11 @@ def test_no_page_has_an_axe_violation(browser, live_server):
                 before = time.monotonic()
                 problems += [describe(where, v) for v in violations(page, strict=strict)]
                 axe_seconds += time.monotonic() - before
+                checked += 1
             context.close()
     seconds = time.monotonic() - started
     print(
-        f"\naxe-core: {len(visits) * 4} page views checked in {seconds:.1f} s "
+        f"\naxe-core: {checked} page views checked in {seconds:.1f} s "
         f"({axe_seconds:.1f} s of them in axe-core)"
     )
     assert not problems, "\n".join(problems)
