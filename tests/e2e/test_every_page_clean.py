@@ -14,7 +14,7 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus
 from billing.models import Bill
 from tests.e2e.conftest import log_in
-from visits.models import Visit, VisitStatus
+from visits.models import MedicalRecord, Visit, VisitStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +36,23 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         schedule__work_date=today, status=AppointmentStatus.CONFIRMED
     ).first()
     bill = Bill.objects.first()
+    mine = Appointment.objects.filter(
+        patient__user__username=PATIENT[0], status=AppointmentStatus.CONFIRMED
+    ).first()
+    record = MedicalRecord.objects.filter(visit__schedule__doctor__user__username=DOCTOR[0]).first()
+    patient = [
+        reverse("appointments:book"),
+        reverse("appointments:book") + "?department=1",
+        reverse("appointments:my-appointments"),
+        reverse("visits:my-visits"),
+    ]
+    if mine:
+        patient += [
+            reverse("appointments:detail", args=[mine.pk]),
+            reverse("appointments:cancel", args=[mine.pk]),
+        ]
     desk = [
+        reverse("visits:search") + "?q=13912345678",
         reverse("appointments:desk"),
         reverse("visits:board"),
         reverse("visits:walk-in"),
@@ -58,14 +74,15 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
     doctor = [reverse("visits:doctor-queue")]
     if seeing:
         doctor.append(reverse("visits:consultation", args=[seeing.pk]))
+    if record:
+        doctor += [
+            reverse("visits:record-detail", args=[record.pk]),
+            reverse("visits:record-print", args=[record.pk]),
+            reverse("visits:prescription-print", args=[record.pk]),
+        ]
     return {
         None: [reverse("login"), reverse("register"), "/display/IM/?key=demo-IM"],
-        PATIENT: [
-            reverse("appointments:book"),
-            reverse("appointments:book") + "?department=1",
-            reverse("appointments:my-appointments"),
-            reverse("visits:my-visits"),
-        ],
+        PATIENT: patient,
         DESK: desk,
         DOCTOR: doctor,
         ADMIN: [
@@ -75,6 +92,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
             reverse("scheduling:copy-week"),
             "/admin/scheduling/schedule/",
             "/admin/clinic/auditevent/",
+            *([reverse("visits:record-correct", args=[record.pk])] if record else []),
         ],
     }
 
@@ -111,7 +129,8 @@ def test_every_main_page_loads_without_console_errors_or_failed_requests(
     call_command("seed_demo", stdout=StringIO())
     problems: dict[str, list[str]] = {}
     pages = main_pages()
-    assert len(pages[DESK]) >= 10 and len(pages[DOCTOR]) == 2, "the demo clinic has them all"
+    assert len(pages[DESK]) >= 11 and len(pages[DOCTOR]) == 5, "the demo clinic has them all"
+    assert len(pages[PATIENT]) == 6, "the demo patient has a booking to show and cancel"
     for account, paths in pages.items():
         context = browser.new_context(locale=locale)
         page = context.new_page()
