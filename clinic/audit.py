@@ -71,6 +71,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "diagnosis_catalogue.changed": _("Diagnosis in the catalogue changed"),
     "diagnosis_catalogue.imported": _("Diagnosis catalogue imported"),
     "bill.settled": _("Bill paid"),
+    "bill.insurance_overridden": _("Bureau's insurance figure used"),
     "display_token.created": _("Waiting-room screen created"),
     "display_token.revoked": _("Waiting-room screen revoked"),
 }
