@@ -210,7 +210,9 @@ def test_a_visit_with_charges_is_billed_its_lines_with_the_plan(receptionist):
     assert all(line.charge_id for line in lines)
     assert IncomeRecord.objects.get().amount == TOTAL
     event = AuditEvent.objects.get(action="bill.settled")
-    assert event.new_values["lines"] == 3 and event.new_values["estimated_insurance_amount"] == "26.29"
+    assert (
+        event.new_values["lines"] == 3 and event.new_values["estimated_insurance_amount"] == "26.29"
+    )
 
 
 def test_a_self_pay_patient_pays_everything(receptionist):
