@@ -201,7 +201,12 @@ class BillLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.description} × {self.quantity} = {self.amount}"
+        return f"{self.description} × {self.quantity_display} = {self.amount}"
+
+    @property
+    def quantity_display(self) -> str:
+        """The quantity without trailing zeros: 2, 1.5, 0.125."""
+        return f"{self.quantity.normalize():f}"
 
 
 class IncomeRecord(models.Model):

@@ -29,6 +29,11 @@ def to_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP) + 0
 
 
+def plain_quantity(quantity: Decimal) -> str:
+    """A quantity without trailing zeros: 2, 1.5, 0.125."""
+    return f"{quantity.normalize():f}"
+
+
 def coverage_of(plan: InsurancePlan | None, insurance_class: str) -> Decimal:
     """The percentage of an item of this class that the plan pays (none: self-pay)."""
     return plan.coverage(insurance_class) if plan is not None else ZERO
@@ -50,6 +55,10 @@ class LineDraft:
     self_pay_amount: Decimal
     charge: Charge | None = None
     manual_reason: str = ""
+
+    @property
+    def quantity_display(self) -> str:
+        return plain_quantity(self.quantity)
 
     def get_category_display(self) -> str:
         return str(FeeCategory(self.category).label)

@@ -273,6 +273,7 @@ def test_income_by_category_totals_the_income_table(admin_client, paid_today, re
         fee_item=FeeItemFactory(category="drug", unit_price=Decimal("3.25")),
     )
     settle_visit(visit=visit, by=receptionist)
+    admin_client.cookies["django_language"] = "en"
     response = admin_client.get(STATISTICS)
     income, categories = response.context["tables"][:2]
     assert categories.name == "categories"
