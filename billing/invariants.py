@@ -37,8 +37,11 @@ def find_problems() -> list[str]:
             "schedule {pk}: {current_patients} places counted, {live} live bookings + {seen} "
             "visits held, capacity {max_patients}".format(**schedule)
         )
-    broken_bills = Bill.objects.filter(
-        ~Q(total_amount=F("insurance_amount") + F("self_pay_amount"))
+    # In whole cents, as the bill's CHECK compares them (SQLite sums decimals as floats).
+    broken_bills = Bill.objects.annotate(
+        identity_gap=Round((F("total_amount") - F("insurance_amount") - F("self_pay_amount")) * 100)
+    ).filter(
+        ~Q(identity_gap=0)
         | Q(insurance_amount__gt=F("total_amount"))
         | Q(total_amount__lt=0)
         | Q(insurance_amount__lt=0)
