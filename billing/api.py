@@ -17,11 +17,14 @@ from rest_framework.response import Response
 from api.views import ClinicAPIView
 from billing.models import Bill, IncomeRecord
 from billing.search import bill_filter
+from billing.selectors import income_by_category
 from billing.serializers import (
     BILL_RELATIONS,
     BillFilterSerializer,
     BillListSerializer,
     BillPreviewSerializer,
+    CategoryIncomeReportSerializer,
+    CategoryQuerySerializer,
     IncomeFilterSerializer,
     IncomeRecordSerializer,
     IncomeReportSerializer,
@@ -199,6 +202,38 @@ class IncomeStatisticsView(ClinicAPIView):
             "results": rows,
         }
         return self.object_response(report, IncomeReportSerializer)
+
+
+class CategoryIncomeStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_income_by_category",
+        parameters=[CategoryQuerySerializer],
+        responses={200: CategoryIncomeReportSerializer},
+        description="Income by fee category over a range (bill lines; insured and self-pay "
+        "are the lines' estimates). Its total equals the income statistics' total.",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(CategoryQuerySerializer)
+        rows = income_by_category(start_date=query["start_date"], end_date=query["end_date"])
+        report = {
+            "start_date": query["start_date"],
+            "end_date": query["end_date"],
+            "total_amount": sum((row.total for row in rows), Decimal("0.00")),
+            "results": [
+                {
+                    "category": row.category,
+                    "category_label": row.label,
+                    "lines": row.lines,
+                    "total_amount": row.total,
+                    "insured_amount": row.insured,
+                    "self_pay_amount": row.self_pay,
+                }
+                for row in rows
+            ],
+        }
+        return self.object_response(report, CategoryIncomeReportSerializer)
 
 
 class MyVisitsView(ClinicAPIView):

@@ -30,4 +30,9 @@ urlpatterns = [
         api.IncomeStatisticsView.as_view(),
         name="admin-statistics-income",
     ),
+    path(
+        "admin/statistics/income-by-category",
+        api.CategoryIncomeStatisticsView.as_view(),
+        name="admin-statistics-income-by-category",
+    ),
 ]

@@ -12,7 +12,12 @@ from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextF
 from api.serializers import ModelSerializer
 from billing.models import Bill, BillLine, IncomeRecord, PayStatus
 from clinic.fields import IdCardField
-from clinic.serializers import PatientSearchSerializer, StatisticsGroupSerializer, check_date_range
+from clinic.serializers import (
+    PatientSearchSerializer,
+    StatisticsGroupSerializer,
+    StatisticsQuerySerializer,
+    check_date_range,
+)
 from clinic.statistics import GROUP_BY_CHOICES
 from visits.serializers import VisitSerializer
 
@@ -257,3 +262,28 @@ class PatientVisitSerializer(VisitSerializer):
         # A missing reverse one-to-one raises a subclass of AttributeError.
         bill = getattr(visit, "bill", None)
         return BillSerializer(bill, context=self.context).data if bill is not None else None
+
+
+class CategoryQuerySerializer(StatisticsQuerySerializer):
+    """The statistics range; income by category is not grouped by day, department or
+    doctor (group_by is ignored)."""
+
+
+class CategoryIncomeRowSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    category_label = serializers.CharField()
+    lines = serializers.IntegerField()
+    total_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    insured_amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text=_("The lines' estimates.")
+    )
+    self_pay_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class CategoryIncomeReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    total_amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text=_("Equals the income statistics' total.")
+    )
+    results = CategoryIncomeRowSerializer(many=True)

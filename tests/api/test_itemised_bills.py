@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.models import Bill
 from billing.tests.factories import ChargeFactory, FeeItemFactory, InsurancePlanFactory
@@ -151,3 +152,17 @@ def test_bill_lists_carry_the_lines(desk, visit, admin_user):
     ):
         (bill,) = client.get(url).json()["results"]
         assert len(bill["lines"]) == 2
+
+
+def test_income_by_category_totals_the_income_statistics(desk, visit, admin_user):
+    assert pay(desk, visit, {}).status_code == 201
+    admin = bearer_client(admin_user)
+    day = timezone.localdate(Bill.objects.get().pay_time).isoformat()
+    query = f"?start_date={day}&end_date={day}"
+    report = admin.get(f"/api/admin/statistics/income-by-category{query}").json()
+    assert [row["category"] for row in report["results"]] == ["registration", "drug"]
+    assert report["results"][1]["total_amount"] == "24.70"
+    income = admin.get(f"/api/admin/statistics/income{query}").json()
+    assert Decimal(report["total_amount"]) == Decimal(income["total_income"]) == Decimal("34.70")
+    bad = admin.get("/api/admin/statistics/income-by-category?start_date=x")
+    assert bad.status_code == 400 and bad.json()["error"]["details"]

@@ -342,6 +342,7 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "admin-bills", expect(200, ADMIN)),
     Row("GET", "admin-income-records", expect(200, ADMIN)),
     Row("GET", "admin-statistics-income", expect(200, ADMIN), _statistics),
+    Row("GET", "admin-statistics-income-by-category", expect(200, ADMIN), _statistics),
     Row("GET", "admin-statistics-visits", expect(200, ADMIN), _statistics),
     # The published schema and its documentation page.
     Row("GET", "schema", everyone(200)),
