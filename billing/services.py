@@ -137,6 +137,37 @@ def _clean_text(value: Any, field: str, errors: dict[str, list[str]], limit: int
     return text
 
 
+def _check_given_amounts(total: Any, insurance: Any, self_pay: Any) -> None:
+    """The amounts sent, on their own: each an amount, and consistent with each other where
+    several are given (InvalidAmounts otherwise), whatever the visit's lines."""
+    errors: dict[str, list[str]] = {}
+    given = {
+        name: _to_cents(value, name, errors)
+        for name, value in (
+            ("total_amount", total),
+            ("insurance_amount", insurance),
+            ("self_pay_amount", self_pay),
+        )
+        if value not in (None, "")
+    }
+    if errors:
+        raise InvalidAmounts(details=errors)
+    if "total_amount" in given and "insurance_amount" in given:
+        if given["insurance_amount"] > given["total_amount"]:
+            raise InvalidAmounts(
+                details={"insurance_amount": [_("Insurance cannot pay more than the total.")]}
+            )
+        expected = given["total_amount"] - given["insurance_amount"]
+        if given.get("self_pay_amount", expected) != expected:
+            raise InvalidAmounts(
+                details={
+                    "self_pay_amount": [
+                        _("Self-pay must be the total minus insurance: %s.") % expected
+                    ]
+                }
+            )
+
+
 def _expected(figure: Decimal) -> list[str]:
     return [_("Expected %s.") % figure]
 
@@ -254,16 +285,30 @@ def settle_visit(
     manual_reason = _clean_text(manual_reason, "manual_reason", errors)
     if errors:
         raise InvalidAmounts(details=errors)
+    _check_given_amounts(total_amount, insurance_amount, self_pay_amount)
     now = now or timezone.now()
     # Lock order: Visit, its Charges (by id), then the Bill and its lines, the income record,
     # and the day's summary rows last (so that a busy doctor's rows are held only from
     # those writes to the commit). The visit's lock serialises settlements of one visit.
     visit.lock_for_update()
+    charges = list(Charge.objects.filter(visit=visit).select_for_update().order_by("id"))
+    plan = _plan_of(visit)
+    # The input's own faults first (as before itemised bills), then the visit's state.
+    if not charges:
+        settlement = _manual_settlement(
+            total_amount=total_amount,
+            insurance_amount=insurance_amount,
+            self_pay_amount=self_pay_amount,
+            reason=manual_reason,
+            plan_name=plan_label(plan),
+        )
+    elif override_reason and insurance_amount in (None, ""):
+        raise InvalidAmounts(
+            details={"insurance_amount": [_("Enter the bureau's figure for insurance.")]}
+        )
     if Bill.objects.filter(visit=visit).exists():
         raise AlreadySettled()
     visit.ensure_move_allowed(Visit.Status.LEFT)
-    charges = list(Charge.objects.filter(visit=visit).select_for_update().order_by("id"))
-    plan = _plan_of(visit)
     if charges:
         settlement = _priced_settlement(
             price_visit(charges, plan),
@@ -271,14 +316,6 @@ def settle_visit(
             insurance_amount=insurance_amount,
             self_pay_amount=self_pay_amount,
             override_reason=override_reason,
-        )
-    else:
-        settlement = _manual_settlement(
-            total_amount=total_amount,
-            insurance_amount=insurance_amount,
-            self_pay_amount=self_pay_amount,
-            reason=manual_reason,
-            plan_name=plan_label(plan),
         )
     draft = settlement.draft
     bill = Bill.objects.create(
