@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,12 +97,9 @@ def default_manual_reason() -> str:
 
 
 def _plan_of(visit: Visit) -> InsurancePlan | None:
-    """The patient's plan as it is now (read at settlement; NULL: self-pay)."""
-    plan_id = Patient.objects.filter(pk=visit.patient_id).values_list(
-        "insurance_plan_id", flat=True
-    )[:1]
-    plan_id = next(iter(plan_id), None)
-    return InsurancePlan.objects.filter(pk=plan_id).first() if plan_id else None
+    """The patient's plan as it is now (read at settlement; NULL: self-pay). One query."""
+    plan_id = Patient.objects.filter(pk=visit.patient_id).values("insurance_plan_id")[:1]
+    return InsurancePlan.objects.filter(pk=Subquery(plan_id)).first()
 
 
 def bill_preview(visit: Visit) -> BillDraft:
