@@ -798,6 +798,7 @@ class Work:
         self.bookings = itertools.count()
         self.references = itertools.count()
         self.itemised = iter(plan.itemised_visits)
+        self.itemised_ids = set(plan.itemised_visits)  # not the ordinary payments' to take
 
     def booking(self) -> tuple[str, dict] | None:
         token = next(self.patient_tokens, None)
@@ -1124,7 +1125,12 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
                     headers=api(token),
                 )
                 results = response.json()["results"] if response and response.status == 200 else []
-                mine = [v for v in results if v["id"] % RECEPTIONISTS == index % RECEPTIONISTS]
+                mine = [
+                    v
+                    for v in results
+                    if v["id"] % RECEPTIONISTS == index % RECEPTIONISTS
+                    and v["id"] not in work.itemised_ids
+                ]
                 if mine:
                     preview = await tally.call(
                         "bill_preview",
