@@ -131,6 +131,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (7)")
     parser.add_argument(
+        "--itemised",
+        type=int,
+        default=600,
+        help="visits awaiting payment with 10 charges each, settled in the mixed hour (600)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -195,6 +201,8 @@ class Plan:
     booking_times: list[str] = field(default_factory=list)
     reference_schedules: list[int] = field(default_factory=list)  # bench/reference.py's
     reference_users: list[int] = field(default_factory=list)
+    # Visits awaiting payment with 10 charges each: the mixed hour settles them.
+    itemised_visits: list[int] = field(default_factory=list)
 
 
 def screen_key(code: str) -> str:
@@ -241,6 +249,94 @@ def unique_ids(persons: list[Person]) -> list[Person]:
             seen.add(person.id_card)
             result.append(person)
     return result
+
+
+ITEMISED_LINES = 10
+
+
+def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
+    """Visits of today's afternoon, awaiting payment, each with 10 charges (a registration
+    fee and nine orders of every category and class) for patients with and without a plan:
+    what the mixed hour's "payment_10_lines" settles."""
+    from decimal import Decimal
+
+    from clinic.models import FeeCategory, FeeItem, InsuranceClass, InsurancePlan, Patient
+    from scheduling.models import Schedule, TimeSlot
+    from visits.models import Charge, ChargeKind, Visit, VisitDailySummary, VisitStatus
+
+    if not patients:
+        return []
+    categories = [FeeCategory.REGISTRATION, *(c for c in FeeCategory if c != "registration")]
+    items = FeeItem.objects.bulk_create(
+        FeeItem(
+            code=f"BENCH{n:02d}",
+            name=f"Bench item {n}",
+            category=categories[n % len(categories)],
+            unit="u",
+            unit_price=Decimal(f"{3 + 7 * n}.{(13 * n) % 100:02d}"),
+            insurance_class=InsuranceClass.values[n % 3],
+        )
+        for n in range(ITEMISED_LINES)
+    )
+    plan = InsurancePlan.objects.create(
+        name="Bench plan", coverage_a=Decimal(90), coverage_b=Decimal(70)
+    )
+    Patient.objects.filter(pk__in=[p.pk for p in patients[::2]]).update(insurance_plan=plan)
+    schedules = Schedule.objects.bulk_create(
+        Schedule(
+            department=department,
+            doctor=doctor,
+            room=room,
+            work_date=today,
+            time_slot=TimeSlot.AFTERNOON,
+            max_patients=len(patients),
+        )
+        for department, doctor, room in posts
+    )
+    visits = []
+    for n, patient in enumerate(patients):
+        schedule = schedules[n % len(schedules)]
+        visits.append(
+            Visit(
+                patient=patient,
+                department_id=schedule.department_id,
+                schedule=schedule,
+                queue_number=n // len(schedules) + 1,
+                status=VisitStatus.AWAITING_PAYMENT,
+                visit_date=today,
+                check_in_time=at(today, 5),
+                called_at=at(today, 5),
+                finished_at=at(today, 6),
+            )
+        )
+    Visit.objects.bulk_create(visits, batch_size=2000)
+    Charge.objects.bulk_create(
+        (
+            Charge(
+                visit=visit,
+                kind=ChargeKind.REGISTRATION
+                if item.category == "registration"
+                else ChargeKind.ORDER,
+                fee_item=item,
+                code=item.code,
+                name=item.name,
+                category=item.category,
+                unit=item.unit,
+                unit_price=item.unit_price,
+                insurance_class=item.insurance_class,
+                quantity=Decimal(1 + k % 3),
+            )
+            for visit in visits
+            for k, item in enumerate(items)
+        ),
+        batch_size=5000,
+    )
+    for schedule in schedules:
+        schedule.current_patients = Visit.objects.filter(schedule=schedule).count()
+        schedule.save(update_fields=["current_patients"])
+    VisitDailySummary.rebuild(start_date=today, end_date=today)
+    print(f"  {len(visits):,} visits with {ITEMISED_LINES} charges each", file=sys.stderr)
+    return [visit.pk for visit in visits]
 
 
 def seed(args: argparse.Namespace) -> Plan:
@@ -392,6 +488,9 @@ def seed(args: argparse.Namespace) -> Plan:
     reference_schedules = mornings(today + dt.timedelta(days=BOOKING_DAYS + 3), args.alone + 1000)
 
     on_file = patients[accounts:]
+    itemised_visits = seed_itemised_visits(
+        args, today, posts, on_file[-args.itemised :] if args.itemised else [], at
+    )
     booked: list[Appointment] = []
     for i in range(check_in_count):
         patient = on_file[i]
@@ -479,6 +578,7 @@ def seed(args: argparse.Namespace) -> Plan:
         booking_times=booking_times,
         reference_schedules=[schedule.pk for schedule in reference_schedules],
         reference_users=[user.pk for user in desk_users],
+        itemised_visits=itemised_visits,
     )
     print(f"  seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return plan
@@ -697,6 +797,8 @@ class Work:
         self.walk_ins = iter(plan.walk_ins)
         self.bookings = itertools.count()
         self.references = itertools.count()
+        self.itemised = iter(plan.itemised_visits)
+        self.itemised_ids = set(plan.itemised_visits)  # not the ordinary payments' to take
 
     def booking(self) -> tuple[str, dict] | None:
         token = next(self.patient_tokens, None)
@@ -993,6 +1095,27 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
                 item = work.next_item(operation, rng.randrange(100))
                 if item is not None:
                     await OPERATIONS[operation](tally, client, token, item)
+            elif roll < 0.88:
+                # A visit with 10 charges: the cashier opens its lines, then settles them.
+                visit_id = next(work.itemised, None)
+                if visit_id is not None:
+                    await tally.call(
+                        "bill_preview",
+                        client,
+                        "GET",
+                        f"/api/receptionist/visits/{visit_id}/bill-preview",
+                        headers=api(token),
+                    )
+                    await pause(0.5)
+                    await tally.call(
+                        "payment_10_lines",
+                        client,
+                        "POST",
+                        f"/api/receptionist/payment/{visit_id}",
+                        json_body={},
+                        headers=api(token),
+                        expect=(201,),
+                    )
             else:
                 response = await tally.call(
                     "payment_list",
@@ -1002,15 +1125,33 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
                     headers=api(token),
                 )
                 results = response.json()["results"] if response and response.status == 200 else []
-                mine = [v for v in results if v["id"] % RECEPTIONISTS == index % RECEPTIONISTS]
+                mine = [
+                    v
+                    for v in results
+                    if v["id"] % RECEPTIONISTS == index % RECEPTIONISTS
+                    and v["id"] not in work.itemised_ids
+                ]
                 if mine:
+                    preview = await tally.call(
+                        "bill_preview",
+                        client,
+                        "GET",
+                        f"/api/receptionist/visits/{mine[0]['id']}/bill-preview",
+                        headers=api(token),
+                    )
+                    manual = (
+                        preview is None or preview.status != 200 or preview.json()["manual_entry"]
+                    )
                     await pause(0.5)
                     await tally.call(
                         "payment",
                         client,
                         "POST",
                         f"/api/receptionist/payment/{mine[0]['id']}",
-                        json_body={"total_amount": "128.50", "insurance_amount": "60.00"},
+                        # A visit without charges: the amounts typed (the seed's body).
+                        json_body={"total_amount": "128.50", "insurance_amount": "60.00"}
+                        if manual
+                        else {},
                         headers=api(token),
                         expect=(201,),
                         accept={409: ""},

@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Bill, IncomeRecord
+from billing.models import Bill, BillLine, IncomeRecord
 from billing.search import BILL_SEARCH_HELP, bill_search_filter
-from clinic.admin_utils import ReadOnlyModelAdmin
+from clinic.admin_utils import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from clinic.templatetags.clinic_format import format_money, person_name
 from visits.admin import (
     DateRangeFilter,
@@ -32,8 +32,32 @@ class IncomeRoomFilter(RoomFilter):
     room_path = "bill__visit__schedule__room_id"
 
 
+class BillLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A bill's lines on its page, as the settlement wrote them (read-only)."""
+
+    model = BillLine
+    extra = 0
+    can_delete = False
+    fields = (
+        "category",
+        "code",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "amount",
+        "insurance_class",
+        "insured_amount",
+        "self_pay_amount",
+        "manual_reason",
+    )
+    readonly_fields = fields
+    ordering = ("id",)
+
+
 @admin.register(Bill)
 class BillAdmin(ReadOnlyModelAdmin):
+    inlines = (BillLineInline,)
     list_display = (
         "number",
         "patient",

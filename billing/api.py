@@ -17,17 +17,21 @@ from rest_framework.response import Response
 from api.views import ClinicAPIView
 from billing.models import Bill, IncomeRecord
 from billing.search import bill_filter
+from billing.selectors import income_by_category
 from billing.serializers import (
     BILL_RELATIONS,
     BillFilterSerializer,
     BillListSerializer,
+    BillPreviewSerializer,
+    CategoryIncomeReportSerializer,
+    CategoryQuerySerializer,
     IncomeFilterSerializer,
     IncomeRecordSerializer,
     IncomeReportSerializer,
     PatientVisitSerializer,
     PaymentSerializer,
 )
-from billing.services import settle_visit
+from billing.services import bill_preview, settle_visit
 from billing.statistics import income_statistics
 from clinic.roles import IsAdmin, IsDesk, IsPatient
 from clinic.serializers import StatisticsQuerySerializer
@@ -51,20 +55,52 @@ class PaymentView(ClinicAPIView):
     )
     def post(self, request: Request, visit_id: int) -> Response:
         visit = get_object_or_404(Visit.objects.select_related("schedule"), pk=visit_id)
-        amounts = self.validated_body(PaymentSerializer)
+        body = self.validated_body(PaymentSerializer)
         bill = settle_visit(
             visit=visit,
-            total_amount=amounts["total_amount"],
-            insurance_amount=amounts["insurance_amount"],
-            self_pay_amount=amounts.get("self_pay_amount"),
+            total_amount=body.get("total_amount"),
+            insurance_amount=body.get("insurance_amount"),
+            self_pay_amount=body.get("self_pay_amount"),
+            override_reason=body.get("override_reason", ""),
+            manual_reason=body.get("manual_reason", ""),
             by=request.user,
         )
-        bill = Bill.objects.select_related(*BILL_RELATIONS).get(pk=bill.pk)
+        bill = (
+            Bill.objects.select_related(*BILL_RELATIONS).prefetch_related("lines").get(pk=bill.pk)
+        )
         return self.object_response(bill, BillListSerializer, status=201, reveal_id_card=True)
 
 
+class BillPreviewView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_bill_preview",
+        responses={200: BillPreviewSerializer},
+        description="What settling the visit now would bill: its charges priced with the "
+        "patient's plan (nothing saved). `manual_entry` when it has no charges.",
+    )
+    def get(self, request: Request, visit_id: int) -> Response:
+        visit = get_object_or_404(Visit, pk=visit_id)
+        draft = bill_preview(visit)
+        preview = {
+            "visit_id": visit.pk,
+            "manual_entry": not draft.lines,
+            "insurance_plan_name": draft.plan_name,
+            "total_amount": draft.total,
+            "estimated_insurance_amount": draft.insured,
+            "self_pay_amount": draft.self_pay,
+            "lines": draft.lines,
+        }
+        return self.object_response(preview, BillPreviewSerializer)
+
+
 def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
-    bills = Bill.objects.select_related(*BILL_RELATIONS).order_by("-pay_time", "-id")
+    bills = (
+        Bill.objects.select_related(*BILL_RELATIONS)
+        .prefetch_related("lines")
+        .order_by("-pay_time", "-id")
+    )
     if "start_date" in filters:
         bills = bills.filter(pay_time__gte=_day_start(filters["start_date"]))
     if "end_date" in filters:
@@ -168,6 +204,38 @@ class IncomeStatisticsView(ClinicAPIView):
         return self.object_response(report, IncomeReportSerializer)
 
 
+class CategoryIncomeStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_income_by_category",
+        parameters=[CategoryQuerySerializer],
+        responses={200: CategoryIncomeReportSerializer},
+        description="Income by fee category over a range (bill lines; insured and self-pay "
+        "are the lines' estimates). Its total equals the income statistics' total.",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(CategoryQuerySerializer)
+        rows = income_by_category(start_date=query["start_date"], end_date=query["end_date"])
+        report = {
+            "start_date": query["start_date"],
+            "end_date": query["end_date"],
+            "total_amount": sum((row.total for row in rows), Decimal("0.00")),
+            "results": [
+                {
+                    "category": row.category,
+                    "category_label": row.label,
+                    "lines": row.lines,
+                    "total_amount": row.total,
+                    "insured_amount": row.insured,
+                    "self_pay_amount": row.self_pay,
+                }
+                for row in rows
+            ],
+        }
+        return self.object_response(report, CategoryIncomeReportSerializer)
+
+
 class MyVisitsView(ClinicAPIView):
     permission_classes = [IsPatient]
 
@@ -176,5 +244,9 @@ class MyVisitsView(ClinicAPIView):
         responses={200: PatientVisitSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        visits = visits_of_patient_account(request.user).select_related("patient")
+        visits = (
+            visits_of_patient_account(request.user)
+            .select_related("patient")
+            .prefetch_related("bill__lines")
+        )
         return self.page_response(visits, PatientVisitSerializer)

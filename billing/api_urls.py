@@ -12,6 +12,11 @@ urlpatterns = [
         api.PaymentView.as_view(),
         name="receptionist-payment",
     ),
+    path(
+        "receptionist/visits/<int:visit_id>/bill-preview",
+        api.BillPreviewView.as_view(),
+        name="receptionist-bill-preview",
+    ),
     path("receptionist/bills", api.DeskBillsView.as_view(), name="receptionist-bills"),
     path(
         "receptionist/income-records",
@@ -24,5 +29,10 @@ urlpatterns = [
         "admin/statistics/income",
         api.IncomeStatisticsView.as_view(),
         name="admin-statistics-income",
+    ),
+    path(
+        "admin/statistics/income-by-category",
+        api.CategoryIncomeStatisticsView.as_view(),
+        name="admin-statistics-income-by-category",
     ),
 ]

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from billing.exceptions import InvalidAmounts
 from billing.models import Bill
+from billing.pricing import BillDraft, group_by_category
 from billing.reports import ReportFilterForm, filtered_bills, filtered_income, takings
-from billing.services import settle_visit, validate_amounts
+from billing.services import bill_preview, settle_visit, validate_amounts
 from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.forms import apply_clinic_error
@@ -37,6 +38,9 @@ BILL_RELATIONS = (
 
 
 class PaymentForm(forms.Form):
+    """A visit without charges: the desk types the total and the insurance part (one manual
+    line, with a reason)."""
+
     total_amount = forms.DecimalField(
         label=gettext_lazy("Total (¥)"), min_value=0, max_digits=10, decimal_places=2
     )
@@ -47,46 +51,108 @@ class PaymentForm(forms.Form):
         decimal_places=2,
         initial=0,
     )
+    manual_reason = forms.CharField(
+        label=gettext_lazy("Reason (optional)"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("What the amount is for; a standard text when left empty."),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.update({"inputmode": "decimal", "step": "0.01", "min": "0"})
+        for name in ("total_amount", "insurance_amount"):
+            self.fields[name].widget.attrs.update(
+                {"inputmode": "decimal", "step": "0.01", "min": "0"}
+            )
         # The desk comes here to type the total: the cursor is already there.
         self.fields["total_amount"].widget.attrs["autofocus"] = True
+
+
+class ItemisedPaymentForm(forms.Form):
+    """A visit with charges: the lines decide the amounts; the desk may replace the
+    estimated insurance with the insurance bureau's figure, giving the reason."""
+
+    insurance_amount = forms.DecimalField(
+        label=gettext_lazy("Bureau's figure for insurance (¥, optional)"),
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=gettext_lazy("Leave empty to use the estimate."),
+    )
+    override_reason = forms.CharField(
+        label=gettext_lazy("Reason for the bureau's figure"),
+        max_length=200,
+        required=False,
+    )
+    # The total the page showed: a bill that changed since is refused, not paid blind.
+    expected_total = forms.DecimalField(
+        max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["insurance_amount"].widget.attrs.update(
+            {"inputmode": "decimal", "step": "0.01", "min": "0"}
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        figure = cleaned.get("insurance_amount")
+        reason = (cleaned.get("override_reason") or "").strip()
+        if figure is not None and not reason:
+            self.add_error("override_reason", _("Give the reason for the bureau's figure."))
+        if reason and figure is None and "insurance_amount" not in self.errors:
+            self.add_error("insurance_amount", _("Enter the bureau's figure for insurance."))
+        return cleaned
+
+
+def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
+    """The self-pay part as the desk types (HTMX): the settlement's own rules."""
+    preview = None
+    error = None
+    try:
+        if draft.lines:
+            figure = request.GET.get("insurance_amount") or ""
+            if figure.strip():
+                amounts = validate_amounts(draft.total, figure)
+            else:
+                amounts = validate_amounts(draft.total, draft.insured)
+        else:
+            amounts = validate_amounts(
+                request.GET.get("total_amount") or "0", request.GET.get("insurance_amount") or "0"
+            )
+        preview = amounts
+    except InvalidAmounts as caught:
+        error = caught
+    return render(
+        request, "billing/pay.html#self-pay", {"preview": preview, "preview_error": error}
+    )
 
 
 @role_required(*DESK_ROLES)
 @require_http_methods(["GET", "POST"])
 def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
-    """Settle a visit awaiting payment: self-pay is computed (and shown live) by the
-    settlement's own rules."""
+    """Settle a visit awaiting payment. With charges: its lines by category, priced with
+    the patient's plan, and an optional bureau's figure for insurance; without: the total
+    and insurance typed. Self-pay is computed (and shown live) by the settlement's rules."""
     visit = get_object_or_404(
-        Visit.objects.select_related("patient", "department", "schedule__doctor"), pk=visit_pk
+        Visit.objects.select_related("patient__insurance_plan", "department", "schedule__doctor"),
+        pk=visit_pk,
     )
+    draft = bill_preview(visit)
     if request.htmx and request.method == "GET":
-        preview = None
-        try:
-            preview = validate_amounts(
-                request.GET.get("total_amount") or "0", request.GET.get("insurance_amount") or "0"
-            )
-            error = None
-        except InvalidAmounts as caught:
-            error = caught
-        return render(
-            request, "billing/pay.html#self-pay", {"preview": preview, "preview_error": error}
-        )
-    form = PaymentForm(request.POST if request.method == "POST" else None)
+        return _live_self_pay(request, draft)
+    data = request.POST if request.method == "POST" else None
+    if draft.lines:
+        form: forms.Form = ItemisedPaymentForm(data, initial={"expected_total": draft.total})
+    else:
+        form = PaymentForm(data)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                bill = settle_visit(
-                    visit=visit,
-                    total_amount=form.cleaned_data["total_amount"],
-                    insurance_amount=form.cleaned_data["insurance_amount"],
-                    by=request.user,
-                )
+                bill = _settle(visit, form, itemised=bool(draft.lines), by=request.user)
             except ClinicError as error:
                 apply_clinic_error(form, error)
                 status = error.status
@@ -95,13 +161,52 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
                 return redirect("billing:receipt", pk=bill.pk)
         else:
             status = 400
-    return render(request, "billing/pay.html", {"visit": visit, "form": form}, status=status)
+    return render(
+        request,
+        "billing/pay.html",
+        {
+            "visit": visit,
+            "form": form,
+            "draft": draft,
+            "itemised": bool(draft.lines),
+            "plan": visit.patient.insurance_plan,
+        },
+        status=status,
+    )
+
+
+def _settle(visit: Visit, form: forms.Form, *, itemised: bool, by: Any) -> Bill:
+    data = form.cleaned_data
+    if itemised:
+        return settle_visit(
+            visit=visit,
+            total_amount=data.get("expected_total"),
+            insurance_amount=data.get("insurance_amount"),
+            override_reason=data.get("override_reason") or "",
+            by=by,
+        )
+    return settle_visit(
+        visit=visit,
+        total_amount=data["total_amount"],
+        insurance_amount=data["insurance_amount"],
+        manual_reason=data.get("manual_reason") or "",
+        by=by,
+    )
 
 
 @role_required(*DESK_ROLES)
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS), pk=pk)
-    return render(request, "billing/receipt.html", {"bill": bill})
+    lines = list(bill.lines.order_by("id"))
+    return render(
+        request,
+        "billing/receipt.html",
+        {
+            "bill": bill,
+            "groups": group_by_category(lines),
+            "overridden": bool(bill.insurance_override_reason),
+        },
+    )
 
 
 @role_required(*DESK_ROLES)

@@ -22,7 +22,12 @@ MAX_DAYS = 3660
 class StatisticsTable:
     INCOME = "income"
     VISITS = "visits"
-    CHOICES = ((INCOME, _("Income")), (VISITS, _("Visits")))
+    CATEGORIES = "categories"
+    CHOICES = (
+        (INCOME, _("Income")),
+        (CATEGORIES, _("Income by category")),
+        (VISITS, _("Visits")),
+    )
 
 
 class StatisticsForm(forms.Form):

@@ -6,12 +6,24 @@ of problems is empty when everything holds.
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, Sum
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
 
 from appointments.models import LIVE_STATUSES
-from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
+from billing.models import (
+    Bill,
+    BillLine,
+    DailyCategoryIncome,
+    DailyIncomeSummary,
+    IncomeRecord,
+    PayStatus,
+)
 from scheduling.models import Schedule
 from visits.models import Visit, VisitDailySummary, VisitStatus
+
+MONEY_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
 def find_problems() -> list[str]:
@@ -25,8 +37,11 @@ def find_problems() -> list[str]:
             "schedule {pk}: {current_patients} places counted, {live} live bookings + {seen} "
             "visits held, capacity {max_patients}".format(**schedule)
         )
-    broken_bills = Bill.objects.filter(
-        ~Q(total_amount=F("insurance_amount") + F("self_pay_amount"))
+    # In whole cents, as the bill's CHECK compares them (SQLite sums decimals as floats).
+    broken_bills = Bill.objects.annotate(
+        identity_gap=Round((F("total_amount") - F("insurance_amount") - F("self_pay_amount")) * 100)
+    ).filter(
+        ~Q(identity_gap=0)
         | Q(insurance_amount__gt=F("total_amount"))
         | Q(total_amount__lt=0)
         | Q(insurance_amount__lt=0)
@@ -35,6 +50,30 @@ def find_problems() -> list[str]:
     problems += [
         f"bill {pk}: amounts break the identity"
         for pk in broken_bills.values_list("pk", flat=True)[:20]
+    ]
+    # Every bill is the sum of its lines: total = Σ amounts, estimate = Σ insured parts.
+    lines = BillLine.objects.filter(bill=OuterRef("pk")).values("bill").order_by()
+    unbalanced = (
+        Bill.objects.annotate(
+            lines_amount=Coalesce(
+                Subquery(lines.annotate(s=Sum("amount")).values("s")), MONEY_ZERO
+            ),
+            lines_insured=Coalesce(
+                Subquery(lines.annotate(s=Sum("insured_amount")).values("s")), MONEY_ZERO
+            ),
+        )
+        # In whole cents (SQLite sums decimals as binary floats).
+        .annotate(
+            amount_gap=Round((F("total_amount") - F("lines_amount")) * 100),
+            insured_gap=Round((F("estimated_insurance_amount") - F("lines_insured")) * 100),
+        )
+        .filter(~Q(amount_gap=0) | ~Q(insured_gap=0))
+        .values("pk", "total_amount", "lines_amount", "estimated_insurance_amount", "lines_insured")
+    )
+    problems += [
+        "bill {pk}: total {total_amount} / estimate {estimated_insurance_amount}, its lines "
+        "add up to {lines_amount} / {lines_insured}".format(**row)
+        for row in unbalanced[:20]
     ]
     unpaid_left = Visit.objects.filter(status=VisitStatus.LEFT).exclude(
         bill__pay_status=PayStatus.PAID
@@ -62,6 +101,12 @@ def find_problems() -> list[str]:
         problems.append(
             "income summary {record_date} department {department_id} doctor {doctor_key}: "
             "summary {summary}, income records {detail} "
+            "(manage.py rebuild_income_summary)".format(**row)
+        )
+    for row in DailyCategoryIncome.differences()[:20]:
+        problems.append(
+            "income by category {record_date} department {department_id} doctor {doctor_key} "
+            "{category}: summary {summary}, bill lines {detail} "
             "(manage.py rebuild_income_summary)".format(**row)
         )
     # The statistics' daily visit summary equals what the visits add up to.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -200,7 +201,12 @@ class BillLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.description} × {self.quantity} = {self.amount}"
+        return f"{self.description} × {self.quantity_display} = {self.amount}"
+
+    @property
+    def quantity_display(self) -> str:
+        """The quantity without trailing zeros: 2, 1.5, 0.125."""
+        return f"{self.quantity.normalize():f}"
 
 
 class IncomeRecord(models.Model):
@@ -388,3 +394,162 @@ class DailyIncomeSummary(DailySummary):
     def _from_detail(cls, row: dict) -> dict:
         """Income without a doctor is kept under doctor_key 0."""
         return {**row, "doctor_key": row["doctor_id"] or cls.NO_DOCTOR_KEY}
+
+
+class DailyCategoryIncome(DailySummary):
+    """Income per clinic-local day, department, doctor and fee category: the bill lines of
+    the day's settlements (amount, insured and self-pay parts as the lines estimate them).
+
+    Kept in step by the settlement (`add_lines()`, in its transaction, after the income
+    summary's row) and recomputed from the detail — bill lines joined to their bill's
+    income record, whose date, department and doctor they take — by `rebuild()`
+    (`manage.py rebuild_income_summary`). Its amounts add up to the income summary's
+    totals; its insured parts are the lines' estimates (a bureau's figure replaces the
+    estimate for a whole bill, not per category).
+    """
+
+    NO_DOCTOR_KEY = 0
+    KEY = ("record_date", "department_id", "doctor_key", "category")
+    FIGURES = ("lines", "total_amount", "insured_amount", "self_pay_amount")
+
+    record_date = models.DateField(_("record date"))
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    doctor = models.ForeignKey(
+        Employee,
+        verbose_name=_("doctor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    doctor_key = models.BigIntegerField(
+        _("doctor key"),
+        default=NO_DOCTOR_KEY,
+        editable=False,
+        help_text=_("The doctor's id, or 0 for income without a doctor."),
+    )
+    category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
+    lines = models.IntegerField(_("lines"), default=0)
+    total_amount = models.DecimalField(_("amount"), **SUMMARY_MONEY)
+    insured_amount = models.DecimalField(_("insured"), **SUMMARY_MONEY)
+    self_pay_amount = models.DecimalField(_("self-pay"), **SUMMARY_MONEY)
+
+    class Meta:
+        ordering = ["record_date", "department_id", "doctor_key", "category"]
+        verbose_name = _("daily income by category")
+        verbose_name_plural = _("daily income by category")
+        indexes = [
+            models.Index(
+                fields=["record_date", "category", "total_amount", "insured_amount"],
+                name="category_income_by_date_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_date", "department", "doctor_key", "category"],
+                name="category_income_unique_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(lines__gte=0)
+                & Q(total_amount__gte=0)
+                & Q(insured_amount__gte=0)
+                & Q(self_pay_amount__gte=0),
+                name="category_income_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("total_amount") * 100),
+                    Round(F("insured_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
+                name="category_income_total_is_insured_plus_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=FeeCategory.values), name="category_income_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
+                name="category_income_doctor_key_matches_doctor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_date} {self.department_id}/{self.doctor_key} {self.category}"
+
+    @classmethod
+    def add_lines(
+        cls,
+        *,
+        record_date: dt.date,
+        department_id: int,
+        doctor_id: int | None,
+        lines: Any,
+    ) -> None:
+        """Add one settlement's lines to their day's category rows (one upsert per category,
+        in category order so that concurrent settlements lock rows in the same order)."""
+        sums: dict[str, list] = {}
+        for line in lines:
+            figures = sums.setdefault(line.category, [0, Decimal(0), Decimal(0), Decimal(0)])
+            figures[0] += 1
+            figures[1] += line.amount
+            figures[2] += line.insured_amount
+            figures[3] += line.self_pay_amount
+        for category in sorted(sums):
+            count, amount, insured, self_pay = sums[category]
+            insert_or_add(
+                cls,
+                key={
+                    "record_date": record_date,
+                    "department_id": department_id,
+                    "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
+                    "category": category,
+                },
+                values={
+                    "doctor_id": doctor_id,
+                    "lines": count,
+                    "total_amount": amount,
+                    "insured_amount": insured,
+                    "self_pay_amount": self_pay,
+                },
+                add=["lines", "total_amount", "insured_amount", "self_pay_amount"],
+            )
+
+    add_lines.alters_data = True
+
+    @classmethod
+    def detail_totals(
+        cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
+    ) -> models.QuerySet:
+        """The rows as computed from the detail: bill lines with their bill's income record
+        (date, department, doctor), grouped in SQL by those and the line's category."""
+        lines = BillLine.objects.annotate(
+            record_date=F("bill__income_records__record_date"),
+            record_department=F("bill__income_records__department_id"),
+            record_doctor=F("bill__income_records__doctor_id"),
+        ).filter(record_date__isnull=False)
+        lines = cls._in_range(lines, start_date, end_date)
+        return (
+            lines.values("record_date", "record_department", "record_doctor", "category")
+            .annotate(
+                line_count=Count("id"),
+                amount_sum=Sum("amount"),
+                insured_sum=Sum("insured_amount"),
+                self_pay_sum=Sum("self_pay_amount"),
+            )
+            .order_by()
+        )
+
+    @classmethod
+    def _from_detail(cls, row: dict) -> dict:
+        return {
+            "record_date": row["record_date"],
+            "department_id": row["record_department"],
+            "doctor_id": row["record_doctor"],
+            "doctor_key": row["record_doctor"] or cls.NO_DOCTOR_KEY,
+            "category": row["category"],
+            "lines": row["line_count"],
+            "total_amount": row["amount_sum"],
+            "insured_amount": row["insured_sum"],
+            "self_pay_amount": row["self_pay_sum"],
+        }

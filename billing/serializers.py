@@ -10,9 +10,14 @@ from rest_framework import serializers
 
 from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
-from billing.models import Bill, IncomeRecord, PayStatus
+from billing.models import Bill, BillLine, IncomeRecord, PayStatus
 from clinic.fields import IdCardField
-from clinic.serializers import PatientSearchSerializer, StatisticsGroupSerializer, check_date_range
+from clinic.serializers import (
+    PatientSearchSerializer,
+    StatisticsGroupSerializer,
+    StatisticsQuerySerializer,
+    check_date_range,
+)
 from clinic.statistics import GROUP_BY_CHOICES
 from visits.serializers import VisitSerializer
 
@@ -27,10 +32,57 @@ BILL_RELATIONS = (
 # The longest range a statistics request may span (a few years of daily rows at most).
 
 
+class BillLineSerializer(ModelSerializer):
+    """One line of an itemised bill: the charge's copied item, what it costs and who pays."""
+
+    charge_id = serializers.IntegerField(read_only=True, allow_null=True)
+    category_label = LabelField(source="category")
+    insurance_class_label = LabelField(source="insurance_class")
+
+    class Meta:
+        model = BillLine
+        fields = [
+            "id",
+            "charge_id",
+            "code",
+            "description",
+            "category",
+            "category_label",
+            "unit",
+            "quantity",
+            "unit_price",
+            "amount",
+            "insurance_class",
+            "insurance_class_label",
+            "insured_amount",
+            "self_pay_amount",
+            "manual_reason",
+        ]
+        read_only_fields = fields
+
+
+class BillLinePreviewSerializer(serializers.Serializer):
+    """A line as it would be billed (no id yet)."""
+
+    charge_id = serializers.IntegerField(source="charge.pk", allow_null=True, default=None)
+    code = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    category_label = serializers.CharField(source="get_category_display")
+    unit = serializers.CharField(allow_blank=True)
+    quantity = serializers.DecimalField(max_digits=9, decimal_places=3)
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    insurance_class = serializers.CharField()
+    insured_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    self_pay_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
 class BillSerializer(ModelSerializer):
     visit_id = serializers.IntegerField(read_only=True)
     pay_status_label = LabelField(source="pay_status")
     cashier = TextField(source="cashier.username", read_only=True, default=None, allow_null=True)
+    lines = BillLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = Bill
@@ -41,11 +93,15 @@ class BillSerializer(ModelSerializer):
             "total_amount",
             "insurance_amount",
             "self_pay_amount",
+            "estimated_insurance_amount",
+            "insurance_override_reason",
+            "insurance_plan_name",
             "pay_status",
             "pay_status_label",
             "pay_time",
             "cashier",
             "created_at",
+            "lines",
         ]
         read_only_fields = fields
 
@@ -82,11 +138,53 @@ class BillListSerializer(BillSerializer):
 
 
 class PaymentSerializer(serializers.Serializer):
-    total_amount = AmountField()
-    insurance_amount = AmountField()
+    """For a visit with charges every amount is optional (the lines decide them; amounts sent
+    must be theirs), except `insurance_amount` with `override_reason`: the insurance bureau's
+    figure for the whole bill. For a visit without charges, `total_amount` and
+    `insurance_amount` are required (one manual line, with `manual_reason`)."""
+
+    total_amount = AmountField(
+        required=False,
+        allow_null=True,
+        help_text=_("Required for a visit without charges; otherwise the lines' total."),
+    )
+    insurance_amount = AmountField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Required for a visit without charges; otherwise the estimate, or the bureau's "
+            "figure with override_reason."
+        ),
+    )
     self_pay_amount = AmountField(
         required=False, allow_null=True, help_text=_("Total minus insurance when left out.")
     )
+    override_reason = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text=_("Why insurance_amount is the bureau's figure rather than the estimate."),
+    )
+    manual_reason = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text=_("A visit without charges: the reason its manual line records."),
+    )
+
+
+class BillPreviewSerializer(serializers.Serializer):
+    """What settling the visit now would bill (nothing saved)."""
+
+    visit_id = serializers.IntegerField()
+    manual_entry = serializers.BooleanField(
+        help_text=_("No charges: the desk types the total and insurance.")
+    )
+    insurance_plan_name = serializers.CharField(allow_blank=True)
+    total_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    estimated_insurance_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    self_pay_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    lines = BillLinePreviewSerializer(many=True)
 
 
 class BillFilterSerializer(PatientSearchSerializer):
@@ -164,3 +262,28 @@ class PatientVisitSerializer(VisitSerializer):
         # A missing reverse one-to-one raises a subclass of AttributeError.
         bill = getattr(visit, "bill", None)
         return BillSerializer(bill, context=self.context).data if bill is not None else None
+
+
+class CategoryQuerySerializer(StatisticsQuerySerializer):
+    """The statistics range; income by category is not grouped by day, department or
+    doctor (group_by is ignored)."""
+
+
+class CategoryIncomeRowSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    category_label = serializers.CharField()
+    lines = serializers.IntegerField()
+    total_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    insured_amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text=_("The lines' estimates.")
+    )
+    self_pay_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class CategoryIncomeReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    total_amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text=_("Equals the income statistics' total.")
+    )
+    results = CategoryIncomeRowSerializer(many=True)

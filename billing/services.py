@@ -1,4 +1,5 @@
-"""Settlement: the bill, the income it books and the patient's leaving, in one transaction."""
+"""Settlement: the itemised bill, the income it books and the patient's leaving, in one
+transaction; and the bill's preview that the cashier's page and the API show before paying."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.exceptions import AlreadySettled, InvalidAmounts
-from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus, new_bill_number
+from billing.exceptions import AlreadySettled, AmountsDiffer, BillOutOfBalance, InvalidAmounts
+from billing.models import (
+    Bill,
+    BillLine,
+    DailyCategoryIncome,
+    DailyIncomeSummary,
+    IncomeRecord,
+    PayStatus,
+    new_bill_number,
+)
+from billing.pricing import BillDraft, manual_draft, plan_label, price_visit
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
-from clinic.models import User
+from clinic.models import InsurancePlan, Patient, User
 from clinic.roles import DESK_ROLES, ensure_role
-from visits.models import Visit
+from visits.models import Charge, Visit
 
 CENT = Decimal("0.01")
 # DECIMAL(10, 2) holds up to 99,999,999.99.
@@ -80,71 +91,321 @@ def validate_amounts(total: Any, insurance: Any, self_pay: Any = None) -> Amount
     return Amounts(total_amount, insurance_amount, self_pay_amount)
 
 
+def default_manual_reason() -> str:
+    """The reason a manual line records when the desk gives none."""
+    return _("Amounts typed at the desk (visit without charges)")
+
+
+def _plan_of(visit: Visit) -> InsurancePlan | None:
+    """The patient's plan as it is now (read at settlement; NULL: self-pay). One query."""
+    plan_id = Patient.objects.filter(pk=visit.patient_id).values("insurance_plan_id")[:1]
+    return InsurancePlan.objects.filter(pk=Subquery(plan_id)).first()
+
+
+def bill_preview(visit: Visit) -> BillDraft:
+    """What settling the visit now would bill (read-only, same pricing as the settlement):
+    its charges priced with the patient's plan. No lines when the visit has no charges."""
+    charges = Charge.objects.filter(visit=visit).order_by("id")
+    return price_visit(charges, _plan_of(visit))
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The figures a settlement writes: the lines, the insurance paid (the estimate, or the
+    bureau's figure) and the reason when it is the bureau's."""
+
+    draft: BillDraft
+    insurance: Decimal
+    override_reason: str
+
+    @property
+    def total(self) -> Decimal:
+        return self.draft.total
+
+    @property
+    def self_pay(self) -> Decimal:
+        return self.total - self.insurance
+
+
+def _clean_text(value: Any, field: str, errors: dict[str, list[str]], limit: int = 200) -> str:
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        errors[field] = [_("At most %d characters.") % limit]
+    return text
+
+
+def _check_given_amounts(total: Any, insurance: Any, self_pay: Any) -> None:
+    """The amounts sent, on their own: each an amount, and consistent with each other where
+    several are given (InvalidAmounts otherwise), whatever the visit's lines."""
+    errors: dict[str, list[str]] = {}
+    given = {
+        name: _to_cents(value, name, errors)
+        for name, value in (
+            ("total_amount", total),
+            ("insurance_amount", insurance),
+            ("self_pay_amount", self_pay),
+        )
+        if value not in (None, "")
+    }
+    if errors:
+        raise InvalidAmounts(details=errors)
+    if "total_amount" in given and "insurance_amount" in given:
+        if given["insurance_amount"] > given["total_amount"]:
+            raise InvalidAmounts(
+                details={"insurance_amount": [_("Insurance cannot pay more than the total.")]}
+            )
+        expected = given["total_amount"] - given["insurance_amount"]
+        if given.get("self_pay_amount", expected) != expected:
+            raise InvalidAmounts(
+                details={
+                    "self_pay_amount": [
+                        _("Self-pay must be the total minus insurance: %s.") % expected
+                    ]
+                }
+            )
+
+
+def _expected(figure: Decimal) -> list[str]:
+    return [_("Expected %s.") % figure]
+
+
+def _priced_settlement(
+    draft: BillDraft,
+    *,
+    total_amount: Any,
+    insurance_amount: Any,
+    self_pay_amount: Any,
+    override_reason: str,
+) -> Settlement:
+    """A visit with charges: the amounts sent (all optional) must be the lines' figures,
+    except insurance with a reason (the bureau's figure for the whole bill)."""
+    errors: dict[str, list[str]] = {}
+    given = {
+        name: _to_cents(value, name, errors)
+        for name, value in (
+            ("total_amount", total_amount),
+            ("insurance_amount", insurance_amount),
+            ("self_pay_amount", self_pay_amount),
+        )
+        if value not in (None, "")
+    }
+    if errors:
+        raise InvalidAmounts(details=errors)
+    total = draft.total
+    insurance = draft.insured
+    if override_reason:
+        if "insurance_amount" not in given:
+            raise InvalidAmounts(
+                details={"insurance_amount": [_("Enter the bureau's figure for insurance.")]}
+            )
+        insurance = given["insurance_amount"]
+        if insurance > total:
+            raise InvalidAmounts(
+                details={"insurance_amount": [_("Insurance cannot pay more than the total.")]}
+            )
+    expected = {
+        "total_amount": total,
+        "insurance_amount": insurance,
+        "self_pay_amount": total - insurance,
+    }
+    differ = {
+        name: _expected(expected[name]) for name, value in given.items() if value != expected[name]
+    }
+    if differ:
+        if "insurance_amount" in differ and not override_reason:
+            differ["insurance_amount"].append(
+                _("Give a reason to use the bureau's figure instead of the estimate.")
+            )
+        raise AmountsDiffer(
+            _(
+                "The bill's lines add up to %(total)s, insurance %(insurance)s, self-pay "
+                "%(self_pay)s."
+            )
+            % {
+                "total": total,
+                "insurance": insurance,
+                "self_pay": total - insurance,
+            },
+            details=differ,
+        )
+    return Settlement(draft=draft, insurance=insurance, override_reason=override_reason)
+
+
+def _manual_settlement(
+    *, total_amount: Any, insurance_amount: Any, self_pay_amount: Any, reason: str, plan_name: str
+) -> Settlement:
+    """A visit without charges: the seed's body, one manual line with its reason."""
+    missing = {
+        name: [_("Enter an amount such as 86.50.")]
+        for name, value in (("total_amount", total_amount), ("insurance_amount", insurance_amount))
+        if value in (None, "")
+    }
+    if missing:
+        raise InvalidAmounts(details=missing)
+    amounts = validate_amounts(total_amount, insurance_amount, self_pay_amount)
+    draft = manual_draft(
+        total=amounts.total,
+        insurance=amounts.insurance,
+        reason=reason or default_manual_reason(),
+        plan_name=plan_name,
+    )
+    return Settlement(draft=draft, insurance=amounts.insurance, override_reason="")
+
+
 @atomic_with_retry
 def settle_visit(
     *,
     visit: Visit,
-    total_amount: Any,
-    insurance_amount: Any,
+    total_amount: Any = None,
+    insurance_amount: Any = None,
     self_pay_amount: Any = None,
+    override_reason: Any = "",
+    manual_reason: Any = "",
     by: User,
     now: dt.datetime | None = None,
 ) -> Bill:
-    """Settle a visit awaiting payment: a paid bill, its income record, and the visit leaves.
+    """Settle a visit awaiting payment: a paid itemised bill, its income record, and the
+    visit leaves.
+
+    A visit with charges is billed their lines, priced with the patient's plan as it is now;
+    amounts sent must be those figures (AmountsDiffer names them), except `insurance_amount`
+    with an `override_reason`: the bureau's figure for the whole bill (the estimate is kept).
+    A visit without charges takes `total_amount` and `insurance_amount` as typed: one manual
+    consultation line with `manual_reason` (a default text when empty).
 
     A zero total is a valid settlement. A second settlement of the same visit fails cleanly
     (AlreadySettled), and any failure leaves nothing written.
     """
     ensure_role(by, *DESK_ROLES)
-    amounts = validate_amounts(total_amount, insurance_amount, self_pay_amount)
+    errors: dict[str, list[str]] = {}
+    override_reason = _clean_text(override_reason, "override_reason", errors)
+    manual_reason = _clean_text(manual_reason, "manual_reason", errors)
+    if errors:
+        raise InvalidAmounts(details=errors)
+    _check_given_amounts(total_amount, insurance_amount, self_pay_amount)
     now = now or timezone.now()
-    # Lock order: Visit, then the Bill insert, then the day's summary rows (last, so that a
-    # busy doctor's rows are held only from those writes to the commit). The visit's lock
-    # serialises settlements of one visit.
+    # Lock order: Visit, its Charges (by id), then the Bill and its lines, the income record,
+    # and the day's summary rows last (so that a busy doctor's rows are held only from
+    # those writes to the commit). The visit's lock serialises settlements of one visit.
     visit.lock_for_update()
+    charges = list(Charge.objects.filter(visit=visit).select_for_update().order_by("id"))
+    plan = _plan_of(visit)
+    # The input's own faults first (as before itemised bills), then the visit's state.
+    if not charges:
+        settlement = _manual_settlement(
+            total_amount=total_amount,
+            insurance_amount=insurance_amount,
+            self_pay_amount=self_pay_amount,
+            reason=manual_reason,
+            plan_name=plan_label(plan),
+        )
+    elif override_reason and insurance_amount in (None, ""):
+        raise InvalidAmounts(
+            details={"insurance_amount": [_("Enter the bureau's figure for insurance.")]}
+        )
     if Bill.objects.filter(visit=visit).exists():
         raise AlreadySettled()
     visit.ensure_move_allowed(Visit.Status.LEFT)
+    if charges:
+        settlement = _priced_settlement(
+            price_visit(charges, plan),
+            total_amount=total_amount,
+            insurance_amount=insurance_amount,
+            self_pay_amount=self_pay_amount,
+            override_reason=override_reason,
+        )
+    draft = settlement.draft
     bill = Bill.objects.create(
         visit=visit,
         number=new_bill_number(now),
-        total_amount=amounts.total,
-        insurance_amount=amounts.insurance,
-        self_pay_amount=amounts.self_pay,
+        total_amount=settlement.total,
+        insurance_amount=settlement.insurance,
+        self_pay_amount=settlement.self_pay,
+        estimated_insurance_amount=draft.insured,
+        insurance_override_reason=settlement.override_reason,
+        insurance_plan_name=draft.plan_name,
         pay_status=PayStatus.PAID,
         pay_time=now,
         cashier=by,
     )
+    _write_lines(bill, draft)
     income = IncomeRecord.objects.create(
         bill=bill,
         department_id=visit.department_id,
         doctor_id=visit.schedule.doctor_id,
-        amount=amounts.total,
+        amount=settlement.total,
         record_date=timezone.localdate(now),
     )
+    ensure_bill_balanced(bill)
     visit.leave_after_settlement(by=by)
-    _audit_settlement(bill, amounts, by=by)
+    _audit_settlement(bill, settlement, by=by)
     DailyIncomeSummary.add_payment(
         record_date=income.record_date,
         department_id=income.department_id,
         doctor_id=income.doctor_id,
-        total=amounts.total,
-        insurance=amounts.insurance,
-        self_pay=amounts.self_pay,
+        total=settlement.total,
+        insurance=settlement.insurance,
+        self_pay=settlement.self_pay,
+    )
+    DailyCategoryIncome.add_lines(
+        record_date=income.record_date,
+        department_id=income.department_id,
+        doctor_id=income.doctor_id,
+        lines=draft.lines,
     )
     return bill
 
 
-def _audit_settlement(bill: Bill, amounts: Amounts, *, by: User) -> None:
-    record_event(
-        actor=by,
-        action="bill.settled",
-        obj=bill,
-        patient=bill.visit.patient,
-        new={
-            "visit": bill.visit_id,
-            "total_amount": str(amounts.total),
-            "insurance_amount": str(amounts.insurance),
-            "self_pay_amount": str(amounts.self_pay),
-        },
+def _write_lines(bill: Bill, draft: BillDraft) -> None:
+    BillLine.objects.bulk_create([line.as_bill_line(bill) for line in draft.lines])
+
+
+def ensure_bill_balanced(bill: Bill) -> None:
+    """The saved bill equals the sum of its saved lines (total, and the estimate the sum of
+    the insured parts), re-read with one aggregate; BillOutOfBalance otherwise, which
+    undoes the settlement."""
+    sums = BillLine.objects.filter(bill=bill).aggregate(
+        lines=Count("id"), amount=Sum("amount"), insured=Sum("insured_amount")
     )
+    saved = Bill.objects.filter(pk=bill.pk).values("total_amount", "estimated_insurance_amount")[0]
+    amount = (sums["amount"] or Decimal(0)).quantize(CENT)
+    insured = (sums["insured"] or Decimal(0)).quantize(CENT)
+    if (
+        not sums["lines"]
+        or amount != saved["total_amount"].quantize(CENT)
+        or insured != saved["estimated_insurance_amount"].quantize(CENT)
+    ):
+        raise BillOutOfBalance(
+            details={
+                "total_amount": [str(saved["total_amount"]), str(amount)],
+                "estimated_insurance_amount": [
+                    str(saved["estimated_insurance_amount"]),
+                    str(insured),
+                ],
+            }
+        )
+
+
+def _audit_settlement(bill: Bill, settlement: Settlement, *, by: User) -> None:
+    new = {
+        "visit": bill.visit_id,
+        "total_amount": str(settlement.total),
+        "insurance_amount": str(settlement.insurance),
+        "self_pay_amount": str(settlement.self_pay),
+        "estimated_insurance_amount": str(settlement.draft.insured),
+        "insurance_plan": settlement.draft.plan_name,
+        "lines": len(settlement.draft.lines),
+    }
+    record_event(actor=by, action="bill.settled", obj=bill, patient=bill.visit.patient, new=new)
+    if settlement.override_reason:
+        record_event(
+            actor=by,
+            action="bill.insurance_overridden",
+            obj=bill,
+            patient=bill.visit.patient,
+            old={"insurance_amount": str(settlement.draft.insured)},
+            new={
+                "insurance_amount": str(settlement.insurance),
+                "reason": settlement.override_reason,
+            },
+        )

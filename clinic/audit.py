@@ -90,6 +90,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "allergy_class.changed": _("Allergy class changed"),
     "allergy_class.deleted": _("Allergy class deleted"),
     "bill.settled": _("Bill paid"),
+    "bill.insurance_overridden": _("Bureau's insurance figure used"),
     "display_token.created": _("Waiting-room screen created"),
     "display_token.revoked": _("Waiting-room screen revoked"),
 }

@@ -14,7 +14,7 @@ class DailySummary(models.Model):
     (`FIGURES`), and defines `detail_totals(start_date=, end_date=)`: its rows as computed
     from the detail, grouped in SQL (a queryset of dicts)."""
 
-    KEY: ClassVar[tuple[str, str, str]]
+    KEY: ClassVar[tuple[str, ...]]
     FIGURES: ClassVar[tuple[str, ...]]
 
     class Meta:
@@ -85,7 +85,8 @@ class DailySummary(models.Model):
             detail[tuple(values[k] for k in cls.KEY)] = tuple(values[f] for f in cls.FIGURES)
         rows = cls._in_range(cls.objects.all(), start_date, end_date)
         summary = {
-            tuple(row[:3]): tuple(row[3:]) for row in rows.values_list(*cls.KEY, *cls.FIGURES)
+            tuple(row[: len(cls.KEY)]): tuple(row[len(cls.KEY) :])
+            for row in rows.values_list(*cls.KEY, *cls.FIGURES)
         }
         return [
             {

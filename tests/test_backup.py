@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from billing.models import DailyIncomeSummary
+from billing.models import DailyCategoryIncome, DailyIncomeSummary
 from billing.tests.factories import IncomeRecordFactory
 from clinic.models import Patient
 from clinic.tests.factories import PatientFactory
@@ -24,6 +24,7 @@ def paid_visit():
     record = IncomeRecordFactory()
     Schedule.objects.filter(pk=record.bill.visit.schedule_id).update(current_patients=1)
     DailyIncomeSummary.rebuild()
+    DailyCategoryIncome.rebuild()
     return record
 
 

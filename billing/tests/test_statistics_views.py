@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from billing.models import DailyIncomeSummary
 from billing.services import settle_visit
+from billing.tests.factories import ChargeFactory, FeeItemFactory
 from clinic.tests.factories import DepartmentFactory, DoctorFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import VisitStatus
@@ -135,7 +136,7 @@ def test_grouping_by_doctor_shows_names(admin_client, paid_today):
 
 
 @pytest.mark.parametrize("group_by", ["day", "department", "doctor"])
-@pytest.mark.parametrize("table", ["income", "visits"])
+@pytest.mark.parametrize("table", ["income", "categories", "visits"])
 def test_the_csv_holds_exactly_the_table(admin_client, paid_today, group_by, table):
     params = {
         "start_date": (paid_today["today"] - dt.timedelta(days=40)).isoformat(),
@@ -255,3 +256,34 @@ def test_both_total_rows_carry_the_same_label_for_a_row_of_sums(admin_client, pa
     assert label != "总费用"
     with translation.override("en"):
         assert total_label() == "Total"
+
+
+def test_income_by_category_totals_the_income_table(admin_client, paid_today, receptionist):
+    # An itemised bill today beside the typed ones: registration 10 and a drug 2 × 3.25.
+    visit = VisitFactory(
+        schedule=ScheduleFactory(work_date=paid_today["today"]),
+        status=VisitStatus.AWAITING_PAYMENT,
+    )
+    ChargeFactory(
+        visit=visit, fee_item=FeeItemFactory(category="registration", unit_price=Decimal(10))
+    )
+    ChargeFactory(
+        visit=visit,
+        quantity=Decimal(2),
+        fee_item=FeeItemFactory(category="drug", unit_price=Decimal("3.25")),
+    )
+    settle_visit(visit=visit, by=receptionist)
+    admin_client.cookies["django_language"] = "en"
+    response = admin_client.get(STATISTICS)
+    income, categories = response.context["tables"][:2]
+    assert categories.name == "categories"
+    assert [row[0] for row in categories.rows] == [
+        "Registration fee",
+        "Consultation fee",
+        "Drugs",
+    ]
+    assert categories.rows[2][1:3] == ["1", Decimal("6.50")]
+    # Typed bills are one consultation line each: 86.50 + 20.00.
+    assert categories.rows[1][2] == Decimal("106.50")
+    assert categories.footer[2] == income.footer[2] == Decimal("123.00")
+    assert table_cells(response.content.decode(), "categories")[-1][2] == "¥123.00"

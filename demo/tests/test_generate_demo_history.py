@@ -8,15 +8,24 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
-from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
+from billing.invariants import find_problems
+from billing.models import (
+    Bill,
+    BillLine,
+    DailyCategoryIncome,
+    DailyIncomeSummary,
+    IncomeRecord,
+    PayStatus,
+)
 from billing.selectors import income_by_group
 from clinic.models import Employee, Patient
 from clinic.statistics import Grouping
 from scheduling.models import Schedule
-from visits.models import Visit, VisitDailySummary, VisitStatus
+from visits.models import Charge, Visit, VisitDailySummary, VisitStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +61,20 @@ def test_history_on_an_empty_clinic_obeys_the_rules():
     assert Bill.objects.count() == left.count() == IncomeRecord.objects.count()
     assert not Bill.objects.exclude(visit__status=VisitStatus.LEFT).exists()
     assert not Bill.objects.exclude(pay_status=PayStatus.PAID).exists()
-    assert not Bill.objects.exclude(
-        total_amount=F("insurance_amount") + F("self_pay_amount")
-    ).exists()
+    # In whole cents, as the bill's CHECK compares them (SQLite sums decimals as floats).
+    assert (
+        not Bill.objects.annotate(
+            gap=Round((F("total_amount") - F("insurance_amount") - F("self_pay_amount")) * 100)
+        )
+        .exclude(gap=0)
+        .exists()
+    )
+    # Every bill is its lines, priced from the visit's charges (registration + orders).
+    assert not Visit.objects.filter(status=VisitStatus.LEFT, charges__isnull=True).exists()
+    assert BillLine.objects.count() == Charge.objects.count()
+    assert not BillLine.objects.filter(charge__isnull=True).exists()
+    assert [p for p in find_problems() if p.startswith("bill")] == []
+    assert DailyCategoryIncome.differences() == []
     assert not IncomeRecord.objects.exclude(amount=F("bill__total_amount")).exists()
     for record in IncomeRecord.objects.select_related("bill")[:50]:
         assert record.record_date == timezone.localdate(record.bill.pay_time)

@@ -160,6 +160,10 @@ def _pay(day: ClinicDay, user: Any) -> Call:
     )
 
 
+def _bill_preview(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"visit_id": day.awaiting_payment.pk})
+
+
 def _correct_patient(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.waiting.patient_id}, body={"name": "Corrected Name"})
 
@@ -381,6 +385,7 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "receptionist-visits", expect(200, DESK, ADMIN)),
     Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
     Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
+    Row("GET", "receptionist-bill-preview", expect(200, DESK, ADMIN), _bill_preview),
     Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
     Row("PATCH", "receptionist-patient", expect(200, DESK, ADMIN), _correct_patient),
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
@@ -427,6 +432,7 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "admin-bills", expect(200, ADMIN)),
     Row("GET", "admin-income-records", expect(200, ADMIN)),
     Row("GET", "admin-statistics-income", expect(200, ADMIN), _statistics),
+    Row("GET", "admin-statistics-income-by-category", expect(200, ADMIN), _statistics),
     Row("GET", "admin-statistics-visits", expect(200, ADMIN), _statistics),
     # The published schema and its documentation page.
     Row("GET", "schema", everyone(200)),

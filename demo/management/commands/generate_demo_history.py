@@ -3,13 +3,15 @@
     python manage.py generate_demo_history --days 365 --visits-per-day 200
 
 For every day of the range (ending yesterday by default) each doctor gets a morning and an
-afternoon schedule in their room; the day's visits spread over them, mostly settled (a
-paid bill, its income record, often a medical record), some left unseen; about a third
-came from a booking (a completed appointment), and some bookings were cancelled or missed.
-The rows obey the clinic's rules: the bill identity, one bill and one income record per
+afternoon schedule in their room; the day's visits spread over them, mostly settled (the
+visit's charges — its doctor's registration fee and a few orders from the fee catalogue —,
+a paid bill of their lines priced with the patient's plan, its income record, often a
+medical record), some left unseen; about a third came from a booking (a completed
+appointment), and some bookings were cancelled or missed. The rows obey the clinic's rules:
+the bill identity, each bill the sum of its lines, one bill and one income record per
 settled visit, unique queue numbers per schedule, places taken equal to the visits that
 hold them. Rows are written with bulk inserts, a week per transaction; the daily income
-summary is rebuilt for the range at the end.
+summaries are rebuilt for the range at the end.
 
 It does not need the demo seed: it uses the clinic's active doctors and their rooms when
 there are any, and otherwise creates the demo departments, rooms and doctors. Days that
@@ -25,7 +27,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,15 +35,28 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
-from billing.models import Bill, DailyIncomeSummary, IncomeRecord, PayStatus
+from billing.models import (
+    Bill,
+    BillLine,
+    DailyCategoryIncome,
+    DailyIncomeSummary,
+    IncomeRecord,
+    PayStatus,
+)
+from billing.pricing import price_visit
 from clinic.codes import READABLE_ALPHABET, random_code
 from clinic.models import (
     Department,
     Employee,
     EmployeeStatus,
+    FeeCategory,
+    FeeItem,
     Gender,
+    InsuranceClass,
+    InsurancePlan,
     Patient,
     Position,
+    RegistrationFee,
     Role,
     Room,
     RoomStatus,
@@ -50,7 +65,7 @@ from clinic.models import (
 from clinic.validators import resident_id_check_char
 from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS, TITLES_EN
 from scheduling.models import Schedule, TimeSlot, slot_bounds
-from visits.models import MedicalRecord, Visit, VisitDailySummary, VisitStatus
+from visits.models import Charge, ChargeKind, MedicalRecord, Visit, VisitDailySummary, VisitStatus
 
 BATCH_SIZE = 2000
 DAYS_PER_TRANSACTION = 7
@@ -63,8 +78,22 @@ LEFT_UNSEEN_SHARE = 0.06
 BOOKED_SHARE = 0.35
 LOST_BOOKING_SHARE = 0.05  # bookings cancelled or missed, per visit
 INSURED_SHARE = 0.6
-ZERO_TOTAL_SHARE = 0.03
 RECORD_SHARE = 0.7
+# Doctor's orders per settled visit (beside the registration fee), and their quantities.
+ORDERS_PER_VISIT = (0, 4)
+ORDER_QUANTITIES = (1, 1, 1, 2, 3)
+# Used when the demo catalogue (demo.catalogue) is not there: a few items and plans.
+FALLBACK_ITEMS = (
+    ("GH001", "普通挂号费", FeeCategory.REGISTRATION, "次", "10.00", InsuranceClass.A),
+    ("GH002", "专家挂号费", FeeCategory.REGISTRATION, "次", "30.00", InsuranceClass.B),
+    ("ZC001", "诊查费", FeeCategory.CONSULTATION, "次", "15.00", InsuranceClass.A),
+    ("YP001", "阿莫西林胶囊", FeeCategory.DRUG, "盒", "18.50", InsuranceClass.A),
+    ("YP002", "布洛芬缓释胶囊", FeeCategory.DRUG, "盒", "24.80", InsuranceClass.B),
+    ("JY001", "血常规", FeeCategory.LABORATORY, "项", "25.00", InsuranceClass.A),
+    ("JC001", "胸部X线", FeeCategory.EXAMINATION, "次", "80.00", InsuranceClass.B),
+    ("ZL001", "雾化吸入", FeeCategory.TREATMENT, "次", "12.00", InsuranceClass.C),
+)
+FALLBACK_PLANS = (("城镇职工", "90", "70"), ("城乡居民", "80", "60"))
 # Generated resident ID numbers use this area code (Beijing, Haidian).
 AREA_CODE = "110108"
 
@@ -101,6 +130,7 @@ class Tally:
     visits: int = 0
     appointments: int = 0
     bills: int = 0
+    charges: int = 0
     records: int = 0
     patients: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -114,23 +144,6 @@ def base31(number: int, width: int) -> str:
     if number:
         raise ValueError("number too large for the width")
     return "".join(reversed(digits))
-
-
-def money(value: float) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def float_safe_insurance(total: Decimal, insurance: Decimal) -> Decimal:
-    """An insurance share (within a few cents of the one asked) whose bill satisfies
-    `total = insurance + self_pay` in binary floating point too. SQLite keeps DECIMAL columns
-    as floats, and Bill's CHECK constraint compares their sum exactly there (0.1 + 0.2 is
-    not 0.3): the bill would be refused."""
-    for candidate in (insurance - CENT * step for step in range(10)):
-        if candidate < 0:
-            break
-        if float(candidate) + float(total - candidate) == float(total):
-            return candidate
-    return Decimal("0.00")
 
 
 def bulk_create(model: type[models.Model], objs: list, key_fields: Sequence[str] = ()) -> list:
@@ -185,6 +198,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
 
         posts = self._posts()
+        self._catalogue()
         self.cashier = (
             User.objects.filter(role=Role.RECEPTIONIST, is_active=True).order_by("pk").first()
         )
@@ -213,6 +227,7 @@ class Command(BaseCommand):
         # The visits and bills were bulk-written: build the statistics' daily summaries.
         summary_rows = DailyIncomeSummary.rebuild(start_date=start, end_date=end)
         summary_rows += VisitDailySummary.rebuild(start_date=start, end_date=end)
+        summary_rows += DailyCategoryIncome.rebuild(start_date=start, end_date=end)
         self.tally.seconds["summary"] = time.perf_counter() - summary_started
         elapsed = time.perf_counter() - started
         t = self.tally
@@ -220,13 +235,86 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"History {start} – {end}: {t.days} days ({t.skipped_days} skipped: they had "
                 f"schedules), {t.schedules} schedules, {t.visits} visits, {t.appointments} "
-                f"appointments, {t.bills} paid bills, {t.records} medical records, "
+                f"appointments, {t.bills} paid bills ({t.charges} charges), {t.records} medical "
+                f"records, "
                 f"{t.patients} new patients; {summary_rows} summary rows. "
                 f"{elapsed:.1f} s ({t.visits / elapsed:.0f} visits/s)."
             )
         )
 
     # --- The clinic ---------------------------------------------------------------------
+
+    def _catalogue(self) -> None:
+        """The fee catalogue and insurance plans the visits are charged from: the demo
+        catalogue when that module is there, else a few items and plans of its own."""
+        try:
+            from demo.catalogue import seed_catalogue
+        except ImportError:
+            seed_catalogue = None
+        if seed_catalogue is not None:
+            seed_catalogue()
+        items = FeeItem.objects.filter(is_active=True)
+        if (
+            not items.filter(category=FeeCategory.REGISTRATION).exists()
+            or not items.exclude(category=FeeCategory.REGISTRATION).exists()
+        ):
+            for code, name, category, unit, price, cls in FALLBACK_ITEMS:
+                FeeItem.objects.get_or_create(
+                    code=code,
+                    defaults={
+                        "name": name,
+                        "category": category,
+                        "unit": unit,
+                        "unit_price": Decimal(price),
+                        "insurance_class": cls,
+                    },
+                )
+        if not InsurancePlan.objects.filter(is_active=True).exists():
+            for name, coverage_a, coverage_b in FALLBACK_PLANS:
+                InsurancePlan.objects.get_or_create(
+                    name=name,
+                    defaults={"coverage_a": Decimal(coverage_a), "coverage_b": Decimal(coverage_b)},
+                )
+        items = list(items.order_by("code"))
+        self.registration_items = [i for i in items if i.category == FeeCategory.REGISTRATION]
+        self.order_items = [i for i in items if i.category != FeeCategory.REGISTRATION]
+        self.registration_by_rank = dict(
+            RegistrationFee.objects.filter(fee_item__is_active=True)
+            .select_related("fee_item")
+            .values_list("rank", "fee_item")
+        )
+        self.items_by_pk = {item.pk: item for item in items}
+        self.plans = {plan.pk: plan for plan in InsurancePlan.objects.filter(is_active=True)}
+
+    def _charge(self, visit: Visit, item: FeeItem, kind: str, quantity: int) -> Charge:
+        """A charge as visits.charges makes it: the item's figures copied."""
+        return Charge(
+            visit=visit,
+            kind=kind,
+            fee_item=item,
+            code=item.code,
+            name=item.name,
+            category=item.category,
+            unit=item.unit,
+            unit_price=item.unit_price,
+            insurance_class=item.insurance_class,
+            quantity=Decimal(quantity),
+            ordered_by=None,
+        )
+
+    def _charges(self, visit: Visit, doctor: Employee) -> list[Charge]:
+        """A settled visit's charges: its doctor's registration fee and a few orders."""
+        rng = self.rng
+        item = self.items_by_pk.get(self.registration_by_rank.get(doctor.rank))
+        item = item or rng.choice(self.registration_items)
+        charges = [self._charge(visit, item, ChargeKind.REGISTRATION, 1)]
+        for order in rng.sample(
+            self.order_items, min(len(self.order_items), rng.randint(*ORDERS_PER_VISIT))
+        ):
+            charges.append(
+                self._charge(visit, order, ChargeKind.ORDER, rng.choice(ORDER_QUANTITIES))
+            )
+        return charges
 
     def _posts(self) -> list[Post]:
         """Active doctors, each with an active room of their department (one doctor per
@@ -300,6 +388,7 @@ class Command(BaseCommand):
                 )
             )
             offset = len(taken)
+            plan_ids = sorted(self.plans)
             new = []
             number = offset
             while len(new) < missing:
@@ -323,6 +412,9 @@ class Command(BaseCommand):
                         birth_date=birth if id_card else None,
                         id_card=id_card,
                         phone=f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}",
+                        insurance_plan_id=self.rng.choice(plan_ids)
+                        if plan_ids and self.rng.random() < INSURED_SHARE
+                        else None,
                     )
                 )
             bulk_create(Patient, new)
@@ -428,28 +520,28 @@ class Command(BaseCommand):
         bulk_create(Visit, visits, ("schedule_id", "queue_number"))
 
         bills: list[Bill] = []
+        visit_charges: list[list[Charge]] = []
         records: list[MedicalRecord] = []
         # Bill numbers: the payment date, this run's tag and the day's count. Days that
         # already had schedules are skipped, so an earlier run never paid on the same date.
         for number, visit in enumerate(visits, start=1):
             if visit.status != VisitStatus.LEFT:
                 continue
-            total = Decimal("0.00")
-            if rng.random() >= ZERO_TOTAL_SHARE:
-                total = money(min(rng.lognormvariate(4.6, 0.7), 5000))
-            insurance = Decimal("0.00")
-            if rng.random() < INSURED_SHARE:
-                insurance = float_safe_insurance(total, money(float(total) * rng.uniform(0.3, 0.8)))
+            charges = self._charges(visit, visit.schedule.doctor)
+            visit_charges.append(charges)
+            plan = self.plans.get(visit.patient.insurance_plan_id)
+            draft = price_visit(charges, plan)
             pay_time = visit.finished_at + dt.timedelta(minutes=rng.randrange(2, 20))
             bills.append(
                 Bill(
                     visit=visit,
                     number=f"B{timezone.localdate(pay_time, tz):%Y%m%d}-{self.tag}"
                     f"{base31(number, 4)}",
-                    total_amount=total,
-                    insurance_amount=insurance,
-                    estimated_insurance_amount=insurance,
-                    self_pay_amount=total - insurance,
+                    total_amount=draft.total,
+                    insurance_amount=draft.insured,
+                    self_pay_amount=draft.self_pay,
+                    estimated_insurance_amount=draft.insured,
+                    insurance_plan_name=draft.plan_name,
                     pay_status=PayStatus.PAID,
                     pay_time=pay_time,
                     cashier=self.cashier,
@@ -467,6 +559,7 @@ class Command(BaseCommand):
                     )
                 )
         bulk_create(Bill, bills, ("number",))
+        self._write_charges_and_lines(bills, visit_charges)
         bulk_create(
             IncomeRecord,
             [
@@ -488,6 +581,32 @@ class Command(BaseCommand):
         t.appointments += len(appointments)
         t.bills += len(bills)
         t.records += len(records)
+
+    def _write_charges_and_lines(self, bills: list[Bill], visit_charges: list[list]) -> None:
+        """The settled visits' charges, then each bill's lines priced from them (the
+        bill's figures were priced from the same charges)."""
+        charges = [charge for group in visit_charges for charge in group]
+        for charge in charges:
+            charge.visit_id = charge.visit.pk
+        bulk_create(Charge, charges)
+        if charges and charges[0].pk is None:
+            # The database did not return the ids: read them back in insert order.
+            by_visit: dict[int, list[int]] = {}
+            for visit_id, pk in (
+                Charge.objects.filter(visit_id__in={c.visit_id for c in charges})
+                .order_by("visit_id", "pk")
+                .values_list("visit_id", "pk")
+            ):
+                by_visit.setdefault(visit_id, []).append(pk)
+            for group in visit_charges:
+                for charge, pk in zip(group, by_visit[group[0].visit_id], strict=True):
+                    charge.pk = charge.id = pk
+        lines = []
+        for bill, group in zip(bills, visit_charges, strict=True):
+            plan = self.plans.get(bill.visit.patient.insurance_plan_id)
+            lines += [line.as_bill_line(bill) for line in price_visit(group, plan).lines]
+        bulk_create(BillLine, lines)
+        self.tally.charges += len(charges)
 
     def _appointment(
         self, patient: Patient, schedule: Schedule, expected: dt.datetime, status: str

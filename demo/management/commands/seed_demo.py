@@ -19,14 +19,20 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
-from billing.models import Bill, BillLine, DailyIncomeSummary, IncomeRecord, PayStatus
+from billing.models import (
+    Bill,
+    DailyCategoryIncome,
+    DailyIncomeSummary,
+    IncomeRecord,
+    PayStatus,
+)
+from billing.pricing import manual_draft
 from clinic.codes import READABLE_ALPHABET
 from clinic.groups import ADMINISTRATORS, MANAGERS
 from clinic.models import (
     Department,
     DoctorRank,
     Employee,
-    FeeCategory,
     Gender,
     InsurancePlan,
     Patient,
@@ -428,25 +434,19 @@ class Command(BaseCommand):
                 visit=paid_visit,
                 total_amount=Decimal(total),
                 insurance_amount=Decimal(insurance),
-                estimated_insurance_amount=Decimal(insurance),
                 self_pay_amount=Decimal(total) - Decimal(insurance),
+                estimated_insurance_amount=Decimal(insurance),
                 pay_status=PayStatus.PAID,
                 pay_time=now - dt.timedelta(minutes=25),
                 cashier=cashier,
             )
-            # One manual line of the whole bill, as old bills have (billing 0005).
-            BillLine.objects.create(
-                bill=bill,
-                description="诊查费",
-                category=FeeCategory.CONSULTATION,
-                quantity=Decimal(1),
-                unit_price=bill.total_amount,
-                amount=bill.total_amount,
-                insurance_class="A" if bill.insurance_amount else "C",
-                insured_amount=bill.insurance_amount,
-                self_pay_amount=bill.self_pay_amount,
-                manual_reason="Demo bill",
-            )
+            # One manual line of its figures, as a bill without charges gets at the desk.
+            for line in manual_draft(
+                total=bill.total_amount,
+                insurance=bill.insurance_amount,
+                reason="Demo bill typed at the desk",
+            ).lines:
+                line.as_bill_line(bill).save()
             IncomeRecord.objects.create(
                 bill=bill,
                 department_id=paid_visit.department_id,
@@ -458,6 +458,7 @@ class Command(BaseCommand):
         # The bills above were written directly: bring the statistics' daily summaries in
         # step (the visits counted themselves; a rebuild is cheap and leaves no doubt).
         DailyIncomeSummary.rebuild(start_date=today, end_date=today)
+        DailyCategoryIncome.rebuild(start_date=today, end_date=today)
         VisitDailySummary.rebuild(start_date=today, end_date=today)
 
     def _recount(self, schedules) -> None:
