@@ -2,7 +2,8 @@
 functions, no database access: the settlement (billing.services.settle_visit), its preview
 (`bill_preview`) and the Hypothesis test all use this one code.
 
-A line's amount is quantity × unit price rounded half-up to cents; its insured part is the
+A line's amount is its charge's (visits.charges.charge_amount: quantity × unit price rounded
+half-up to cents, as the doctor's panel shows it); its insured part is the
 amount × the plan's coverage of the line's insurance class (in percent), rounded half-up to
 cents; its self-pay part the rest. A bill's figures are the sums of its lines."""
 
@@ -13,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from clinic.models import FeeCategory, InsuranceClass
+from visits.charges import charge_amount
 
 if TYPE_CHECKING:
     from billing.models import Bill, BillLine
@@ -145,7 +147,7 @@ class BillDraft:
 def price_charge(charge: Charge, plan: InsurancePlan | None) -> LineDraft:
     """One charge as a bill line: its copied code, name, unit, price and class, never the
     catalogue's current ones."""
-    amount = to_cents(charge.quantity * charge.unit_price)
+    amount = charge_amount(charge)  # the figure the doctor's panel showed
     insured = to_cents(amount * coverage_of(plan, charge.insurance_class) / HUNDRED)
     return LineDraft(
         code=charge.code,

@@ -6,8 +6,10 @@ import factory
 from django.utils import timezone
 
 from billing.models import Bill, BillLine, IncomeRecord, PayStatus
-from clinic.models import FeeCategory, FeeItem, InsuranceClass, InsurancePlan
-from visits.models import Charge, ChargeKind, VisitStatus
+from clinic.models import FeeCategory, InsuranceClass
+from clinic.tests.factories import FeeItemFactory, InsurancePlanFactory  # noqa: F401
+from visits.models import VisitStatus
+from visits.tests import factories as visits_factories
 from visits.tests.factories import VisitFactory
 
 
@@ -54,44 +56,8 @@ class IncomeRecordFactory(factory.django.DjangoModelFactory):
     record_date = factory.LazyFunction(timezone.localdate)
 
 
-class FeeItemFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = FeeItem
-        django_get_or_create = ("code",)
-
-    code = factory.Sequence(lambda n: f"T{n:05d}")
-    name = factory.Sequence(lambda n: f"Item {n}")
-    category = FeeCategory.EXAMINATION
-    unit = "test"
-    unit_price = Decimal("25.00")
-    insurance_class = InsuranceClass.A
-
-
-class InsurancePlanFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = InsurancePlan
-        django_get_or_create = ("name",)
-
-    name = factory.Sequence(lambda n: f"Plan {n}")
-    coverage_a = Decimal("90")
-    coverage_b = Decimal("70")
-    coverage_c = Decimal("0")
-
-
-class ChargeFactory(factory.django.DjangoModelFactory):
-    """A charge made directly (visits.charges writes them in the application): its fee
-    item's code, name, category, unit, price and class copied."""
-
-    class Meta:
-        model = Charge
+class ChargeFactory(visits_factories.ChargeFactory):
+    """A charge made directly (visits.charges writes them in the application), on a visit
+    awaiting payment."""
 
     visit = factory.SubFactory(VisitFactory, status=VisitStatus.AWAITING_PAYMENT)
-    kind = ChargeKind.ORDER
-    fee_item = factory.SubFactory(FeeItemFactory)
-    code = factory.LazyAttribute(lambda o: o.fee_item.code)
-    name = factory.LazyAttribute(lambda o: o.fee_item.name)
-    category = factory.LazyAttribute(lambda o: o.fee_item.category)
-    unit = factory.LazyAttribute(lambda o: o.fee_item.unit)
-    unit_price = factory.LazyAttribute(lambda o: o.fee_item.unit_price)
-    insurance_class = factory.LazyAttribute(lambda o: o.fee_item.insurance_class)
-    quantity = Decimal(1)

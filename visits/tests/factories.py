@@ -5,7 +5,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from clinic.models import AllergyClass, FeeCategory, FeeItem, InsuranceClass
+from clinic.models import FeeCategory, FeeItem, InsuranceClass
+from clinic.tests import factories as clinic_factories
 from clinic.tests.factories import DoctorUserFactory, PatientFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import (
@@ -69,28 +70,19 @@ class DiagnosisCatalogueFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"Diagnosis {n}")
 
 
-class AllergyClassFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = AllergyClass
-        django_get_or_create = ("code",)
+class AllergyClassFactory(clinic_factories.AllergyClassFactory):
+    """The penicillins, the class most orders here are checked against."""
 
     code = "PEN"
     name = "青霉素类"
     name_en = "Penicillins"
 
 
-class FeeItemFactory(factory.django.DjangoModelFactory):
+class FeeItemFactory(clinic_factories.FeeItemFactory):
     """An examination by default; `drug()` for a prescription item."""
 
-    class Meta:
-        model = FeeItem
-
-    code = factory.Sequence(lambda n: f"FI{n:04d}")
     name = factory.Sequence(lambda n: f"检查项目 {n}")
-    category = FeeCategory.EXAMINATION
     unit = "次"
-    unit_price = Decimal("25.00")
-    insurance_class = InsuranceClass.A
 
 
 def drug(**kwargs) -> FeeItem:
