@@ -22,7 +22,12 @@ from clinic.tests.factories import (
 )
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import VisitStatus
-from visits.tests.factories import MedicalRecordFactory, PatientAllergyFactory, VisitFactory
+from visits.tests.factories import (
+    ChargeFactory,
+    MedicalRecordFactory,
+    PatientAllergyFactory,
+    VisitFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +98,14 @@ POLICY: dict[str, dict[str, object]] = {
     "visits:allergy-remove": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
     "visits:allergy-none-known": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
     "visits:diagnosis-suggestions": only("doctor", "other_doctor", "admin"),
+    # The doctor's orders: the visit's doctor only; the catalogue's suggestions for any doctor.
+    # The panel is part of the consultation page: opened alone, it leads there.
+    "visits:orders": {**only("doctor", allowed_gets=MOVED), "other_doctor": MISSING},
+    "visits:order-add": {**only("doctor", allowed_gets=POST_ONLY), "other_doctor": POST_ONLY},
+    "visits:order-quantity": {**only("doctor"), "other_doctor": MISSING},
+    "visits:order-update": {**only("doctor", allowed_gets=POST_ONLY), "other_doctor": POST_ONLY},
+    "visits:order-remove": {**only("doctor", allowed_gets=POST_ONLY), "other_doctor": POST_ONLY},
+    "visits:order-suggestions": only("doctor", "other_doctor"),
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),
@@ -150,6 +163,7 @@ def world():
     )
     record = MedicalRecordFactory(visit=visit)
     allergy = PatientAllergyFactory(patient=users["patient"].patient)
+    order = ChargeFactory(visit=visit)
     paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     bill = BillFactory()
     args = {
@@ -166,6 +180,11 @@ def world():
         "visits:allergy-add": [visit.pk],
         "visits:allergy-none-known": [visit.pk],
         "visits:allergy-remove": [visit.pk, allergy.pk],
+        "visits:orders": [visit.pk],
+        "visits:order-add": [visit.pk],
+        "visits:order-quantity": [visit.pk],
+        "visits:order-update": [visit.pk, order.pk],
+        "visits:order-remove": [visit.pk, order.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
         "display:department": [schedule.department.code],

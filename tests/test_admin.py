@@ -26,6 +26,7 @@ from clinic.tests.factories import (
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import DisplayToken
 from visits.tests.factories import (
+    ChargeFactory,
     DiagnosisCatalogueFactory,
     MedicalRecordFactory,
     PatientAllergyFactory,
@@ -74,6 +75,7 @@ ROW_MAKERS = {
     "visits.displaytoken": make_display_token,
     "visits.diagnosiscatalogue": DiagnosisCatalogueFactory,
     "visits.patientallergy": PatientAllergyFactory,
+    "visits.charge": ChargeFactory,
     "billing.bill": BillFactory,
     "billing.incomerecord": IncomeRecordFactory,
 }
