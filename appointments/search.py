@@ -14,11 +14,20 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient
-from clinic.search import NOTHING, SearchTerm, TermKind, phone_lookup, prefix_lookup
+from clinic.search import (
+    NOTHING,
+    SearchTerm,
+    TermKind,
+    phone_lookup,
+    pinyin_patients,
+    pinyin_phone,
+    prefix_lookup,
+)
 
 APPOINTMENT_SEARCH_HELP = _(
     "A booking reference, a phone number (all 11 digits, or the first 3 or more), an ID number "
-    "(all of it), or the beginning of a name. Letters in any case."
+    "(all of it), or the beginning of a name or of its pinyin (zhangsan, zs; with the phone's "
+    "first digits: zs 138). Letters in any case."
 )
 
 
@@ -46,6 +55,14 @@ def appointment_lookup(term: SearchTerm, *, patient_ids: Iterable[int] | None = 
         return Q(reference=term.value)
     if term.kind == TermKind.BILL_NUMBER:
         return NOTHING
+    if term.kind == TermKind.PINYIN:
+        # The booked name's beginning (a phone booking has no patient record), or the pinyin of
+        # the patient's name (clinic.search, rule 5); and the phone's beginning when typed.
+        found = prefix_lookup("patient_name", term.value) | Q(patient__in=pinyin_patients(term))
+        found &= pinyin_phone("phone", term.phone)
+        if term.document:
+            found |= _held_by(term.document, None)
+        return found
     found = prefix_lookup("patient_name", term.value)
     if term.document:
         found |= _held_by(term.document, None)

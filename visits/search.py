@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.search import appointment_filter
 from clinic.models import Patient, Room
-from clinic.search import SearchTerm, TermKind, parse_term, patient_filter, patient_ordering
+from clinic.search import SearchTerm, TermKind, matching_patients, parse_term, patient_filter
 from scheduling.models import Schedule
 from visits.models import Visit
 
@@ -25,7 +25,8 @@ LIMIT = 8
 
 VISIT_SEARCH_HELP = _(
     "A phone number (all 11 digits, or the first 3 or more), an ID number (all of it), the "
-    "beginning of a name, or a room number. Letters in any case."
+    "beginning of a name or of its pinyin (zhangsan, zs; with the phone's first digits: zs "
+    "138), or a room number. Letters in any case."
 )
 
 
@@ -67,8 +68,9 @@ def desk_search(query: str) -> SearchResults:
         return results
     results.patients = list(
         # Ordered along the index the filter uses (phone, id_card or name; InnoDB appends
-        # the primary key), so the first matches are read without sorting them all.
-        Patient.objects.filter(patient_filter(term)).order_by(*patient_ordering(term))[:LIMIT]
+        # the primary key), so the first matches are read without sorting them all; pinyin by
+        # its best matching key (exact first), as clinic.search.matching_patients says.
+        matching_patients([term])[:LIMIT]
     )
     results.appointments = list(
         Appointment.objects.filter(
