@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import combinations
 
 from pypinyin import Style, lazy_pinyin, pinyin
@@ -129,6 +130,12 @@ def _ascii(text: str) -> str:
     return _NOT_KEY.sub("", decomposed.encode("ascii", "ignore").decode().lower())
 
 
+@lru_cache(maxsize=8192)
+def _character_readings(character: str) -> tuple[str, ...]:
+    """Every reading of one character, as pypinyin lists them (common first)."""
+    return tuple(pinyin(character, style=Style.NORMAL, heteronym=True)[0])
+
+
 def _readings(name: str) -> list[list[str]]:
     """Each part of the name with its readings, the most likely first (ASCII, lower case)."""
     name = unicodedata.normalize("NFKC", name or "").strip()
@@ -155,7 +162,7 @@ def _readings(name: str) -> list[list[str]]:
             continue
         found = [next(likely, "")]
         if surname or position:
-            found += pinyin(token, style=Style.NORMAL, heteronym=True)[0]
+            found += _character_readings(token)
         # else: a surname that is not in the table reads as its usual reading only.
         readings = list(dict.fromkeys(_ascii(reading) for reading in found))
         parts.append([reading for reading in readings if reading][:MAX_READINGS_PER_CHARACTER])
@@ -187,6 +194,13 @@ def name_keys(name: str) -> dict[str, list[str]]:
     """The search keys of a name: {"full": [...], "initials": [...]}, each without repeats,
     the most likely reading first, at most `MAX_KEYS_PER_KIND` each; empty lists for a name
     with nothing to read."""
+    full, initials = _keys(name or "")
+    return {"full": list(full), "initials": list(initials)}
+
+
+@lru_cache(maxsize=65536)
+def _keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Cached: names repeat (王伟, 张敏 …), and a bulk rebuild reads every one.
     parts = _readings(name)
     full: dict[str, None] = {}
     initials: dict[str, None] = {}
@@ -198,7 +212,7 @@ def name_keys(name: str) -> dict[str, list[str]]:
             initials.setdefault("".join(word[0] for word in words)[:MAX_KEY_LENGTH])
     full.pop("", None)
     initials.pop("", None)
-    return {"full": list(full), "initials": list(initials)}
+    return tuple(full), tuple(initials)
 
 
 def search_key(text: str) -> str:
