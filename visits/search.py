@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.search import appointment_filter
 from clinic.models import Patient, Room
-from clinic.search import SearchTerm, TermKind, matching_patients, parse_term, patient_filter
+from clinic.search import (
+    SearchTerm,
+    TermKind,
+    first_matching_patients,
+    parse_term,
+    patient_filter,
+)
 from scheduling.models import Schedule
 from visits.models import Visit
 
@@ -66,12 +72,9 @@ def desk_search(query: str) -> SearchResults:
     if term.is_too_short:
         results.too_short = True
         return results
-    results.patients = list(
-        # Ordered along the index the filter uses (phone, id_card or name; InnoDB appends
-        # the primary key), so the first matches are read without sorting them all; pinyin by
-        # its best matching key (exact first), as clinic.search.matching_patients says.
-        matching_patients([term])[:LIMIT]
-    )
+    # Ordered along the index the filter uses (phone, id_card, name or pinyin key; InnoDB
+    # appends the primary key), so the first matches are read without sorting them all.
+    results.patients = first_matching_patients([term], LIMIT)
     results.appointments = list(
         Appointment.objects.filter(
             # An ID number also finds the bookings of the patient found just above (the ID
