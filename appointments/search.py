@@ -46,7 +46,8 @@ def _held_by(id_number: str, patient_ids: Iterable[int] | None) -> Q:
 
 
 def appointment_lookup(term: SearchTerm, *, patient_ids: Iterable[int] | None = None) -> Q:
-    """Bookings matching one term (`patient_ids`: see `_held_by`, for an ID number)."""
+    """Bookings matching one term (`patient_ids`: see `_held_by`, for an ID number; for
+    pinyin, the patients already found by it)."""
     if term.kind == TermKind.ID_NUMBER:
         return _held_by(term.value, patient_ids)
     if term.kind == TermKind.PHONE:
@@ -58,7 +59,10 @@ def appointment_lookup(term: SearchTerm, *, patient_ids: Iterable[int] | None = 
     if term.kind == TermKind.PINYIN:
         # The booked name's beginning (a phone booking has no patient record), or the pinyin of
         # the patient's name (clinic.search, rule 5); and the phone's beginning when typed.
-        found = prefix_lookup("patient_name", term.value) | Q(patient__in=pinyin_patients(term))
+        # `patient_ids`: the patients the caller found by the same text (the desk's box), so
+        # that their keys are not read twice.
+        patients = pinyin_patients(term) if patient_ids is None else list(patient_ids)
+        found = prefix_lookup("patient_name", term.value) | Q(patient__in=patients)
         found &= pinyin_phone("phone", term.phone)
         if term.document:
             found |= _held_by(term.document, None)

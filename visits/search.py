@@ -78,11 +78,12 @@ def desk_search(query: str) -> SearchResults:
     results.appointments = list(
         Appointment.objects.filter(
             # An ID number also finds the bookings of the patient found just above (the ID
-            # number is unique), by that patient's id.
+            # number is unique), by that patient's id; pinyin the bookings of the patients
+            # shown (and phone bookings by the booked name), not every key's patient again.
             appointment_filter(
                 term,
                 patient_ids=[patient.pk for patient in results.patients]
-                if term.kind == TermKind.ID_NUMBER
+                if term.kind in (TermKind.ID_NUMBER, TermKind.PINYIN)
                 else None,
             ),
             status__in=LIVE_STATUSES,
