@@ -14,11 +14,20 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient
-from clinic.search import NOTHING, SearchTerm, TermKind, phone_lookup, prefix_lookup
+from clinic.search import (
+    NOTHING,
+    SearchTerm,
+    TermKind,
+    phone_lookup,
+    pinyin_patients,
+    pinyin_phone,
+    prefix_lookup,
+)
 
 APPOINTMENT_SEARCH_HELP = _(
     "A booking reference, a phone number (all 11 digits, or the first 3 or more), an ID number "
-    "(all of it), or the beginning of a name. Letters in any case."
+    "(all of it), or the beginning of a name or of its pinyin (zhangsan, zs; with the phone's "
+    "first digits: zs 138). Letters in any case."
 )
 
 
@@ -37,7 +46,8 @@ def _held_by(id_number: str, patient_ids: Iterable[int] | None) -> Q:
 
 
 def appointment_lookup(term: SearchTerm, *, patient_ids: Iterable[int] | None = None) -> Q:
-    """Bookings matching one term (`patient_ids`: see `_held_by`, for an ID number)."""
+    """Bookings matching one term (`patient_ids`: see `_held_by`, for an ID number; for
+    pinyin, the patients already found by it)."""
     if term.kind == TermKind.ID_NUMBER:
         return _held_by(term.value, patient_ids)
     if term.kind == TermKind.PHONE:
@@ -46,6 +56,17 @@ def appointment_lookup(term: SearchTerm, *, patient_ids: Iterable[int] | None = 
         return Q(reference=term.value)
     if term.kind == TermKind.BILL_NUMBER:
         return NOTHING
+    if term.kind == TermKind.PINYIN:
+        # The booked name's beginning (a phone booking has no patient record), or the pinyin of
+        # the patient's name (clinic.search, rule 5); and the phone's beginning when typed.
+        # `patient_ids`: the patients the caller found by the same text (the desk's box), so
+        # that their keys are not read twice.
+        patients = pinyin_patients(term) if patient_ids is None else list(patient_ids)
+        found = prefix_lookup("patient_name", term.value) | Q(patient__in=patients)
+        found &= pinyin_phone("phone", term.phone)
+        if term.document:
+            found |= _held_by(term.document, None)
+        return found
     found = prefix_lookup("patient_name", term.value)
     if term.document:
         found |= _held_by(term.document, None)

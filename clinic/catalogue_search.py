@@ -3,16 +3,18 @@
 A typed text finds items whose code begins with it, or whose name begins with it (any case,
 full-width letters and digits read as ASCII). Both are prefixes on indexed columns (the code's
 unique index, `fee_item_name_idx`), written with `istartswith` so that MariaDB reads a range
-of the index (see clinic.search.prefix_lookup). Codes first, then names, each alphabetical.
-When pinyin search lands, its stored keys join this rule here.
+of the index (see clinic.search.prefix_lookup). Latin letters (and spaces) also find items
+one of whose stored pinyin keys begins with them (`FeeItemNameKey`, the same keys as patients':
+full pinyin `amoxilin` or initials `amxl`, spaces and case ignored; clinic.pinyin), a range of
+the key index. Codes first, then names, each alphabetical.
 """
 
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from clinic.models import ORDERABLE_CATEGORIES, FeeItem
-from clinic.search import fold_text, prefix_lookup
+from clinic.models import ORDERABLE_CATEGORIES, FeeItem, FeeItemNameKey
+from clinic.search import fold_text, pinyin_term, prefix_lookup
 
 MAX_TEXT = 50
 
@@ -22,7 +24,12 @@ def fee_item_filter(text: str | None) -> Q | None:
     typed = fold_text(text)[:MAX_TEXT]
     if not typed:
         return None
-    return prefix_lookup("code", typed) | prefix_lookup("name", typed)
+    found = prefix_lookup("code", typed) | prefix_lookup("name", typed)
+    pinyin = pinyin_term(typed)
+    if pinyin is not None and not pinyin.phone:
+        keys = FeeItemNameKey.objects.filter(prefix_lookup("key", pinyin.key))
+        found |= Q(pk__in=keys.values("item"))
+    return found
 
 
 def matching_fee_items(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clinic.db import insert_or_add
+from clinic.pinyin import MAX_KEY_LENGTH, name_keys
 from clinic.validators import (
     birth_date_from_resident_id,
     normalize_phone,
@@ -399,7 +401,13 @@ class Patient(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Whatever path writes a patient, an absent ID number is stored as NULL.
         self.id_card = normalize_resident_id(self.id_card)
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            # Whatever path writes a name, its pinyin search keys follow (bulk writes, which
+            # skip save(), call PatientNameKey.rebuild).
+            if update_fields is None or "name" in update_fields:
+                PatientNameKey.sync(self)
 
     def clean(self) -> None:
         super().clean()
@@ -434,6 +442,106 @@ class Patient(models.Model):
         today = timezone.localdate()
         before_birthday = (today.month, today.day) < (self.birth_date.month, self.birth_date.day)
         return today.year - self.birth_date.year - before_birthday
+
+
+class NameKeyKind(models.TextChoices):
+    FULL = "full", _("Full pinyin")
+    INITIALS = "initials", _("Pinyin initials")
+
+
+class NameKey(models.Model):
+    """A stored pinyin search key of a name (clinic.pinyin.name_keys): one row per reading,
+    lower case, so that the one search rule (clinic.search) finds the name by a prefix on the
+    key's index. Derived data: rebuilt from the names whenever they change."""
+
+    key = models.CharField(_("key"), max_length=MAX_KEY_LENGTH)
+    kind = models.CharField(_("kind"), max_length=8, choices=NameKeyKind.choices)
+
+    # The field of the row whose name is read.
+    OWNER: ClassVar[str] = ""
+    BATCH_SIZE: ClassVar[int] = 2000
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def rows_for(cls, owner: models.Model) -> list[NameKey]:
+        """The key rows a saved owner's name should have."""
+        return [
+            cls(**{cls.OWNER: owner}, key=key, kind=kind)
+            for kind, found in name_keys(owner.name).items()
+            for key in found
+        ]
+
+    @classmethod
+    def sync(cls, owner: models.Model) -> None:
+        """Make one owner's keys those of its name (one read; writes only on a change)."""
+        wanted = {(row.kind, row.key) for row in cls.rows_for(owner)}
+        stored = cls.objects.filter(**{cls.OWNER: owner})
+        if set(stored.values_list("kind", "key")) != wanted:
+            stored.delete()
+            cls.objects.bulk_create(cls.rows_for(owner))
+
+    @classmethod
+    def rebuild(cls, owners: Iterable[models.Model]) -> int:
+        """Replace the keys of these saved owners (bulk imports, which skip save()): a few
+        statements per batch of 2,000. Returns the number of owners."""
+        count = 0
+        batch: list[models.Model] = []
+        for owner in owners:
+            if owner.pk is not None:
+                batch.append(owner)
+            if len(batch) >= cls.BATCH_SIZE:
+                count += cls._replace(batch)
+                batch = []
+        return count + (cls._replace(batch) if batch else 0)
+
+    @classmethod
+    def _replace(cls, owners: list[models.Model]) -> int:
+        with transaction.atomic():
+            cls.objects.filter(**{f"{cls.OWNER}__in": [owner.pk for owner in owners]}).delete()
+            cls.objects.bulk_create(
+                [row for owner in owners for row in cls.rows_for(owner)], batch_size=5000
+            )
+        return len(owners)
+
+    @classmethod
+    def stale(cls, owners: Iterable[models.Model]) -> list[models.Model]:
+        """The owners among these whose stored keys are not those of their name."""
+        owners = [owner for owner in owners if owner.pk is not None]
+        stored: dict[int, set[tuple[str, str]]] = {owner.pk: set() for owner in owners}
+        rows = cls.objects.filter(**{f"{cls.OWNER}__in": list(stored)}).values_list(
+            f"{cls.OWNER}_id", "kind", "key"
+        )
+        for owner_id, kind, key in rows:
+            stored[owner_id].add((kind, key))
+        return [
+            owner
+            for owner in owners
+            if stored[owner.pk] != {(row.kind, row.key) for row in cls.rows_for(owner)}
+        ]
+
+
+class PatientNameKey(NameKey):
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="name_keys"
+    )
+
+    OWNER = "patient"
+
+    class Meta:
+        verbose_name = _("patient name key")
+        verbose_name_plural = _("patient name keys")
+        # The search reads a range of (key) and the patient from the same entry.
+        indexes = [models.Index(fields=["key", "patient"], name="patient_name_key_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "key"], name="patient_name_key_unique"
+            ),
+        ]
 
 
 class IdentityLock(models.Model):
@@ -663,9 +771,35 @@ class FeeItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            # The catalogue's search finds the name by its pinyin keys too.
+            if update_fields is None or "name" in update_fields:
+                FeeItemNameKey.sync(self)
+
     @property
     def is_drug(self) -> bool:
         return self.category == FeeCategory.DRUG
+
+
+class FeeItemNameKey(NameKey):
+    item = models.ForeignKey(
+        FeeItem, verbose_name=_("fee item"), on_delete=models.CASCADE, related_name="name_keys"
+    )
+
+    OWNER = "item"
+
+    class Meta:
+        verbose_name = _("fee item name key")
+        verbose_name_plural = _("fee item name keys")
+        indexes = [models.Index(fields=["key", "item"], name="fee_item_name_key_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "kind", "key"], name="fee_item_name_key_unique"
+            ),
+        ]
 
 
 class InsurancePlan(models.Model):

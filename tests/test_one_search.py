@@ -83,8 +83,20 @@ CASES = [
     Case("王", {"name": "王"}, {"ming", "hong", "wei"}, finds_the_caller=True),
     Case("王小", {"name": "王小"}, {"ming", "hong"}),
     Case("小明", {"name": "小明"}, set()),  # a name's beginning, not any part of it
-    Case("wang", {"name": "wang"}, {"fang", "li"}),
+    # Latin letters are pinyin (clinic.search, rule 5): the beginning of a full pinyin or
+    # initials key, and a name in Latin letters is its own key.
+    Case("wang", {"name": "wang"}, {"fang", "li", "ming", "hong", "wei"}),
     Case("WANG F", {"name": "WANG F"}, {"fang"}),
+    Case("wangxiao", {"name": "wangxiao"}, {"ming", "hong"}),
+    Case("wang xiao ming", {"name": "wang xiao ming"}, {"ming"}),
+    Case("wxm", {"name": "wxm"}, {"ming"}),
+    Case("WX", {"name": "WX"}, {"ming", "hong"}),
+    Case("lisi", {"name": "lisi"}, {"passport"}),
+    # With a phone fragment: both (the API's fields: name and phone).
+    Case("wx 139", {"name": "wx", "phone": "139"}, {"ming", "hong"}),
+    Case("wdw1398", {"name": "wdw", "phone": "1398"}, {"wei"}),
+    Case("139 w", {"name": "w", "phone": "139"}, {"ming", "hong", "wei"}),
+    Case("wx 137", {"name": "wx", "phone": "137"}, set()),
     Case("139", {"phone": "139"}, {"ming", "hong", "wei"}, finds_the_caller=True),
     Case("1391234", {"phone": "1391234"}, {"ming", "hong"}, finds_the_caller=True),
     Case("139 1234 5678", {"phone": "139 1234 5678"}, {"ming", "hong"}),

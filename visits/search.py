@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import LIVE_STATUSES, Appointment
 from appointments.search import appointment_filter
 from clinic.models import Patient, Room
-from clinic.search import SearchTerm, TermKind, parse_term, patient_filter, patient_ordering
+from clinic.search import (
+    SearchTerm,
+    TermKind,
+    first_matching_patients,
+    parse_term,
+    patient_filter,
+)
 from scheduling.models import Schedule
 from visits.models import Visit
 
@@ -25,7 +31,8 @@ LIMIT = 8
 
 VISIT_SEARCH_HELP = _(
     "A phone number (all 11 digits, or the first 3 or more), an ID number (all of it), the "
-    "beginning of a name, or a room number. Letters in any case."
+    "beginning of a name or of its pinyin (zhangsan, zs; with the phone's first digits: zs "
+    "138), or a room number. Letters in any case."
 )
 
 
@@ -65,19 +72,18 @@ def desk_search(query: str) -> SearchResults:
     if term.is_too_short:
         results.too_short = True
         return results
-    results.patients = list(
-        # Ordered along the index the filter uses (phone, id_card or name; InnoDB appends
-        # the primary key), so the first matches are read without sorting them all.
-        Patient.objects.filter(patient_filter(term)).order_by(*patient_ordering(term))[:LIMIT]
-    )
+    # Ordered along the index the filter uses (phone, id_card, name or pinyin key; InnoDB
+    # appends the primary key), so the first matches are read without sorting them all.
+    results.patients = first_matching_patients([term], LIMIT)
     results.appointments = list(
         Appointment.objects.filter(
             # An ID number also finds the bookings of the patient found just above (the ID
-            # number is unique), by that patient's id.
+            # number is unique), by that patient's id; pinyin the bookings of the patients
+            # shown (and phone bookings by the booked name), not every key's patient again.
             appointment_filter(
                 term,
                 patient_ids=[patient.pk for patient in results.patients]
-                if term.kind == TermKind.ID_NUMBER
+                if term.kind in (TermKind.ID_NUMBER, TermKind.PINYIN)
                 else None,
             ),
             status__in=LIVE_STATUSES,

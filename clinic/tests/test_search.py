@@ -97,18 +97,41 @@ class TestParseTerm:
         term = parse_term("wangfang")
         assert (term.kind, term.value, term.document) == (TermKind.REFERENCE, "WANGFANG", "")
 
-    @pytest.mark.parametrize("typed", ["王", "王小", "Wang Fang", "wang", "o'brien", "1a"])
+    @pytest.mark.parametrize("typed", ["王", "王小", "o'brien", "张三1234", "a.b"])
     def test_anything_else_is_a_name_as_typed(self, typed):
         assert parse_term(typed) == SearchTerm(TermKind.NAME, typed)
 
+    @pytest.mark.parametrize(
+        ("typed", "letters", "phone"),
+        [
+            ("Wang Fang", "Wang Fang", ""),
+            ("wang", "wang", ""),
+            ("zs", "zs", ""),
+            ("zs 138", "zs", "138"),
+            ("138 zs", "zs", "138"),
+            ("1a", "a", "1"),
+            ("zhang san 139-1234", "zhang san", "1391234"),
+        ],
+    )
+    def test_latin_letters_are_pinyin_alone_or_with_a_phone_fragment(self, typed, letters, phone):
+        term = parse_term(typed)
+        assert (term.kind, term.value, term.phone) == (TermKind.PINYIN, letters, phone)
+
     def test_a_name_keeps_its_own_characters(self):
         """Only trimmed: a name is looked up as it is stored, not folded to ASCII."""
-        assert parse_term("  Ｗａｎｇ ").value == "Ｗａｎｇ"
+        assert parse_term("  Ｏ＇Ｂｒｉｅｎ ").value == "Ｏ＇Ｂｒｉｅｎ"
+        # Full-width Latin letters are pinyin, read as ASCII.
+        assert parse_term("  Ｗａｎｇ ").value == "Wang"
 
-    @pytest.mark.parametrize("typed", ["e12345678", "E12345678", "G-1234-5", "ab12345"])
+    @pytest.mark.parametrize("typed", ["G-1234-5", "ab-12345"])
     def test_another_documents_number_is_a_name_and_that_number(self, typed):
         term = parse_term(typed)
         assert term.kind == TermKind.NAME and term.document == typed.upper()
+
+    @pytest.mark.parametrize("typed", ["e12345678", "E12345678", "ab12345", "zs1380"])
+    def test_pinyin_with_digits_may_be_a_documents_number_too(self, typed):
+        term = parse_term(typed)
+        assert term.kind == TermKind.PINYIN and term.document == typed.upper()
 
     @pytest.mark.parametrize("typed", ["abcdef", "a1", "张三1234", "Wang Fang 1"])
     def test_no_document_without_a_digit_or_with_other_characters(self, typed):
@@ -180,7 +203,11 @@ class TestPatientLookups:
             ("王", {"王小明", "王小红", "王大伟"}),
             ("王小", {"王小明", "王小红"}),
             ("小明", set()),  # a beginning, not a part
-            ("WANG", {"Wang Fang"}),
+            # Latin letters are pinyin: a name in Latin letters is its own pinyin key.
+            ("WANG", {"Wang Fang", "王小明", "王小红", "王大伟"}),
+            ("wang f", {"Wang Fang"}),
+            ("wxm", {"王小明"}),
+            ("wx 139", {"王小明", "王小红"}),
             ("139", {"王小明", "王小红", "王大伟"}),
             ("139 1234 5678", {"王小明", "王小红"}),
             ("1391234567", {"王小明", "王小红"}),

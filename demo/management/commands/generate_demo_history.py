@@ -422,6 +422,10 @@ class Command(BaseCommand):
                 pool = list(Patient.objects.order_by("pk")[:size])
             else:
                 pool.extend(new)
+            # bulk_create skips Patient.save(): the names' pinyin search keys are built here.
+            from clinic.name_keys import rebuild_name_keys
+
+            rebuild_name_keys(pool)
             self.tally.patients = len(new)
         return pool
 
