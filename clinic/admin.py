@@ -50,6 +50,7 @@ from clinic.catalogue_search import matching_fee_items
 from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.models import (
+    SELF_PAY_PLAN,
     AllergyClass,
     AuditEvent,
     Department,
@@ -61,6 +62,7 @@ from clinic.models import (
     Role,
     Room,
     User,
+    plan_name,
 )
 from clinic.privacy import mask_id_card
 from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter
@@ -311,7 +313,7 @@ class PatientAdminForm(forms.ModelForm):
         plans.queryset = InsurancePlan.objects.filter(Q(is_active=True) | Q(pk=current)).order_by(
             "name"
         )
-        plans.empty_label = _("Self-pay")
+        plans.empty_label = SELF_PAY_PLAN
 
 
 class PatientAccountFilter(admin.SimpleListFilter):
@@ -360,7 +362,7 @@ class PatientAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("insurance plan"))
     def plan(self, obj: Patient) -> str:
-        return obj.insurance_plan.display_name if obj.insurance_plan_id else _("Self-pay")
+        return plan_name(obj.insurance_plan)
 
     @admin.display(description=_("account"))
     def account(self, obj: Patient) -> str:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from api.fields import DATE_MAX, DATE_MIN
 from clinic.exceptions import ClinicError
-from clinic.models import Gender, InsurancePlan, User
+from clinic.models import SELF_PAY_PLAN, Gender, InsurancePlan, User
 from clinic.validators import (
     normalize_phone,
     normalize_resident_id,
@@ -130,7 +130,7 @@ class RegistrationForm(BaseUserCreationForm):
         label=_("Medical insurance"),
         queryset=InsurancePlan.objects.none(),
         required=False,
-        empty_label=_("Self-pay (no insurance)"),
+        empty_label=SELF_PAY_PLAN,
         help_text=_("Optional. The desk checks your insurance card at your visit."),
     )
 

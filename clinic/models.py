@@ -855,6 +855,19 @@ class InsurancePlan(models.Model):
         }[insurance_class]
 
 
+# A patient without a plan, named wherever a plan is (its own context: "Self-pay" is also
+# the bill's self-pay amount, a different thing).
+SELF_PAY_PLAN = pgettext_lazy("insurance plan", "Self-pay")
+
+
+def plan_name(plan: InsurancePlan | str | None) -> str:
+    """A plan as pages name it: its name in the page's language, "Self-pay" for none. A bill
+    keeps its plan's name as text (empty for self-pay): that text is named the same way."""
+    if isinstance(plan, InsurancePlan):
+        return plan.display_name
+    return plan or str(SELF_PAY_PLAN)
+
+
 class RegistrationFee(models.Model):
     """Which registration fee item (挂号费) a doctor's rank charges at check-in and walk-in."""
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic import audit
-from clinic.models import Employee, Patient, User
+from clinic.models import Employee, Patient, User, plan_name
 
 register = template.Library()
 
@@ -103,6 +103,12 @@ def person(value: Any) -> str:
 def action_label(value: str) -> str:
     """An audit action's label (clinic.audit.ACTION_LABELS), never its code."""
     return audit.action_label(value)
+
+
+@register.filter("plan_name")
+def plan_name_filter(plan: Any) -> str:
+    """An insurance plan (or a bill's plan name) as pages name it; "Self-pay" for none."""
+    return plan_name(plan)
 
 
 @register.filter
