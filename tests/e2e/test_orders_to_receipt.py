@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from appointments.models import Appointment
 from billing.models import Bill
-from clinic.templatetags.clinic_format import format_money
 from clinic.models import DoctorRank, FeeItem, InsurancePlan, Patient, RegistrationFee
+from clinic.templatetags.clinic_format import format_money
 from clinic.tests.factories import TEST_PASSWORD, DoctorUserFactory, ReceptionistFactory
 from demo.catalogue import seed_catalogue
 from scheduling.tests.factories import ScheduleFactory
