@@ -54,9 +54,69 @@ def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
     ]
 
 
+def orders_of_the_demo_consultation():
+    """The demo doctor's consultation in progress with charges (issue 20): the registration
+    fee of the doctor's rank, two drugs and a blood test ordered through the services, the
+    patient on the urban employees' plan. Returns the visit."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from clinic.models import FeeItem, InsurancePlan
+    from visits.charges import add_order, add_registration_charge
+    from visits.models import Visit, VisitStatus
+
+    doctor = get_user_model().objects.get(username=DOCTOR[0])
+    visit = Visit.objects.select_related("schedule__doctor", "patient").get(
+        status=VisitStatus.IN_CONSULTATION,
+        schedule__doctor__emp_id="D001",
+        visit_date=timezone.localdate(),
+    )
+    visit.patient.insurance_plan = InsurancePlan.objects.get(name="城镇职工")
+    visit.patient.save(update_fields=["insurance_plan"])
+    if not visit.charges.exists():
+        add_registration_charge(visit, doctor=visit.schedule.doctor, by=doctor)
+    item = FeeItem.objects.get
+    add_order(visit=visit, by=doctor, fee_item=item(code="YP005"), dose="1", frequency="bid",
+              days="3", usage="口服，饭后")  # fmt: skip
+    add_order(visit=visit, by=doctor, fee_item=item(code="YP009"), dose="1", frequency="qd",
+              days="7", usage="口服")  # fmt: skip
+    add_order(visit=visit, by=doctor, fee_item=item(code="JY001"), quantity="1")
+    return visit
+
+
+def cashier_and_receipt(browser, live_server, visit) -> None:
+    """The consultation (with orders) finished: the desk's itemised payment page, then the
+    receipt with the lines after Enter settles it."""
+    from django.contrib.auth import get_user_model
+
+    from visits.services import finish_consultation_with_record
+
+    doctor = get_user_model().objects.get(username=DOCTOR[0])
+    finish_consultation_with_record(
+        visit=visit,
+        by=doctor,
+        chief_complaint="发热、咽痛 2 天",
+        diagnosis="急性扁桃体炎",
+        plan="多饮水，注意休息",
+    )
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script("window.print = () => {};")
+    log_in(page, live_server, *DESK)
+    page.goto(f"{live_server.url}/billing/pay/{visit.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "desk-pay-lines.png"), full_page=True)
+    page.keyboard.press("Enter")  # the settle button has the focus
+    page.wait_for_selector(".receipt")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "desk-receipt-lines.png"), full_page=True)
+    context.close()
+
+
 def test_screenshots_of_every_main_page(browser, live_server):
     call_command("seed_demo", stdout=StringIO())
     OUT.mkdir(parents=True, exist_ok=True)
+    ordered = orders_of_the_demo_consultation()
     for (username, password), path, name, width in [*PAGES, *pages_of_the_demo_day()]:
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
@@ -65,6 +125,15 @@ def test_screenshots_of_every_main_page(browser, live_server):
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=width < 600)
         context.close()
+    # The orders panel of the consultation, whole.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, *DOCTOR)
+    page.goto(f"{live_server.url}/visits/{ordered.pk}/consultation/")
+    page.wait_for_load_state("networkidle")
+    page.locator("#orders").screenshot(path=str(OUT / "doctor-consultation-orders.png"))
+    context.close()
+    cashier_and_receipt(browser, live_server, ordered)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{live_server.url}/display/IM/?key=demo-IM")
