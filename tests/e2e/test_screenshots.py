@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.e2e.conftest import log_in
+from tests.e2e.demo_orders import finish_the_demo_consultation, order_in_the_demo_consultation
 
 pytestmark = [pytest.mark.screenshots, pytest.mark.django_db(transaction=True)]
 
@@ -54,51 +55,10 @@ def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
     ]
 
 
-def orders_of_the_demo_consultation():
-    """The demo doctor's consultation in progress with charges (issue 20): the registration
-    fee of the doctor's rank, two drugs and a blood test ordered through the services, the
-    patient on the urban employees' plan. Returns the visit."""
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from clinic.models import FeeItem, InsurancePlan
-    from visits.charges import add_order, add_registration_charge
-    from visits.models import Visit, VisitStatus
-
-    doctor = get_user_model().objects.get(username=DOCTOR[0])
-    visit = Visit.objects.select_related("schedule__doctor", "patient").get(
-        status=VisitStatus.IN_CONSULTATION,
-        schedule__doctor__emp_id="D001",
-        visit_date=timezone.localdate(),
-    )
-    visit.patient.insurance_plan = InsurancePlan.objects.get(name="城镇职工")
-    visit.patient.save(update_fields=["insurance_plan"])
-    if not visit.charges.exists():
-        add_registration_charge(visit, doctor=visit.schedule.doctor, by=doctor)
-    item = FeeItem.objects.get
-    add_order(visit=visit, by=doctor, fee_item=item(code="YP005"), dose="1", frequency="bid",
-              days="3", usage="口服，饭后")  # fmt: skip
-    add_order(visit=visit, by=doctor, fee_item=item(code="YP009"), dose="1", frequency="qd",
-              days="7", usage="口服")  # fmt: skip
-    add_order(visit=visit, by=doctor, fee_item=item(code="JY001"), quantity="1")
-    return visit
-
-
 def cashier_and_receipt(browser, live_server, visit) -> None:
     """The consultation (with orders) finished: the desk's itemised payment page, then the
     receipt with the lines after Enter settles it."""
-    from django.contrib.auth import get_user_model
-
-    from visits.services import finish_consultation_with_record
-
-    doctor = get_user_model().objects.get(username=DOCTOR[0])
-    finish_consultation_with_record(
-        visit=visit,
-        by=doctor,
-        chief_complaint="发热、咽痛 2 天",
-        diagnosis="急性扁桃体炎",
-        plan="多饮水，注意休息",
-    )
+    finish_the_demo_consultation(visit)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.add_init_script("window.print = () => {};")
@@ -116,7 +76,7 @@ def cashier_and_receipt(browser, live_server, visit) -> None:
 def test_screenshots_of_every_main_page(browser, live_server):
     call_command("seed_demo", stdout=StringIO())
     OUT.mkdir(parents=True, exist_ok=True)
-    ordered = orders_of_the_demo_consultation()
+    ordered = order_in_the_demo_consultation()
     for (username, password), path, name, width in [*PAGES, *pages_of_the_demo_day()]:
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
