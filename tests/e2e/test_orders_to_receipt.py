@@ -139,6 +139,10 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
     doc.keyboard.press("Enter")  # a name: the search results
     pick = doc.locator(f"#pick-item-{blood.pk}")
     expect(pick).to_be_visible()
+    # The results came with the cursor kept in the search box (its autofocus, applied as
+    # htmx settles the panel): only then does the hand move to the result.
+    expect(doc.locator("#order-search")).to_be_focused()
+    expect(doc.locator("#orders.htmx-settling, #orders .htmx-settling")).to_have_count(0)
     pick.focus()
     doc.keyboard.press("Enter")
     expect(doc.locator("#order-form")).to_contain_text(blood.name)
