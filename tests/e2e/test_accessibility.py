@@ -16,11 +16,16 @@ from io import StringIO
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from billing.models import Bill
+from billing.services import settle_visit
+from clinic.models import FeeItem
 from tests.e2e.conftest import log_in
-from tests.e2e.test_every_page_clean import ADMIN, DESK, PATIENT, main_pages
+from tests.e2e.demo_orders import finish_the_demo_consultation, order_in_the_demo_consultation
+from tests.e2e.test_every_page_clean import ADMIN, DESK, DOCTOR, PATIENT, main_pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -185,4 +190,59 @@ def test_no_page_has_an_axe_violation(browser, live_server):
         f"\naxe-core: {checked} page views checked in {seconds:.1f} s "
         f"({axe_seconds:.1f} s of them in axe-core)"
     )
+    assert not problems, "\n".join(problems)
+
+
+def test_orders_the_itemised_payment_and_the_receipt_have_no_serious_violation(
+    browser, live_server
+):
+    """Issue 20's pages with their lines (the demo's own have none): the consultation's orders
+    panel (the charges, the catalogue's search results, a drug's order form), the itemised
+    payment page and the receipt that lists the lines, in both languages and both widths."""
+    call_command("seed_demo", stdout=StringIO())
+    visit = order_in_the_demo_consultation()
+    consultation = reverse("visits:consultation", args=[visit.pk])
+    drug = FeeItem.objects.get(code="YP001")
+    doctor_views = [
+        (consultation, ""),
+        (f"{consultation}?q=%E8%A1%80", "search results"),  # 血
+        (f"{consultation}?item={drug.pk}", "order form"),
+    ]
+    problems: list[str] = []
+    sessions = {}
+    for account in (DOCTOR, DESK):
+        context = browser.new_context()
+        page = context.new_page()
+        log_in(page, live_server, *account)
+        sessions[account] = context.cookies()
+        context.close()
+
+    def check(page, where: str) -> None:
+        sideways = page.evaluate(SIDEWAYS)
+        if sideways > 0:
+            problems.append(f"{where}: the page scrolls sideways by {sideways} px")
+        problems.extend(describe(where, v) for v in violations(page, strict=False))
+
+    def each_view(account, views) -> None:
+        for language, locale in LANGUAGES.items():
+            for width in WIDTHS:
+                context = browser.new_context(
+                    locale=locale, viewport={"width": width, "height": 900}
+                )
+                context.add_cookies(sessions[account])
+                page = context.new_page()
+                for path, state in views:
+                    response = page.goto(f"{live_server.url}{path}")
+                    assert response is not None and response.status == 200, path
+                    check(page, f"{path}{f' ({state})' if state else ''} [{language}, {width} px]")
+                context.close()
+
+    each_view(DOCTOR, doctor_views)
+    finish_the_demo_consultation(visit)
+    pay = reverse("billing:pay", args=[visit.pk])
+    each_view(DESK, [(pay, "itemised")])
+    settle_visit(visit=visit, by=get_user_model().objects.get(username=DESK[0]))
+    bill = Bill.objects.get(visit=visit)
+    assert bill.lines.count() == 4
+    each_view(DESK, [(reverse("billing:receipt", args=[bill.pk]), "lines")])
     assert not problems, "\n".join(problems)

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.e2e.conftest import log_in
+from tests.e2e.demo_orders import finish_the_demo_consultation, order_in_the_demo_consultation
 
 pytestmark = [pytest.mark.screenshots, pytest.mark.django_db(transaction=True)]
 
@@ -54,9 +55,28 @@ def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
     ]
 
 
+def cashier_and_receipt(browser, live_server, visit) -> None:
+    """The consultation (with orders) finished: the desk's itemised payment page, then the
+    receipt with the lines after Enter settles it."""
+    finish_the_demo_consultation(visit)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script("window.print = () => {};")
+    log_in(page, live_server, *DESK)
+    page.goto(f"{live_server.url}/billing/pay/{visit.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "desk-pay-lines.png"), full_page=True)
+    page.keyboard.press("Enter")  # the settle button has the focus
+    page.wait_for_selector(".receipt")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "desk-receipt-lines.png"), full_page=True)
+    context.close()
+
+
 def test_screenshots_of_every_main_page(browser, live_server):
     call_command("seed_demo", stdout=StringIO())
     OUT.mkdir(parents=True, exist_ok=True)
+    ordered = order_in_the_demo_consultation()
     for (username, password), path, name, width in [*PAGES, *pages_of_the_demo_day()]:
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
@@ -65,8 +85,18 @@ def test_screenshots_of_every_main_page(browser, live_server):
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=width < 600)
         context.close()
+    # The orders panel of the consultation, whole.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, *DOCTOR)
+    page.goto(f"{live_server.url}/visits/{ordered.pk}/consultation/")
+    page.wait_for_load_state("networkidle")
+    page.locator("#orders").screenshot(path=str(OUT / "doctor-consultation-orders.png"))
+    context.close()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{live_server.url}/display/IM/?key=demo-IM")
     page.screenshot(path=str(OUT / "display.png"))
     context.close()
+    # Last: it settles the demo consultation (the display above shows it in progress).
+    cashier_and_receipt(browser, live_server, ordered)
