@@ -64,10 +64,14 @@ _BILL_NUMBER = re.compile(r"B[0-9]{8}-[0-9A-Z]{1,15}")
 _REFERENCE = re.compile(f"[{READABLE_ALPHABET}]{{8}}")
 _DOCUMENT_NUMBER = re.compile(r"(?=.*[0-9])[0-9A-Z-]{5,32}")
 # Pinyin: Latin letters and spaces, with a phone fragment before or after them, or none.
-_LETTERS = r"[A-Za-z][A-Za-z ]*"
-_PHONE_FRAGMENT = r"[0-9][0-9 -]*"
+# Words and groups of digits split by single runs of separators: no two parts of a pattern
+# can take the same character, so a long text is read in linear time (no backtracking).
+_LETTERS = r"[A-Za-z]+(?: +[A-Za-z]+)*"
+_PHONE_FRAGMENT = r"[0-9]+(?:[ -]+[0-9]+)*"
+# Longer than any name, number or key: the rest of a longer text is not read.
+MAX_SEARCH_TEXT = 100
 _PINYIN = (
-    re.compile(rf"(?P<letters>{_LETTERS}?)\s*(?P<digits>{_PHONE_FRAGMENT})?"),
+    re.compile(rf"(?P<letters>{_LETTERS})\s*(?P<digits>{_PHONE_FRAGMENT})?"),
     re.compile(rf"(?P<digits>{_PHONE_FRAGMENT}?)\s*(?P<letters>{_LETTERS})"),
 )
 
@@ -145,7 +149,7 @@ def fold_text(text: str | None) -> str:
 
 def parse_term(text: str | None) -> SearchTerm | None:
     """The text of a search box, read by the rule above; None when nothing was typed."""
-    typed = (text or "").strip()
+    typed = (text or "").strip()[:MAX_SEARCH_TEXT]
     folded = fold_text(typed)
     if not folded:
         return None

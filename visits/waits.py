@@ -283,8 +283,12 @@ def expected_waits(
     queues: dict[int, _Queue] = {}
     for _pk, status, called_at, department_id, doctor_id, _day, _slot in rows:
         queue = queues.setdefault(doctor_id, _Queue(department_id=department_id))
-        if status == VisitStatus.IN_CONSULTATION and (
-            queue.consultation_started is None or called_at > queue.consultation_started
+        # A consultation without a call time (data written around the services) gives no
+        # elapsed time to count: it is left out rather than guessed.
+        if (
+            status == VisitStatus.IN_CONSULTATION
+            and called_at is not None
+            and (queue.consultation_started is None or called_at > queue.consultation_started)
         ):
             # Two patients in consultation at once (a desk slip): the latest one counts.
             queue.consultation_started = called_at
