@@ -85,10 +85,24 @@ class ItemisedPaymentForm(forms.Form):
         max_length=200,
         required=False,
     )
-    # The total the page showed: a bill that changed since is refused, not paid blind.
+    # The figures the page showed: a bill that changed since (another line, another plan)
+    # is refused, not paid blind.
     expected_total = forms.DecimalField(
         max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
     )
+    expected_self_pay = forms.DecimalField(
+        max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
+    )
+
+    @classmethod
+    def showing(cls, draft: BillDraft, data: Any = None) -> ItemisedPaymentForm:
+        """The form for a page that shows `draft`: its figures are the ones to expect,
+        whatever an earlier page (refused since) expected."""
+        shown = {"expected_total": draft.total, "expected_self_pay": draft.self_pay}
+        if data is not None:
+            data = data.copy()
+            data.update({name: str(value) for name, value in shown.items()})
+        return cls(data, initial=shown)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -145,7 +159,9 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
         return _live_self_pay(request, draft)
     data = request.POST if request.method == "POST" else None
     if draft.lines:
-        form: forms.Form = ItemisedPaymentForm(data, initial={"expected_total": draft.total})
+        form: forms.Form = ItemisedPaymentForm(data, initial={
+            "expected_total": draft.total, "expected_self_pay": draft.self_pay
+        })  # fmt: skip
     else:
         form = PaymentForm(data)
     status = 200
@@ -154,6 +170,11 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
             try:
                 bill = _settle(visit, form, itemised=bool(draft.lines), by=request.user)
             except ClinicError as error:
+                draft = bill_preview(visit)
+                if draft.lines:
+                    # The page shows the bill as it is now; settling again pays that.
+                    form = ItemisedPaymentForm.showing(draft, request.POST)
+                    form.is_valid()
                 apply_clinic_error(form, error)
                 status = error.status
             else:
@@ -178,10 +199,13 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
 def _settle(visit: Visit, form: forms.Form, *, itemised: bool, by: Any) -> Bill:
     data = form.cleaned_data
     if itemised:
+        bureau_figure = data.get("insurance_amount")
         return settle_visit(
             visit=visit,
             total_amount=data.get("expected_total"),
-            insurance_amount=data.get("insurance_amount"),
+            insurance_amount=bureau_figure,
+            # Without the bureau's figure the split is the estimate: the one shown.
+            self_pay_amount=data.get("expected_self_pay") if bureau_figure is None else None,
             override_reason=data.get("override_reason") or "",
             by=by,
         )
