@@ -242,23 +242,14 @@ class IncomeRecord(models.Model):
         return f"{self.record_date} {self.amount}"
 
 
-class DailyIncomeSummary(DailySummary):
-    """Income per clinic-local day, department and doctor: what the statistics read.
-
-    One row per (record_date, department, doctor), kept in step with the detail rows
-    (IncomeRecord and its Bill) inside the settlement's transaction by `add_payment()`, and
-    recomputed from them by `rebuild()` (`manage.py rebuild_income_summary`). A year of
-    statistics then reads a few thousand rows instead of every income record.
-
-    Income without a doctor (allowed by IncomeRecord) is kept under `doctor_key` 0. The key,
-    never NULL, is what the unique constraint and the upsert rely on: MariaDB and MySQL let
-    NULLs repeat in a unique index, so a nullable doctor column alone would let two
-    concurrent first payments of a day create two rows.
-    """
+class DailyDoctorIncome(DailySummary):
+    """The key columns the income summaries share: the clinic-local day, the department and
+    the doctor. Income without a doctor (allowed by IncomeRecord) is kept under `doctor_key`
+    0. The key, never NULL, is what the unique constraints and the upserts rely on: MariaDB
+    and MySQL let NULLs repeat in a unique index, so a nullable doctor column alone would
+    let two concurrent first payments of a day create two rows."""
 
     NO_DOCTOR_KEY = 0
-    KEY = ("record_date", "department_id", "doctor_key")
-    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
 
     record_date = models.DateField(_("record date"))
     department = models.ForeignKey(
@@ -278,6 +269,25 @@ class DailyIncomeSummary(DailySummary):
         editable=False,
         help_text=_("The doctor's id, or 0 for income without a doctor."),
     )
+
+    class Meta:
+        abstract = True
+
+
+class DailyIncomeSummary(DailyDoctorIncome):
+    """Income per clinic-local day, department and doctor: what the statistics read.
+
+    One row per (record_date, department, doctor), kept in step with the detail rows
+    (IncomeRecord and its Bill) inside the settlement's transaction by `add_payment()`, and
+    recomputed from them by `rebuild()` (`manage.py rebuild_income_summary`). A year of
+    statistics then reads a few thousand rows instead of every income record.
+
+    Income without a doctor is kept under `doctor_key` 0 (DailyDoctorIncome).
+    """
+
+    KEY = ("record_date", "department_id", "doctor_key")
+    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
+
     payments = models.IntegerField(_("payments"), default=0)
     total_amount = models.DecimalField(_("total"), **SUMMARY_MONEY)
     insurance_amount = models.DecimalField(_("insurance"), **SUMMARY_MONEY)
@@ -396,7 +406,7 @@ class DailyIncomeSummary(DailySummary):
         return {**row, "doctor_key": row["doctor_id"] or cls.NO_DOCTOR_KEY}
 
 
-class DailyCategoryIncome(DailySummary):
+class DailyCategoryIncome(DailyDoctorIncome):
     """Income per clinic-local day, department, doctor and fee category: the bill lines of
     the day's settlements (amount, insured and self-pay parts as the lines estimate them).
 
@@ -408,28 +418,9 @@ class DailyCategoryIncome(DailySummary):
     estimate for a whole bill, not per category).
     """
 
-    NO_DOCTOR_KEY = 0
     KEY = ("record_date", "department_id", "doctor_key", "category")
     FIGURES = ("lines", "total_amount", "insured_amount", "self_pay_amount")
 
-    record_date = models.DateField(_("record date"))
-    department = models.ForeignKey(
-        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
-    )
-    doctor = models.ForeignKey(
-        Employee,
-        verbose_name=_("doctor"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    doctor_key = models.BigIntegerField(
-        _("doctor key"),
-        default=NO_DOCTOR_KEY,
-        editable=False,
-        help_text=_("The doctor's id, or 0 for income without a doctor."),
-    )
     category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
     lines = models.IntegerField(_("lines"), default=0)
     total_amount = models.DecimalField(_("amount"), **SUMMARY_MONEY)
