@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -28,7 +28,12 @@ from clinic.accounts import (
     save_patient,
     set_account_password,
 )
-from clinic.admin_utils import CsvImportAdminMixin, ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.admin_utils import (
+    CsvImportAdminMixin,
+    ReadOnlyModelAdmin,
+    ServiceAdminMixin,
+    audit_trail_link,
+)
 from clinic.audit import ACTION_LABELS, action_label
 from clinic.catalogue import (
     FeeCatalogueImport,
@@ -673,14 +678,7 @@ class FeeItemAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
                 for event in events
             ),
         )
-        changelist = reverse("admin:clinic_auditevent_changelist")
-        link = format_html(
-            '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
-            changelist,
-            FeeItem._meta.label_lower,
-            obj.pk,
-            _("All events in the audit trail"),
-        )
+        link = audit_trail_link(obj, _("All events in the audit trail"))
         if not events:
             return link
         return format_html(

@@ -11,11 +11,23 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from clinic.db import atomic_with_retry
 from clinic.exceptions import ClinicError
+
+
+def audit_trail_link(obj: Any, text: str) -> str:
+    """A link to `obj`'s events in the audit list (their old and new values)."""
+    return format_html(
+        '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
+        reverse("admin:clinic_auditevent_changelist"),
+        obj._meta.label_lower,
+        obj.pk,
+        text,
+    )
 
 
 class ReadOnlyAdminMixin:

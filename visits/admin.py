@@ -14,7 +14,12 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_utils import CsvImportAdminMixin, ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.admin_utils import (
+    CsvImportAdminMixin,
+    ReadOnlyModelAdmin,
+    ServiceAdminMixin,
+    audit_trail_link,
+)
 from clinic.audit import action_label
 from clinic.exports import csv_response
 from clinic.models import AuditEvent, Employee, Position, Room
@@ -315,14 +320,7 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             ),
         )
         # The full events (old and new values of each change) in the audit list.
-        changelist = reverse("admin:clinic_auditevent_changelist")
-        details = format_html(
-            '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
-            changelist,
-            MedicalRecord._meta.label_lower,
-            obj.pk,
-            _("Old and new values in the audit trail"),
-        )
+        details = audit_trail_link(obj, _("Old and new values in the audit trail"))
         return format_html("<ul>{}</ul>{}", rows, details) if rows else details
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
