@@ -273,6 +273,34 @@ class DailyDoctorIncome(DailySummary):
     class Meta:
         abstract = True
 
+    @staticmethod
+    def summary_checks(prefix: str, *, count: str, insured: str) -> list[models.CheckConstraint]:
+        """The summaries' checks, named `<prefix>_…`: no negative counter or amount, the
+        total is the insured part (the `<insured>_amount` field) plus self-pay, and the
+        doctor key is the doctor's id (0 without one)."""
+        return [
+            models.CheckConstraint(
+                condition=Q(**{f"{count}__gte": 0})
+                & Q(total_amount__gte=0)
+                & Q(**{f"{insured}_amount__gte": 0})
+                & Q(self_pay_amount__gte=0),
+                name=f"{prefix}_not_negative",
+            ),
+            # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
+            # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("total_amount") * 100),
+                    Round(F(f"{insured}_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
+                name=f"{prefix}_total_is_{insured}_plus_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
+                name=f"{prefix}_doctor_key_matches_doctor",
+            ),
+        ]
+
 
 class DailyIncomeSummary(DailyDoctorIncome):
     """Income per clinic-local day, department and doctor: what the statistics read.
@@ -320,25 +348,8 @@ class DailyIncomeSummary(DailyDoctorIncome):
                 fields=["record_date", "department", "doctor_key"],
                 name="income_summary_unique_day_department_doctor",
             ),
-            models.CheckConstraint(
-                condition=Q(payments__gte=0)
-                & Q(total_amount__gte=0)
-                & Q(insurance_amount__gte=0)
-                & Q(self_pay_amount__gte=0),
-                name="income_summary_not_negative",
-            ),
-            # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
-            # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
-            models.CheckConstraint(
-                condition=Exact(
-                    Round(F("total_amount") * 100),
-                    Round(F("insurance_amount") * 100) + Round(F("self_pay_amount") * 100),
-                ),
-                name="income_summary_total_is_insurance_plus_self_pay",
-            ),
-            models.CheckConstraint(
-                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
-                name="income_summary_doctor_key_matches_doctor",
+            *DailyDoctorIncome.summary_checks(
+                "income_summary", count="payments", insured="insurance"
             ),
         ]
 
@@ -442,26 +453,9 @@ class DailyCategoryIncome(DailyDoctorIncome):
                 fields=["record_date", "department", "doctor_key", "category"],
                 name="category_income_unique_key",
             ),
-            models.CheckConstraint(
-                condition=Q(lines__gte=0)
-                & Q(total_amount__gte=0)
-                & Q(insured_amount__gte=0)
-                & Q(self_pay_amount__gte=0),
-                name="category_income_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=Exact(
-                    Round(F("total_amount") * 100),
-                    Round(F("insured_amount") * 100) + Round(F("self_pay_amount") * 100),
-                ),
-                name="category_income_total_is_insured_plus_self_pay",
-            ),
+            *DailyDoctorIncome.summary_checks("category_income", count="lines", insured="insured"),
             models.CheckConstraint(
                 condition=Q(category__in=FeeCategory.values), name="category_income_category_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
-                name="category_income_doctor_key_matches_doctor",
             ),
         ]
 
