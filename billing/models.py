@@ -273,6 +273,31 @@ class DailyDoctorIncome(DailySummary):
     class Meta:
         abstract = True
 
+    @classmethod
+    def _add(
+        cls,
+        *,
+        record_date: dt.date,
+        department_id: int,
+        doctor_id: int | None,
+        figures: dict[str, Any],
+        **key: Any,
+    ) -> None:
+        """Add `figures` (the FIGURES) to the row of a day, department, doctor (and `key`'s
+        further columns), creating it with them first: one atomic upsert
+        (clinic.db.insert_or_add), inside the settlement's transaction."""
+        insert_or_add(
+            cls,
+            key={
+                "record_date": record_date,
+                "department_id": department_id,
+                "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
+                **key,
+            },
+            values={"doctor_id": doctor_id, **figures},
+            add=list(cls.FIGURES),
+        )
+
     @staticmethod
     def summary_checks(prefix: str, *, count: str, insured: str) -> list[models.CheckConstraint]:
         """The summaries' checks, named `<prefix>_…`: no negative counter or amount, the
@@ -374,21 +399,16 @@ class DailyIncomeSummary(DailyDoctorIncome):
         One atomic upsert (clinic.db.insert_or_add): concurrent first payments of a day queue
         on the new row's exclusive lock and then add to it.
         """
-        insert_or_add(
-            cls,
-            key={
-                "record_date": record_date,
-                "department_id": department_id,
-                "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
-            },
-            values={
-                "doctor_id": doctor_id,
+        cls._add(
+            record_date=record_date,
+            department_id=department_id,
+            doctor_id=doctor_id,
+            figures={
                 "payments": 1,
                 "total_amount": total,
                 "insurance_amount": insurance,
                 "self_pay_amount": self_pay,
             },
-            add=["payments", "total_amount", "insurance_amount", "self_pay_amount"],
         )
 
     add_payment.alters_data = True
@@ -482,22 +502,17 @@ class DailyCategoryIncome(DailyDoctorIncome):
             figures[3] += line.self_pay_amount
         for category in sorted(sums):
             count, amount, insured, self_pay = sums[category]
-            insert_or_add(
-                cls,
-                key={
-                    "record_date": record_date,
-                    "department_id": department_id,
-                    "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
-                    "category": category,
-                },
-                values={
-                    "doctor_id": doctor_id,
+            cls._add(
+                record_date=record_date,
+                department_id=department_id,
+                doctor_id=doctor_id,
+                category=category,
+                figures={
                     "lines": count,
                     "total_amount": amount,
                     "insured_amount": insured,
                     "self_pay_amount": self_pay,
                 },
-                add=["lines", "total_amount", "insured_amount", "self_pay_amount"],
             )
 
     add_lines.alters_data = True
