@@ -518,6 +518,15 @@ def _visit_order(visit: Visit, pk: Any) -> Charge | None:
         return None
 
 
+def _visit_and_order_or_404(request: HttpRequest, pk: int, charge_pk: int) -> tuple[Visit, Charge]:
+    """The doctor's visit and one of its orders; 404 when the order is not the visit's."""
+    visit = get_visit_for_doctor(request.user, pk)
+    charge = _visit_order(visit, charge_pk)
+    if charge is None:
+        raise Http404
+    return visit, charge
+
+
 def _orders_context(
     request: HttpRequest,
     visit: Visit,
@@ -634,10 +643,7 @@ def order_add(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_POST
 def order_update(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
-    visit = get_visit_for_doctor(request.user, pk)
-    charge = _visit_order(visit, charge_pk)
-    if charge is None:
-        raise Http404
+    visit, charge = _visit_and_order_or_404(request, pk, charge_pk)
     form = OrderForm(request.POST, item=charge.fee_item, warned=bool(charge.allergy_warning))
     if not form.is_valid():
         return _render_orders(request, visit, status=400, form=form, editing=charge)
@@ -655,10 +661,7 @@ def order_update(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_POST
 def order_remove(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
-    visit = get_visit_for_doctor(request.user, pk)
-    charge = _visit_order(visit, charge_pk)
-    if charge is None:
-        raise Http404
+    visit, charge = _visit_and_order_or_404(request, pk, charge_pk)
     try:
         remove_order(charge=charge, by=request.user)
     except ClinicError as error:
