@@ -317,13 +317,7 @@ def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
                 kind=ChargeKind.REGISTRATION
                 if item.category == "registration"
                 else ChargeKind.ORDER,
-                fee_item=item,
-                code=item.code,
-                name=item.name,
-                category=item.category,
-                unit=item.unit,
-                unit_price=item.unit_price,
-                insurance_class=item.insurance_class,
+                **Charge.copied_from(item),
                 quantity=Decimal(1 + k % 3),
             )
             for visit in visits

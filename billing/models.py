@@ -242,23 +242,14 @@ class IncomeRecord(models.Model):
         return f"{self.record_date} {self.amount}"
 
 
-class DailyIncomeSummary(DailySummary):
-    """Income per clinic-local day, department and doctor: what the statistics read.
-
-    One row per (record_date, department, doctor), kept in step with the detail rows
-    (IncomeRecord and its Bill) inside the settlement's transaction by `add_payment()`, and
-    recomputed from them by `rebuild()` (`manage.py rebuild_income_summary`). A year of
-    statistics then reads a few thousand rows instead of every income record.
-
-    Income without a doctor (allowed by IncomeRecord) is kept under `doctor_key` 0. The key,
-    never NULL, is what the unique constraint and the upsert rely on: MariaDB and MySQL let
-    NULLs repeat in a unique index, so a nullable doctor column alone would let two
-    concurrent first payments of a day create two rows.
-    """
+class DailyDoctorIncome(DailySummary):
+    """The key columns the income summaries share: the clinic-local day, the department and
+    the doctor. Income without a doctor (allowed by IncomeRecord) is kept under `doctor_key`
+    0. The key, never NULL, is what the unique constraints and the upserts rely on: MariaDB
+    and MySQL let NULLs repeat in a unique index, so a nullable doctor column alone would
+    let two concurrent first payments of a day create two rows."""
 
     NO_DOCTOR_KEY = 0
-    KEY = ("record_date", "department_id", "doctor_key")
-    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
 
     record_date = models.DateField(_("record date"))
     department = models.ForeignKey(
@@ -278,6 +269,78 @@ class DailyIncomeSummary(DailySummary):
         editable=False,
         help_text=_("The doctor's id, or 0 for income without a doctor."),
     )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _add(
+        cls,
+        *,
+        record_date: dt.date,
+        department_id: int,
+        doctor_id: int | None,
+        figures: dict[str, Any],
+        **key: Any,
+    ) -> None:
+        """Add `figures` (the FIGURES) to the row of a day, department, doctor (and `key`'s
+        further columns), creating it with them first: one atomic upsert
+        (clinic.db.insert_or_add), inside the settlement's transaction."""
+        insert_or_add(
+            cls,
+            key={
+                "record_date": record_date,
+                "department_id": department_id,
+                "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
+                **key,
+            },
+            values={"doctor_id": doctor_id, **figures},
+            add=list(cls.FIGURES),
+        )
+
+    @staticmethod
+    def summary_checks(prefix: str, *, count: str, insured: str) -> list[models.CheckConstraint]:
+        """The summaries' checks, named `<prefix>_…`: no negative counter or amount, the
+        total is the insured part (the `<insured>_amount` field) plus self-pay, and the
+        doctor key is the doctor's id (0 without one)."""
+        return [
+            models.CheckConstraint(
+                condition=Q(**{f"{count}__gte": 0})
+                & Q(total_amount__gte=0)
+                & Q(**{f"{insured}_amount__gte": 0})
+                & Q(self_pay_amount__gte=0),
+                name=f"{prefix}_not_negative",
+            ),
+            # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
+            # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("total_amount") * 100),
+                    Round(F(f"{insured}_amount") * 100) + Round(F("self_pay_amount") * 100),
+                ),
+                name=f"{prefix}_total_is_{insured}_plus_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
+                name=f"{prefix}_doctor_key_matches_doctor",
+            ),
+        ]
+
+
+class DailyIncomeSummary(DailyDoctorIncome):
+    """Income per clinic-local day, department and doctor: what the statistics read.
+
+    One row per (record_date, department, doctor), kept in step with the detail rows
+    (IncomeRecord and its Bill) inside the settlement's transaction by `add_payment()`, and
+    recomputed from them by `rebuild()` (`manage.py rebuild_income_summary`). A year of
+    statistics then reads a few thousand rows instead of every income record.
+
+    Income without a doctor is kept under `doctor_key` 0 (DailyDoctorIncome).
+    """
+
+    KEY = ("record_date", "department_id", "doctor_key")
+    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
+
     payments = models.IntegerField(_("payments"), default=0)
     total_amount = models.DecimalField(_("total"), **SUMMARY_MONEY)
     insurance_amount = models.DecimalField(_("insurance"), **SUMMARY_MONEY)
@@ -310,25 +373,8 @@ class DailyIncomeSummary(DailySummary):
                 fields=["record_date", "department", "doctor_key"],
                 name="income_summary_unique_day_department_doctor",
             ),
-            models.CheckConstraint(
-                condition=Q(payments__gte=0)
-                & Q(total_amount__gte=0)
-                & Q(insurance_amount__gte=0)
-                & Q(self_pay_amount__gte=0),
-                name="income_summary_not_negative",
-            ),
-            # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
-            # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
-            models.CheckConstraint(
-                condition=Exact(
-                    Round(F("total_amount") * 100),
-                    Round(F("insurance_amount") * 100) + Round(F("self_pay_amount") * 100),
-                ),
-                name="income_summary_total_is_insurance_plus_self_pay",
-            ),
-            models.CheckConstraint(
-                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
-                name="income_summary_doctor_key_matches_doctor",
+            *DailyDoctorIncome.summary_checks(
+                "income_summary", count="payments", insured="insurance"
             ),
         ]
 
@@ -353,21 +399,16 @@ class DailyIncomeSummary(DailySummary):
         One atomic upsert (clinic.db.insert_or_add): concurrent first payments of a day queue
         on the new row's exclusive lock and then add to it.
         """
-        insert_or_add(
-            cls,
-            key={
-                "record_date": record_date,
-                "department_id": department_id,
-                "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
-            },
-            values={
-                "doctor_id": doctor_id,
+        cls._add(
+            record_date=record_date,
+            department_id=department_id,
+            doctor_id=doctor_id,
+            figures={
                 "payments": 1,
                 "total_amount": total,
                 "insurance_amount": insurance,
                 "self_pay_amount": self_pay,
             },
-            add=["payments", "total_amount", "insurance_amount", "self_pay_amount"],
         )
 
     add_payment.alters_data = True
@@ -396,7 +437,7 @@ class DailyIncomeSummary(DailySummary):
         return {**row, "doctor_key": row["doctor_id"] or cls.NO_DOCTOR_KEY}
 
 
-class DailyCategoryIncome(DailySummary):
+class DailyCategoryIncome(DailyDoctorIncome):
     """Income per clinic-local day, department, doctor and fee category: the bill lines of
     the day's settlements (amount, insured and self-pay parts as the lines estimate them).
 
@@ -408,28 +449,9 @@ class DailyCategoryIncome(DailySummary):
     estimate for a whole bill, not per category).
     """
 
-    NO_DOCTOR_KEY = 0
     KEY = ("record_date", "department_id", "doctor_key", "category")
     FIGURES = ("lines", "total_amount", "insured_amount", "self_pay_amount")
 
-    record_date = models.DateField(_("record date"))
-    department = models.ForeignKey(
-        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
-    )
-    doctor = models.ForeignKey(
-        Employee,
-        verbose_name=_("doctor"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    doctor_key = models.BigIntegerField(
-        _("doctor key"),
-        default=NO_DOCTOR_KEY,
-        editable=False,
-        help_text=_("The doctor's id, or 0 for income without a doctor."),
-    )
     category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
     lines = models.IntegerField(_("lines"), default=0)
     total_amount = models.DecimalField(_("amount"), **SUMMARY_MONEY)
@@ -451,26 +473,9 @@ class DailyCategoryIncome(DailySummary):
                 fields=["record_date", "department", "doctor_key", "category"],
                 name="category_income_unique_key",
             ),
-            models.CheckConstraint(
-                condition=Q(lines__gte=0)
-                & Q(total_amount__gte=0)
-                & Q(insured_amount__gte=0)
-                & Q(self_pay_amount__gte=0),
-                name="category_income_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=Exact(
-                    Round(F("total_amount") * 100),
-                    Round(F("insured_amount") * 100) + Round(F("self_pay_amount") * 100),
-                ),
-                name="category_income_total_is_insured_plus_self_pay",
-            ),
+            *DailyDoctorIncome.summary_checks("category_income", count="lines", insured="insured"),
             models.CheckConstraint(
                 condition=Q(category__in=FeeCategory.values), name="category_income_category_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(doctor__isnull=True, doctor_key=0) | Q(doctor_key=F("doctor")),
-                name="category_income_doctor_key_matches_doctor",
             ),
         ]
 
@@ -497,22 +502,17 @@ class DailyCategoryIncome(DailySummary):
             figures[3] += line.self_pay_amount
         for category in sorted(sums):
             count, amount, insured, self_pay = sums[category]
-            insert_or_add(
-                cls,
-                key={
-                    "record_date": record_date,
-                    "department_id": department_id,
-                    "doctor_key": doctor_id or cls.NO_DOCTOR_KEY,
-                    "category": category,
-                },
-                values={
-                    "doctor_id": doctor_id,
+            cls._add(
+                record_date=record_date,
+                department_id=department_id,
+                doctor_id=doctor_id,
+                category=category,
+                figures={
                     "lines": count,
                     "total_amount": amount,
                     "insured_amount": insured,
                     "self_pay_amount": self_pay,
                 },
-                add=["lines", "total_amount", "insured_amount", "self_pay_amount"],
             )
 
     add_lines.alters_data = True

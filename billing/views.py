@@ -6,6 +6,7 @@ holds exactly what the table shows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -61,13 +62,38 @@ def _group_header(group_by: str) -> str:
     return str(Grouping(group_by).label)
 
 
-def income_table(rows: list[IncomeRow], *, group_by: str) -> Table:
-    totals = [
-        sum(row.payments for row in rows),
-        sum((row.total for row in rows), Decimal(0)),
-        sum((row.insurance for row in rows), Decimal(0)),
-        sum((row.self_pay for row in rows), Decimal(0)),
+def _counted_amounts(
+    rows: Sequence[Any], count: str, amounts: Sequence[str]
+) -> tuple[list[list[Any]], list[Any]]:
+    """The rows as [label, count, amounts in cents], and the footer of their totals."""
+    body = [
+        [row.label, str(getattr(row, count)), *(_money(getattr(row, name)) for name in amounts)]
+        for row in rows
     ]
+    footer = [
+        total_label(),
+        str(sum(getattr(row, count) for row in rows)),
+        *(_money(sum((getattr(row, name) for row in rows), Decimal(0))) for name in amounts),
+    ]
+    return body, footer
+
+
+def _income_chart(rows: Sequence[Any], parts: Sequence[tuple[Any, str]]) -> dict[str, Any]:
+    """Stacked bars of the rows' income: one dataset per (label, amount) part."""
+    return {
+        "type": "bar",
+        "stacked": True,
+        "labels": [row.label for row in rows],
+        "yTitle": _("Income (¥)"),
+        "datasets": [
+            {"label": label, "data": [float(getattr(row, name)) for row in rows]}
+            for label, name in parts
+        ],
+    }
+
+
+def income_table(rows: list[IncomeRow], *, group_by: str) -> Table:
+    body, footer = _counted_amounts(rows, "payments", ("total", "insurance", "self_pay"))
     return Table(
         name=StatisticsTable.INCOME,
         caption=_("Income"),
@@ -78,27 +104,9 @@ def income_table(rows: list[IncomeRow], *, group_by: str) -> Table:
             _("Insurance (¥)"),
             _("Self-pay (¥)"),
         ],
-        rows=[
-            [
-                row.label,
-                str(row.payments),
-                _money(row.total),
-                _money(row.insurance),
-                _money(row.self_pay),
-            ]
-            for row in rows
-        ],
-        footer=[total_label(), str(totals[0]), *(_money(value) for value in totals[1:])],
-        chart={
-            "type": "bar",
-            "stacked": True,
-            "labels": [row.label for row in rows],
-            "yTitle": _("Income (¥)"),
-            "datasets": [
-                {"label": _("Insurance"), "data": [float(row.insurance) for row in rows]},
-                {"label": _("Self-pay"), "data": [float(row.self_pay) for row in rows]},
-            ],
-        },
+        rows=body,
+        footer=footer,
+        chart=_income_chart(rows, [(_("Insurance"), "insurance"), (_("Self-pay"), "self_pay")]),
     )
 
 
@@ -146,11 +154,7 @@ def visits_table(rows: list[VisitRow], *, group_by: str) -> Table:
 def category_table(rows: list[CategoryRow]) -> Table:
     """Income by fee category over the range (not grouped by day, department or doctor): its
     total is the income table's total."""
-    totals = [
-        sum((row.total for row in rows), Decimal(0)),
-        sum((row.insured for row in rows), Decimal(0)),
-        sum((row.self_pay for row in rows), Decimal(0)),
-    ]
+    body, footer = _counted_amounts(rows, "lines", ("total", "insured", "self_pay"))
     return Table(
         name=StatisticsTable.CATEGORIES,
         caption=_("Income by category"),
@@ -161,35 +165,13 @@ def category_table(rows: list[CategoryRow]) -> Table:
             _("Insured, estimated (¥)"),
             _("Self-pay, estimated (¥)"),
         ],
-        rows=[
-            [
-                row.label,
-                str(row.lines),
-                _money(row.total),
-                _money(row.insured),
-                _money(row.self_pay),
-            ]
-            for row in rows
-        ],
-        footer=[
-            total_label(),
-            str(sum(row.lines for row in rows)),
-            *(_money(value) for value in totals),
-        ],
+        rows=body,
+        footer=footer,
         note=_(
             "Insured and self-pay parts are the bill lines' estimates; where the insurance "
             "bureau's figure replaced a bill's estimate, the income table shows that figure."
         ),
-        chart={
-            "type": "bar",
-            "stacked": True,
-            "labels": [row.label for row in rows],
-            "yTitle": _("Income (¥)"),
-            "datasets": [
-                {"label": _("Insured"), "data": [float(row.insured) for row in rows]},
-                {"label": _("Self-pay"), "data": [float(row.self_pay) for row in rows]},
-            ],
-        },
+        chart=_income_chart(rows, [(_("Insured"), "insured"), (_("Self-pay"), "self_pay")]),
     )
 
 

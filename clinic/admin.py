@@ -14,9 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -30,7 +28,12 @@ from clinic.accounts import (
     save_patient,
     set_account_password,
 )
-from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.admin_utils import (
+    CsvImportAdminMixin,
+    ReadOnlyModelAdmin,
+    ServiceAdminMixin,
+    audit_trail_link,
+)
 from clinic.audit import ACTION_LABELS, action_label
 from clinic.catalogue import (
     FeeCatalogueImport,
@@ -586,8 +589,12 @@ FEE_CATALOGUE_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
 
 @admin.register(FeeItem)
-class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class FeeItemAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """The fee catalogue. Its price history is its audit trail (clinic.catalogue)."""
+
+    import_form = FeeCatalogueUploadForm
+    import_max_bytes = FEE_CATALOGUE_UPLOAD_MAX_BYTES
+    import_title = _("Import the fee catalogue")
 
     form = FeeItemForm
     list_display = (
@@ -673,14 +680,7 @@ class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 for event in events
             ),
         )
-        changelist = reverse("admin:clinic_auditevent_changelist")
-        link = format_html(
-            '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
-            changelist,
-            FeeItem._meta.label_lower,
-            obj.pk,
-            _("All events in the audit trail"),
-        )
+        link = audit_trail_link(obj, _("All events in the audit trail"))
         if not events:
             return link
         return format_html(
@@ -713,11 +713,7 @@ class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="clinic_feeitem_import",
-            ),
+            self.import_url(),
             path(
                 "export/",
                 self.admin_site.admin_view(self.export_view),
@@ -740,46 +736,8 @@ class FeeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         return self._export(FeeItem.objects.all())
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload a CSV; errors are listed by line and nothing is imported."""
-        if not self.has_add_permission(request) or not self.has_change_permission(request):
-            raise PermissionDenied
-        errors: list[tuple[int, str]] = []
-        status = 200
-        if request.method == "POST":
-            form = FeeCatalogueUploadForm(request.POST, request.FILES)
-            if form.is_valid():
-                upload = form.cleaned_data["file"]
-                if upload.size > FEE_CATALOGUE_UPLOAD_MAX_BYTES:
-                    form.add_error("file", _("The file is too large."))
-                    status = 400
-                else:
-                    try:
-                        result = import_fee_catalogue(data=upload.read(), by=request.user)
-                    except ClinicError as error:  # another change at once, or lock errors
-                        result = FeeCatalogueImport(errors=[(0, error.message)])
-                    if not result.errors:
-                        self.message_user(
-                            request,
-                            _("Imported: %(added)d added, %(changed)d changed.")
-                            % {"added": len(result.added), "changed": len(result.changed)},
-                        )
-                        return redirect("admin:clinic_feeitem_changelist")
-                    errors, status = result.errors, 400
-            else:
-                status = 400
-        else:
-            form = FeeCatalogueUploadForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import the fee catalogue"),
-            "form": form,
-            "errors": errors,
-        }
-        return TemplateResponse(
-            request, "clinic/admin/fee_item_import.html", context, status=status
-        )
+    def import_csv(self, data: bytes, by: Any) -> FeeCatalogueImport:
+        return import_fee_catalogue(data=data, by=by)
 
 
 def _describe_change(event: AuditEvent) -> str:

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from clinic.db import atomic_with_retry
 from clinic.exceptions import ClinicError
+
+
+def audit_trail_link(obj: Any, text: str) -> str:
+    """A link to `obj`'s events in the audit list (their old and new values)."""
+    return format_html(
+        '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
+        reverse("admin:clinic_auditevent_changelist"),
+        obj._meta.label_lower,
+        obj.pk,
+        text,
+    )
 
 
 class ReadOnlyAdminMixin:
@@ -77,3 +94,73 @@ class ServiceAdminMixin:
         message = error.message if isinstance(error, ClinicError) else " ".join(error.messages)
         self.message_user(request, message, level=messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
+
+
+class CsvImportAdminMixin:
+    """A catalogue's "import from CSV" admin page (the fee catalogue, the diagnosis
+    catalogue): upload a file; every line is checked first, errors are listed by line and
+    nothing is imported; otherwise back to the change list with what was added and changed.
+
+    Subclasses set the upload form (one "file" field), the size refused before the file is
+    read and the page title, implement import_csv() with the app's import service, and put
+    import_url() in get_urls().
+    """
+
+    import_form: type[forms.Form]
+    import_max_bytes: int
+    import_title: str
+    import_template = "clinic/admin/csv_import.html"
+
+    def import_csv(self, data: bytes, by: Any) -> Any:
+        """The app's import service: a result with errors [(line, message)], added and
+        changed; ClinicError when another change runs at once, or on lock errors."""
+        raise NotImplementedError
+
+    def import_url(self) -> URLPattern:
+        opts = self.model._meta
+        return path(
+            "import/",
+            self.admin_site.admin_view(self.import_view),
+            name=f"{opts.app_label}_{opts.model_name}_import",
+        )
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV; errors are listed by line and nothing is imported."""
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            raise PermissionDenied
+        errors: list[tuple[int, str]] = []
+        status = 200
+        if request.method == "POST":
+            form = self.import_form(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                if upload.size > self.import_max_bytes:
+                    form.add_error("file", _("The file is too large."))
+                    status = 400
+                else:
+                    try:
+                        result = self.import_csv(upload.read(), request.user)
+                        errors = result.errors
+                    except ClinicError as error:  # another change at once, or lock errors
+                        errors = [(0, error.message)]
+                    if not errors:
+                        self.message_user(
+                            request,
+                            _("Imported: %(added)d added, %(changed)d changed.")
+                            % {"added": len(result.added), "changed": len(result.changed)},
+                        )
+                        opts = self.model._meta
+                        return redirect(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                    status = 400
+            else:
+                status = 400
+        else:
+            form = self.import_form()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": self.import_title,
+            "form": form,
+            "errors": errors,
+        }
+        return TemplateResponse(request, self.import_template, context, status=status)

@@ -27,7 +27,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, QuerySet
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
@@ -188,18 +187,13 @@ def _delete(obj: models.Model, *, by: User, fields: Sequence[str], action: str) 
         with transaction.atomic():
             obj.delete()
     except ProtectedError as error:
-        used_by = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
-        raise RecordInUse(
+        raise RecordInUse.protected(
+            obj,
+            error,
             _(
                 "%(record)s “%(name)s” cannot be deleted: %(used_by)s still refer to it. "
                 "Deactivate it instead."
-            )
-            % {
-                "record": capfirst(obj._meta.verbose_name),
-                "name": obj,
-                "used_by": ", ".join(used_by),
-            },
-            details={"used_by": used_by},
+            ),
         ) from error
 
 
@@ -222,8 +216,9 @@ def price_history(item: FeeItem) -> QuerySet[AuditEvent]:
 # Insurance plans, registration fees, allergy classes.
 
 
-def _write_reference(obj: models.Model, *, fields: Sequence[str]) -> tuple[bool, dict, dict]:
-    """Validate and write `obj` under its lock: (adding, old, new) of what changed."""
+def _save_reference(obj: models.Model, *, by: User, fields: Sequence[str], kind: str) -> None:
+    """Validate and write `obj` under its lock, with its `<kind>.created` / `<kind>.changed`
+    event when anything changed (inside the caller's transaction)."""
     adding = obj._state.adding
     current = None if adding else _locked_current(obj)
     _validate(obj)
@@ -234,7 +229,9 @@ def _write_reference(obj: models.Model, *, fields: Sequence[str]) -> tuple[bool,
         obj.save(force_insert=True)
     elif new:
         obj.save(update_fields=list(new))
-    return adding, old, new
+    if new:
+        action = f"{kind}.created" if adding else f"{kind}.changed"
+        record_event(actor=by, action=action, obj=obj, old=old, new=new)
 
 
 @atomic_with_retry
@@ -244,10 +241,7 @@ def save_insurance_plan(*, plan: InsurancePlan, by: User) -> InsurancePlan:
     ensure_catalogue_writer(by, InsurancePlan)
     plan.name = (plan.name or "").strip()
     _quantize(plan, ["coverage_a", "coverage_b", "coverage_c"], CENT)
-    adding, old, new = _write_reference(plan, fields=INSURANCE_PLAN_FIELDS)
-    if new:
-        action = "insurance_plan.created" if adding else "insurance_plan.changed"
-        record_event(actor=by, action=action, obj=plan, old=old, new=new)
+    _save_reference(plan, by=by, fields=INSURANCE_PLAN_FIELDS, kind="insurance_plan")
     return plan
 
 
@@ -260,10 +254,7 @@ def delete_insurance_plan(*, plan: InsurancePlan, by: User) -> None:
 def save_registration_fee(*, fee: RegistrationFee, by: User) -> RegistrationFee:
     """Map a doctor's rank to its registration fee item (a registration-category item)."""
     ensure_catalogue_writer(by, RegistrationFee)
-    adding, old, new = _write_reference(fee, fields=REGISTRATION_FEE_FIELDS)
-    if new:
-        action = "registration_fee.created" if adding else "registration_fee.changed"
-        record_event(actor=by, action=action, obj=fee, old=old, new=new)
+    _save_reference(fee, by=by, fields=REGISTRATION_FEE_FIELDS, kind="registration_fee")
     return fee
 
 
@@ -284,10 +275,7 @@ def save_allergy_class(*, allergy_class: AllergyClass, by: User) -> AllergyClass
             raise InvalidInput(
                 details={"code": [_("A class's code is fixed once made; add a new class.")]}
             )
-    adding, old, new = _write_reference(allergy_class, fields=ALLERGY_CLASS_FIELDS)
-    if new:
-        action = "allergy_class.created" if adding else "allergy_class.changed"
-        record_event(actor=by, action=action, obj=allergy_class, old=old, new=new)
+    _save_reference(allergy_class, by=by, fields=ALLERGY_CLASS_FIELDS, kind="allergy_class")
     return allergy_class
 
 

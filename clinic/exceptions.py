@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import ProtectedError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 
@@ -96,3 +98,18 @@ class RecordInUse(ClinicError):
     code = "in_use"
     status = 409
     default_message = _("Other records still refer to this one: it cannot be deleted.")
+
+    @classmethod
+    def protected(cls, obj: Any, error: ProtectedError, message: str) -> RecordInUse:
+        """`obj` could not be deleted (`error`): `message`, formatted with the record's kind
+        (%(record)s), its name (%(name)s) and what still refers to it (%(used_by)s)."""
+        used_by = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
+        return cls(
+            message
+            % {
+                "record": capfirst(obj._meta.verbose_name),
+                "name": obj,
+                "used_by": ", ".join(used_by),
+            },
+            details={"used_by": used_by},
+        )

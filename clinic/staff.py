@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import models
 from django.db.models import ProtectedError
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
@@ -81,15 +80,10 @@ def delete_with_event(
     try:
         obj.delete()
     except ProtectedError as error:
-        used_by = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
-        raise RecordInUse(
-            _("%(record)s “%(name)s” cannot be deleted: %(used_by)s still refer to it.")
-            % {
-                "record": capfirst(obj._meta.verbose_name),
-                "name": obj,
-                "used_by": ", ".join(used_by),
-            },
-            details={"used_by": used_by},
+        raise RecordInUse.protected(
+            obj,
+            error,
+            _("%(record)s “%(name)s” cannot be deleted: %(used_by)s still refer to it."),
         ) from error
 
 

@@ -6,20 +6,21 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_utils import ReadOnlyModelAdmin, ServiceAdminMixin
+from clinic.admin_utils import (
+    CsvImportAdminMixin,
+    ReadOnlyModelAdmin,
+    ServiceAdminMixin,
+    audit_trail_link,
+)
 from clinic.audit import action_label
-from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.models import AuditEvent, Employee, Position, Room
 from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter, prefix_lookup
@@ -319,14 +320,7 @@ class MedicalRecordAdmin(ReadOnlyModelAdmin):
             ),
         )
         # The full events (old and new values of each change) in the audit list.
-        changelist = reverse("admin:clinic_auditevent_changelist")
-        details = format_html(
-            '<p><a href="{}?object_type={}&amp;object_id={}">{}</a></p>',
-            changelist,
-            MedicalRecord._meta.label_lower,
-            obj.pk,
-            _("Old and new values in the audit trail"),
-        )
+        details = audit_trail_link(obj, _("Old and new values in the audit trail"))
         return format_html("<ul>{}</ul>{}", rows, details) if rows else details
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -353,11 +347,14 @@ CATALOGUE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 @admin.register(DiagnosisCatalogue)
-class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class DiagnosisCatalogueAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """The diagnosis catalogue: entries added or changed here or imported from CSV (all
     lines or none), every write audited (visits.diagnoses). Entries are retired (active
     off), never deleted: records point to them."""
 
+    import_form = CatalogueUploadForm
+    import_max_bytes = CATALOGUE_UPLOAD_MAX_BYTES
+    import_title = _("Import the diagnosis catalogue")
     list_display = ("code", "name", "name_en", "active")
     list_filter = ("active",)
     search_fields = ("code", "name")
@@ -384,11 +381,7 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="visits_diagnosiscatalogue_import",
-            ),
+            self.import_url(),
             *super().get_urls(),
         ]
 
@@ -398,46 +391,8 @@ class DiagnosisCatalogueAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "diagnosis-catalogue.csv", catalogue_csv_rows(queryset.order_by("code"))
         )
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload a CSV; errors are listed by line and nothing is imported."""
-        if not self.has_add_permission(request) or not self.has_change_permission(request):
-            raise PermissionDenied
-        errors: list[tuple[int, str]] = []
-        status = 200
-        if request.method == "POST":
-            form = CatalogueUploadForm(request.POST, request.FILES)
-            if form.is_valid():
-                upload = form.cleaned_data["file"]
-                if upload.size > CATALOGUE_UPLOAD_MAX_BYTES:
-                    form.add_error("file", _("The file is too large."))
-                    status = 400
-                else:
-                    try:
-                        result = import_catalogue(data=upload.read(), by=request.user)
-                    except ClinicError as error:  # another import at once, or lock errors
-                        result = CatalogueImport(errors=[(0, error.message)])
-                    if not result.errors:
-                        self.message_user(
-                            request,
-                            _("Imported: %(added)d added, %(changed)d changed.")
-                            % {"added": len(result.added), "changed": len(result.changed)},
-                        )
-                        return redirect("admin:visits_diagnosiscatalogue_changelist")
-                    errors, status = result.errors, 400
-            else:
-                status = 400
-        else:
-            form = CatalogueUploadForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import the diagnosis catalogue"),
-            "form": form,
-            "errors": errors,
-        }
-        return TemplateResponse(
-            request, "visits/admin/diagnosis_import.html", context, status=status
-        )
+    def import_csv(self, data: bytes, by: Any) -> CatalogueImport:
+        return import_catalogue(data=data, by=by)
 
 
 @admin.register(PatientAllergy)

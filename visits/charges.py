@@ -143,13 +143,7 @@ def add_registration_charge(
     charge = Charge.objects.create(
         visit=visit,
         kind=ChargeKind.REGISTRATION,
-        fee_item=item,
-        code=item.code,
-        name=item.name,
-        category=item.category,
-        unit=item.unit,
-        unit_price=item.unit_price,
-        insurance_class=item.insurance_class,
+        **Charge.copied_from(item),
         quantity=Decimal(1),
         ordered_by=by,
     )
@@ -465,13 +459,7 @@ def add_order(
     charge = Charge.objects.create(
         visit=visit,
         kind=ChargeKind.ORDER,
-        fee_item=item,
-        code=item.code,
-        name=item.name,
-        category=item.category,
-        unit=item.unit,
-        unit_price=item.unit_price,
-        insurance_class=item.insurance_class,
+        **Charge.copied_from(item),
         allergy_warning=warning,
         ordered_by=by,
         **values,
@@ -561,6 +549,25 @@ def update_order(
     return OrderResult(charge=charge, allergy_matches=matches)
 
 
+def _delete_with_event(
+    charge: Charge, visit: Visit, *, by: User, action: str, **event: Any
+) -> None:
+    """Delete a locked charge with its event: its old values and visit (the event keeps the
+    charge's id, which deleting clears)."""
+    old = audit_values(charge, AUDITED_FIELDS)
+    pk = charge.pk
+    charge.delete()
+    charge.pk = pk
+    record_event(
+        actor=by,
+        action=action,
+        obj=charge,
+        patient=visit.patient,
+        old={**old, "visit": visit.pk},
+        **event,
+    )
+
+
 @atomic_with_retry
 def remove_order(*, charge: Charge, by: User, now: dt.datetime | None = None) -> None:
     """Take an order back during the consultation (the same doctor and status rules)."""
@@ -568,17 +575,7 @@ def remove_order(*, charge: Charge, by: User, now: dt.datetime | None = None) ->
     charge = _locked_charge(visit, charge.pk)
     if charge.kind != ChargeKind.ORDER:
         raise PermissionDenied(_("The registration fee is not an order; it is not removed here."))
-    old = audit_values(charge, AUDITED_FIELDS)
-    pk = charge.pk
-    charge.delete()
-    charge.pk = pk
-    record_event(
-        actor=by,
-        action="charge.removed",
-        obj=charge,
-        patient=visit.patient,
-        old={**old, "visit": visit.pk},
-    )
+    _delete_with_event(charge, visit, by=by, action="charge.removed")
 
 
 # --- Administrators' corrections -------------------------------------------------------------
@@ -643,15 +640,6 @@ def correct_charge(*, charge: Charge, by: User, quantity: Any, reason: str) -> C
 def remove_charge_by_admin(*, charge: Charge, by: User, reason: str) -> None:
     """An administrator removes a charge before the bill (audited with the reason)."""
     visit, charge, reason = _correctable(by, charge, reason)
-    old = audit_values(charge, AUDITED_FIELDS)
-    pk = charge.pk
-    charge.delete()
-    charge.pk = pk
-    record_event(
-        actor=by,
-        action="charge.removed_by_admin",
-        obj=charge,
-        patient=visit.patient,
-        old={**old, "visit": visit.pk},
-        new={"reason": reason},
+    _delete_with_event(
+        charge, visit, by=by, action="charge.removed_by_admin", new={"reason": reason}
     )

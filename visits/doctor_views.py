@@ -393,36 +393,34 @@ def allergy_none_known(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Orders (医嘱: the visit's charges, on the consultation page) -----------------------------
 
 
+def _number_field(
+    label: Any, *, inputmode: str = "decimal", size: int = 6, max_length: int = 20
+) -> forms.CharField:
+    """An optional number typed as text (the service parses and checks it), with the
+    phone keyboard for numbers."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        widget=forms.TextInput(attrs={"inputmode": inputmode, "size": size}),
+    )
+
+
 class OrderForm(forms.Form):
     """One order: an item of the catalogue (chosen by the search) and, for a drug, its dose,
     frequency, days and usage; the quantity is computed when left empty where it can be.
     Every rule is the service's (visits.charges), reported on these fields."""
 
     fee_item = forms.CharField(widget=forms.HiddenInput, required=False)
-    dose = forms.CharField(
-        label=gettext_lazy("Dose"),
-        required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
-    )
+    dose = _number_field(gettext_lazy("Dose"))
     frequency = forms.ChoiceField(
         label=gettext_lazy("Frequency"),
         required=False,
         choices=[("", "—"), *Frequency.choices],
     )
-    days = forms.CharField(
-        label=gettext_lazy("Days"),
-        required=False,
-        max_length=10,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
-    )
+    days = _number_field(gettext_lazy("Days"), inputmode="numeric", size=4, max_length=10)
     usage = forms.CharField(label=gettext_lazy("Usage"), required=False, max_length=USAGE_MAX)
-    quantity = forms.CharField(
-        label=gettext_lazy("Quantity"),
-        required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
-    )
+    quantity = _number_field(gettext_lazy("Quantity"))
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=NOTE_MAX)
     allergy_override_reason = forms.CharField(
         label=gettext_lazy("Reason to order despite the allergy"),
@@ -518,6 +516,15 @@ def _visit_order(visit: Visit, pk: Any) -> Charge | None:
         )
     except (TypeError, ValueError):
         return None
+
+
+def _visit_and_order_or_404(request: HttpRequest, pk: int, charge_pk: int) -> tuple[Visit, Charge]:
+    """The doctor's visit and one of its orders; 404 when the order is not the visit's."""
+    visit = get_visit_for_doctor(request.user, pk)
+    charge = _visit_order(visit, charge_pk)
+    if charge is None:
+        raise Http404
+    return visit, charge
 
 
 def _orders_context(
@@ -636,10 +643,7 @@ def order_add(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_POST
 def order_update(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
-    visit = get_visit_for_doctor(request.user, pk)
-    charge = _visit_order(visit, charge_pk)
-    if charge is None:
-        raise Http404
+    visit, charge = _visit_and_order_or_404(request, pk, charge_pk)
     form = OrderForm(request.POST, item=charge.fee_item, warned=bool(charge.allergy_warning))
     if not form.is_valid():
         return _render_orders(request, visit, status=400, form=form, editing=charge)
@@ -657,10 +661,7 @@ def order_update(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 @require_POST
 def order_remove(request: HttpRequest, pk: int, charge_pk: int) -> HttpResponse:
-    visit = get_visit_for_doctor(request.user, pk)
-    charge = _visit_order(visit, charge_pk)
-    if charge is None:
-        raise Http404
+    visit, charge = _visit_and_order_or_404(request, pk, charge_pk)
     try:
         remove_order(charge=charge, by=request.user)
     except ClinicError as error:

@@ -877,3 +877,13 @@ class Charge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name} × {self.quantity}"
+
+    # What a charge copies from its fee item when it is made (later price changes do not
+    # touch it).
+    COPIED_FROM_ITEM = ("code", "name", "category", "unit", "unit_price", "insurance_class")
+
+    @classmethod
+    def copied_from(cls, item: FeeItem) -> dict[str, Any]:
+        """The fee item and its figures as a charge's fields: the one place a charge takes
+        them (visits.charges, and the demo, bench and test data made as it makes them)."""
+        return {"fee_item": item, **{name: getattr(item, name) for name in cls.COPIED_FROM_ITEM}}

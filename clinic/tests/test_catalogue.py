@@ -141,19 +141,14 @@ def test_only_administrators_write_the_catalogue(make_user):
 
 
 def test_a_charged_item_cannot_be_deleted(admin_user):
+    from visits.models import Charge
     from visits.tests.factories import VisitFactory
 
     item = save_fee_item(item=new_item(), by=admin_user)
     visit = VisitFactory()
     visit.charges.create(
         kind="order",
-        fee_item=item,
-        code=item.code,
-        name=item.name,
-        category=item.category,
-        unit=item.unit,
-        unit_price=item.unit_price,
-        insurance_class=item.insurance_class,
+        **Charge.copied_from(item),
         quantity=1,
         ordered_by=admin_user,
     )

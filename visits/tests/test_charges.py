@@ -32,7 +32,6 @@ from visits.tests.factories import (
     ChargeFactory,
     FeeItemFactory,
     PatientAllergyFactory,
-    VisitFactory,
     diagnosed,
     drug,
 )
@@ -161,26 +160,6 @@ class TestRegistrationCharge:
 
 
 # --- Orders -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def visit(doctor_user):
-    schedule = ScheduleFactory(doctor=doctor_user.employee)
-    return VisitFactory(schedule=schedule, status=VisitStatus.IN_CONSULTATION)
-
-
-@pytest.fixture
-def amoxicillin():
-    item = drug(code="YP001")
-    item.allergy_classes.add(AllergyClassFactory())
-    return item
-
-
-@pytest.fixture
-def blood_test():
-    return FeeItemFactory(
-        code="JY001", name="血常规", category=FeeCategory.LABORATORY, unit_price="20.00"
-    )
 
 
 def errors_of(excinfo) -> set[str]:

@@ -8,26 +8,16 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import FeeCategory
-from scheduling.tests.factories import ScheduleFactory
 from tests.api.conftest import bearer_client
-from visits.models import Charge, ChargeKind, VisitStatus
+from visits.models import Charge, ChargeKind
 from visits.tests.factories import (
-    AllergyClassFactory,
     ChargeFactory,
     FeeItemFactory,
     PatientAllergyFactory,
-    VisitFactory,
     diagnosed,
-    drug,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def visit(doctor_user):
-    schedule = ScheduleFactory(doctor=doctor_user.employee)
-    return VisitFactory(schedule=schedule, status=VisitStatus.IN_CONSULTATION)
 
 
 @pytest.fixture
@@ -35,13 +25,6 @@ def api(doctor_user):
     client = bearer_client(doctor_user)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
-
-
-@pytest.fixture
-def amoxicillin():
-    item = drug(code="YP001")
-    item.allergy_classes.add(AllergyClassFactory())
-    return item
 
 
 def orders_url(visit) -> str:

@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from clinic.models import AuditEvent, FeeCategory
 from clinic.tests.factories import DoctorUserFactory
-from scheduling.tests.factories import ScheduleFactory
 from visits.models import Charge, ChargeKind, VisitStatus
 from visits.tests.factories import (
     AllergyClassFactory,
@@ -18,34 +17,12 @@ from visits.tests.factories import (
     FeeItemFactory,
     MedicalRecordFactory,
     PatientAllergyFactory,
-    VisitFactory,
     diagnosed,
-    drug,
 )
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def visit(doctor_user):
-    schedule = ScheduleFactory(doctor=doctor_user.employee)
-    return VisitFactory(schedule=schedule, status=VisitStatus.IN_CONSULTATION)
-
-
-@pytest.fixture
-def amoxicillin():
-    item = drug(code="YP001")
-    item.allergy_classes.add(AllergyClassFactory())
-    return item
-
-
-@pytest.fixture
-def blood_test():
-    return FeeItemFactory(
-        code="JY001", name="血常规", category=FeeCategory.LABORATORY, unit_price="20.00"
-    )
 
 
 def page(visit) -> str:

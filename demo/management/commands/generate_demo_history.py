@@ -291,13 +291,7 @@ class Command(BaseCommand):
         return Charge(
             visit=visit,
             kind=kind,
-            fee_item=item,
-            code=item.code,
-            name=item.name,
-            category=item.category,
-            unit=item.unit,
-            unit_price=item.unit_price,
-            insurance_class=item.insurance_class,
+            **Charge.copied_from(item),
             quantity=Decimal(quantity),
             ordered_by=None,
         )
