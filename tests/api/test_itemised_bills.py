@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def desk(receptionist):
-    return bearer_client(receptionist)
+    """The desk's client, reading answers in English (the tests compare the messages)."""
+    client = bearer_client(receptionist)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture
