@@ -25,13 +25,13 @@ from billing.models import (
 from billing.pricing import BillDraft, manual_draft, plan_label, price_visit
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
-from clinic.models import InsurancePlan, Patient, User
+from clinic.models import MAX_AMOUNT, InsurancePlan, Patient, User
 from clinic.roles import DESK_ROLES, ensure_role
+from visits.charges import locked_charges
 from visits.models import Charge, Visit
 
 CENT = Decimal("0.01")
 # DECIMAL(10, 2) holds up to 99,999,999.99.
-MAX_AMOUNT = Decimal("99999999.99")
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,10 @@ def _priced_settlement(
 ) -> Settlement:
     """A visit with charges: the amounts sent (all optional) must be the lines' figures,
     except insurance with a reason (the bureau's figure for the whole bill)."""
+    if draft.total > MAX_AMOUNT:
+        raise InvalidAmounts(
+            details={"total_amount": [_("An amount cannot exceed %s.") % MAX_AMOUNT]}
+        )
     errors: dict[str, list[str]] = {}
     given = {
         name: _to_cents(value, name, errors)
@@ -288,10 +292,16 @@ def settle_visit(
     # and the day's summary rows last (so that a busy doctor's rows are held only from
     # those writes to the commit). The visit's lock serialises settlements of one visit.
     visit.lock_for_update()
-    charges = list(Charge.objects.filter(visit=visit).select_for_update().order_by("id"))
+    charges = locked_charges(visit)
     plan = _plan_of(visit)
     # The input's own faults first (as before itemised bills), then the visit's state.
     if not charges:
+        if override_reason:
+            raise InvalidAmounts(
+                details={"override_reason": [
+                    _("The bureau's figure replaces an estimate: a typed bill has none.")
+                ]}
+            )  # fmt: skip
         settlement = _manual_settlement(
             total_amount=total_amount,
             insurance_amount=insurance_amount,
@@ -299,9 +309,11 @@ def settle_visit(
             reason=manual_reason,
             plan_name=plan_label(plan),
         )
-    elif override_reason and insurance_amount in (None, ""):
+    elif manual_reason:
         raise InvalidAmounts(
-            details={"insurance_amount": [_("Enter the bureau's figure for insurance.")]}
+            details={
+                "manual_reason": [_("A visit with charges is billed its lines, not a manual line.")]
+            }
         )
     if Bill.objects.filter(visit=visit).exists():
         raise AlreadySettled()

@@ -638,6 +638,8 @@ class AuditEvent(models.Model):
 # when ordered, and bills into their lines: a price change never changes what was charged.
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
+# The largest amount DECIMAL(10, 2) holds: a line, a bill, a payment.
+MAX_AMOUNT = Decimal("99999999.99")
 # Quantities and doses: up to 999,999.999; orders are bounded well below (MAX_QUANTITY).
 QUANTITY = {"max_digits": 9, "decimal_places": 3}
 MAX_QUANTITY = Decimal("9999")

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_event, audit_values, changed_values, record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PermissionDenied
 from clinic.models import (
+    MAX_AMOUNT,
     MAX_QUANTITY,
     ORDERABLE_CATEGORIES,
     AllergyClass,
@@ -227,6 +229,40 @@ def _text(value: Any, name: str, limit: int, errors: dict[str, list[str]]) -> st
     return text
 
 
+def quantity_problem(
+    quantity: Decimal, *, unit: str, unit_price: Decimal, fractional: bool
+) -> str | None:
+    """What is wrong with a charge's quantity (None when nothing): the one rule for the
+    doctor's orders and the administrator's corrections. Positive, bounded, whole units
+    unless the item says otherwise, three decimals at most, and a line amount a bill can
+    hold."""
+    if not (0 < quantity <= MAX_QUANTITY):
+        return _("A quantity is more than 0 and at most %(max)s.") % {"max": MAX_QUANTITY}
+    if not fractional and quantity != quantity.to_integral_value():
+        return _("%(unit)s is counted in whole units.") % {"unit": unit}
+    if quantity != quantity.quantize(THOUSANDTH, rounding=ROUND_HALF_UP):
+        return _("At most 3 decimal places.")
+    if quantity * unit_price > MAX_AMOUNT:
+        return _("The line would cost more than %(max)s.") % {"max": MAX_AMOUNT}
+    return None
+
+
+def ensure_visit_total_within_bounds(visit: Visit, *, charge: Charge) -> None:
+    """The visit's charges, with `charge` as it is about to be saved, still add up to an
+    amount a bill can hold (the visit is locked: its charges do not change meanwhile)."""
+    others = (
+        Charge.objects.filter(visit=visit)
+        .exclude(pk=charge.pk)
+        .aggregate(total=Sum(F("quantity") * F("unit_price")))["total"]
+    )
+    if (others or 0) + charge.quantity * charge.unit_price > MAX_AMOUNT:
+        raise InvalidInput(
+            details={"quantity": [
+                _("The visit's charges would cost more than %(max)s.") % {"max": MAX_AMOUNT}
+            ]}
+        )  # fmt: skip
+
+
 def _validated_order(fee_item: FeeItem, values: dict[str, Any]) -> dict[str, Any]:
     """The order's fields, checked against the item; InvalidInput with every field error."""
     errors: dict[str, list[str]] = {}
@@ -258,16 +294,12 @@ def _validated_order(fee_item: FeeItem, values: dict[str, Any]) -> dict[str, Any
                 _("Give the quantity (it is computed only from a dose, a frequency and days).")
             ]
     if quantity is not None and "quantity" not in errors:
-        if not (0 < quantity <= MAX_QUANTITY):
-            errors["quantity"] = [
-                _("A quantity is more than 0 and at most %(max)s.") % {"max": MAX_QUANTITY}
-            ]
-        elif not fee_item.fractional_quantity and quantity != quantity.to_integral_value():
-            errors["quantity"] = [
-                _("%(unit)s is counted in whole units.") % {"unit": fee_item.unit}
-            ]
-        elif quantity != quantity.quantize(THOUSANDTH, rounding=ROUND_HALF_UP):
-            errors["quantity"] = [_("At most 3 decimal places.")]
+        problem = quantity_problem(
+            quantity, unit=fee_item.unit, unit_price=fee_item.unit_price,
+            fractional=fee_item.fractional_quantity,
+        )  # fmt: skip
+        if problem:
+            errors["quantity"] = [problem]
     if errors:
         raise InvalidInput(details=errors)
     # Stored with three decimals: the audit trail then reads as the database does.
@@ -456,7 +488,7 @@ def add_order(
     matches, warning = _check_allergies(visit.patient, item, values["allergy_override_reason"])
     if not matches:
         values["allergy_override_reason"] = ""
-    charge = Charge.objects.create(
+    charge = Charge(
         visit=visit,
         kind=ChargeKind.ORDER,
         **Charge.copied_from(item),
@@ -464,6 +496,8 @@ def add_order(
         ordered_by=by,
         **values,
     )
+    ensure_visit_total_within_bounds(visit, charge=charge)
+    charge.save()
     record_event(
         actor=by,
         action="charge.ordered",
@@ -537,6 +571,7 @@ def update_order(
     new = audit_values(charge, AUDITED_FIELDS)
     old_changed, new_changed = changed_values(old, new)
     if new_changed:
+        ensure_visit_total_within_bounds(visit, charge=charge)
         charge.save(update_fields=[*checked, "updated_at"])
         record_event(
             actor=by,
@@ -612,18 +647,21 @@ def correct_charge(*, charge: Charge, by: User, quantity: Any, reason: str) -> C
     number = _decimal(quantity, "quantity", errors)
     if number is None and not errors:
         errors["quantity"] = [_("Give the quantity.")]
-    elif number is not None and not (0 < number <= MAX_QUANTITY):
-        errors["quantity"] = [
-            _("A quantity is more than 0 and at most %(max)s.") % {"max": MAX_QUANTITY}
-        ]
-    elif number is not None and number != number.quantize(THOUSANDTH, rounding=ROUND_HALF_UP):
-        errors["quantity"] = [_("At most 3 decimal places.")]
+    elif number is not None:
+        item = FeeItem.objects.only("fractional_quantity").get(pk=charge.fee_item_id)
+        problem = quantity_problem(
+            number, unit=charge.unit, unit_price=charge.unit_price,
+            fractional=item.fractional_quantity,
+        )  # fmt: skip
+        if problem:
+            errors["quantity"] = [problem]
     if errors:
         raise InvalidInput(details=errors)
     if number == charge.quantity:
         return charge
     old = {"quantity": str(charge.quantity)}
     charge.quantity = number.quantize(THOUSANDTH)
+    ensure_visit_total_within_bounds(visit, charge=charge)
     charge.save(update_fields=["quantity", "updated_at"])
     record_event(
         actor=by,

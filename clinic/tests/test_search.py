@@ -245,3 +245,12 @@ class TestPatientLookups:
         assert patient_ordering(parse_term("王")) == ("name", "id")
         assert patient_ordering(parse_term("139")) == ("phone", "id")
         assert patient_ordering(*field_terms(name="王", id_card=ID_X)) == ("id_card", "id")
+
+
+def test_a_long_text_is_read_up_to_its_first_hundred_characters():
+    """Letters and spaces repeated thousands of times once took seconds of backtracking."""
+    from clinic.search import MAX_SEARCH_TEXT, parse_term
+
+    term = parse_term("zs " * 5000 + "138")
+    assert term is not None
+    assert len(term.value) <= MAX_SEARCH_TEXT

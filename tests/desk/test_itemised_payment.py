@@ -170,3 +170,59 @@ def test_an_old_bill_reads_the_same_on_the_receipt(desk_client, receptionist):
     assert "Consultation fee" in receipt
     for figure in ("¥86.50", "¥50.00", "¥36.50"):
         assert figure in receipt
+
+
+class TestTheFiguresShownAreTheFiguresPaid:
+    """The page posts the figures it showed; a bill whose split changed since is refused,
+    and the page then shows (and expects) the bill as it is now."""
+
+    def shown(self, desk_client, visit) -> dict[str, str]:
+        page = desk_client.get(url(visit)).content.decode()
+        return {
+            name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1)
+            for name in ("expected_total", "expected_self_pay")
+        }
+
+    def test_a_plan_removed_after_the_page_was_shown_is_refused(self, desk_client, visit):
+        shown = self.shown(desk_client, visit)
+        assert shown == {"expected_total": "39.70", "expected_self_pay": "13.41"}
+        visit.patient.insurance_plan = None  # another tab: the patient pays everything
+        visit.patient.save(update_fields=["insurance_plan"])
+        response = desk_client.post(url(visit), shown)
+        assert response.status_code == 409
+        assert not Bill.objects.filter(visit=visit).exists()
+        # The page now shows and expects the new split; settling again pays it.
+        again = response.content.decode()
+        assert 'name="expected_self_pay" value="39.70"' in again
+        retry = {
+            name: re.search(rf'name="{name}" value="([^"]*)"', again).group(1)
+            for name in ("expected_total", "expected_self_pay")
+        }
+        assert desk_client.post(url(visit), retry).status_code == 302
+        bill = Bill.objects.get(visit=visit)
+        assert (bill.insurance_amount, bill.self_pay_amount) == (Decimal("0.00"), Decimal("39.70"))
+
+
+class TestFieldsASettlementDoesNotUse:
+    def test_a_manual_reason_for_a_visit_with_charges_is_refused(self, visit, receptionist):
+        from billing.exceptions import InvalidAmounts
+
+        with pytest.raises(InvalidAmounts) as caught:
+            settle_visit(visit=visit, manual_reason="typed", by=receptionist)
+        assert "manual_reason" in caught.value.details
+        assert not Bill.objects.filter(visit=visit).exists()
+
+    def test_a_bureau_reason_for_a_visit_without_charges_is_refused(self, receptionist):
+        from billing.exceptions import InvalidAmounts
+
+        bare = VisitFactory(status=VisitStatus.AWAITING_PAYMENT)
+        with pytest.raises(InvalidAmounts) as caught:
+            settle_visit(
+                visit=bare,
+                total_amount="50",
+                insurance_amount="10",
+                override_reason="bureau",
+                by=receptionist,
+            )
+        assert "override_reason" in caught.value.details
+        assert not Bill.objects.filter(visit=bare).exists()

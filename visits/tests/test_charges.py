@@ -603,3 +603,42 @@ def test_locked_charges_are_the_visits_by_id(visit):
     ChargeFactory()
     with transaction.atomic():
         assert [charge.pk for charge in locked_charges(visit)] == sorted([first.pk, second.pk])
+
+
+class TestAmountsABillCanHold:
+    """DECIMAL(10, 2) holds up to 99,999,999.99: no order, correction or visit total beyond
+    it reaches a bill (the settlement would fail on it)."""
+
+    def test_a_line_beyond_the_largest_amount_is_a_field_error(self, visit, doctor_user):
+        from clinic.exceptions import InvalidInput
+        from clinic.tests.factories import FeeItemFactory
+
+        dear = FeeItemFactory(unit_price=Decimal("99999999.99"))
+        with pytest.raises(InvalidInput) as caught:
+            add_order(visit=visit, by=doctor_user, fee_item=dear, quantity="2")
+        assert "quantity" in caught.value.details
+        assert not visit.charges.filter(fee_item=dear).exists()
+
+    def test_a_visit_total_beyond_the_largest_amount_is_a_field_error(self, visit, doctor_user):
+        from clinic.exceptions import InvalidInput
+        from clinic.tests.factories import FeeItemFactory
+
+        dear = FeeItemFactory(unit_price=Decimal("60000000.00"))
+        add_order(visit=visit, by=doctor_user, fee_item=dear, quantity="1")
+        with pytest.raises(InvalidInput):
+            add_order(visit=visit, by=doctor_user, fee_item=dear, quantity="1")
+        assert visit.charges.filter(fee_item=dear).count() == 1
+
+    def test_an_administrators_correction_keeps_whole_units(self, visit, doctor_user, admin_user):
+        from clinic.exceptions import InvalidInput
+        from clinic.tests.factories import FeeItemFactory
+
+        order = add_order(
+            visit=visit, by=doctor_user, fee_item=FeeItemFactory(), quantity="1"
+        ).charge
+        type(visit).objects.filter(pk=visit.pk).update(status=VisitStatus.AWAITING_PAYMENT)
+        with pytest.raises(InvalidInput) as caught:
+            correct_charge(charge=order, by=admin_user, quantity="1.5", reason="typo")
+        assert "quantity" in caught.value.details
+        order.refresh_from_db()
+        assert order.quantity == Decimal(1)

@@ -289,7 +289,9 @@ class TestAdmin:
         Visit.objects.filter(pk=awaiting.visit_id).update(status=VisitStatus.LEFT)
         client.force_login(admin_user)
         url = reverse("admin:visits_charge_change", args=[awaiting.pk])
-        response = client.post(url, {"quantity": "2", "correction_reason": "r"}, follow=True)
+        response = client.post(
+            url, {"quantity": "2", "correction_reason": "r"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+        )
         assert response.status_code == 200
         assert "awaits payment" in response.content.decode()
         awaiting.refresh_from_db()
