@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
+from billing.exceptions import AlreadySettled
 from billing.models import Bill, IncomeRecord
 from billing.search import bill_filter
 from billing.selectors import income_by_category
@@ -78,10 +79,13 @@ class BillPreviewView(ClinicAPIView):
         operation_id="receptionist_bill_preview",
         responses={200: BillPreviewSerializer},
         description="What settling the visit now would bill: its charges priced with the "
-        "patient's plan (nothing saved). `manual_entry` when it has no charges.",
+        "patient's plan (nothing saved). `manual_entry` when it has no charges. 409 "
+        "already_settled once the visit has its bill (the bill is what was charged).",
     )
     def get(self, request: Request, visit_id: int) -> Response:
         visit = get_object_or_404(Visit, pk=visit_id)
+        if Bill.objects.filter(visit=visit).exists():
+            raise AlreadySettled()
         draft = bill_preview(visit)
         preview = {
             "visit_id": visit.pk,

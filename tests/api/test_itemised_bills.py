@@ -169,3 +169,13 @@ def test_income_by_category_totals_the_income_statistics(desk, visit, admin_user
     assert Decimal(report["total_amount"]) == Decimal(income["total_income"]) == Decimal("34.70")
     bad = admin.get("/api/admin/statistics/income-by-category?start_date=x")
     assert bad.status_code == 400 and bad.json()["error"]["details"]
+
+
+def test_a_settled_visit_has_no_preview_but_its_bill(desk, visit):
+    assert desk.post(f"/api/receptionist/payment/{visit.pk}", {}, format="json").status_code in (
+        200,
+        201,
+    )
+    response = desk.get(f"/api/receptionist/visits/{visit.pk}/bill-preview")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_settled"
