@@ -18,6 +18,7 @@ from clinic.codes import random_code
 from clinic.db import insert_or_add
 from clinic.models import MONEY, QUANTITY, Department, Employee, FeeCategory, InsuranceClass
 from clinic.summaries import DailySummary
+from clinic.templatetags.clinic_format import format_number
 from visits.models import Charge, Visit
 
 # Sums of a day's payments: room for 1,000,000 payments of the largest bill.
@@ -206,7 +207,7 @@ class BillLine(models.Model):
     @property
     def quantity_display(self) -> str:
         """The quantity without trailing zeros: 2, 1.5, 0.125."""
-        return f"{self.quantity.normalize():f}"
+        return format_number(self.quantity)
 
 
 class IncomeRecord(models.Model):

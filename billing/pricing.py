@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from clinic.models import FeeCategory, InsuranceClass
+from clinic.templatetags.clinic_format import format_number
 from visits.charges import charge_amount
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ HUNDRED = Decimal(100)
 def to_cents(value: Decimal) -> Decimal:
     """Rounded half-up to cents ("+ 0" turns -0.00 into 0.00)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP) + 0
-
-
-def plain_quantity(quantity: Decimal) -> str:
-    """A quantity without trailing zeros: 2, 1.5, 0.125."""
-    return f"{quantity.normalize():f}"
 
 
 def coverage_of(plan: InsurancePlan | None, insurance_class: str) -> Decimal:
@@ -60,7 +56,7 @@ class LineDraft:
 
     @property
     def quantity_display(self) -> str:
-        return plain_quantity(self.quantity)
+        return format_number(self.quantity)
 
     def get_category_display(self) -> str:
         return str(FeeCategory(self.category).label)

@@ -7,7 +7,6 @@ write goes through visits.services, which audits it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -27,6 +26,7 @@ from clinic.forms import apply_clinic_error
 from clinic.models import AllergyClass, FeeCategory, FeeItem, IdType, Patient, Role
 from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import role_required
+from clinic.templatetags.clinic_format import format_number
 from clinic.validators import birth_date_from_resident_id
 from visits.allergies import (
     REACTION_MAX,
@@ -475,8 +475,8 @@ def _order_state(request: HttpRequest, visit: Visit) -> dict[str, Any]:
                 item=charge.fee_item,
                 warned=bool(charge.allergy_warning),
                 initial={
-                    "quantity": _plain(charge.quantity),
-                    "dose": _plain(charge.dose),
+                    "quantity": format_number(charge.quantity),
+                    "dose": format_number(charge.dose),
                     "frequency": charge.frequency,
                     "days": charge.days or "",
                     "usage": charge.usage,
@@ -498,13 +498,6 @@ def _order_state(request: HttpRequest, visit: Visit) -> dict[str, Any]:
             item=item, initial={"fee_item": item.pk, "usage": item.default_usage}
         )
     return state
-
-
-def _plain(value: Decimal | None) -> str:
-    """2.000 → "2", 0.500 → "0.5", as a doctor types it."""
-    if value is None:
-        return ""
-    return f"{value.normalize():f}"
 
 
 def _visit_order(visit: Visit, pk: Any) -> Charge | None:
@@ -700,7 +693,7 @@ def order_quantity(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "visits/partials/order_quantity.html",
-        {"quantity": _plain(quantity) if quantity is not None else "", "item": item},
+        {"quantity": format_number(quantity) if quantity is not None else "", "item": item},
     )
 
 

@@ -70,6 +70,20 @@ def person_name(value: Any) -> str:
     return str(value)
 
 
+def format_number(value: Any) -> str:
+    """A quantity or a dose as people write it: 2.000 → 2, 0.500 → 0.5 (nothing for none)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, Decimal):
+        return str(value)
+    return f"{value.normalize():f}"
+
+
+@register.filter("plain_number")
+def plain_number(value: Any) -> str:
+    return format_number(value)
+
+
 @register.filter
 def money(value: Any) -> str:
     return format_money(value)
