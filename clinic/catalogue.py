@@ -27,6 +27,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, QuerySet
+from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_values, changed_values, record_event
@@ -470,7 +471,8 @@ def import_fee_catalogue(*, data: bytes, by: User) -> FeeCatalogueImport:
     existing = {
         item.code.upper(): item
         for item in FeeItem.objects.select_for_update()
-        .filter(code__in=[row.values["code"] for row in rows])
+        .alias(code_upper=Upper("code"))
+        .filter(code_upper__in=[row.values["code"].upper() for row in rows])
         .order_by("pk")
     }
     classes = {allergy.code: allergy for allergy in AllergyClass.objects.all()}

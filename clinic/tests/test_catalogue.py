@@ -226,6 +226,15 @@ def test_import_adds_and_updates_items_each_audited(admin_user):
     assert AuditEvent.objects.filter(action="fee_catalogue.imported").count() == 1
 
 
+def test_import_finds_an_items_code_in_any_case(admin_user):
+    """The file's l001 is the item L001 (codes are one item whatever their case), on SQLite
+    as on MariaDB."""
+    FeeItemFactory(code="L001", name="Old name")
+    result = import_fee_catalogue(data=csv_bytes(BLOOD.replace("L001", "l001")), by=admin_user)
+    assert result.errors == [] and result.changed == ["L001"]
+    assert FeeItem.objects.get(code="L001").name == "血常规"
+
+
 def test_import_reports_errors_by_line_and_writes_nothing(admin_user):
     AllergyClassFactory(code="penicillins")
     FeeItemFactory(code="L001", unit_price=Decimal("15.00"))
