@@ -71,11 +71,23 @@ class DoctorFactory(EmployeeFactory):
     department = factory.SubFactory(DepartmentFactory)
 
 
+def letters(n: int) -> str:
+    """0 → "A", 25 → "Z", 26 → "BA": a sequence number written in letters."""
+    word = ""
+    while True:
+        n, digit = divmod(n, 26)
+        word = chr(ord("A") + digit) + word
+        if not n:
+            return word
+
+
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
 
-    name = factory.Sequence(lambda n: f"Patient {n}")
+    # Letters only: a name is typed as letters, and letters with digits are read as pinyin
+    # with a phone fragment (clinic.search, rule 5).
+    name = factory.Sequence(lambda n: f"Patient {letters(n)}")
     gender = Gender.MALE
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     id_card = factory.Sequence(lambda n: make_resident_id(seed=n))
