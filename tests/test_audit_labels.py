@@ -56,24 +56,33 @@ def template(node: ast.AST) -> tuple[str, str] | None:
     return "".join(text[:index]), "".join(text[index + 1 :])
 
 
+def templates(node: ast.AST) -> list[tuple[str, str]]:
+    """The one-hole f-strings an expression may evaluate to (through `a if c else b`)."""
+    if isinstance(node, ast.IfExp):
+        return templates(node.body) + templates(node.orelse)
+    found = template(node)
+    return [found] if found else []
+
+
 def used_action_codes() -> set[str]:
     codes: set[str] = set()
     prefixes: list[tuple[str, set[str]]] = []  # ("visit.", this file's _audit() actions)
-    suffixes: set[str] = set()  # ".created" of f"{kind}.created"
-    kinds: set[str] = set()
     for path in source_files():
         audited_here: set[str] = set()
+        # f"{kind}.created" is completed with the `kind="…"` arguments of its own file.
+        suffixes: set[str] = set()
+        kinds: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 for keyword in node.keywords:
                     if keyword.arg == "action":
                         codes.update(constants(keyword.value))
-                        found = template(keyword.value)
-                        if found and found[0] and not found[1]:
-                            prefixes.append((found[0], audited_here))
-                        elif found and found[1] and not found[0]:
-                            suffixes.add(found[1])
+                        for before, after in templates(keyword.value):
+                            if before and not after:
+                                prefixes.append((before, audited_here))
+                            elif after and not before:
+                                suffixes.add(after)
                     elif keyword.arg == "kind":
                         kinds.update(constants(keyword.value))
                 if name == "event" and node.args:
@@ -86,9 +95,12 @@ def used_action_codes() -> set[str]:
                         target.id == "action" or target.id.startswith("AUDIT_")
                     ):
                         codes.update(constants(node.value))
+                        suffixes.update(
+                            after for before, after in templates(node.value) if not before
+                        )
+        codes.update(kind + suffix for kind in kinds for suffix in suffixes)
     for prefix, actions in prefixes:
         codes.update(prefix + action for action in actions)
-    codes.update(kind + suffix for kind in kinds for suffix in suffixes)
     return {code for code in codes if "." in code}
 
 
@@ -101,6 +113,7 @@ def test_the_scan_finds_the_actions_it_should():
         "visit.left_unseen",  # f"visit.{action}" with _audit(by, "left_unseen", ...)
         "appointment.cancelled",
         "department.updated",  # f"{kind}.updated" with kind="department"
+        "insurance_plan.changed",  # action = f"{kind}.created" if ... else f"{kind}.changed"
         "user.role_changed",  # event("user.role_changed", ...)
         "medical_record.corrected",  # AUDIT_CORRECTED = "..."
         "auth.login_failed",

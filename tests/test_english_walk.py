@@ -134,6 +134,7 @@ def clinic_day():
         "visits:slip": [waiting.pk],
         "visits:patient": [patient.pk],
         "visits:consultation": [seen.pk],
+        "visits:order-quantity": [seen.pk],
         "visits:record-detail": [record.pk],
         "visits:record-correct": [record.pk],
         "visits:record-print": [record.pk],
