@@ -14,11 +14,19 @@ clinic.name_keys, and the search rule reading them is clinic.search.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
+
+# Names are not phrases: every character's readings come from pypinyin's character
+# dictionary (its phrase dictionary, about 45 MB in every worker process, reads words in
+# context; a name's alternative readings are keys anyway). Documented pypinyin settings,
+# read when it is first imported.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "true")
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
