@@ -14,12 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import BoundedDateField, IdField, LabelField, TextField
+from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
 from clinic.models import (
-    MONEY,
     AllergyClass,
     Department,
     DoctorRank,
@@ -396,13 +395,24 @@ class InsurancePlanSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, as the schema says: not "yes", 1 or "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class FeeItemSerializer(ModelSerializer):
     """A fee item. The code is fixed once the item is made (a change is refused under
     `code`); `allergy_classes` are the classes' codes."""
 
     category = serializers.ChoiceField(choices=FeeCategory.choices)
     category_label = LabelField(source="category")
-    unit_price = serializers.DecimalField(min_value=0, coerce_to_string=True, **MONEY)
+    unit_price = AmountField()
+    is_active = StrictBooleanField(required=False)
+    fractional_quantity = StrictBooleanField(required=False)
     insurance_class = serializers.ChoiceField(choices=InsuranceClass.choices)
     insurance_class_label = LabelField(source="insurance_class")
     allergy_classes = serializers.SlugRelatedField(
