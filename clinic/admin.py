@@ -36,7 +36,6 @@ from clinic.admin_utils import (
 )
 from clinic.audit import ACTION_LABELS, action_label
 from clinic.catalogue import (
-    FeeCatalogueImport,
     delete_allergy_class,
     delete_fee_item,
     delete_insurance_plan,
@@ -595,6 +594,7 @@ class FeeItemAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     import_form = FeeCatalogueUploadForm
     import_max_bytes = FEE_CATALOGUE_UPLOAD_MAX_BYTES
     import_title = _("Import the fee catalogue")
+    import_service = staticmethod(import_fee_catalogue)
 
     form = FeeItemForm
     list_display = (
@@ -735,9 +735,6 @@ class FeeItemAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return self._export(FeeItem.objects.all())
-
-    def import_csv(self, data: bytes, by: Any) -> FeeCatalogueImport:
-        return import_fee_catalogue(data=data, by=by)
 
 
 def _describe_change(event: AuditEvent) -> str:

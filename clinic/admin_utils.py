@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -102,19 +103,16 @@ class CsvImportAdminMixin:
     nothing is imported; otherwise back to the change list with what was added and changed.
 
     Subclasses set the upload form (one "file" field), the size refused before the file is
-    read and the page title, implement import_csv() with the app's import service, and put
-    import_url() in get_urls().
+    read, the page title and the app's import service (`import_service`, called with the
+    file's bytes and the user: a result with errors [(line, message)], added and changed;
+    ClinicError when another change runs at once), and put import_url() in get_urls().
     """
 
     import_form: type[forms.Form]
     import_max_bytes: int
     import_title: str
+    import_service: Callable[..., Any]
     import_template = "clinic/admin/csv_import.html"
-
-    def import_csv(self, data: bytes, by: Any) -> Any:
-        """The app's import service: a result with errors [(line, message)], added and
-        changed; ClinicError when another change runs at once, or on lock errors."""
-        raise NotImplementedError
 
     def import_url(self) -> URLPattern:
         opts = self.model._meta
@@ -139,7 +137,7 @@ class CsvImportAdminMixin:
                     status = 400
                 else:
                     try:
-                        result = self.import_csv(upload.read(), request.user)
+                        result = self.import_service(data=upload.read(), by=request.user)
                         errors = result.errors
                     except ClinicError as error:  # another change at once, or lock errors
                         errors = [(0, error.message)]

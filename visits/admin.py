@@ -27,7 +27,6 @@ from clinic.search import PATIENT_SEARCH_HELP, parse_term, patient_filter, prefi
 from clinic.templatetags.clinic_format import person_name
 from visits.charges import charge_amount, correct_charge
 from visits.diagnoses import (
-    CatalogueImport,
     catalogue_csv_rows,
     import_catalogue,
     save_catalogue_entry,
@@ -355,6 +354,7 @@ class DiagnosisCatalogueAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.Mode
     import_form = CatalogueUploadForm
     import_max_bytes = CATALOGUE_UPLOAD_MAX_BYTES
     import_title = _("Import the diagnosis catalogue")
+    import_service = staticmethod(import_catalogue)
     list_display = ("code", "name", "name_en", "active")
     list_filter = ("active",)
     search_fields = ("code", "name")
@@ -390,9 +390,6 @@ class DiagnosisCatalogueAdmin(CsvImportAdminMixin, ServiceAdminMixin, admin.Mode
         return csv_response(
             "diagnosis-catalogue.csv", catalogue_csv_rows(queryset.order_by("code"))
         )
-
-    def import_csv(self, data: bytes, by: Any) -> CatalogueImport:
-        return import_catalogue(data=data, by=by)
 
 
 @admin.register(PatientAllergy)
