@@ -17,7 +17,6 @@ writes and records its audit event.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -43,7 +42,6 @@ from clinic.models import (
 )
 from clinic.roles import ensure_role
 from clinic.search import fold_text
-from scheduling.models import Schedule
 from visits.exceptions import AllergyWarning, ChargesClosed, OrdersFrozen
 from visits.models import (
     DOSES_PER_DAY,
@@ -55,6 +53,7 @@ from visits.models import (
     Visit,
     VisitStatus,
 )
+from visits.records import visits_of_doctor
 
 USAGE_MAX = Charge._meta.get_field("usage").max_length
 NOTE_MAX = Charge._meta.get_field("note").max_length
@@ -124,9 +123,7 @@ def charges_total(charges: list[Charge]) -> Decimal:
 # --- The registration fee ---------------------------------------------------------------------
 
 
-def add_registration_charge(
-    visit: Visit, *, doctor: Employee, by: User, now: dt.datetime | None = None
-) -> AuditEvent | None:
+def add_registration_charge(visit: Visit, *, doctor: Employee, by: User) -> AuditEvent | None:
     """Charge the registration fee of the doctor's rank to a visit just inserted. Runs inside
     the caller's transaction (check-in's or walk-in's: `visits.services`), after the Visit
     insert; one read (the mapping with its item) and one insert. Returns the audit event, not
@@ -391,19 +388,9 @@ class OrderResult:
 
 
 def _ensure_visit_doctor(by: User, visit: Visit) -> None:
-    """Only the doctor the visit is scheduled with (PermissionDenied otherwise)."""
-    if (
-        by is None
-        or not by.is_authenticated
-        or not by.is_active
-        or by.role != Role.DOCTOR
-        or by.employee_id is None
-    ):
-        raise PermissionDenied()
-    doctor_id = (
-        Schedule.objects.filter(pk=visit.schedule_id).values_list("doctor_id", flat=True).first()
-    )
-    if doctor_id != by.employee_id:
+    """Only the doctor the visit is scheduled with (PermissionDenied otherwise): the records'
+    rule of whose visits a doctor's are (visits.records.visits_of_doctor), one query."""
+    if by is None or not visits_of_doctor(by).filter(pk=visit.pk).exists():
         raise PermissionDenied()
 
 
@@ -465,7 +452,6 @@ def add_order(
     usage: str = "",
     note: str = "",
     allergy_override_reason: str = "",
-    now: dt.datetime | None = None,
 ) -> OrderResult:
     """The visit's doctor orders an item during the consultation. Refusals, with nothing
     written: PermissionDenied (not the visit's doctor), OrdersFrozen (the visit is not in
@@ -529,7 +515,6 @@ def update_order(
     usage: Any = UNSET,
     note: Any = UNSET,
     allergy_override_reason: Any = UNSET,
-    now: dt.datetime | None = None,
 ) -> OrderResult:
     """Change an order (fields left out keep their value; the item stays: to order another,
     remove this one). The same rules and refusals as add_order(); the quantity is computed
@@ -604,7 +589,7 @@ def _delete_with_event(
 
 
 @atomic_with_retry
-def remove_order(*, charge: Charge, by: User, now: dt.datetime | None = None) -> None:
+def remove_order(*, charge: Charge, by: User) -> None:
     """Take an order back during the consultation (the same doctor and status rules)."""
     visit = _open_for_orders(by, charge.visit_id)
     charge = _locked_charge(visit, charge.pk)

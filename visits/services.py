@@ -183,7 +183,7 @@ def check_in(
     # The registration fee of the doctor's rank, in this transaction (lock order: … Visit,
     # then its Charges); its audit event joins this one's INSERT.
     doctor = slot.doctor if schedule.doctor_id == slot.doctor_id else schedule.doctor
-    registration = add_registration_charge(visit, doctor=doctor, by=by, now=now)
+    registration = add_registration_charge(visit, doctor=doctor, by=by)
     checked_in = audit_event(
         actor=by,
         action="visit.checked_in",
@@ -307,7 +307,7 @@ def register_walk_in(
     visit = _create_visit(
         schedule=chosen, patient=patient, appointment=None, now=now, department=department
     )
-    registration = add_registration_charge(visit, doctor=chosen.doctor, by=by, now=now)
+    registration = add_registration_charge(visit, doctor=chosen.doctor, by=by)
     walked_in = audit_event(
         actor=by,
         action="visit.walked_in",
