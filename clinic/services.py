@@ -16,6 +16,14 @@ from clinic.models import IdentityLock, IdType, InsurancePlan, Patient, Role, Us
 from clinic.validators import normalize_phone, normalize_resident_id
 
 
+def ensure_plan_choosable(plan: InsurancePlan | None) -> None:
+    """A plan given to a patient anew is one the clinic still offers (none: self-pay)."""
+    if plan is not None and not plan.is_active:
+        raise InvalidInput(
+            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
+        )
+
+
 def _locked_patients():
     """Patient rows, locked as they are read, oldest record first."""
     return Patient.objects.select_for_update().order_by("id")
@@ -74,10 +82,7 @@ def match_or_create_patient(
     otherwise it picks such a record explicitly from the search. Numbers typed here are
     verified: the desk has the person and the document in front of it.
     """
-    if insurance_plan is not None and not insurance_plan.is_active:
-        raise InvalidInput(
-            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
-        )
+    ensure_plan_choosable(insurance_plan)
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=id_type, gender=gender
     )
@@ -165,10 +170,7 @@ def register_patient_account(
     `insurance_plan`: the plan the person says they have (an active one; none is self-pay).
     A desk record that is attached keeps the plan the desk gave it, if any.
     """
-    if insurance_plan is not None and not insurance_plan.is_active:
-        raise InvalidInput(
-            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
-        )
+    ensure_plan_choosable(insurance_plan)
     candidate = validated_patient(
         name=name, phone=phone, id_card=id_card, id_type=IdType.RESIDENT_ID, gender=gender
     )

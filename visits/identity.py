@@ -24,6 +24,7 @@ from clinic.exceptions import InvalidInput
 from clinic.models import AuditEvent, Patient, Role, User
 from clinic.privacy import mask_id_card
 from clinic.roles import DESK_ROLES, ensure_role
+from clinic.services import ensure_plan_choosable
 from clinic.validators import normalize_phone, normalize_resident_id
 from visits.models import Visit, VisitDailySummary
 
@@ -143,11 +144,9 @@ def _apply_changes(record: Patient, changes: dict[str, Any]) -> None:
             value = (value or "").strip()
         setattr(record, name, value)
     plan = record.insurance_plan if record.insurance_plan_id else None
-    if plan is not None and plan.pk != plan_before and not plan.is_active:
+    if plan is not None and plan.pk != plan_before:
         # A record keeps an old plan it has; a plan no longer offered is not given anew.
-        raise InvalidInput(
-            details={"insurance_plan": [_("This insurance plan cannot be chosen any more.")]}
-        )
+        ensure_plan_choosable(plan)
     record.phone = normalize_phone(record.phone)
     record.id_card = normalize_resident_id(record.id_card)
     given_birth_date = changes.get("birth_date", record.birth_date)
