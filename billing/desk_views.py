@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -94,11 +95,16 @@ class ItemisedPaymentForm(forms.Form):
         max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
     )
 
+    @staticmethod
+    def expected(draft: BillDraft) -> dict[str, Decimal]:
+        """The figures a page showing `draft` expects to settle."""
+        return {"expected_total": draft.total, "expected_self_pay": draft.self_pay}
+
     @classmethod
     def showing(cls, draft: BillDraft, data: Any = None) -> ItemisedPaymentForm:
         """The form for a page that shows `draft`: its figures are the ones to expect,
         whatever an earlier page (refused since) expected."""
-        shown = {"expected_total": draft.total, "expected_self_pay": draft.self_pay}
+        shown = cls.expected(draft)
         if data is not None:
             data = data.copy()
             data.update({name: str(value) for name, value in shown.items()})
@@ -159,9 +165,7 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
         return _live_self_pay(request, draft)
     data = request.POST if request.method == "POST" else None
     if draft.lines:
-        form: forms.Form = ItemisedPaymentForm(data, initial={
-            "expected_total": draft.total, "expected_self_pay": draft.self_pay
-        })  # fmt: skip
+        form: forms.Form = ItemisedPaymentForm(data, initial=ItemisedPaymentForm.expected(draft))
     else:
         form = PaymentForm(data)
     status = 200
