@@ -30,6 +30,7 @@ from clinic.audit import record_event
 from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
 from clinic.models import (
+    MAX_QUANTITY,
     MONEY,
     QUANTITY,
     AllergyClass,
@@ -853,7 +854,14 @@ class Charge(models.Model):
                 name="charge_insurance_class_valid",
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gt=0, quantity__lte=9999), name="charge_quantity_in_range"
+                condition=Q(quantity__gt=0, quantity__lte=MAX_QUANTITY),
+                name="charge_quantity_in_range",
+            ),
+            # Only a drug takes a dose, its unit, a frequency and days.
+            models.CheckConstraint(
+                condition=Q(category=FeeCategory.DRUG)
+                | Q(dose__isnull=True, dose_unit="", frequency="", days__isnull=True),
+                name="charge_dose_only_for_drugs",
             ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="charge_price_not_negative"

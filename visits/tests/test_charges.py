@@ -642,3 +642,11 @@ class TestAmountsABillCanHold:
         assert "quantity" in caught.value.details
         order.refresh_from_db()
         assert order.quantity == Decimal(1)
+
+
+def test_the_database_refuses_a_dose_on_anything_but_a_drug():
+    """The service's rule (only a drug takes a dose, a frequency and days) is also a CHECK."""
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ChargeFactory(fee_item=FeeItemFactory(), dose=Decimal(1), frequency="bid", days=3)
