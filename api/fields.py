@@ -101,6 +101,25 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, as the schema says: not "yes", 1 or "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A list of related rows, and only a list: REST framework's own field takes any
+    iterable, so an object `{}` would pass as an empty list and clear the relation."""
+
+    def to_internal_value(self, data: Any) -> list:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class LabelField(serializers.Field):
     """The label of a stored code, in the request's language: `LabelField(source="status")`

@@ -14,7 +14,15 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
+from api.fields import (
+    AmountField,
+    BoundedDateField,
+    IdField,
+    LabelField,
+    StrictBooleanField,
+    StrictManyRelatedField,
+    TextField,
+)
 from api.serializers import ModelSerializer
 from clinic.fields import IdCardField, PhoneInputField
 from clinic.forms import RegistrationForm
@@ -395,15 +403,6 @@ class InsurancePlanSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """true or false, as the schema says: not "yes", 1 or "on"."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
 class FeeItemSerializer(ModelSerializer):
     """A fee item. The code is fixed once the item is made (a change is refused under
     `code`); `allergy_classes` are the classes' codes."""
@@ -415,8 +414,11 @@ class FeeItemSerializer(ModelSerializer):
     fractional_quantity = StrictBooleanField(required=False)
     insurance_class = serializers.ChoiceField(choices=InsuranceClass.choices)
     insurance_class_label = LabelField(source="insurance_class")
-    allergy_classes = serializers.SlugRelatedField(
-        slug_field="code", many=True, required=False, queryset=AllergyClass.objects.all()
+    allergy_classes = StrictManyRelatedField(
+        child_relation=serializers.SlugRelatedField(
+            slug_field="code", queryset=AllergyClass.objects.all()
+        ),
+        required=False,
     )
 
     class Meta:

@@ -86,6 +86,9 @@ def test_an_administrator_creates_and_changes_an_item_audited(admin_user):
         ({"unit_price": "NaN"}, "unit_price"),
         ({"insurance_class": "D"}, "insurance_class"),
         ({"allergy_classes": ["unknown"]}, "allergy_classes"),
+        ({"allergy_classes": {}}, "allergy_classes"),
+        ({"allergy_classes": "PEN"}, "allergy_classes"),
+        ({"is_active": "yes"}, "is_active"),
         ({"name": 12}, "name"),
         ({"doses_per_unit": "0"}, "doses_per_unit"),
     ],
@@ -97,6 +100,16 @@ def test_bad_input_is_a_unified_400_naming_the_field(admin_user, body, field):
     assert set(error) == {"code", "message", "details"}
     assert field in error["details"]
     assert not FeeItem.objects.exists()
+
+
+def test_an_object_for_the_allergy_classes_does_not_clear_them(admin_user):
+    item = FeeItemFactory(code="X001")
+    item.allergy_classes.add(AllergyClassFactory(code="PEN"))
+    body = {**NEW, "code": "X001", "allergy_classes": {}}
+    response = bearer_client(admin_user).put(item_url(item), body, format="json")
+    assert response.status_code == 400
+    assert "allergy_classes" in response.json()["error"]["details"]
+    assert list(item.allergy_classes.values_list("code", flat=True)) == ["PEN"]
 
 
 def test_the_code_cannot_change(admin_user):
