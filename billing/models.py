@@ -13,10 +13,19 @@ from django.db.models.functions import Round
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinic.codes import random_code
 from clinic.db import insert_or_add
-from clinic.models import MONEY, QUANTITY, Department, Employee, FeeCategory, InsuranceClass
+from clinic.models import (
+    MONEY,
+    QUANTITY,
+    Department,
+    Employee,
+    FeeCategory,
+    InsuranceClass,
+    english_page,
+)
 from clinic.summaries import DailySummary
 from clinic.templatetags.clinic_format import format_number
 from visits.models import Charge, Visit
@@ -28,6 +37,14 @@ SUMMARY_MONEY = {"max_digits": 16, "decimal_places": 2}
 class PayStatus(models.TextChoices):
     UNPAID = "unpaid", _("Unpaid")
     PAID = "paid", _("Paid")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+
+
+def in_cents(field: str) -> Round:
+    """A money column in whole cents, for CHECKs that compare sums: SQLite keeps decimals as
+    binary floats, where 0.10 + 0.20 is not 0.30; exact on MariaDB either way."""
+    return Round(F(field) * 100)
 
 
 def new_bill_number(when: dt.datetime | None = None) -> str:
@@ -59,7 +76,7 @@ class Bill(models.Model):
     # The patient's plan when the bill was made (its name then): the split's basis.
     insurance_plan_name = models.CharField(_("insurance plan"), max_length=50, blank=True)
     pay_status = models.CharField(
-        _("payment status"), max_length=8, choices=PayStatus.choices, default=PayStatus.UNPAID
+        _("payment status"), max_length=20, choices=PayStatus.choices, default=PayStatus.UNPAID
     )
     pay_time = models.DateTimeField(_("paid at"), null=True, blank=True)
     cashier = models.ForeignKey(
@@ -69,6 +86,27 @@ class Bill(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    # The cashier's shift the bill was settled in; NULL for bills settled before shifts.
+    shift = models.ForeignKey(
+        "billing.CashierShift",
+        verbose_name=_("shift"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bills",
+    )
+    # The sum of the bill's tenders: the self-pay amount (a CHECK). NULL for bills settled
+    # before tenders were recorded.
+    tendered_amount = models.DecimalField(_("tendered"), null=True, blank=True, **MONEY)
+    # What its refunds gave back, in total and by who had paid it (kept by the refunds, in
+    # their transaction; never above what was paid: CHECKs).
+    refunded_amount = models.DecimalField(_("refunded"), default=Decimal(0), **MONEY)
+    refunded_insurance_amount = models.DecimalField(
+        _("refunded to insurance"), default=Decimal(0), **MONEY
+    )
+    refunded_self_pay_amount = models.DecimalField(
+        _("refunded to the patient"), default=Decimal(0), **MONEY
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -118,10 +156,30 @@ class Bill(models.Model):
                 condition=Q(pay_status=PayStatus.UNPAID) | Q(pay_time__isnull=False),
                 name="bill_paid_has_pay_time",
             ),
+            models.CheckConstraint(
+                condition=Q(tendered_amount__isnull=True)
+                | Exact(in_cents("tendered_amount"), in_cents("self_pay_amount")),
+                name="bill_tenders_are_self_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_insurance_amount__gte=0)
+                & Q(refunded_self_pay_amount__gte=0)
+                & Q(refunded_insurance_amount__lte=F("insurance_amount"))
+                & Q(refunded_self_pay_amount__lte=F("self_pay_amount"))
+                & Exact(
+                    in_cents("refunded_amount"),
+                    in_cents("refunded_insurance_amount") + in_cents("refunded_self_pay_amount"),
+                ),
+                name="bill_refunds_within_paid",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def refundable(self) -> bool:
+        return self.pay_status in (PayStatus.PAID, PayStatus.PARTIALLY_REFUNDED)
 
 
 # A line's amount is its quantity times its unit price, rounded to cents: within half a cent
@@ -162,6 +220,12 @@ class BillLine(models.Model):
     insured_amount = models.DecimalField(_("insured"), **MONEY)
     self_pay_amount = models.DecimalField(_("self-pay"), **MONEY)
     manual_reason = models.CharField(_("reason for a manual line"), max_length=200, blank=True)
+    # What refunds gave back of this line (kept by the refunds under the line's lock).
+    refunded_quantity = models.DecimalField(_("refunded quantity"), default=Decimal(0), **QUANTITY)
+    refunded_amount = models.DecimalField(_("refunded"), default=Decimal(0), **MONEY)
+    refunded_insured_amount = models.DecimalField(
+        _("refunded to insurance"), default=Decimal(0), **MONEY
+    )
 
     class Meta:
         ordering = ["bill_id", "id"]
@@ -199,6 +263,16 @@ class BillLine(models.Model):
                 condition=Q(charge__isnull=False) | ~Q(manual_reason=""),
                 name="bill_line_manual_has_reason",
             ),
+            # Never more given back than was paid for the line.
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__gte=0)
+                & Q(refunded_quantity__lte=F("quantity"))
+                & Q(refunded_amount__gte=0)
+                & Q(refunded_amount__lte=F("amount"))
+                & Q(refunded_insured_amount__gte=0)
+                & Q(refunded_insured_amount__lte=F("insured_amount")),
+                name="bill_line_refunds_within_paid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,12 +283,26 @@ class BillLine(models.Model):
         """The quantity without trailing zeros: 2, 1.5, 0.125."""
         return format_number(self.quantity)
 
+    @property
+    def refundable_quantity(self) -> Decimal:
+        return self.quantity - self.refunded_quantity
+
 
 class IncomeRecord(models.Model):
-    """Income booked by a settlement, dated the clinic-local day of payment."""
+    """Income booked by a settlement, dated the clinic-local day of payment; or given back by
+    a refund (`refund` set), negative and dated the refund's day, so that sums are net.
+    Carries its own insurance and self-pay parts: statistics never join the bill."""
 
     bill = models.ForeignKey(
         Bill, verbose_name=_("bill"), on_delete=models.PROTECT, related_name="income_records"
+    )
+    refund = models.OneToOneField(
+        "billing.Refund",
+        verbose_name=_("refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="income_record",
     )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
@@ -228,6 +316,8 @@ class IncomeRecord(models.Model):
         related_name="+",
     )
     amount = models.DecimalField(_("amount"), **MONEY)
+    insurance_amount = models.DecimalField(_("insurance"), default=Decimal(0), **MONEY)
+    self_pay_amount = models.DecimalField(_("self-pay"), default=Decimal(0), **MONEY)
     record_date = models.DateField(_("record date"), db_index=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -236,7 +326,28 @@ class IncomeRecord(models.Model):
         verbose_name = _("income record")
         verbose_name_plural = _("income records")
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="income_amount_not_negative"),
+            # A payment's figures are positive, a refund's negative.
+            models.CheckConstraint(
+                condition=(
+                    Q(refund__isnull=True)
+                    & Q(amount__gte=0)
+                    & Q(insurance_amount__gte=0)
+                    & Q(self_pay_amount__gte=0)
+                )
+                | (
+                    Q(refund__isnull=False)
+                    & Q(amount__lte=0)
+                    & Q(insurance_amount__lte=0)
+                    & Q(self_pay_amount__lte=0)
+                ),
+                name="income_sign_follows_kind",
+            ),
+            models.CheckConstraint(
+                condition=Exact(
+                    in_cents("amount"), in_cents("insurance_amount") + in_cents("self_pay_amount")
+                ),
+                name="income_amount_is_insurance_plus_self_pay",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -301,16 +412,13 @@ class DailyDoctorIncome(DailySummary):
 
     @staticmethod
     def summary_checks(prefix: str, *, count: str, insured: str) -> list[models.CheckConstraint]:
-        """The summaries' checks, named `<prefix>_…`: no negative counter or amount, the
+        """The summaries' checks, named `<prefix>_…`: no negative counter, the
         total is the insured part (the `<insured>_amount` field) plus self-pay, and the
         doctor key is the doctor's id (0 without one)."""
         return [
+            # Amounts are net of refunds: a day may give back more than it took.
             models.CheckConstraint(
-                condition=Q(**{f"{count}__gte": 0})
-                & Q(total_amount__gte=0)
-                & Q(**{f"{insured}_amount__gte": 0})
-                & Q(self_pay_amount__gte=0),
-                name=f"{prefix}_not_negative",
+                condition=Q(**{f"{count}__gte": 0}), name=f"{prefix}_count_not_negative"
             ),
             # In whole cents: SQLite keeps decimals as binary floats, where sums of cents
             # need not compare equal (0.1 + 0.2 != 0.3); exact on MariaDB either way.
@@ -340,9 +448,10 @@ class DailyIncomeSummary(DailyDoctorIncome):
     """
 
     KEY = ("record_date", "department_id", "doctor_key")
-    FIGURES = ("payments", "total_amount", "insurance_amount", "self_pay_amount")
+    FIGURES = ("payments", "refunds", "total_amount", "insurance_amount", "self_pay_amount")
 
     payments = models.IntegerField(_("payments"), default=0)
+    refunds = models.IntegerField(_("refunds"), default=0)
     total_amount = models.DecimalField(_("total"), **SUMMARY_MONEY)
     insurance_amount = models.DecimalField(_("insurance"), **SUMMARY_MONEY)
     self_pay_amount = models.DecimalField(_("self-pay"), **SUMMARY_MONEY)
@@ -361,6 +470,7 @@ class DailyIncomeSummary(DailyDoctorIncome):
                     "doctor_key",
                     "doctor",
                     "payments",
+                    "refunds",
                     "total_amount",
                     "insurance_amount",
                     "self_pay_amount",
@@ -377,6 +487,9 @@ class DailyIncomeSummary(DailyDoctorIncome):
             *DailyDoctorIncome.summary_checks(
                 "income_summary", count="payments", insured="insurance"
             ),
+            models.CheckConstraint(
+                condition=Q(refunds__gte=0), name="income_summary_refunds_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -392,20 +505,23 @@ class DailyIncomeSummary(DailyDoctorIncome):
         total: Decimal,
         insurance: Decimal,
         self_pay: Decimal,
+        refund: bool = False,
     ) -> None:
-        """Add one settlement to its day's row, creating the row on the day's first payment.
+        """Add one settlement (or, with `refund`, one refund: negative amounts) to its day's
+        row, creating the row on the day's first one.
 
-        Runs inside the settlement's transaction, as its last write (lock order: ... Visit,
-        Bill, summary row), so that the hot row of a busy doctor is held only until commit.
-        One atomic upsert (clinic.db.insert_or_add): concurrent first payments of a day queue
-        on the new row's exclusive lock and then add to it.
+        Runs inside the settlement's (refund's) transaction, as its last write (lock order:
+        ... Visit, Bill, summary row), so that the hot row of a busy doctor is held only
+        until commit. One atomic upsert (clinic.db.insert_or_add): concurrent first payments
+        of a day queue on the new row's exclusive lock and then add to it.
         """
         cls._add(
             record_date=record_date,
             department_id=department_id,
             doctor_id=doctor_id,
             figures={
-                "payments": 1,
+                "payments": 0 if refund else 1,
+                "refunds": 1 if refund else 0,
                 "total_amount": total,
                 "insurance_amount": insurance,
                 "self_pay_amount": self_pay,
@@ -418,16 +534,17 @@ class DailyIncomeSummary(DailyDoctorIncome):
     def detail_totals(
         cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
     ) -> models.QuerySet:
-        """The summary's rows as computed from the detail: income records and their bills,
-        grouped in SQL by day, department and doctor."""
+        """The summary's rows as computed from the detail: income records (payments and
+        refunds, each with its own parts), grouped in SQL by day, department and doctor."""
         records = cls._in_range(IncomeRecord.objects.all(), start_date, end_date)
         return (
             records.values("record_date", "department_id", "doctor_id")
             .annotate(
-                payments=Count("id"),
+                payments=Count("id", filter=Q(refund__isnull=True)),
+                refunds=Count("id", filter=Q(refund__isnull=False)),
                 total_amount=Sum("amount"),
-                insurance_amount=Sum("bill__insurance_amount"),
-                self_pay_amount=Sum("bill__self_pay_amount"),
+                insurance_amount=Sum("insurance_amount"),
+                self_pay_amount=Sum("self_pay_amount"),
             )
             .order_by()
         )
@@ -440,14 +557,15 @@ class DailyIncomeSummary(DailyDoctorIncome):
 
 class DailyCategoryIncome(DailyDoctorIncome):
     """Income per clinic-local day, department, doctor and fee category: the bill lines of
-    the day's settlements (amount, insured and self-pay parts as the lines estimate them).
+    the day's settlements (amount, insured and self-pay parts as the lines estimate them),
+    less the refunded parts of lines on the refunds' days.
 
-    Kept in step by the settlement (`add_lines()`, in its transaction, after the income
-    summary's row) and recomputed from the detail — bill lines joined to their bill's
-    income record, whose date, department and doctor they take — by `rebuild()`
+    Kept in step by the settlement and the refund (`add_lines()`, in their transaction,
+    after the income summary's row) and recomputed from the detail — the lines of each
+    income record: a payment's bill lines, a refund's refund lines — by `rebuild()`
     (`manage.py rebuild_income_summary`). Its amounts add up to the income summary's
     totals; its insured parts are the lines' estimates (a bureau's figure replaces the
-    estimate for a whole bill, not per category).
+    estimate for a whole bill, not per category). `lines` counts the lines paid.
     """
 
     KEY = ("record_date", "department_id", "doctor_key", "category")
@@ -491,16 +609,20 @@ class DailyCategoryIncome(DailyDoctorIncome):
         department_id: int,
         doctor_id: int | None,
         lines: Any,
+        refund: bool = False,
     ) -> None:
-        """Add one settlement's lines to their day's category rows (one upsert per category,
-        in category order so that concurrent settlements lock rows in the same order)."""
+        """Add one settlement's lines (or subtract, with `refund`, one refund's lines) to
+        their day's category rows: one upsert per category, in category order so that
+        concurrent transactions lock rows in the same order. A line has `category`,
+        `amount`, `insured_amount` and `self_pay_amount`."""
+        sign = -1 if refund else 1
         sums: dict[str, list] = {}
         for line in lines:
             figures = sums.setdefault(line.category, [0, Decimal(0), Decimal(0), Decimal(0)])
-            figures[0] += 1
-            figures[1] += line.amount
-            figures[2] += line.insured_amount
-            figures[3] += line.self_pay_amount
+            figures[0] += 0 if refund else 1
+            figures[1] += sign * line.amount
+            figures[2] += sign * line.insured_amount
+            figures[3] += sign * line.self_pay_amount
         for category in sorted(sums):
             count, amount, insured, self_pay = sums[category]
             cls._add(
@@ -521,36 +643,324 @@ class DailyCategoryIncome(DailyDoctorIncome):
     @classmethod
     def detail_totals(
         cls, *, start_date: dt.date | None = None, end_date: dt.date | None = None
-    ) -> models.QuerySet:
-        """The rows as computed from the detail: bill lines with their bill's income record
-        (date, department, doctor), grouped in SQL by those and the line's category."""
-        lines = BillLine.objects.annotate(
-            record_date=F("bill__income_records__record_date"),
-            record_department=F("bill__income_records__department_id"),
-            record_doctor=F("bill__income_records__doctor_id"),
-        ).filter(record_date__isnull=False)
-        lines = cls._in_range(lines, start_date, end_date)
-        return (
-            lines.values("record_date", "record_department", "record_doctor", "category")
-            .annotate(
-                line_count=Count("id"),
-                amount_sum=Sum("amount"),
-                insured_sum=Sum("insured_amount"),
-                self_pay_sum=Sum("self_pay_amount"),
+    ) -> list[dict]:
+        """The rows as computed from the detail: each income record's lines (a payment's
+        bill lines, a refund's refund lines, negative) on the record's day, department and
+        doctor, grouped in SQL by those and the category; the two merged by key."""
+        records = cls._in_range(IncomeRecord.objects.order_by(), start_date, end_date)
+        key = ("record_date", "department_id", "doctor_id")
+        rows: dict[tuple, dict] = {}
+        for path, refunds in (("bill__lines", False), ("refund__lines", True)):
+            grouped = (
+                records.filter(refund__isnull=not refunds, **{f"{path}__isnull": False})
+                .values(*key, category=F(f"{path}__category"))
+                .annotate(
+                    line_count=Count(f"{path}__id"),
+                    amount_sum=Sum(f"{path}__amount"),
+                    insured_sum=Sum(f"{path}__insured_amount"),
+                    self_pay_sum=Sum(f"{path}__self_pay_amount"),
+                )
             )
-            .order_by()
-        )
+            sign = -1 if refunds else 1
+            for row in grouped:
+                merged = rows.setdefault(
+                    (*(row[name] for name in key), row["category"]),
+                    {**{name: row[name] for name in key}, "category": row["category"],
+                     "line_count": 0, "amount_sum": Decimal(0), "insured_sum": Decimal(0),
+                     "self_pay_sum": Decimal(0)},
+                )  # fmt: skip
+                merged["line_count"] += 0 if refunds else row["line_count"]
+                for name in ("amount_sum", "insured_sum", "self_pay_sum"):
+                    merged[name] += sign * row[name]
+        return list(rows.values())
 
     @classmethod
     def _from_detail(cls, row: dict) -> dict:
         return {
             "record_date": row["record_date"],
-            "department_id": row["record_department"],
-            "doctor_id": row["record_doctor"],
-            "doctor_key": row["record_doctor"] or cls.NO_DOCTOR_KEY,
+            "department_id": row["department_id"],
+            "doctor_id": row["doctor_id"],
+            "doctor_key": row["doctor_id"] or cls.NO_DOCTOR_KEY,
             "category": row["category"],
             "lines": row["line_count"],
             "total_amount": row["amount_sum"],
             "insured_amount": row["insured_sum"],
             "self_pay_amount": row["self_pay_sum"],
         }
+
+
+# The cashier's day: how bills are paid (tenders), what is given back (refunds), and the
+# shifts that own both. Written only by billing.cashier and billing.refunds.
+
+
+class PaymentMethod(models.Model):
+    """A way a patient pays: cash, bank card, WeChat Pay, Alipay, the insurance personal
+    account (data, maintained in Django Admin). Cash records what was handed over and the
+    change, and is what the drawer holds; the others a reference number."""
+
+    code = models.SlugField(_("code"), max_length=24, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=80, blank=True)
+    is_cash = models.BooleanField(
+        _("cash"), default=False, help_text=_("Counted in the drawer; records the change.")
+    )
+    requires_reference = models.BooleanField(
+        _("reference required"),
+        default=False,
+        help_text=_("A transaction or voucher number must be typed or scanned."),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en if self.name_en and english_page() else self.name
+
+
+class ShiftStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("cashier shift", "Open")
+    CLOSED = "closed", pgettext_lazy("cashier shift", "Closed")
+
+
+class CashierShift(models.Model):
+    """A cashier's shift at the counter: opened with the cash float, owning every tender and
+    refund taken in it, closed with the drawer counted. One open shift per cashier (the
+    unique `open_cashier`, set only while open: MariaDB has no conditional unique index).
+    Closed, nothing in it changes; a manager may reopen it with a reason."""
+
+    Status = ShiftStatus
+
+    cashier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cashier"),
+        on_delete=models.PROTECT,
+        related_name="cashier_shifts",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=ShiftStatus.choices, default=ShiftStatus.OPEN
+    )
+    # The cashier's id while the shift is open, NULL once closed: one open shift each.
+    open_cashier = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    opened_at = models.DateTimeField(_("opened at"))
+    opening_float = models.DecimalField(_("cash float"), **MONEY)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    expected_cash = models.DecimalField(_("expected cash"), null=True, blank=True, **MONEY)
+    counted_cash = models.DecimalField(_("counted cash"), null=True, blank=True, **MONEY)
+    # Counted minus expected: over when positive, short when negative.
+    cash_difference = models.DecimalField(
+        _("over (+) / short (−)"), null=True, blank=True, max_digits=11, decimal_places=2
+    )
+    close_note = models.CharField(_("note"), max_length=200, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("cashier shift")
+        verbose_name_plural = _("cashier shifts")
+        indexes = [models.Index(fields=["opened_at"], name="shift_opened_at_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ShiftStatus.values), name="shift_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(opening_float__gte=0), name="shift_float_not_negative"
+            ),
+            # Open: held by its cashier, nothing of a close. Closed: released, counted.
+            models.CheckConstraint(
+                condition=(
+                    Q(status=ShiftStatus.OPEN)
+                    & Q(open_cashier=F("cashier"))
+                    & Q(closed_at__isnull=True)
+                )
+                | (
+                    Q(status=ShiftStatus.CLOSED)
+                    & Q(open_cashier__isnull=True)
+                    & Q(closed_at__isnull=False)
+                    & Q(expected_cash__isnull=False)
+                    & Q(counted_cash__gte=0)
+                    & Exact(
+                        in_cents("cash_difference"),
+                        in_cents("counted_cash") - in_cents("expected_cash"),
+                    )
+                ),
+                name="shift_open_or_counted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cashier} {timezone.localtime(self.opened_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ShiftStatus.OPEN
+
+
+class Tender(models.Model):
+    """One way part of a bill's self-pay amount was paid, in the cashier's open shift.
+    Cash keeps what was handed over and the change; the others a reference."""
+
+    bill = models.ForeignKey(
+        Bill, verbose_name=_("bill"), on_delete=models.PROTECT, related_name="tenders"
+    )
+    shift = models.ForeignKey(
+        CashierShift, verbose_name=_("shift"), on_delete=models.PROTECT, related_name="tenders"
+    )
+    method = models.ForeignKey(
+        PaymentMethod, verbose_name=_("method"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    handed_over = models.DecimalField(_("handed over"), default=Decimal(0), **MONEY)
+    change_given = models.DecimalField(_("change"), default=Decimal(0), **MONEY)
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    record_date = models.DateField(_("record date"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["bill_id", "id"]
+        verbose_name = _("tender")
+        verbose_name_plural = _("tenders")
+        indexes = [
+            models.Index(fields=["record_date", "method"], name="tender_date_method_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(handed_over__gte=0) & Q(change_given__gte=0),
+                name="tender_figures_in_range",
+            ),
+            # Cash: handed over = amount + change. Otherwise nothing handed over, no change.
+            models.CheckConstraint(
+                condition=(Q(handed_over=0) & Q(change_given=0))
+                | Exact(in_cents("handed_over"), in_cents("amount") + in_cents("change_given")),
+                name="tender_change_is_handed_over_less_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
+def new_refund_number(when: dt.datetime | None = None) -> str:
+    """Readable and unique, like a bill's: R20261206-7K3PQ9."""
+    return f"R{timezone.localdate(when):%Y%m%d}-{random_code(6)}"
+
+
+class Refund(models.Model):
+    """Money given back for some lines of a paid bill (whole lines or part of a quantity),
+    with its reason, in the refunding cashier's open shift. The patient's part
+    (`self_pay_amount`) is paid back by `method`; the insured part goes back to the
+    insurance. Never edits the bill's figures: it adds a negative income record on its own
+    date, and the bill's and lines' refunded counters (CHECKed against what was paid)."""
+
+    number = models.CharField(
+        _("refund number"), max_length=24, unique=True, default=new_refund_number, editable=False
+    )
+    bill = models.ForeignKey(
+        Bill, verbose_name=_("bill"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    shift = models.ForeignKey(
+        CashierShift, verbose_name=_("shift"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    # NULL when nothing crosses the counter (the lines were insured in full).
+    method = models.ForeignKey(
+        PaymentMethod,
+        verbose_name=_("paid back by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    insurance_amount = models.DecimalField(_("insurance"), **MONEY)
+    self_pay_amount = models.DecimalField(_("paid back"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    record_date = models.DateField(_("record date"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("refunded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        indexes = [models.Index(fields=["record_date", "method"], name="refund_date_method_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0)
+                & Q(insurance_amount__gte=0)
+                & Q(self_pay_amount__gte=0)
+                & Exact(
+                    in_cents("amount"),
+                    in_cents("insurance_amount") + in_cents("self_pay_amount"),
+                ),
+                name="refund_amount_is_insurance_plus_self_pay",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="refund_has_reason"),
+            models.CheckConstraint(
+                condition=Q(self_pay_amount=0) | Q(method__isnull=False),
+                name="refund_paid_back_by_a_method",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class RefundLine(models.Model):
+    """The part of one bill line a refund gives back: a quantity and its amount, split as
+    the line was (insured, self-pay). The category is the line's, kept for the summaries."""
+
+    refund = models.ForeignKey(
+        Refund, verbose_name=_("refund"), on_delete=models.PROTECT, related_name="lines"
+    )
+    bill_line = models.ForeignKey(
+        BillLine, verbose_name=_("bill line"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    category = models.CharField(_("category"), max_length=16, choices=FeeCategory.choices)
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    insured_amount = models.DecimalField(_("insured"), **MONEY)
+    self_pay_amount = models.DecimalField(_("self-pay"), **MONEY)
+
+    class Meta:
+        ordering = ["refund_id", "id"]
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0)
+                & Q(amount__gte=0)
+                & Q(insured_amount__gte=0)
+                & Q(self_pay_amount__gte=0)
+                & Exact(
+                    in_cents("amount"), in_cents("insured_amount") + in_cents("self_pay_amount")
+                ),
+                name="refund_line_figures_in_range",
+            ),
+            models.UniqueConstraint(
+                fields=["refund", "bill_line"], name="refund_line_once_per_refund"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_line} −{self.quantity}"

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.amounts import CENT, to_cents, validate_amounts
+from billing.cashier import (
+    TenderInput,
+    lock_open_shift,
+    parse_tenders,
+    tenders_for,
+    write_tenders,
+)
 from billing.exceptions import AlreadySettled, AmountsDiffer, BillOutOfBalance, InvalidAmounts
 from billing.models import (
     Bill,
@@ -20,6 +28,7 @@ from billing.models import (
     DailyIncomeSummary,
     IncomeRecord,
     PayStatus,
+    Tender,
     new_bill_number,
 )
 from billing.pricing import BillDraft, manual_draft, plan_label, price_visit
@@ -29,66 +38,6 @@ from clinic.models import MAX_AMOUNT, InsurancePlan, Patient, User
 from clinic.roles import DESK_ROLES, ensure_role
 from visits.charges import locked_charges
 from visits.models import Charge, Visit
-
-CENT = Decimal("0.01")
-# DECIMAL(10, 2) holds up to 99,999,999.99.
-
-
-@dataclass(frozen=True)
-class Amounts:
-    total: Decimal
-    insurance: Decimal
-    self_pay: Decimal
-
-
-def _to_cents(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        errors[field] = [_("Enter an amount such as 86.50.")]
-        return None
-    if not amount.is_finite():
-        errors[field] = [_("Enter an amount such as 86.50.")]
-        return None
-    # Range first: rounding a number of 29 digits or more would itself fail.
-    if amount > MAX_AMOUNT:
-        errors[field] = [_("An amount cannot exceed %s.") % MAX_AMOUNT]
-        return None
-    # "+ 0" turns a rounded -0.001 (that is, -0.00) into a plain 0.00.
-    rounded = amount.quantize(CENT, rounding=ROUND_HALF_UP) + 0 if amount > -1 else amount
-    if rounded < 0:
-        errors[field] = [_("An amount cannot be negative.")]
-        return None
-    return rounded
-
-
-def validate_amounts(total: Any, insurance: Any, self_pay: Any = None) -> Amounts:
-    """Amounts rounded to cents that satisfy the bill identity, or InvalidAmounts.
-
-    `self_pay` is computed as total − insurance when omitted, and must equal it when given.
-    """
-    errors: dict[str, list[str]] = {}
-    total_amount = _to_cents(total, "total_amount", errors)
-    insurance_amount = _to_cents(insurance, "insurance_amount", errors)
-    given_self_pay = (
-        _to_cents(self_pay, "self_pay_amount", errors) if self_pay not in (None, "") else None
-    )
-    if errors:
-        raise InvalidAmounts(details=errors)
-    if insurance_amount > total_amount:
-        raise InvalidAmounts(
-            details={"insurance_amount": [_("Insurance cannot pay more than the total.")]}
-        )
-    self_pay_amount = total_amount - insurance_amount
-    if given_self_pay is not None and given_self_pay != self_pay_amount:
-        raise InvalidAmounts(
-            details={
-                "self_pay_amount": [
-                    _("Self-pay must be the total minus insurance: %s.") % self_pay_amount
-                ]
-            }
-        )
-    return Amounts(total_amount, insurance_amount, self_pay_amount)
 
 
 def default_manual_reason() -> str:
@@ -139,7 +88,7 @@ def _check_given_amounts(total: Any, insurance: Any, self_pay: Any) -> None:
     several are given (InvalidAmounts otherwise), whatever the visit's lines."""
     errors: dict[str, list[str]] = {}
     given = {
-        name: _to_cents(value, name, errors)
+        name: to_cents(value, name, errors)
         for name, value in (
             ("total_amount", total),
             ("insurance_amount", insurance),
@@ -185,7 +134,7 @@ def _priced_settlement(
         )
     errors: dict[str, list[str]] = {}
     given = {
-        name: _to_cents(value, name, errors)
+        name: to_cents(value, name, errors)
         for name, value in (
             ("total_amount", total_amount),
             ("insurance_amount", insurance_amount),
@@ -265,6 +214,7 @@ def settle_visit(
     self_pay_amount: Any = None,
     override_reason: Any = "",
     manual_reason: Any = "",
+    tenders: Any = None,
     by: User,
     now: dt.datetime | None = None,
 ) -> Bill:
@@ -277,6 +227,10 @@ def settle_visit(
     A visit without charges takes `total_amount` and `insurance_amount` as typed: one manual
     consultation line with `manual_reason` (a default text when empty).
 
+    The self-pay part is paid by `tenders` (a list of {method, amount, handed_over,
+    reference}, adding up to it), or, none sent, by one cash tender of the exact amount;
+    all in the cashier's open shift (NoOpenShift without one).
+
     A zero total is a valid settlement. A second settlement of the same visit fails cleanly
     (AlreadySettled), and any failure leaves nothing written.
     """
@@ -287,12 +241,15 @@ def settle_visit(
     if errors:
         raise InvalidAmounts(details=errors)
     _check_given_amounts(total_amount, insurance_amount, self_pay_amount)
+    sent_tenders = parse_tenders(tenders)
     now = now or timezone.now()
-    # Lock order: Visit, its Charges (by id), then the Bill and its lines, the income record,
-    # and the day's summary rows last (so that a busy doctor's rows are held only from
-    # those writes to the commit). The visit's lock serialises settlements of one visit.
+    # Lock order: Visit, its Charges (by id), the cashier's open shift, then the Bill and
+    # its lines, the tenders, the income record, and the day's summary rows last (so that a
+    # busy doctor's rows are held only from those writes to the commit). The visit's lock
+    # serialises settlements of one visit; the shift's, a settlement and the shift's close.
     visit.lock_for_update()
     charges = locked_charges(visit)
+    shift = lock_open_shift(by)
     plan = _plan_of(visit)
     # The input's own faults first (as before itemised bills), then the visit's state.
     if not charges:
@@ -327,6 +284,8 @@ def settle_visit(
             override_reason=override_reason,
         )
     draft = settlement.draft
+    paid_with = tenders_for(sent_tenders, settlement.self_pay)
+    record_date = timezone.localdate(now)
     bill = Bill.objects.create(
         visit=visit,
         number=new_bill_number(now),
@@ -339,18 +298,23 @@ def settle_visit(
         pay_status=PayStatus.PAID,
         pay_time=now,
         cashier=by,
+        shift=shift,
+        tendered_amount=settlement.self_pay,
     )
     _write_lines(bill, draft)
+    write_tenders(bill, shift, paid_with, record_date)
     income = IncomeRecord.objects.create(
         bill=bill,
         department_id=visit.department_id,
         doctor_id=visit.schedule.doctor_id,
         amount=settlement.total,
-        record_date=timezone.localdate(now),
+        insurance_amount=settlement.insurance,
+        self_pay_amount=settlement.self_pay,
+        record_date=record_date,
     )
     ensure_bill_balanced(bill)
     visit.leave_after_settlement(by=by)
-    _audit_settlement(bill, settlement, by=by)
+    _audit_settlement(bill, settlement, paid_with, by=by)
     DailyIncomeSummary.add_payment(
         record_date=income.record_date,
         department_id=income.department_id,
@@ -374,18 +338,34 @@ def _write_lines(bill: Bill, draft: BillDraft) -> None:
 
 def ensure_bill_balanced(bill: Bill) -> None:
     """The saved bill equals the sum of its saved lines (total, and the estimate the sum of
-    the insured parts), re-read with one aggregate; BillOutOfBalance otherwise, which
-    undoes the settlement."""
-    sums = BillLine.objects.filter(bill=bill).aggregate(
-        lines=Count("id"), amount=Sum("amount"), insured=Sum("insured_amount")
-    )
-    saved = Bill.objects.filter(pk=bill.pk).values("total_amount", "estimated_insurance_amount")[0]
-    amount = (sums["amount"] or Decimal(0)).quantize(CENT)
-    insured = (sums["insured"] or Decimal(0)).quantize(CENT)
+    the insured parts) and its self-pay the sum of its tenders, re-read with one statement;
+    BillOutOfBalance otherwise, which undoes the settlement."""
+    saved = (
+        Bill.objects.filter(pk=bill.pk)
+        .annotate(
+            line_count=Subquery(_line_sums(bill, Count("id"))),
+            line_amount=Subquery(_line_sums(bill, Sum("amount"))),
+            line_insured=Subquery(_line_sums(bill, Sum("insured_amount"))),
+            tendered=Subquery(
+                Tender.objects.filter(bill=bill)
+                .values("bill_id")
+                .annotate(total=Sum("amount"))
+                .values("total")
+            ),
+        )
+        .values(
+            "total_amount", "estimated_insurance_amount", "self_pay_amount", "line_count",
+            "line_amount", "line_insured", "tendered",
+        )[0]
+    )  # fmt: skip
+    amount = (saved["line_amount"] or Decimal(0)).quantize(CENT)
+    insured = (saved["line_insured"] or Decimal(0)).quantize(CENT)
+    tendered = (saved["tendered"] or Decimal(0)).quantize(CENT)
     if (
-        not sums["lines"]
+        not saved["line_count"]
         or amount != saved["total_amount"].quantize(CENT)
         or insured != saved["estimated_insurance_amount"].quantize(CENT)
+        or tendered != saved["self_pay_amount"].quantize(CENT)
     ):
         raise BillOutOfBalance(
             details={
@@ -394,11 +374,23 @@ def ensure_bill_balanced(bill: Bill) -> None:
                     str(saved["estimated_insurance_amount"]),
                     str(insured),
                 ],
+                "tenders": [str(saved["self_pay_amount"]), str(tendered)],
             }
         )
 
 
-def _audit_settlement(bill: Bill, settlement: Settlement, *, by: User) -> None:
+def _line_sums(bill: Bill, aggregate: Any) -> Any:
+    return (
+        BillLine.objects.filter(bill=bill)
+        .values("bill_id")
+        .annotate(result=aggregate)
+        .values("result")
+    )
+
+
+def _audit_settlement(
+    bill: Bill, settlement: Settlement, tenders: list[TenderInput], *, by: User
+) -> None:
     new = {
         "visit": bill.visit_id,
         "total_amount": str(settlement.total),
@@ -407,6 +399,13 @@ def _audit_settlement(bill: Bill, settlement: Settlement, *, by: User) -> None:
         "estimated_insurance_amount": str(settlement.draft.insured),
         "insurance_plan": settlement.draft.plan_name,
         "lines": len(settlement.draft.lines),
+        "shift": bill.shift_id,
+        "tenders": [
+            {"method": tender.method.code, "amount": str(tender.amount)}
+            | ({"change": str(tender.change)} if tender.change else {})
+            | ({"reference": tender.reference} if tender.reference else {})
+            for tender in tenders
+        ],
     }
     record_event(actor=by, action="bill.settled", obj=bill, patient=bill.visit.patient, new=new)
     if settlement.override_reason:

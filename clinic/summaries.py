@@ -12,7 +12,7 @@ from django.db import models, router, transaction
 class DailySummary(models.Model):
     """A summary model lists its key columns (`KEY`, the date first) and counters
     (`FIGURES`), and defines `detail_totals(start_date=, end_date=)`: its rows as computed
-    from the detail, grouped in SQL (a queryset of dicts)."""
+    from the detail, grouped in SQL (a queryset of dicts, or a list of them)."""
 
     KEY: ClassVar[tuple[str, ...]]
     FIGURES: ClassVar[tuple[str, ...]]
@@ -57,9 +57,10 @@ class DailySummary(models.Model):
         with transaction.atomic(using=router.db_for_write(cls)):
             cls._in_range(cls.objects.all(), start_date, end_date).delete()
             batch: list[DailySummary] = []
-            for row in cls.detail_totals(start_date=start_date, end_date=end_date).iterator(
-                chunk_size=batch_size
-            ):
+            rows = cls.detail_totals(start_date=start_date, end_date=end_date)
+            if isinstance(rows, models.QuerySet):
+                rows = rows.iterator(chunk_size=batch_size)
+            for row in rows:
                 batch.append(cls(**cls._from_detail(row)))
                 if len(batch) >= batch_size:
                     cls.objects.bulk_create(batch)

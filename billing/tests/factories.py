@@ -53,6 +53,8 @@ class IncomeRecordFactory(factory.django.DjangoModelFactory):
     department = factory.LazyAttribute(lambda o: o.bill.visit.department)
     doctor = factory.LazyAttribute(lambda o: o.bill.visit.schedule.doctor)
     amount = factory.LazyAttribute(lambda o: o.bill.total_amount)
+    insurance_amount = factory.LazyAttribute(lambda o: o.bill.insurance_amount)
+    self_pay_amount = factory.LazyAttribute(lambda o: o.bill.self_pay_amount)
     record_date = factory.LazyFunction(timezone.localdate)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from billing import services
 from billing.exceptions import AlreadySettled, AmountsDiffer, BillOutOfBalance, InvalidAmounts
@@ -258,7 +259,7 @@ def test_amounts_that_differ_from_the_lines_are_refused_naming_the_figures(
     receptionist, body, field, expected
 ):
     visit = itemised_visit()
-    with pytest.raises(AmountsDiffer) as caught:
+    with translation.override("en"), pytest.raises(AmountsDiffer) as caught:
         settle_visit(visit=visit, by=receptionist, **body)
     assert caught.value.details[field][0] == expected
     assert "64.70" in caught.value.message

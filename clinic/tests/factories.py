@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from clinic.groups import ADMINISTRATORS, MANAGERS
 from clinic.models import (
@@ -114,8 +115,23 @@ class PatientUserFactory(UserFactory):
 
 
 class ReceptionistFactory(UserFactory):
+    """A receptionist at the counter: their cashier shift is open (float 0), as it is
+    whenever they take money. `shift=False` for one who has not opened it."""
+
     role = Role.RECEPTIONIST
     employee = factory.SubFactory(EmployeeFactory, position=Position.RECEPTIONIST)
+
+    @factory.post_generation
+    def shift(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted is not False:
+            from billing.models import CashierShift
+
+            CashierShift.objects.create(
+                cashier=self,
+                open_cashier=self.pk,
+                opened_at=timezone.now(),
+                opening_float=kwargs.get("opening_float", 0),
+            )
 
 
 class DoctorUserFactory(UserFactory):
