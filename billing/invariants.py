@@ -8,22 +8,52 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Round
 
 from appointments.models import LIVE_STATUSES
 from billing.models import (
     Bill,
     BillLine,
+    CashierShift,
     DailyCategoryIncome,
     DailyIncomeSummary,
     IncomeRecord,
     PayStatus,
+    Refund,
+    RefundLine,
+    ShiftStatus,
+    Tender,
 )
 from scheduling.models import Schedule
 from visits.models import Visit, VisitDailySummary, VisitStatus
 
 MONEY_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
+# A bill that was paid, whatever was refunded of it since.
+PAID_STATUSES = (PayStatus.PAID, PayStatus.PARTIALLY_REFUNDED, PayStatus.REFUNDED)
+CENT = Decimal("0.01")
+
+
+def _sum_of(rows: QuerySet, field: str) -> Coalesce:
+    """The sum of `field` over `rows` (a queryset filtered on an OuterRef and grouped by
+    it with `values(...).order_by()`), 0 when there are none: a correlated subquery."""
+    return Coalesce(Subquery(rows.annotate(s=Sum(field)).values("s")), MONEY_ZERO)
+
+
+def _gap(left: str, right: str) -> Round:
+    """left − right in whole cents (SQLite sums decimals as binary floats)."""
+    return Round((F(left) - F(right)) * 100)
 
 
 def find_problems() -> list[str]:
@@ -76,26 +106,21 @@ def find_problems() -> list[str]:
         for row in unbalanced[:20]
     ]
     unpaid_left = Visit.objects.filter(status=VisitStatus.LEFT).exclude(
-        bill__pay_status=PayStatus.PAID
+        bill__pay_status__in=PAID_STATUSES
     )
     problems += [
         f"visit {pk}: left without a paid bill"
         for pk in unpaid_left.values_list("pk", flat=True)[:20]
     ]
-    paid_not_left = Bill.objects.filter(pay_status=PayStatus.PAID).exclude(
+    paid_not_left = Bill.objects.filter(pay_status__in=PAID_STATUSES).exclude(
         visit__status=VisitStatus.LEFT
     )
     problems += [
         f"bill {pk}: paid but its visit has not left"
         for pk in paid_not_left.values_list("pk", flat=True)[:20]
     ]
-    income = IncomeRecord.objects.aggregate(total=Sum("amount"))["total"] or 0
-    paid = (
-        Bill.objects.filter(pay_status=PayStatus.PAID).aggregate(total=Sum("total_amount"))["total"]
-        or 0
-    )
-    if income != paid:
-        problems.append(f"income records total {income}, paid bills total {paid}")
+    problems += _cashier_problems()
+    problems += _income_problems()
     # The statistics' daily summaries equal what the income records and the visits add up to.
     for row in DailyIncomeSummary.differences()[:20]:
         problems.append(
@@ -116,3 +141,191 @@ def find_problems() -> list[str]:
             "summary {summary}, visits {detail} (manage.py rebuild_visit_summary)".format(**row)
         )
     return problems
+
+
+def _cashier_problems() -> list[str]:
+    """Tenders pay each bill's self-pay part; the refunded counters of bills and lines are
+    their refunds' sums; each refund is its lines; a closed shift expected its cash."""
+    problems: list[str] = []
+    # Each bill with tenders (or a tendered amount: none for legacy bills): tendered =
+    # the sum of its tenders = the self-pay amount.
+    tenders = Tender.objects.filter(bill=OuterRef("pk")).values("bill").order_by()
+    untendered = (
+        Bill.objects.annotate(tenders_sum=_sum_of(tenders, "amount"), tendered=Exists(tenders))
+        .filter(Q(tendered_amount__isnull=False) | Q(tendered=True))
+        .annotate(
+            sum_gap=_gap("tendered_amount", "tenders_sum"),
+            self_pay_gap=_gap("tendered_amount", "self_pay_amount"),
+        )
+        .filter(Q(tendered_amount__isnull=True) | ~Q(sum_gap=0) | ~Q(self_pay_gap=0))
+        .values("pk", "tendered_amount", "tenders_sum", "self_pay_amount")
+    )
+    problems += [
+        "bill {pk}: tendered {tendered_amount}, its tenders add up to {tenders_sum}, "
+        "self-pay {self_pay_amount}".format(**row)
+        for row in _rounded(untendered)
+    ]
+    # A bill's refunded figures are the sums of its refunds.
+    refunds = Refund.objects.filter(bill=OuterRef("pk")).values("bill").order_by()
+    bills = (
+        Bill.objects.annotate(
+            refunds_amount=_sum_of(refunds, "amount"),
+            refunds_insurance=_sum_of(refunds, "insurance_amount"),
+            refunds_self_pay=_sum_of(refunds, "self_pay_amount"),
+        )
+        .annotate(
+            amount_gap=_gap("refunded_amount", "refunds_amount"),
+            insurance_gap=_gap("refunded_insurance_amount", "refunds_insurance"),
+            self_pay_gap=_gap("refunded_self_pay_amount", "refunds_self_pay"),
+        )
+        .filter(~Q(amount_gap=0) | ~Q(insurance_gap=0) | ~Q(self_pay_gap=0))
+        .values(
+            "pk", "refunded_amount", "refunded_insurance_amount", "refunded_self_pay_amount",
+            "refunds_amount", "refunds_insurance", "refunds_self_pay",
+        )
+    )  # fmt: skip
+    problems += [
+        "bill {pk}: refunded {refunded_amount} (insurance {refunded_insurance_amount}, "
+        "self-pay {refunded_self_pay_amount}), its refunds add up to {refunds_amount} "
+        "(insurance {refunds_insurance}, self-pay {refunds_self_pay})".format(**row)
+        for row in _rounded(bills)
+    ]
+    # A line's refunded figures are the sums of its refund lines.
+    refund_lines = RefundLine.objects.filter(bill_line=OuterRef("pk")).values("bill_line")
+    lines = (
+        BillLine.objects.annotate(
+            refunds_quantity=Coalesce(
+                Subquery(refund_lines.order_by().annotate(s=Sum("quantity")).values("s")),
+                Value(Decimal(0), output_field=DecimalField(max_digits=13, decimal_places=3)),
+            ),
+            refunds_amount=_sum_of(refund_lines.order_by(), "amount"),
+            refunds_insured=_sum_of(refund_lines.order_by(), "insured_amount"),
+        )
+        .annotate(
+            # In thousandths: a quantity has three decimal places.
+            quantity_gap=Round((F("refunded_quantity") - F("refunds_quantity")) * 1000),
+            amount_gap=_gap("refunded_amount", "refunds_amount"),
+            insured_gap=_gap("refunded_insured_amount", "refunds_insured"),
+        )
+        .filter(~Q(quantity_gap=0) | ~Q(amount_gap=0) | ~Q(insured_gap=0))
+        .values(
+            "pk", "bill_id", "refunded_quantity", "refunded_amount", "refunded_insured_amount",
+            "refunds_quantity", "refunds_amount", "refunds_insured",
+        )
+    )  # fmt: skip
+    problems += [
+        "bill line {pk} (bill {bill_id}): refunded {refunded_quantity} for "
+        "{refunded_amount} (insured {refunded_insured_amount}), its refund lines add up to "
+        "{refunds_quantity} for {refunds_amount} (insured {refunds_insured})".format(**row)
+        for row in _rounded(lines, quantities=("refunded_quantity", "refunds_quantity"))
+    ]
+    # Each refund is the sum of its lines. (Only the amount: its insured part is the
+    # bill's, which for a bureau's figure or a refund that completes the bill is not the
+    # lines' estimate.)
+    of_refund = RefundLine.objects.filter(refund=OuterRef("pk")).values("refund").order_by()
+    unbalanced = (
+        Refund.objects.annotate(
+            lines_amount=_sum_of(of_refund, "amount"), has_lines=Exists(of_refund)
+        )
+        .annotate(amount_gap=_gap("amount", "lines_amount"))
+        .filter(~Q(amount_gap=0) | Q(has_lines=False))
+        .values("pk", "bill_id", "amount", "lines_amount")
+    )
+    problems += [
+        "refund {pk} (bill {bill_id}): amount {amount}, its lines add up to {lines_amount}".format(
+            **row
+        )
+        for row in _rounded(unbalanced)
+    ]
+    # A closed shift expected its float, plus the cash taken, less the cash given back.
+    cash_tenders = (
+        Tender.objects.filter(shift=OuterRef("pk"), method__is_cash=True).values("shift").order_by()
+    )
+    cash_refunds = (
+        Refund.objects.filter(shift=OuterRef("pk"), method__is_cash=True).values("shift").order_by()
+    )
+    shifts = (
+        CashierShift.objects.filter(status=ShiftStatus.CLOSED)
+        .annotate(
+            cash_taken=_sum_of(cash_tenders, "amount"),
+            cash_given_back=_sum_of(cash_refunds, "self_pay_amount"),
+        )
+        .annotate(
+            cash_gap=Round(
+                (F("expected_cash") - F("opening_float") - F("cash_taken") + F("cash_given_back"))
+                * 100
+            )
+        )
+        .filter(~Q(cash_gap=0))
+        .values("pk", "expected_cash", "opening_float", "cash_taken", "cash_given_back")
+    )
+    problems += [
+        "shift {pk}: expected cash {expected_cash}, but float {opening_float} + cash taken "
+        "{cash_taken} − cash given back {cash_given_back} differ".format(**row)
+        for row in _rounded(shifts)
+    ]
+    return problems
+
+
+def _income_problems() -> list[str]:
+    """The income records are the paid bills less their refunds, in total and each record:
+    a payment's parts are its bill's, a refund's the refund's, negative."""
+    problems: list[str] = []
+    income = _cents(IncomeRecord.objects.aggregate(total=Sum("amount"))["total"])
+    paid = _cents(
+        Bill.objects.filter(pay_status__in=PAID_STATUSES).aggregate(total=Sum("total_amount"))[
+            "total"
+        ]
+    )
+    refunded = _cents(Refund.objects.aggregate(total=Sum("amount"))["total"])
+    if income != paid - refunded:
+        problems.append(
+            f"income records total {income}, paid bills total {paid} less refunds {refunded}"
+        )
+    payments = (
+        IncomeRecord.objects.filter(refund__isnull=True)
+        .annotate(
+            amount_gap=_gap("amount", "bill__total_amount"),
+            insurance_gap=_gap("insurance_amount", "bill__insurance_amount"),
+        )
+        .filter(~Q(amount_gap=0) | ~Q(insurance_gap=0))
+        .values("pk", "bill_id", "amount", "insurance_amount")
+    )
+    problems += [
+        "income record {pk}: {amount} (insurance {insurance_amount}) is not its bill "
+        "{bill_id}'s figures".format(**row)
+        for row in _rounded(payments)
+    ]
+    given_back = (
+        IncomeRecord.objects.filter(refund__isnull=False)
+        .annotate(
+            amount_gap=Round((F("amount") + F("refund__amount")) * 100),
+            insurance_gap=Round((F("insurance_amount") + F("refund__insurance_amount")) * 100),
+        )
+        .filter(~Q(amount_gap=0) | ~Q(insurance_gap=0) | ~Q(bill=F("refund__bill")))
+        .values("pk", "refund_id", "amount", "insurance_amount")
+    )
+    problems += [
+        "income record {pk}: {amount} (insurance {insurance_amount}) is not minus its refund "
+        "{refund_id}'s figures".format(**row)
+        for row in _rounded(given_back)
+    ]
+    return problems
+
+
+def _cents(value: Decimal | None) -> Decimal:
+    return (value or Decimal(0)).quantize(CENT)
+
+
+def _rounded(rows: QuerySet, *, quantities: tuple[str, ...] = ()) -> list[dict]:
+    """The first rows, their sums shown as the columns are (SQLite sums as floats): money
+    to the cent, `quantities` to the thousandth."""
+    shown = []
+    for row in rows[:20]:
+        row = dict(row)
+        for name, value in row.items():
+            if isinstance(value, float | Decimal) and name != "pk" and not name.endswith("_id"):
+                step = Decimal("0.001") if name in quantities else CENT
+                row[name] = Decimal(str(value)).quantize(step)
+        shown.append(row)
+    return shown

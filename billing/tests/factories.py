@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from billing.models import Bill, BillLine, IncomeRecord, PayStatus
+from billing.models import Bill, BillLine, CashierShift, IncomeRecord, PayStatus, ShiftStatus
 from clinic.models import FeeCategory, InsuranceClass
 from clinic.tests.factories import FeeItemFactory, InsurancePlanFactory  # noqa: F401
 from visits.models import VisitStatus
@@ -63,3 +63,25 @@ class ChargeFactory(visits_factories.ChargeFactory):
     awaiting payment."""
 
     visit = factory.SubFactory(VisitFactory, status=VisitStatus.AWAITING_PAYMENT)
+
+
+class CashierShiftFactory(factory.django.DjangoModelFactory):
+    """An open cashier shift (float 0) of a new receptionist without one; pass `cashier`
+    for someone else's. Tests that need the open/close rules call billing.cashier."""
+
+    class Meta:
+        model = CashierShift
+
+    cashier = factory.SubFactory("clinic.tests.factories.ReceptionistFactory", shift=False)
+    status = ShiftStatus.OPEN
+    open_cashier = factory.LazyAttribute(lambda o: o.cashier.pk)
+    opened_at = factory.LazyFunction(timezone.now)
+    opening_float = Decimal("0.00")
+
+
+def open_shift_for(user, opening_float="0.00", now=None) -> CashierShift:
+    """The user's open shift: the one they have, or one opened now (billing.cashier, as
+    the counter does). For an administrator who settles or refunds in a test."""
+    from billing.cashier import current_shift, open_shift
+
+    return current_shift(user) or open_shift(by=user, opening_float=opening_float, now=now)

@@ -225,7 +225,7 @@ class TestAccounts:
         assert not AuditEvent.objects.filter(action="user.deleted").exists()
 
     def test_deleting_an_unused_account(self, admin_user):
-        user = ReceptionistFactory(username="temp")
+        user = ReceptionistFactory(username="temp", shift=False)
         pk = user.pk
         delete_account(user=user, by=admin_user)
         assert not User.objects.filter(pk=pk).exists()
