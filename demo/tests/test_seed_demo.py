@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -11,10 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES
-from billing.models import Bill
+from billing.cashier import close_shift, current_shift, shift_report
+from billing.invariants import find_problems
+from billing.models import Bill, CashierShift, Tender
+from billing.services import settle_visit
 from clinic.models import Role, User
 from scheduling.models import Schedule
-from visits.models import VisitStatus
+from visits.models import Visit, VisitStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +98,43 @@ def test_seed_demo_on_a_later_day_tops_the_window_up(monkeypatch):
     last_day = later + dt.timedelta(days=6)
     assert Schedule.objects.filter(work_date=last_day).count() == 18
     assert Schedule.objects.count() == 9 * 2 * 9
+
+
+def test_seed_demo_opens_the_desks_shift_and_pays_its_bills_by_tenders():
+    seed()
+    reception = User.objects.get(username="reception")
+    shift = current_shift(reception)
+    assert shift is not None and shift.opening_float == Decimal("200.00")
+    bills = Bill.objects.all()
+    assert bills.count() == 2
+    for bill in bills:
+        assert bill.shift == shift and bill.tendered_amount == bill.self_pay_amount
+        assert sum(t.amount for t in bill.tenders.all()) == bill.self_pay_amount
+        [income] = bill.income_records.all()
+        assert (income.insurance_amount, income.self_pay_amount) == (
+            bill.insurance_amount,
+            bill.self_pay_amount,
+        )
+    cash = Tender.objects.get(method__code="cash")
+    assert (cash.amount, cash.handed_over, cash.change_given) == (
+        Decimal("36.50"),
+        Decimal("50.00"),
+        Decimal("13.50"),
+    )
+    assert Tender.objects.get(method__code="wechat").reference
+    assert [p for p in find_problems() if not p.startswith("schedule")] == []
+    call_command("rebuild_income_summary", "--check", stdout=StringIO())
+    # The desk takes money at once: the visit awaiting payment settles in her shift.
+    waiting = Visit.objects.get(status=VisitStatus.AWAITING_PAYMENT)
+    bill = settle_visit(visit=waiting, total_amount="50.00", insurance_amount="20.00", by=reception)
+    assert bill.shift == shift
+    assert shift_report(shift).expected_cash == Decimal("266.50")
+
+
+def test_seed_demo_leaves_a_shift_the_desk_closed_today_alone():
+    seed()
+    reception = User.objects.get(username="reception")
+    close_shift(shift=current_shift(reception), counted_cash="236.50", by=reception)
+    seed()
+    assert current_shift(reception) is None
+    assert CashierShift.objects.filter(cashier=reception).count() == 1

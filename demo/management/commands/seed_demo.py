@@ -19,11 +19,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from billing.cashier import TenderInput, current_shift, open_shift, write_tenders
 from billing.models import (
     Bill,
+    CashierShift,
     DailyCategoryIncome,
     DailyIncomeSummary,
     IncomeRecord,
+    PaymentMethod,
     PayStatus,
 )
 from billing.pricing import manual_draft
@@ -139,11 +142,27 @@ PATIENTS = [
 ]
 PATIENT_ACCOUNT_PHONE = "13912345678"
 
+# The demo receptionist's cash float: her shift is open, so that the desk takes money at once.
+DEMO_FLOAT = Decimal("200.00")
+
 
 def demo_reference(day: dt.date, index: int) -> str:
     """A stable, non-sequential-looking booking reference for the day's n-th demo booking."""
     digest = hashlib.sha256(f"clinic-flow-demo:{day.isoformat()}:{index}".encode()).digest()
     return "".join(READABLE_ALPHABET[b % len(READABLE_ALPHABET)] for b in digest[:8])
+
+
+def opening_time(today: dt.date) -> dt.datetime:
+    """When the demo desk opened its shift: 07:30, or an hour ago when earlier (the day's
+    demo bills were paid 25 minutes ago), but that same day."""
+    at = dt.datetime.combine
+    return max(
+        timezone.make_aware(at(today, dt.time.min)),
+        min(
+            timezone.now() - dt.timedelta(hours=1),
+            timezone.make_aware(at(today, dt.time(7, 30))),
+        ),
+    )
 
 
 # The demo screens' keys (README: demo accounts).
@@ -178,6 +197,7 @@ class Command(BaseCommand):
             seed_catalogue()
             self._ranks()
             self._insurance(patients)
+            self._desk_shift(today)
             self._activity(today, patients)
         self.stdout.write(
             self.style.SUCCESS(
@@ -193,6 +213,19 @@ class Command(BaseCommand):
         self.stdout.write("Waiting-room screens (open once on the screen):")
         for code in departments:
             self.stdout.write(f"  /display/{code}/?key={DEMO_SCREEN_KEY.format(code=code)}")
+
+    def _desk_shift(self, today: dt.date) -> CashierShift:
+        """The demo receptionist's open shift (with the demo float): the one she has, else
+        one opened now, as she would at the counter (billing.cashier). A shift she closed
+        today stays closed: she opens the next one on the cashier's page."""
+        cashier = User.objects.get(username="reception")
+        shift = current_shift(cashier)
+        if (
+            shift is None
+            and not CashierShift.objects.filter(cashier=cashier, opened_at__date=today).exists()
+        ):
+            shift = open_shift(by=cashier, opening_float=DEMO_FLOAT, now=opening_time(today))
+        return shift
 
     def _ranks(self) -> None:
         """Each demo doctor's rank, from their title (where none is set yet)."""
@@ -426,19 +459,40 @@ class Command(BaseCommand):
         )
 
         cashier = User.objects.get(username="reception")
-        for paid_visit, total, insurance in (
-            (Visit.objects.get(appointment__reference=demo_reference(today, 5)), "86.50", "50.00"),
-            (left, "120.00", "0.00"),
+        # Today's bills are in her open shift (opened for them if she closed the last one).
+        shift = current_shift(cashier) or open_shift(
+            by=cashier, opening_float=DEMO_FLOAT, now=opening_time(today)
+        )
+        methods = {method.code: method for method in PaymentMethod.objects.all()}
+        for paid_visit, total, insurance, paid_with in (
+            (
+                Visit.objects.get(appointment__reference=demo_reference(today, 5)),
+                "86.50",
+                "50.00",
+                # Cash: ¥50 handed over for ¥36.50, ¥13.50 change.
+                lambda self_pay: TenderInput(methods["cash"], self_pay, Decimal("50.00"), ""),
+            ),
+            (
+                left,
+                "120.00",
+                "0.00",
+                lambda self_pay: TenderInput(
+                    methods["wechat"], self_pay, Decimal(0), "4200002026120600001234"
+                ),
+            ),
         ):
+            self_pay = Decimal(total) - Decimal(insurance)
             bill = Bill.objects.create(
                 visit=paid_visit,
                 total_amount=Decimal(total),
                 insurance_amount=Decimal(insurance),
-                self_pay_amount=Decimal(total) - Decimal(insurance),
+                self_pay_amount=self_pay,
                 estimated_insurance_amount=Decimal(insurance),
                 pay_status=PayStatus.PAID,
                 pay_time=now - dt.timedelta(minutes=25),
                 cashier=cashier,
+                shift=shift,
+                tendered_amount=self_pay,
             )
             # One manual line of its figures, as a bill without charges gets at the desk.
             for line in manual_draft(
@@ -447,11 +501,14 @@ class Command(BaseCommand):
                 reason="Demo bill typed at the desk",
             ).lines:
                 line.as_bill_line(bill).save()
+            write_tenders(bill, shift, [paid_with(self_pay)], today)
             IncomeRecord.objects.create(
                 bill=bill,
                 department_id=paid_visit.department_id,
                 doctor_id=paid_visit.schedule.doctor_id,
                 amount=bill.total_amount,
+                insurance_amount=bill.insurance_amount,
+                self_pay_amount=bill.self_pay_amount,
                 record_date=today,
             )
         self._recount(Schedule.objects.filter(work_date__in=[today, tomorrow]))
