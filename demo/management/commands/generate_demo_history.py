@@ -5,13 +5,26 @@
 For every day of the range (ending yesterday by default) each doctor gets a morning and an
 afternoon schedule in their room; the day's visits spread over them, mostly settled (the
 visit's charges — its doctor's registration fee and a few orders from the fee catalogue —,
-a paid bill of their lines priced with the patient's plan, its income record, often a
-medical record), some left unseen; about a third came from a booking (a completed
-appointment), and some bookings were cancelled or missed. The rows obey the clinic's rules:
-the bill identity, each bill the sum of its lines, one bill and one income record per
-settled visit, unique queue numbers per schedule, places taken equal to the visits that
-hold them. Rows are written with bulk inserts, a week per transaction; the daily income
-summaries are rebuilt for the range at the end.
+a paid bill of their lines priced with the patient's plan, its income record with its
+insurance and self-pay parts, often a medical record), some left unseen; about a third came
+from a booking (a completed appointment), and some bookings were cancelled or missed.
+
+The money goes through the cashier's day: each day every cashier (the first few active
+receptionists; one is created when the clinic has none) works one shift, opened with a
+float before the morning and closed at the day's end with the drawer counted (as expected,
+but now and then a little over or short, with a note). Each bill is in its cashier's shift,
+its self-pay part paid by tenders: mostly cash (handed over and change), some WeChat Pay,
+Alipay or bank card with a reference, some cash and WeChat together. About one bill in 200
+(`--refund-share`) has one line refunded, whole or in part, later that day in the same
+shift, with a reason: the refund and its line, a negative income record, the bill's and
+the line's refunded figures and status; the statistics are net.
+
+The rows obey the clinic's rules (`check_invariants`): the bill identity, each bill the sum
+of its lines and its tenders its self-pay part, one bill and one payment income record per
+settled visit, refunds within what was paid, each closed shift's expected cash, unique
+queue numbers per schedule, places taken equal to the visits that hold them. Rows are
+written with bulk inserts, a week per transaction; the daily income summaries are rebuilt
+for the range at the end.
 
 It does not need the demo seed: it uses the clinic's active doctors and their rooms when
 there are any, and otherwise creates the demo departments, rooms and doctors. Days that
@@ -27,7 +40,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -38,12 +51,18 @@ from appointments.models import Appointment, AppointmentStatus
 from billing.models import (
     Bill,
     BillLine,
+    CashierShift,
     DailyCategoryIncome,
     DailyIncomeSummary,
     IncomeRecord,
+    PaymentMethod,
     PayStatus,
+    Refund,
+    RefundLine,
+    ShiftStatus,
+    Tender,
 )
-from billing.pricing import price_visit
+from billing.pricing import BillDraft, price_visit
 from clinic.codes import READABLE_ALPHABET, random_code
 from clinic.models import (
     Department,
@@ -64,7 +83,7 @@ from clinic.models import (
 )
 from clinic.validators import resident_id_check_char
 from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS, TITLES_EN
-from scheduling.models import Schedule, TimeSlot, slot_bounds
+from scheduling.models import Schedule, TimeSlot, slot_bounds, slot_hours
 from visits.models import Charge, ChargeKind, MedicalRecord, Visit, VisitDailySummary, VisitStatus
 
 BATCH_SIZE = 2000
@@ -82,6 +101,32 @@ RECORD_SHARE = 0.7
 # Doctor's orders per settled visit (beside the registration fee), and their quantities.
 ORDERS_PER_VISIT = (0, 4)
 ORDER_QUANTITIES = (1, 1, 1, 2, 3)
+# The cashier's day: shifts per day (one per cashier), the float, how self-pay is paid.
+CASHIERS_PER_DAY = 3
+OPENING_FLOATS = (Decimal("200.00"), Decimal("300.00"), Decimal("500.00"))
+# (way, share): cash, an electronic method alone, or cash and WeChat together.
+TENDER_MIX = (("cash", 0.55), ("wechat", 0.2), ("alipay", 0.1), ("card", 0.07), ("split", 0.08))
+# Cash is handed over exactly, or in notes of 10, 50 or 100 (change given).
+CASH_NOTES = (None, Decimal(10), Decimal(50), Decimal(100))
+# A drawer counted over or short (rarely), by how much, and why.
+OVER_SHORT_SHARE = 0.03
+OVER_SHORT = (Decimal("-0.50"), Decimal("-1.00"), Decimal("-2.00"), Decimal("0.50"), Decimal(1))
+OVER_SHORT_NOTES = (
+    "找零时多给了患者",
+    "硬币不足，零头未收",
+    "点钞有误，已报主管",
+    "患者多付零钱未退",
+)
+REFUND_SHARE = 0.005
+REFUND_REASONS = (
+    "药品未取，患者退药",
+    "检查未做，退检查费",
+    "重复收费",
+    "医生取消医嘱",
+    "患者放弃治疗",
+)
+CARD_REFERENCE_DIGITS = 12
+ZERO = Decimal("0.00")
 # Used when the demo catalogue (demo.catalogue) is not there: a few items and plans.
 FALLBACK_ITEMS = (
     ("GH001", "普通挂号费", FeeCategory.REGISTRATION, "次", "10.00", InsuranceClass.A),
@@ -123,6 +168,21 @@ class Post:
 
 
 @dataclass
+class Settled:
+    """A settled visit before it is written: its bill, charges and lines (the draft), the
+    cashier who took the money, the tenders, and the refund it will have, if any."""
+
+    bill: Bill
+    charges: list[Charge]
+    draft: BillDraft
+    cashier: User
+    tenders: list[Tender] = field(default_factory=list)
+    refund: Refund | None = None
+    refunded_line: int = 0  # the index of the refunded line in draft.lines
+    refund_line: RefundLine | None = None
+
+
+@dataclass
 class Tally:
     days: int = 0
     skipped_days: int = 0
@@ -133,6 +193,9 @@ class Tally:
     charges: int = 0
     records: int = 0
     patients: int = 0
+    shifts: int = 0
+    tenders: int = 0
+    refunds: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -186,11 +249,20 @@ class Command(BaseCommand):
             help="size of the patient pool (default: 10 × visits per day, at least 100)",
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable)")
+        parser.add_argument(
+            "--refund-share",
+            type=float,
+            default=REFUND_SHARE,
+            help=f"share of bills with a refund ({REFUND_SHARE})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         days, per_day = options["days"], options["visits_per_day"]
         if days < 1 or per_day < 0:
             raise CommandError("--days must be at least 1 and --visits-per-day at least 0.")
+        if not 0 <= options["refund_share"] <= 1:
+            raise CommandError("--refund-share is a share between 0 and 1.")
+        self.refund_share = options["refund_share"]
         end = options["end_date"] or timezone.localdate() - dt.timedelta(days=1)
         start = end - dt.timedelta(days=days - 1)
         self.rng = random.Random(options["seed"])
@@ -199,9 +271,13 @@ class Command(BaseCommand):
 
         posts = self._posts()
         self._catalogue()
-        self.cashier = (
-            User.objects.filter(role=Role.RECEPTIONIST, is_active=True).order_by("pk").first()
-        )
+        self.cashiers = self._cashiers()
+        self.methods = {method.code: method for method in PaymentMethod.objects.all()}
+        if missing := {"cash", "wechat", "alipay", "card"} - set(self.methods):
+            raise CommandError(
+                "Payment methods missing (billing migration 0007 adds them): "
+                + ", ".join(sorted(missing))
+            )
         self.patients = self._patient_pool(options["patients"] or max(100, 10 * per_day))
         self.tag = self._run_tag()
         self.references = 0
@@ -236,13 +312,31 @@ class Command(BaseCommand):
                 f"History {start} – {end}: {t.days} days ({t.skipped_days} skipped: they had "
                 f"schedules), {t.schedules} schedules, {t.visits} visits, {t.appointments} "
                 f"appointments, {t.bills} paid bills ({t.charges} charges), {t.records} medical "
-                f"records, "
+                f"records, {t.shifts} cashier shifts, {t.tenders} tenders, {t.refunds} refunds, "
                 f"{t.patients} new patients; {summary_rows} summary rows. "
                 f"{elapsed:.1f} s ({t.visits / elapsed:.0f} visits/s)."
             )
         )
 
     # --- The clinic ---------------------------------------------------------------------
+
+    def _cashiers(self) -> list[User]:
+        """The first few active receptionists: each works one shift a day. A clinic without
+        one gets a history cashier (no password: nobody signs in as them)."""
+        cashiers = list(
+            User.objects.filter(role=Role.RECEPTIONIST, is_active=True).order_by("pk")[
+                :CASHIERS_PER_DAY
+            ]
+        )
+        if not cashiers:
+            cashier, created = User.objects.get_or_create(
+                username="history-cashier", defaults={"role": Role.RECEPTIONIST}
+            )
+            if created:
+                cashier.set_unusable_password()
+                cashier.save(update_fields=["password"])
+            cashiers = [cashier]
+        return cashiers
 
     def _catalogue(self) -> None:
         """The fee catalogue and insurance plans the visits are charged from: the demo
@@ -517,8 +611,7 @@ class Command(BaseCommand):
                 visit.appointment_id = visit.appointment.pk
         bulk_create(Visit, visits, ("schedule_id", "queue_number"))
 
-        bills: list[Bill] = []
-        visit_charges: list[list[Charge]] = []
+        settled: list[Settled] = []
         records: list[MedicalRecord] = []
         # Bill numbers: the payment date, this run's tag and the day's count. Days that
         # already had schedules are skipped, so an earlier run never paid on the same date.
@@ -526,25 +619,28 @@ class Command(BaseCommand):
             if visit.status != VisitStatus.LEFT:
                 continue
             charges = self._charges(visit, visit.schedule.doctor)
-            visit_charges.append(charges)
             plan = self.plans.get(visit.patient.insurance_plan_id)
             draft = price_visit(charges, plan)
             pay_time = visit.finished_at + dt.timedelta(minutes=rng.randrange(2, 20))
-            bills.append(
-                Bill(
-                    visit=visit,
-                    number=f"B{timezone.localdate(pay_time, tz):%Y%m%d}-{self.tag}"
-                    f"{base31(number, 4)}",
-                    total_amount=draft.total,
-                    insurance_amount=draft.insured,
-                    self_pay_amount=draft.self_pay,
-                    estimated_insurance_amount=draft.insured,
-                    insurance_plan_name=draft.plan_name,
-                    pay_status=PayStatus.PAID,
-                    pay_time=pay_time,
-                    cashier=self.cashier,
-                )
+            cashier = rng.choice(self.cashiers)
+            bill = Bill(
+                visit=visit,
+                number=f"B{timezone.localdate(pay_time, tz):%Y%m%d}-{self.tag}{base31(number, 4)}",
+                total_amount=draft.total,
+                insurance_amount=draft.insured,
+                self_pay_amount=draft.self_pay,
+                estimated_insurance_amount=draft.insured,
+                insurance_plan_name=draft.plan_name,
+                pay_status=PayStatus.PAID,
+                pay_time=pay_time,
+                cashier=cashier,
+                tendered_amount=draft.self_pay,
             )
+            paid = Settled(bill=bill, charges=charges, draft=draft, cashier=cashier)
+            paid.tenders = self._tenders(bill)
+            if rng.random() < self.refund_share:
+                self._refund(paid, number)
+            settled.append(paid)
             if rng.random() < RECORD_SHARE:
                 complaint, diagnosis, plan = rng.choice(DIAGNOSES)
                 records.append(
@@ -556,21 +652,13 @@ class Command(BaseCommand):
                         updated_by=None,
                     )
                 )
+        shifts = self._shifts(day, settled)
+        bills = [paid.bill for paid in settled]
+        for bill in bills:
+            bill.shift_id = bill.shift.pk
         bulk_create(Bill, bills, ("number",))
-        self._write_charges_and_lines(bills, visit_charges)
-        bulk_create(
-            IncomeRecord,
-            [
-                IncomeRecord(
-                    bill=bill,
-                    department_id=bill.visit.department_id,
-                    doctor_id=bill.visit.schedule.doctor_id,
-                    amount=bill.total_amount,
-                    record_date=timezone.localdate(bill.pay_time, tz),
-                )
-                for bill in bills
-            ],
-        )
+        self._write_charges_and_lines(settled)
+        self._write_money(settled)
         bulk_create(MedicalRecord, records)
         t = self.tally
         t.days += 1
@@ -579,10 +667,12 @@ class Command(BaseCommand):
         t.appointments += len(appointments)
         t.bills += len(bills)
         t.records += len(records)
+        t.shifts += len(shifts)
 
-    def _write_charges_and_lines(self, bills: list[Bill], visit_charges: list[list]) -> None:
-        """The settled visits' charges, then each bill's lines priced from them (the
-        bill's figures were priced from the same charges)."""
+    def _write_charges_and_lines(self, settled: list[Settled]) -> None:
+        """The settled visits' charges, then each bill's lines as priced from them (the
+        bill's figures are the same draft's), with what a refund gave back of them."""
+        visit_charges = [paid.charges for paid in settled]
         charges = [charge for group in visit_charges for charge in group]
         for charge in charges:
             charge.visit_id = charge.visit.pk
@@ -600,11 +690,263 @@ class Command(BaseCommand):
                 for charge, pk in zip(group, by_visit[group[0].visit_id], strict=True):
                     charge.pk = charge.id = pk
         lines = []
-        for bill, group in zip(bills, visit_charges, strict=True):
-            plan = self.plans.get(bill.visit.patient.insurance_plan_id)
-            lines += [line.as_bill_line(bill) for line in price_visit(group, plan).lines]
-        bulk_create(BillLine, lines)
+        for paid in settled:
+            bill_lines = [line.as_bill_line(paid.bill) for line in paid.draft.lines]
+            for line in bill_lines:
+                line.bill_id = paid.bill.pk
+                line.charge_id = line.charge.pk
+            if paid.refund_line is not None:
+                refunded = bill_lines[paid.refunded_line]
+                refunded.refunded_quantity = paid.refund_line.quantity
+                refunded.refunded_amount = paid.refund_line.amount
+                refunded.refunded_insured_amount = paid.refund_line.insured_amount
+                paid.refund_line.bill_line = refunded
+            lines += bill_lines
+        bulk_create(BillLine, lines, ("charge_id",))
         self.tally.charges += len(charges)
+
+    def _write_money(self, settled: list[Settled]) -> None:
+        """The tenders, the refunds with their lines, and the income records: a payment's
+        on its day, a refund's (negative) on the refund's."""
+        tz = timezone.get_default_timezone()
+        tenders = []
+        for paid in settled:
+            for tender in paid.tenders:
+                tender.bill_id = paid.bill.pk
+                tender.shift_id = paid.bill.shift_id
+            tenders += paid.tenders
+        bulk_create(Tender, tenders)
+        refunded = [paid for paid in settled if paid.refund is not None]
+        for paid in refunded:
+            paid.refund.bill_id = paid.bill.pk
+            paid.refund.shift_id = paid.bill.shift_id
+        bulk_create(Refund, [paid.refund for paid in refunded], ("number",))
+        for paid in refunded:
+            paid.refund_line.refund_id = paid.refund.pk
+            paid.refund_line.bill_line_id = paid.refund_line.bill_line.pk
+        bulk_create(RefundLine, [paid.refund_line for paid in refunded])
+        income = []
+        for paid in settled:
+            bill = paid.bill
+            payment = IncomeRecord(
+                bill_id=bill.pk,
+                department_id=bill.visit.department_id,
+                doctor_id=bill.visit.schedule.doctor_id,
+                amount=bill.total_amount,
+                insurance_amount=bill.insurance_amount,
+                self_pay_amount=bill.self_pay_amount,
+                record_date=timezone.localdate(bill.pay_time, tz),
+            )
+            income.append(payment)
+            refund = paid.refund
+            if refund is not None:
+                income.append(
+                    IncomeRecord(
+                        bill_id=bill.pk,
+                        refund_id=refund.pk,
+                        department_id=payment.department_id,
+                        doctor_id=payment.doctor_id,
+                        amount=-refund.amount,
+                        insurance_amount=-refund.insurance_amount,
+                        self_pay_amount=-refund.self_pay_amount,
+                        record_date=refund.record_date,
+                    )
+                )
+        bulk_create(IncomeRecord, income)
+        self.tally.tenders += len(tenders)
+        self.tally.refunds += len(refunded)
+
+    # --- The cashier's day --------------------------------------------------------------
+
+    def _tenders(self, bill: Bill) -> list[Tender]:
+        """How the bill's self-pay part was paid (nothing to pay, no tender): cash with
+        the change, an electronic method with its reference, or cash and WeChat."""
+        rng = self.rng
+        amount = bill.self_pay_amount
+        if not amount:
+            return []
+        roll, way = rng.random(), TENDER_MIX[-1][0]
+        for name, share in TENDER_MIX:
+            if roll < share:
+                way = name
+                break
+            roll -= share
+        record_date = timezone.localdate(bill.pay_time)
+        if way == "split" and amount > 20:
+            # Some notes in cash (exactly, no change), the rest by WeChat.
+            cash = min(
+                (note for note in (Decimal(100), Decimal(50), Decimal(20), Decimal(10))
+                 if note < amount),
+                key=lambda note: abs(amount / 2 - note),
+            )  # fmt: skip
+            return [
+                self._cash(cash, record_date, exact=True),
+                self._electronic("wechat", amount - cash, record_date),
+            ]
+        if way in ("cash", "split"):
+            return [self._cash(amount, record_date)]
+        return [self._electronic(way, amount, record_date)]
+
+    def _cash(self, amount: Decimal, record_date: dt.date, *, exact: bool = False) -> Tender:
+        note = None if exact else self.rng.choice(CASH_NOTES)
+        handed_over = (
+            amount
+            if note is None
+            else (amount / note).to_integral_value(rounding=ROUND_CEILING) * note
+        )
+        return Tender(
+            method=self.methods["cash"],
+            amount=amount,
+            handed_over=handed_over,
+            change_given=handed_over - amount,
+            record_date=record_date,
+        )
+
+    def _electronic(self, code: str, amount: Decimal, record_date: dt.date) -> Tender:
+        """A fake but well-formed reference: WeChat's 28-digit transaction id, Alipay's
+        trade number (date first), a card payment's 12-digit retrieval reference."""
+        rng = self.rng
+        reference = {
+            "wechat": lambda: f"42000{rng.randrange(10**23):023d}",
+            "alipay": lambda: f"{record_date:%Y%m%d}22001{rng.randrange(10**15):015d}",
+            "card": lambda: f"{rng.randrange(10**CARD_REFERENCE_DIGITS):012d}",
+        }[code]()
+        return Tender(
+            method=self.methods[code],
+            amount=amount,
+            handed_over=ZERO,
+            change_given=ZERO,
+            reference=reference,
+            record_date=record_date,
+        )
+
+    def _refund(self, paid: Settled, number: int) -> None:
+        """One line of the bill given back, whole or in part, later that day by the same
+        cashier in the same shift: figures as billing.refunds computes them (the line's
+        share of its amount and insured part; a refund that completes the bill takes what
+        is left), paid back by cash, or by the method that paid the bill alone."""
+        rng = self.rng
+        bill = paid.bill
+        choices = [index for index, line in enumerate(paid.draft.lines) if line.amount > 0]
+        if not choices:
+            return
+        index = rng.choice(choices)
+        line = paid.draft.lines[index]
+        whole = line.quantity
+        quantity = whole
+        if whole >= 2 and whole == whole.to_integral_value() and rng.random() < 0.5:
+            quantity = Decimal(rng.randrange(1, int(whole)))
+        if quantity == whole:
+            amount, insured = line.amount, line.insured_amount
+        else:
+            amount = (line.amount * quantity / whole).quantize(CENT, rounding=ROUND_HALF_UP)
+            insured = min(
+                (line.insured_amount * quantity / whole).quantize(CENT, rounding=ROUND_HALF_UP),
+                amount,
+            )
+        completes = quantity == whole and len(paid.draft.lines) == 1
+        insurance = bill.insurance_amount if completes else insured
+        self_pay = amount - insurance
+        method = None
+        if self_pay:
+            electronic = [t for t in paid.tenders if not t.method.is_cash]
+            method = self.methods["cash"]
+            if len(paid.tenders) == 1 and electronic:
+                method = electronic[0].method
+        refunded_at = min(
+            bill.pay_time + dt.timedelta(minutes=rng.randrange(10, 120)),
+            timezone.make_aware(
+                dt.datetime.combine(timezone.localdate(bill.pay_time), dt.time(23, 0))
+            ),
+        )
+        paid.refund = Refund(
+            number=f"R{timezone.localdate(refunded_at):%Y%m%d}-{self.tag}{base31(number, 4)}",
+            method=method,
+            amount=amount,
+            insurance_amount=insurance,
+            self_pay_amount=self_pay,
+            reason=rng.choice(REFUND_REASONS),
+            reference=paid.tenders[0].reference if method and not method.is_cash else "",
+            record_date=timezone.localdate(refunded_at),
+            created_by=paid.cashier,
+            created_at=refunded_at,
+        )
+        paid.refunded_line = index
+        paid.refund_line = RefundLine(
+            category=line.category,
+            quantity=quantity,
+            amount=amount,
+            insured_amount=insured,
+            self_pay_amount=amount - insured,
+        )
+        bill.refunded_amount = amount
+        bill.refunded_insurance_amount = insurance
+        bill.refunded_self_pay_amount = self_pay
+        bill.pay_status = PayStatus.REFUNDED if completes else PayStatus.PARTIALLY_REFUNDED
+
+    def _shifts(self, day: dt.date, settled: list[Settled]) -> list[CashierShift]:
+        """One shift per cashier for the day, written closed: opened before the morning
+        (or the day's first payment), closed at the day's end (after its last payment or
+        refund), the drawer counted as expected but now and then a little over or short,
+        with a note. Each bill gets its cashier's shift."""
+        rng = self.rng
+        tz = timezone.get_default_timezone()
+        morning, _noon = slot_hours(TimeSlot.MORNING)
+        _start, evening = slot_hours(TimeSlot.AFTERNOON)
+        day_start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
+        day_end = timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59)), tz)
+        opening = timezone.make_aware(dt.datetime.combine(day, morning), tz)
+        closing = timezone.make_aware(dt.datetime.combine(day, evening), tz)
+        shifts = []
+        for cashier in self.cashiers:
+            mine = [paid for paid in settled if paid.cashier is cashier]
+            times = [paid.bill.pay_time for paid in mine] + [
+                paid.refund.created_at for paid in mine if paid.refund is not None
+            ]
+            float_ = rng.choice(OPENING_FLOATS)
+            cash = sum(
+                (t.amount for paid in mine for t in paid.tenders if t.method.is_cash), ZERO
+            ) - sum(
+                (
+                    paid.refund.self_pay_amount
+                    for paid in mine
+                    if paid.refund is not None
+                    and paid.refund.method is not None
+                    and paid.refund.method.is_cash
+                ),
+                ZERO,
+            )
+            expected = float_ + cash
+            difference, note = ZERO, ""
+            if rng.random() < OVER_SHORT_SHARE:
+                difference, note = rng.choice(OVER_SHORT), rng.choice(OVER_SHORT_NOTES)
+            shift = CashierShift(
+                cashier=cashier,
+                status=ShiftStatus.CLOSED,
+                open_cashier=None,
+                opened_at=max(
+                    day_start,
+                    min([opening - dt.timedelta(minutes=30)] + [
+                        t - dt.timedelta(minutes=5) for t in times
+                    ]),
+                ),
+                opening_float=float_,
+                closed_at=min(
+                    day_end,
+                    max([closing + dt.timedelta(minutes=30)] + [
+                        t + dt.timedelta(minutes=10) for t in times
+                    ]),
+                ),
+                closed_by=cashier,
+                expected_cash=expected,
+                counted_cash=expected + difference,
+                cash_difference=difference,
+                close_note=note,
+            )  # fmt: skip
+            for paid in mine:
+                paid.bill.shift = shift
+            shifts.append(shift)
+        return bulk_create(CashierShift, shifts, ("cashier_id", "opened_at"))
 
     def _appointment(
         self, patient: Patient, schedule: Schedule, expected: dt.datetime, status: str

@@ -214,16 +214,20 @@ class Command(BaseCommand):
         for code in departments:
             self.stdout.write(f"  /display/{code}/?key={DEMO_SCREEN_KEY.format(code=code)}")
 
-    def _desk_shift(self, today: dt.date) -> CashierShift:
+    def _desk_shift(self, today: dt.date) -> CashierShift | None:
         """The demo receptionist's open shift (with the demo float): the one she has, else
         one opened now, as she would at the counter (billing.cashier). A shift she closed
         today stays closed: she opens the next one on the cashier's page."""
         cashier = User.objects.get(username="reception")
         shift = current_shift(cashier)
-        if (
-            shift is None
-            and not CashierShift.objects.filter(cashier=cashier, opened_at__date=today).exists()
-        ):
+        # A range, not __date: MariaDB without time zone tables answers NULL to CONVERT_TZ.
+        midnight = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+        opened_today = CashierShift.objects.filter(
+            cashier=cashier,
+            opened_at__gte=midnight,
+            opened_at__lt=midnight + dt.timedelta(days=1),
+        )
+        if shift is None and not opened_today.exists():
             shift = open_shift(by=cashier, opening_float=DEMO_FLOAT, now=opening_time(today))
         return shift
 
