@@ -564,7 +564,7 @@ class TestAccounts:
         assert audit_trail() == []
 
     def test_deleting_an_account(self, admin_client, admin_user):
-        user = ReceptionistFactory()
+        user = ReceptionistFactory(shift=False)
         pk = user.pk
         assert_saved(admin_client.post(admin_url(User, "delete", pk), {"post": "yes"}))
         assert not User.objects.filter(pk=pk).exists()

@@ -70,6 +70,7 @@ from billing import models as billing_models
 from billing.exceptions import AlreadySettled, InvalidAmounts
 from billing.models import Bill, IncomeRecord, PayStatus
 from billing.services import settle_visit
+from billing.tests.factories import CashierShiftFactory
 from clinic.exceptions import (
     ClinicError,
     InvalidInput,
@@ -297,6 +298,8 @@ class ClinicWorkflow(RuleBasedStateMachine):
             "outside doctor": DoctorUserFactory(),  # works in another department
             **{key: PatientUserFactory() for key in PATIENTS},
         }
+        # The manager takes money at the counter too: in a cashier shift of their own.
+        CashierShiftFactory(cashier=self.users["admin"])
         self.patients = {key: Patient.objects.get(user=self.users[key]) for key in PATIENTS}
         self.patients["no account"] = PatientFactory()
         doctor_a, doctor_b = self.users["doctor A"].employee, self.users["doctor B"].employee

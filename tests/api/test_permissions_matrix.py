@@ -18,7 +18,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from clinic.models import FeeCategory, FeeItem
+from billing.tests.factories import open_shift_for
+from clinic.models import FeeCategory, FeeItem, Role
 from clinic.tests.factories import TEST_PASSWORD, FeeItemFactory, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
 from tests.support import WORK_DAY, clinic_time
@@ -154,6 +155,8 @@ def _start_waiting(day: ClinicDay, user: Any) -> Call:
 
 
 def _pay(day: ClinicDay, user: Any) -> Call:
+    if user is not None and user.role == Role.ADMIN:
+        open_shift_for(user)  # a manager takes money in a shift of their own, as the desk does
     return Call(
         kwargs={"visit_id": day.awaiting_payment.pk},
         body={"total_amount": "120.00", "insurance_amount": 70},
