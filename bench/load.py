@@ -6,8 +6,9 @@ What it does, in order:
 
 1. Creates its own database (`clinic_load_bench`; the one in DATABASE_URL is never written),
    migrates it and seeds a realistic clinic: 9 departments with 2 doctors and 2 rooms each,
-   8 receptionists, an administrator, 100,000 patients, a year of history
-   (`generate_demo_history`), today's schedules with appointments waiting for check-in, and
+   8 receptionists (each with today's cashier shift open: payments are tenders in it), an
+   administrator, 100,000 patients, a year of history (`generate_demo_history`: shifts,
+   tenders and a few refunds too), today's schedules with appointments waiting for check-in, and
    the coming days' schedules for booking.
 2. Starts gunicorn (gunicorn.conf.py: gthread workers, see the README) on 127.0.0.1 with
    production settings against that database.
@@ -89,6 +90,10 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 STORM_PLACES, STORM_TAKEN, STORM_REQUESTS = 40, 30, 200
 BOOKING_DAYS = 3  # bookings go to the next 3 days, morning and afternoon
 POLL_SECONDS = 5.0
+
+
+# The cash float each bench cashier opens their shift with.
+DESK_FLOAT = "500.00"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -434,6 +439,12 @@ def seed(args: argparse.Namespace) -> Plan:
         seed=args.seed,
         stdout=sys.stderr,
     )
+    # The front desk's cashiers open today's shifts (with their float) before taking money:
+    # every payment of the mixed hour is a tender in its cashier's open shift.
+    from billing.cashier import open_shift
+
+    for desk_user in desk_users:
+        open_shift(by=desk_user, opening_float=DESK_FLOAT, now=at(today, 6))
 
     # Today: morning schedules with room for the day's check-ins and walk-ins; the coming
     # days: morning and afternoon schedules for bookings; one storm schedule nearly full.

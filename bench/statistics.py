@@ -237,11 +237,14 @@ def load(args: argparse.Namespace, watch: Stopwatch) -> None:
                 args.income,
                 lambda first, last: execute(
                     "INSERT INTO billing_bill (id, visit_id, number, total_amount, "  # noqa: S608 (integers only)
-                    "insurance_amount, self_pay_amount, pay_status, pay_time, cashier_id, "
-                    "created_at) "
+                    "insurance_amount, self_pay_amount, estimated_insurance_amount, "
+                    "insurance_override_reason, insurance_plan_name, pay_status, pay_time, "
+                    "cashier_id, shift_id, tendered_amount, refunded_amount, "
+                    "refunded_insurance_amount, refunded_self_pay_amount, created_at) "
                     "SELECT v.id, v.id, CONCAT('B', DATE_FORMAT(v.visit_date, '%Y%m%d'), '-', "
-                    "v.id), t.total, t.insurance, t.total - t.insurance, 'paid', "
-                    "v.check_in_time + INTERVAL 1 HOUR, NULL, NOW(6) "
+                    "v.id), t.total, t.insurance, t.total - t.insurance, t.insurance, '', '', "
+                    "'paid', v.check_in_time + INTERVAL 1 HOUR, NULL, NULL, NULL, 0, 0, 0, "
+                    "NOW(6) "
                     "FROM visits_visit v JOIN (SELECT seq, ((seq * 7919) MOD 50000) / 100 AS "
                     "total, ROUND(((seq * 7919) MOD 50000) / 100 * (seq MOD 8) / 10, 2) AS "
                     f"insurance FROM seq_{first}_to_{last}) t ON t.seq = v.id "
@@ -256,13 +259,17 @@ def load(args: argparse.Namespace, watch: Stopwatch) -> None:
             lambda: in_chunks(
                 args.income,
                 lambda first, last: execute(
-                    "INSERT INTO billing_incomerecord (id, bill_id, department_id, doctor_id, "  # noqa: S608 (integers only)
-                    "amount, record_date, created_at) "
-                    f"SELECT seq, seq, ((({income_schedule} - 1) DIV 2) MOD %s) MOD %s + 1, "
-                    f"(({income_schedule} - 1) DIV 2) MOD %s + 1, "
-                    "((seq * 7919) MOD 50000) / 100, "
+                    "INSERT INTO billing_incomerecord (id, bill_id, refund_id, department_id, "  # noqa: S608 (integers only)
+                    "doctor_id, amount, insurance_amount, self_pay_amount, record_date, "
+                    "created_at) "
+                    f"SELECT seq, seq, NULL, ((({income_schedule} - 1) DIV 2) MOD %s) MOD %s + 1, "
+                    f"(({income_schedule} - 1) DIV 2) MOD %s + 1, t.total, t.insurance, "
+                    "t.total - t.insurance, "
                     f"%s + INTERVAL (({income_schedule} - 1) DIV (2 * %s)) DAY, NOW(6) "
-                    f"FROM seq_{first}_to_{last}",
+                    # The bill's figures (the same arithmetic): its parts are the record's.
+                    "FROM (SELECT seq, ((seq * 7919) MOD 50000) / 100 AS total, "
+                    "ROUND(((seq * 7919) MOD 50000) / 100 * (seq MOD 8) / 10, 2) AS insurance "
+                    f"FROM seq_{first}_to_{last}) t",
                     [doctors, args.departments, doctors, FIRST_DAY, doctors],
                 ),
             ),
@@ -340,8 +347,8 @@ def baseline(args: argparse.Namespace) -> tuple[float, str]:
         .annotate(
             payments=Count("id"),
             total=Sum("amount"),
-            insurance=Sum("bill__insurance_amount"),
-            self_pay=Sum("bill__self_pay_amount"),
+            insurance=Sum("insurance_amount"),
+            self_pay=Sum("self_pay_amount"),
         )
         .order_by("record_date")
     )
