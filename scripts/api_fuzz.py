@@ -7,7 +7,9 @@ request beyond what scripts/schemathesis.toml allows fails it (exit status 1).
     DATABASE_URL=mysql://USER:PASSWORD@127.0.0.1:3306/clinic python scripts/api_fuzz.py
 
 It serves its own database (`test_clinic_fuzz` on the server of DATABASE_URL, dropped
-afterwards; an SQLite file when DATABASE_URL is unset), seeded with `seed_demo`.
+afterwards; an SQLite file when DATABASE_URL is unset), seeded with `seed_demo`: the demo
+receptionist's cashier shift is open there, so that her payments can succeed (an
+administrator has none: theirs are refused with 409 no_open_shift, as documented).
 """
 
 from __future__ import annotations
