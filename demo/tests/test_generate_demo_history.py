@@ -155,6 +155,7 @@ def test_history_pays_through_cashier_shifts_tenders_and_some_refunds():
     # Refunds: one line each, with a reason; the bill refunded in part or in whole.
     refunds = Refund.objects.all()
     assert refunds.exists() and f"{refunds.count()} refunds" in out
+    assert refunds.filter(bill__pay_status=PayStatus.PARTIALLY_REFUNDED).exists()
     for refund in refunds.select_related("bill"):
         [line] = refund.lines.all()
         assert refund.reason and refund.shift_id == refund.bill.shift_id
