@@ -1,0 +1,374 @@
+"""The cashier's pages: tenders on the payment page, the shift panel and its close report,
+the manager's day end with the reopening of a shift, and the receipt's tenders."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.cashier import close_shift, open_shift
+from billing.models import Bill, CashierShift, IncomeRecord, ShiftStatus, Tender
+from billing.tests.factories import BillFactory, IncomeRecordFactory
+from clinic.models import AuditEvent
+from clinic.tests.factories import AdminUserFactory, ReceptionistFactory
+from visits.models import VisitStatus
+from visits.tests.factories import VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+SHIFT = reverse("billing:shift")
+DAY_END = reverse("billing:day-end")
+
+
+def text(html: bytes | str) -> str:
+    if isinstance(html, bytes):
+        html = html.decode()
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+@pytest.fixture
+def client(client):
+    """Pages in English: the tests compare text."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def cashier(db):
+    return ReceptionistFactory(shift=False)
+
+
+@pytest.fixture
+def desk(client, cashier):
+    client.force_login(cashier)
+    return client
+
+
+@pytest.fixture
+def visit():
+    return VisitFactory(status=VisitStatus.AWAITING_PAYMENT)
+
+
+def pay_url(visit) -> str:
+    return reverse("billing:pay", args=[visit.pk])
+
+
+def typed(total="86.50", insurance="50.00", **extra) -> dict:
+    """A visit without charges: the desk types the total and insurance (self-pay 36.50)."""
+    return {"total_amount": total, "insurance_amount": insurance, **extra}
+
+
+def nothing_written(visit) -> None:
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.AWAITING_PAYMENT
+    assert not Bill.objects.exists() and not Tender.objects.exists()
+    assert not IncomeRecord.objects.exists()
+
+
+# --- The shift panel --------------------------------------------------------------------
+
+
+class TestShiftPanel:
+    def test_without_a_shift_the_panel_offers_to_open_one(self, desk):
+        html = desk.get(SHIFT).content.decode()
+        assert 'name="opening_float"' in html and reverse("billing:shift-open") in html
+        assert 'for="id_opening_float"' in html
+
+    def test_opening_the_shift_with_its_float(self, desk, cashier):
+        response = desk.post(reverse("billing:shift-open"), {"opening_float": "200.00"})
+        assert response.status_code == 302 and response["Location"] == SHIFT
+        shift = CashierShift.objects.get(cashier=cashier)
+        assert shift.is_open and shift.opening_float == Decimal("200.00")
+        page = text(desk.get(SHIFT).content)
+        assert "¥200.00" in page and "Close the shift" in page
+
+    def test_a_bad_float_is_a_field_error_and_opens_nothing(self, desk, cashier):
+        response = desk.post(reverse("billing:shift-open"), {"opening_float": "-5"})
+        assert response.status_code == 400
+        assert "errorlist" in response.content.decode()
+        assert not CashierShift.objects.exists()
+
+    def test_a_second_open_is_refused_with_409(self, desk, cashier):
+        open_shift(by=cashier, opening_float="10")
+        response = desk.post(reverse("billing:shift-open"), {"opening_float": "20"})
+        assert response.status_code == 409
+        assert CashierShift.objects.count() == 1
+
+    def test_opening_from_the_payment_page_goes_back_to_it(self, desk, visit):
+        response = desk.post(
+            reverse("billing:shift-open"), {"opening_float": "0", "next": pay_url(visit)}
+        )
+        assert response["Location"] == pay_url(visit)
+        outside = desk.post(
+            reverse("billing:shift-open"), {"opening_float": "0", "next": "https://evil.example/"}
+        )
+        assert outside.status_code == 409  # already open; and never sent elsewhere
+
+    def test_running_totals_per_method_and_the_live_difference(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="100.00")
+        desk.post(pay_url(visit), typed(handed_over="50"))
+        page = desk.get(SHIFT)
+        html = page.content.decode()
+        assert re.search(r'id="shift-bills">1<', html)
+        assert re.search(r'id="shift-expected">¥136.50<', html)
+        assert 'data-method="cash"' in html and "¥36.50" in text(html)
+        live = desk.get(SHIFT, {"counted_cash": "136"}, headers=HTMX).content.decode()
+        assert "Short" in live and "-¥0.50" in live and "<html" not in live
+        assert (
+            "matches" in desk.get(SHIFT, {"counted_cash": "136.50"}, headers=HTMX).content.decode()
+        )
+
+    def test_close_with_a_shortage_needs_a_note(self, desk, cashier, visit):
+        shift = open_shift(by=cashier, opening_float="100.00")
+        desk.post(pay_url(visit), typed())
+        close = reverse("billing:shift-close", args=[shift.pk])
+        refused = desk.post(close, {"counted_cash": "136.00", "note": ""})
+        assert refused.status_code == 400
+        assert "errorlist" in refused.content.decode()
+        shift.refresh_from_db()
+        assert shift.is_open and shift.counted_cash is None
+        response = desk.post(close, {"counted_cash": "136.00", "note": "Coin dropped"})
+        assert response["Location"] == reverse("billing:shift-report", args=[shift.pk])
+        shift.refresh_from_db()
+        assert shift.status == ShiftStatus.CLOSED
+        assert shift.cash_difference == Decimal("-0.50") and shift.close_note == "Coin dropped"
+
+    def test_another_cashiers_shift_cannot_be_closed_or_read(self, desk):
+        other = ReceptionistFactory()
+        shift = CashierShift.objects.get(cashier=other)
+        close = reverse("billing:shift-close", args=[shift.pk])
+        assert desk.post(close, {"counted_cash": "0"}).status_code == 404
+        assert desk.get(reverse("billing:shift-report", args=[shift.pk])).status_code == 404
+        shift.refresh_from_db()
+        assert shift.is_open
+
+    def test_close_is_post_only(self, desk, cashier):
+        shift = open_shift(by=cashier, opening_float="0")
+        assert desk.get(reverse("billing:shift-close", args=[shift.pk])).status_code == 405
+
+
+class TestCloseReport:
+    def test_the_report_has_methods_categories_counts_and_the_drawer(self, desk, cashier):
+        shift = open_shift(by=cashier, opening_float="100.00")
+        first, second = (VisitFactory(status=VisitStatus.AWAITING_PAYMENT) for _ in range(2))
+        desk.post(pay_url(first), typed(handed_over="100"))
+        desk.post(
+            pay_url(second),
+            typed(handed_over="", method_1="wechat", amount_1="36.50", reference_1="WX42"),
+        )
+        close_shift(shift=shift, counted_cash="136.00", note="Short by a coin", by=cashier)
+        response = desk.get(reverse("billing:shift-report", args=[shift.pk]))
+        html = response.content.decode()
+        page = text(html)
+        assert response.status_code == 200
+        assert "print-report.css" in html and "data-print" in html
+        assert "Shift close report" in page
+        assert 'data-method="cash"' in html and 'data-method="wechat"' in html
+        assert 'data-category="consultation"' in html
+        for figure in ("¥100.00", "¥136.50", "¥136.00", "-¥0.50", "¥73.00", "Short by a coin"):
+            assert figure in page, figure
+        assert re.search(r'id="report-bills">2<', html)
+        assert re.search(r'id="report-refunds">0<', html)
+        assert cashier.display_name in page
+
+
+# --- Paying with tenders ----------------------------------------------------------------
+
+
+class TestTenders:
+    def test_without_a_shift_the_page_says_so_and_offers_to_open_it(self, desk, visit):
+        html = desk.get(pay_url(visit)).content.decode()
+        assert "Your cashier shift is not open" in text(html)
+        assert reverse("billing:shift-open") in html
+        assert "Settle and print the receipt" not in html
+
+    def test_without_a_shift_payment_is_refused_and_nothing_written(self, desk, visit):
+        response = desk.post(pay_url(visit), typed())
+        assert response.status_code == 409
+        assert "Open your cashier shift" in text(response.content)
+        nothing_written(visit)
+
+    def test_cash_with_change(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="0")
+        html = desk.get(pay_url(visit)).content.decode()
+        assert 'name="handed_over"' in html and 'for="id_handed_over"' in html
+        live = desk.get(
+            pay_url(visit), {**typed(), "handed_over": "50"}, headers=HTMX
+        ).content.decode()
+        assert "¥36.50" in live and re.search(r'id="change">¥13.50<', live)
+        short = desk.get(pay_url(visit), {**typed(), "handed_over": "30"}, headers=HTMX)
+        assert "¥6.50 short" in text(short.content)
+        response = desk.post(pay_url(visit), typed(handed_over="50"))
+        bill = Bill.objects.get()
+        assert response["Location"] == reverse("billing:receipt", args=[bill.pk])
+        tender = Tender.objects.get()
+        assert (tender.method.code, tender.amount, tender.handed_over, tender.change_given) == (
+            "cash",
+            Decimal("36.50"),
+            Decimal("50.00"),
+            Decimal("13.50"),
+        )
+        receipt = text(desk.get(response["Location"]).content)
+        assert "Cash ¥36.50" in receipt
+        assert "Cash handed over ¥50.00" in receipt and "Change ¥13.50" in receipt
+
+    def test_nothing_handed_over_pays_the_exact_cash(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="0")
+        desk.post(pay_url(visit), typed())
+        tender = Tender.objects.get()
+        assert tender.amount == tender.handed_over == Decimal("36.50")
+        assert tender.change_given == 0
+
+    def test_two_tenders_cash_for_the_rest(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.post(
+            pay_url(visit),
+            typed(handed_over="20", method_1="wechat", amount_1="20.00", reference_1="WX 1234"),
+        )
+        assert response.status_code == 302
+        tenders = {t.method.code: t for t in Tender.objects.select_related("method")}
+        assert tenders["wechat"].amount == Decimal("20.00")
+        assert tenders["wechat"].reference == "WX 1234"
+        assert tenders["cash"].amount == Decimal("16.50")
+        assert tenders["cash"].change_given == Decimal("3.50")
+        receipt = text(desk.get(response["Location"]).content)
+        assert "WeChat Pay ¥20.00 Ref. WX 1234" in receipt and "Change ¥3.50" in receipt
+
+    def test_one_method_without_an_amount_pays_all_the_rest(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="0")
+        desk.post(pay_url(visit), typed(method_1="alipay", reference_1="ALI9"))
+        tender = Tender.objects.select_related("method").get()
+        assert (tender.method.code, tender.amount, tender.reference) == (
+            "alipay",
+            Decimal("36.50"),
+            "ALI9",
+        )
+
+    @pytest.mark.parametrize(
+        "tenders, field",
+        [
+            ({"method_1": "wechat", "amount_1": "20.00"}, "reference_1"),
+            ({"handed_over": "10"}, "handed_over"),
+            ({"amount_1": "5", "reference_1": "X"}, "method_1"),
+            ({"method_1": "card", "amount_1": "40", "reference_1": "C1"}, None),
+            ({"method_1": "card", "amount_1": "36.50", "reference_1": "C", "handed_over": "5"},
+             "handed_over"),
+        ],
+    )  # fmt: skip
+    def test_a_refused_tender_is_a_400_and_writes_nothing(
+        self, desk, cashier, visit, tenders, field
+    ):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.post(pay_url(visit), typed(**tenders))
+        assert response.status_code == 400
+        html = response.content.decode()
+        if field:
+            assert re.search(rf'<[^>]*aria-invalid="true"[^>]*id="id_{field}"', html), field
+        else:
+            assert "form-errors" in html
+        nothing_written(visit)
+
+    def test_a_typed_bill_starts_in_its_total(self, desk, cashier, visit):
+        open_shift(by=cashier, opening_float="0")
+        html = desk.get(pay_url(visit)).content.decode()
+        # A typed bill starts in its total; the cash field follows.
+        assert re.search(r'name="total_amount"[^>]*autofocus', html)
+
+
+# --- The manager's day end --------------------------------------------------------------
+
+
+class TestDayEnd:
+    def test_only_a_manager_sees_the_day(self, desk, client):
+        assert desk.get(DAY_END).status_code == 403
+        client.force_login(AdminUserFactory())
+        assert client.get(DAY_END).status_code == 200
+
+    def test_the_day_lists_shifts_totals_and_the_shifts_left_open(self, client, cashier):
+        manager = AdminUserFactory()
+        shift = open_shift(by=cashier, opening_float="100.00")
+        client.force_login(cashier)
+        client.post(pay_url(VisitFactory(status=VisitStatus.AWAITING_PAYMENT)), typed())
+        close_shift(shift=shift, counted_cash="136.00", note="coin", by=cashier)
+        late = ReceptionistFactory()  # a shift still open
+        yesterday = timezone.now() - timezone.timedelta(days=1)
+        old = open_shift(by=ReceptionistFactory(shift=False), opening_float="0", now=yesterday)
+        client.force_login(manager)
+        response = client.get(DAY_END, {"date": timezone.localdate().isoformat()})
+        html = response.content.decode()
+        page = text(html)
+        assert cashier.display_name in page and late.display_name in page
+        assert f'id="shift-{shift.pk}"' in html
+        assert re.search(r'id="day-bills">1<', html)
+        assert re.search(r'id="day-difference">-¥0.50<', html)
+        assert "¥136.50" in page and "¥36.50" in page
+        left_open = html[html.index('id="left-open"') :]
+        left_open = left_open[: left_open.index("</ul>")]
+        assert old.cashier.display_name in text(left_open) and "from an earlier day" in left_open
+        assert late.display_name in text(left_open)
+        assert cashier.display_name not in text(left_open)
+
+    def test_a_bad_date_is_a_field_error_not_a_500(self, client):
+        client.force_login(AdminUserFactory())
+        response = client.get(DAY_END, {"date": "2026-13-45"})
+        assert response.status_code == 200 and "errorlist" in response.content.decode()
+
+    def test_a_manager_reopens_a_closed_shift_with_a_reason(self, client, cashier):
+        manager = AdminUserFactory()
+        shift = open_shift(by=cashier, opening_float="0")
+        close_shift(shift=shift, counted_cash="0", by=cashier)
+        client.force_login(manager)
+        url = reverse("billing:shift-reopen", args=[shift.pk])
+        day = timezone.localdate().isoformat()
+        refused = client.post(url, {f"shift-{shift.pk}-reason": "", f"shift-{shift.pk}-date": day})
+        assert refused.status_code == 400 and "errorlist" in refused.content.decode()
+        shift.refresh_from_db()
+        assert shift.status == ShiftStatus.CLOSED
+        response = client.post(
+            url,
+            {f"shift-{shift.pk}-reason": "A payment was forgotten", f"shift-{shift.pk}-date": day},
+        )
+        assert response["Location"] == f"{DAY_END}?date={day}"
+        shift.refresh_from_db()
+        assert shift.is_open and shift.reopen_count == 1
+        event = AuditEvent.objects.filter(action="shift.reopened").get()
+        assert "A payment was forgotten" in str(event.new_values)
+
+    def test_reopening_is_refused_to_a_receptionist_and_while_another_is_open(
+        self, client, cashier
+    ):
+        shift = open_shift(by=cashier, opening_float="0")
+        close_shift(shift=shift, counted_cash="0", by=cashier)
+        url = reverse("billing:shift-reopen", args=[shift.pk])
+        client.force_login(cashier)
+        assert client.post(url, {f"shift-{shift.pk}-reason": "x"}).status_code == 403
+        open_shift(by=cashier, opening_float="0")
+        client.force_login(AdminUserFactory())
+        refused = client.post(url, {f"shift-{shift.pk}-reason": "recount"})
+        assert refused.status_code == 409
+        assert "another shift open" in text(refused.content)
+        shift.refresh_from_db()
+        assert shift.status == ShiftStatus.CLOSED
+
+
+# --- Money on the takings page ----------------------------------------------------------
+
+
+def test_the_takings_page_writes_money_with_two_decimals(desk):
+    IncomeRecordFactory(
+        bill=BillFactory(total_amount=Decimal("206.5"), insurance_amount=Decimal("100"))
+    )
+    html = desk.get(reverse("billing:reports"), {"kind": "income"}).content.decode()
+    assert "¥206.50" in html and "¥206.5<" not in html
+
+
+def test_the_desk_navigation_links_the_shift_panel(desk):
+    html = desk.get(SHIFT).content.decode()
+    assert f'href="{SHIFT}"' in html
+    assert "not open" in text(html)
