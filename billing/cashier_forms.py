@@ -257,19 +257,22 @@ def tender_summary(self_pay: Decimal, data: Any) -> TenderSummary:
 
 
 def add_tender_errors(form: forms.Form, error: InvalidTenders, plan: TenderPlan | None) -> None:
-    """The service's `tenders.<n>.<field>` refusals on the fields that sent them; its
-    "tenders" (they do not add up) and anything else as the form's own error."""
-    placed_message = False
+    """The service's `tenders.<n>.<field>` refusals on the fields that sent them; the others
+    ("tenders": they do not add up, no cash method) as the form's own errors, after the
+    error's message when it says more than its default."""
+    general: list[str] = []
     for key, messages in error.details.items():
         field = key if key in form.fields else (plan.field_for(key) if plan else None)
         for message in messages if isinstance(messages, list) else [messages]:
             if field:
                 form.add_error(field, str(message))
-            elif not placed_message:
-                form.add_error(None, error.message)
-                placed_message = True
-    if not error.details:
-        form.add_error(None, error.message)
+            else:
+                general.append(str(message))
+    if general or not error.details:
+        if error.message != str(InvalidTenders.default_message) or not general:
+            form.add_error(None, error.message)
+        for message in general:
+            form.add_error(None, message)
 
 
 # --- Shifts -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -176,7 +177,10 @@ def _render_day_end(
     failed: tuple[int, ReopenShiftForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    form = form or DayEndForm(request.GET or None)
+    if form is None:
+        # The field shows the day the page shows: today when none was asked for.
+        asked = request.GET if "date" in request.GET else None
+        form = DayEndForm(asked or {"date": timezone.localdate().isoformat()})
     day = form.day()
     report = day_report(day)
     columns: list[MethodTotal] = report.methods
@@ -206,6 +210,7 @@ def _render_day_end(
             "report": report,
             "columns": columns,
             "rows": rows,
+            "reopenable": any(row.reopen_form is not None for row in rows),
             # A refusal for a shift the page no longer lists (another day): said on top.
             "failed_form": failed[1] if failed is not None and not shown else None,
         },
