@@ -86,6 +86,11 @@ POLICY: dict[str, dict[str, object]] = {
     "billing:receipt": only(*DESK),
     "billing:reports": only(*DESK),
     "billing:reports-export": only(*DESK),
+    # The cashier's shift: their own (a manager sees every shift's report).
+    "billing:shift": only(*DESK),
+    "billing:shift-open": only(*DESK, allowed_gets=POST_ONLY),
+    "billing:shift-close": only(*DESK, allowed_gets=POST_ONLY),
+    "billing:shift-report": only(*DESK),
     # Doctors: their own visits only
     "visits:doctor-queue": only("doctor", "other_doctor"),
     "visits:call-next": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
@@ -109,6 +114,8 @@ POLICY: dict[str, dict[str, object]] = {
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),
+    "billing:day-end": only("admin"),
+    "billing:shift-reopen": only("admin", allowed_gets=POST_ONLY),
     "scheduling:planner": only("admin"),
     "scheduling:copy-week": only("admin"),
     "scheduling:planner-rooms": only("admin"),
@@ -187,6 +194,9 @@ def world():
         "visits:order-remove": [visit.pk, order.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
+        "billing:shift-close": [users["receptionist"].cashier_shifts.get().pk],
+        "billing:shift-report": [users["receptionist"].cashier_shifts.get().pk],
+        "billing:shift-reopen": [users["receptionist"].cashier_shifts.get().pk],
         "display:department": [schedule.department.code],
     }
     return users, args
