@@ -314,3 +314,87 @@ class DayEndForm(forms.Form):
         if self.is_bound and self.is_valid() and self.cleaned_data.get("date"):
             return self.cleaned_data["date"]
         return timezone.localdate()
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    """A refund of some of the bill's lines: a quantity per line (empty: not refunded), the
+    reason, the method the patient's part goes back by, its reference."""
+
+    reason = forms.CharField(label=gettext_lazy("Reason for the refund"), max_length=NOTE_LENGTH)
+    method = forms.ChoiceField(label=gettext_lazy("Paid back by"), required=False)
+    reference = forms.CharField(
+        label=gettext_lazy("Reference (typed or scanned)"),
+        max_length=REFERENCE_LENGTH,
+        required=False,
+        help_text=gettext_lazy("The transaction number of an electronic refund."),
+    )
+
+    def __init__(self, *args: Any, lines: list[Any], methods: list[PaymentMethod], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        self.fields["method"].choices = [(m.code, m.display_name) for m in methods]
+        cash = next((m for m in methods if m.is_cash), None)
+        if cash is not None:
+            self.fields["method"].initial = cash.code
+        self.fields["reference"].widget.attrs["autocomplete"] = "off"
+        for line in lines:
+            left = line.refundable_quantity
+            field = forms.DecimalField(
+                label=_("Quantity to refund: %(item)s") % {"item": line.description},
+                required=False,
+                min_value=0,
+                max_value=left,
+                max_digits=10,
+                decimal_places=3,
+                help_text=_("Empty: not refunded. At most %(left)s.")
+                % {"left": f"{left.normalize():f}"},
+            )
+            field.widget.attrs.update({"inputmode": "decimal", "step": "any", "min": "0"})
+            if not left:
+                field.disabled = True
+            self.fields[self.quantity_name(line)] = field
+        # The reason is asked after the quantities, as the cashier works down the page.
+        self.order_fields([self.quantity_name(line) for line in lines])
+
+    @staticmethod
+    def quantity_name(line: Any) -> str:
+        return f"quantity_{line.pk}"
+
+    def line_rows(self) -> list[tuple[Any, forms.BoundField]]:
+        return [(line, self[self.quantity_name(line)]) for line in self.lines]
+
+    def requested(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The lines to send to refund_bill, and the field of each (for its refusals)."""
+        lines: list[dict[str, Any]] = []
+        names: list[str] = []
+        for line in self.lines:
+            name = self.quantity_name(line)
+            quantity = self.cleaned_data.get(name)
+            if quantity:
+                lines.append({"line": line.pk, "quantity": quantity})
+                names.append(name)
+        return lines, names
+
+
+def add_refund_errors(form: RefundForm, error: Any, names: list[str]) -> None:
+    """refund_bill's `lines.<n>.<field>` refusals on the n-th line sent; its own fields'
+    on them; anything else (no line chosen, a line already refunded) as the form's error."""
+    general = False
+    for key, messages in error.details.items():
+        field = key if key in form.fields else None
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit():
+            index = int(parts[1])
+            field = names[index] if index < len(names) else None
+        for message in messages if isinstance(messages, list) else [messages]:
+            if field:
+                form.add_error(field, str(message))
+            else:
+                general = True
+                form.add_error(None, str(message))
+    says_more = error.message != str(type(error).default_message)
+    if not error.details or (general and says_more):
+        form.add_error(None, error.message)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.amounts import to_cents
 from billing.cashier import (
@@ -28,13 +29,27 @@ from billing.cashier import (
     reopen_shift,
     shift_report,
 )
-from billing.cashier_forms import CloseShiftForm, DayEndForm, OpenShiftForm, ReopenShiftForm
-from billing.models import CashierShift, ShiftStatus
+from billing.cashier_forms import (
+    CloseShiftForm,
+    DayEndForm,
+    OpenShiftForm,
+    RefundForm,
+    ReopenShiftForm,
+    add_refund_errors,
+)
+from billing.models import Bill, CashierShift, Refund, ShiftStatus
+from billing.refunds import can_refund, refund_bill, refund_methods
 from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Role, User
 from clinic.roles import DESK_ROLES, role_required
 
+BILL_RELATIONS = (
+    "visit__patient",
+    "visit__department",
+    "visit__schedule__doctor",
+    "cashier",
+)
 # Shifts a cashier finds on the panel after closing them (their close reports).
 RECENT_SHIFTS = 5
 
@@ -243,3 +258,81 @@ def shift_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_day_end(request, form=day_form, failed=(shift.pk, form), status=error.status)
     messages.success(request, _("The shift is open again; its cashier closes it once more."))
     return redirect(reverse("billing:day-end") + f"?date={day.isoformat()}")
+
+
+# --- Refunds --------------------------------------------------------------------------
+
+
+def _refund_page(
+    request: HttpRequest, bill: Bill, form: RefundForm, *, status: int = 200
+) -> HttpResponse:
+    shift = current_shift(request.user)
+    return render(
+        request,
+        "billing/refund.html",
+        {
+            "bill": bill,
+            "form": form,
+            "cashier_shift": shift,
+            "shift_status": "open" if shift else "none",
+            "open_shift_form": None if shift else OpenShiftForm(initial={"next": request.path}),
+        },
+        status=status,
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_http_methods(["GET", "POST"])
+def refund(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refund lines of a paid bill (each whole or part of its quantity), with a reason, paid
+    back by cash or the bill's own method. By the bill's cashier on the day, otherwise by a
+    manager (billing.refunds.can_refund); in the refunder's open shift."""
+    bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS, "shift"), pk=pk)
+    if not bill.refundable:
+        messages.info(request, _("This bill has nothing left to refund."))
+        return redirect("billing:receipt", pk=bill.pk)
+    if not can_refund(bill, request.user):
+        raise PermissionDenied
+    lines = list(bill.lines.order_by("id"))
+    methods = refund_methods(bill)
+    data = request.POST if request.method == "POST" else None
+    form = RefundForm(data, lines=lines, methods=methods)
+    if request.method == "GET":
+        return _refund_page(request, bill, form)
+    if not form.is_valid():
+        return _refund_page(request, bill, form, status=400)
+    sent, names = form.requested()
+    try:
+        made = refund_bill(
+            bill=bill,
+            lines=sent,
+            reason=form.cleaned_data["reason"],
+            method=form.cleaned_data.get("method") or None,
+            reference=form.cleaned_data.get("reference") or "",
+            by=request.user,
+        )
+    except ClinicError as error:
+        add_refund_errors(form, error, names)
+        return _refund_page(request, bill, form, status=error.status)
+    messages.success(request, _("Refunded. Give the patient the refund receipt."))
+    return redirect("billing:refund-receipt", pk=made.pk)
+
+
+@role_required(*DESK_ROLES)
+@require_GET
+def refund_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    refund_row = get_object_or_404(
+        Refund.objects.select_related(
+            "method", "created_by", "bill__visit__patient", "bill__visit__department"
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "billing/refund_receipt.html",
+        {
+            "refund": refund_row,
+            "bill": refund_row.bill,
+            "lines": list(refund_row.lines.select_related("bill_line").order_by("id")),
+        },
+    )

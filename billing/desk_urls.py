@@ -16,4 +16,7 @@ urlpatterns = [
     path("shifts/<int:pk>/report/", cashier_views.shift_report_page, name="shift-report"),
     path("shifts/<int:pk>/reopen/", cashier_views.shift_reopen, name="shift-reopen"),
     path("day-end/", cashier_views.day_end, name="day-end"),
+    # Refunds of a paid bill, and their receipt.
+    path("bills/<int:pk>/refund/", cashier_views.refund, name="refund"),
+    path("refunds/<int:pk>/receipt/", cashier_views.refund_receipt, name="refund-receipt"),
 ]

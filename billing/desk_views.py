@@ -21,6 +21,7 @@ from billing.cashier_forms import OpenShiftForm, TenderForm, add_tender_errors, 
 from billing.exceptions import InvalidAmounts, InvalidTenders
 from billing.models import Bill
 from billing.pricing import BillDraft, group_by_category
+from billing.refunds import can_refund
 from billing.reports import ReportFilterForm, filtered_bills, filtered_income, takings
 from billing.services import bill_preview, settle_visit, validate_amounts
 from clinic.exceptions import ClinicError
@@ -288,7 +289,7 @@ def _settle(
 
 @role_required(*DESK_ROLES)
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
-    bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS), pk=pk)
+    bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS, "shift"), pk=pk)
     lines = list(bill.lines.order_by("id"))
     tenders = list(bill.tenders.select_related("method").order_by("id"))
     cash = [tender for tender in tenders if tender.method.is_cash]
@@ -305,6 +306,7 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
             "handed_over": handed_over,
             "change": change,
             "refunds": list(bill.refunds.select_related("method").order_by("created_at", "id")),
+            "can_refund": can_refund(bill, request.user),
         },
     )
 

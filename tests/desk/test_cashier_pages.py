@@ -12,8 +12,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.cashier import close_shift, open_shift
-from billing.models import Bill, CashierShift, IncomeRecord, ShiftStatus, Tender
-from billing.tests.factories import BillFactory, IncomeRecordFactory
+from billing.models import (
+    Bill,
+    CashierShift,
+    IncomeRecord,
+    PayStatus,
+    Refund,
+    ShiftStatus,
+    Tender,
+)
+from billing.services import settle_visit
+from billing.tests.factories import (
+    BillFactory,
+    ChargeFactory,
+    FeeItemFactory,
+    IncomeRecordFactory,
+)
 from clinic.models import AuditEvent
 from clinic.tests.factories import AdminUserFactory, ReceptionistFactory
 from visits.models import VisitStatus
@@ -372,3 +386,126 @@ def test_the_desk_navigation_links_the_shift_panel(desk):
     html = desk.get(SHIFT).content.decode()
     assert f'href="{SHIFT}"' in html
     assert "not open" in text(html)
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drugs_bill(cashier):
+    """A bill paid in the cashier's shift: a drug 4 × 5.00 (self-pay, no plan) and a
+    registration 10.00; 30.00 paid, 10.00 of it by WeChat Pay."""
+    open_shift(by=cashier, opening_float="50.00")
+    visit = VisitFactory(status=VisitStatus.AWAITING_PAYMENT)
+    for code, category, price, quantity in (
+        ("D1", "drug", "5", 4),
+        ("R1", "registration", "10", 1),
+    ):
+        ChargeFactory(
+            visit=visit,
+            quantity=Decimal(quantity),
+            fee_item=FeeItemFactory(
+                code=code, name=f"Item {code}", category=category, unit_price=Decimal(price)
+            ),
+        )
+    return settle_visit(
+        visit=visit,
+        tenders=[
+            {"method": "cash", "amount": "20.00", "handed_over": "20.00"},
+            {"method": "wechat", "amount": "10.00", "reference": "WX7"},
+        ],
+        by=cashier,
+    )
+
+
+def refund_url(bill) -> str:
+    return reverse("billing:refund", args=[bill.pk])
+
+
+class TestRefunds:
+    def test_the_receipt_offers_a_refund_to_its_cashier_only(self, desk, client, drugs_bill):
+        receipt = reverse("billing:receipt", args=[drugs_bill.pk])
+        assert refund_url(drugs_bill) in desk.get(receipt).content.decode()
+        client.force_login(ReceptionistFactory())
+        assert refund_url(drugs_bill) not in client.get(receipt).content.decode()
+        assert client.get(refund_url(drugs_bill)).status_code == 403
+
+    def test_the_page_lists_lines_with_what_is_left_and_the_methods(self, desk, drugs_bill):
+        html = desk.get(refund_url(drugs_bill)).content.decode()
+        drug = drugs_bill.lines.get(code="D1")
+        assert f'name="quantity_{drug.pk}"' in html
+        assert f'for="id_quantity_{drug.pk}"' in html and 'for="id_reason"' in html
+        assert re.search(r'<option value="cash"[^>]*selected', html)
+        assert '<option value="wechat"' in html and '<option value="card"' not in html
+
+    def test_a_partial_refund_and_its_receipt(self, desk, drugs_bill):
+        drug = drugs_bill.lines.get(code="D1")
+        response = desk.post(
+            refund_url(drugs_bill),
+            {f"quantity_{drug.pk}": "1", "reason": "Wrong drug", "method": "cash"},
+        )
+        refund = Refund.objects.get()
+        assert response["Location"] == reverse("billing:refund-receipt", args=[refund.pk])
+        assert (refund.amount, refund.self_pay_amount, refund.method.code) == (
+            Decimal("5.00"),
+            Decimal("5.00"),
+            "cash",
+        )
+        drug.refresh_from_db()
+        drugs_bill.refresh_from_db()
+        assert drug.refunded_quantity == 1 and drugs_bill.pay_status == PayStatus.PARTIALLY_REFUNDED
+        page = text(desk.get(response["Location"]).content)
+        assert refund.number in page and "Wrong drug" in page and "Item D1" in page
+        assert "Paid back to the patient ¥5.00" in page and "Paid back by Cash" in page
+        receipt = text(desk.get(reverse("billing:receipt", args=[drugs_bill.pk])).content)
+        assert refund.number in receipt and "Partially refunded" in receipt
+        shift = text(desk.get(SHIFT).content)
+        assert "¥65.00" in shift  # expected cash: 50 + 20 − 5
+
+    def test_refusals_are_field_errors_and_write_nothing(self, desk, drugs_bill):
+        drug = drugs_bill.lines.get(code="D1")
+        cases = [
+            ({f"quantity_{drug.pk}": "1", "reason": ""}, 400, "reason"),
+            ({f"quantity_{drug.pk}": "5", "reason": "x"}, 400, f"quantity_{drug.pk}"),
+            ({"reason": "nothing chosen", "method": "cash"}, 400, None),
+            (
+                {f"quantity_{drug.pk}": "4", "reason": "x", "method": "wechat"},
+                400,
+                "method",
+            ),  # 20.00 cannot go back by a method that paid 10.00
+        ]
+        for data, status, field in cases:
+            response = desk.post(refund_url(drugs_bill), data)
+            assert response.status_code == status, data
+            html = response.content.decode()
+            if field:
+                assert re.search(rf'<[^>]*aria-invalid="true"[^>]*id="id_{field}"', html), field
+            else:
+                assert "form-errors" in html
+        assert not Refund.objects.exists()
+        drug.refresh_from_db()
+        assert drug.refunded_quantity == 0
+
+    def test_a_refund_needs_the_refunders_open_shift(self, desk, cashier, drugs_bill):
+        shift = CashierShift.objects.get(cashier=cashier)
+        close_shift(shift=shift, counted_cash="70.00", by=cashier)
+        html = desk.get(refund_url(drugs_bill)).content.decode()
+        assert "Your cashier shift is not open" in text(html)
+        drug = drugs_bill.lines.get(code="D1")
+        response = desk.post(
+            refund_url(drugs_bill), {f"quantity_{drug.pk}": "1", "reason": "x", "method": "cash"}
+        )
+        assert response.status_code == 409
+        assert "Open your cashier shift" in text(response.content)
+        assert not Refund.objects.exists()
+
+    def test_a_fully_refunded_bill_has_nothing_left(self, desk, drugs_bill):
+        data = {"reason": "All wrong", "method": "cash"}
+        for line in drugs_bill.lines.all():
+            data[f"quantity_{line.pk}"] = f"{line.quantity.normalize():f}"
+        response = desk.post(refund_url(drugs_bill), data)
+        assert response.status_code == 302
+        drugs_bill.refresh_from_db()
+        assert drugs_bill.pay_status == PayStatus.REFUNDED
+        again = desk.get(refund_url(drugs_bill))
+        assert again["Location"] == reverse("billing:receipt", args=[drugs_bill.pk])
