@@ -374,7 +374,11 @@ def _bill_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
 
 
 def _income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
-    yield [_("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount")]
+    # A refund's record is a row of its own, its amounts negative, its refund's number last.
+    yield [
+        _("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount"),
+        _("Insurance"), _("Self-pay"), _("Refund number"),
+    ]  # fmt: skip
     for record in filtered_income(form).iterator(chunk_size=500):
         yield [
             record.record_date.isoformat(),
@@ -382,4 +386,7 @@ def _income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
             record.department.name,
             record.doctor.name if record.doctor else "",
             record.amount,
+            record.insurance_amount,
+            record.self_pay_amount,
+            record.refund.number if record.refund else "",
         ]

@@ -509,3 +509,17 @@ class TestRefunds:
         assert drugs_bill.pay_status == PayStatus.REFUNDED
         again = desk.get(refund_url(drugs_bill))
         assert again["Location"] == reverse("billing:receipt", args=[drugs_bill.pk])
+
+
+def test_the_takings_are_net_of_refunds(desk, drugs_bill):
+    drug = drugs_bill.lines.get(code="D1")
+    desk.post(refund_url(drugs_bill), {f"quantity_{drug.pk}": "2", "reason": "x", "method": "cash"})
+    response = desk.get(reverse("billing:reports"), {"kind": "income"})
+    totals = response.context["totals"]
+    assert (totals["payments"], totals["refunds"]) == (1, 1)
+    assert (totals["total"], totals["self_pay"]) == (Decimal("20.00"), Decimal("20.00"))
+    page = text(response.content)
+    assert Refund.objects.get().number in page and "-¥10.00" in page
+    export = desk.get(reverse("billing:reports-export"), {"kind": "income"})
+    body = export.content.decode("utf-8-sig")
+    assert Refund.objects.get().number in body and "-10.00" in body
