@@ -247,12 +247,21 @@ def tender_summary(self_pay: Decimal, data: Any) -> TenderSummary:
             return None
         return value.quantize(Decimal("0.01")) if value.is_finite() and value >= 0 else None
 
-    other = sum((amount(f"amount_{row}") or ZERO for row in range(1, OTHER_ROWS + 1)), ZERO)
+    rows = range(1, OTHER_ROWS + 1)
+    other = sum((amount(f"amount_{row}") or ZERO for row in rows), ZERO)
+    handed = amount("handed_over")
+    # One method chosen without an amount takes what the cash does not pay (as plan() does).
+    open_rows = [
+        row for row in rows if data.get(f"method_{row}") and amount(f"amount_{row}") is None
+    ]
+    if len(open_rows) == 1:
+        rest = max(self_pay - other, ZERO)
+        other += rest - (min(handed, rest) if handed else ZERO)
     return TenderSummary(
         self_pay=self_pay,
         other=other,
         cash_due=max(self_pay - other, ZERO),
-        handed_over=amount("handed_over"),
+        handed_over=handed,
     )
 
 

@@ -226,14 +226,18 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
             status = 400
     shift = current_shift(request.user)
     live_fields = ["handed_over", *(f"amount_{row}" for row in tender_form.rows)]
+    methods = [f"method_{row}" for row in tender_form.rows]
     return render(
         request,
         "billing/pay.html",
         {
             "summary": _page_summary(draft, form, data),
-            "tender_params": ",".join(live_fields),
+            "tender_params": ",".join([*live_fields, *methods]),
             "tender_triggers": ", ".join(
-                f"input changed delay:200ms from:#id_{name}" for name in live_fields
+                [
+                    *(f"input changed delay:200ms from:#id_{name}" for name in live_fields),
+                    *(f"change from:#id_{name}" for name in methods),
+                ]
             ),
             "visit": visit,
             "form": form,

@@ -523,3 +523,16 @@ def test_the_takings_are_net_of_refunds(desk, drugs_bill):
     export = desk.get(reverse("billing:reports-export"), {"kind": "income"})
     body = export.content.decode("utf-8-sig")
     assert Refund.objects.get().number in body and "-10.00" in body
+
+
+def test_the_live_figures_follow_a_method_that_takes_the_rest(desk, cashier, visit):
+    open_shift(by=cashier, opening_float="0")
+    live = desk.get(
+        pay_url(visit), {**typed(), "method_1": "wechat", "handed_over": "10"}, headers=HTMX
+    ).content.decode()
+    # 10.00 in cash (no change), the rest (26.50) by WeChat Pay.
+    assert "Other methods: ¥26.50" in text(live)
+    assert re.search(r'id="cash-due">¥10.00<', live) and re.search(r'id="change">¥0.00<', live)
+    desk.post(pay_url(visit), typed(method_1="wechat", reference_1="W1", handed_over="10"))
+    amounts = {t.method.code: t.amount for t in Tender.objects.select_related("method")}
+    assert amounts == {"cash": Decimal("10.00"), "wechat": Decimal("26.50")}
