@@ -307,6 +307,8 @@ class CloseShiftForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # The day-end page's day, when a manager closes a shift left open from there.
+    date = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class ReopenShiftForm(forms.Form):

@@ -144,10 +144,23 @@ def shift_open(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK_ROLES)
 @require_POST
 def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close a shift with the cash counted: the cashier's own from the panel, or (a manager)
+    a shift left open from the day end, whose form names its fields after the shift."""
     shift = get_shift_for(request.user, pk)
-    form = CloseShiftForm(request.POST)
+    prefix = f"close-{shift.pk}"
+    from_day_end = f"{prefix}-counted_cash" in request.POST
+    form = CloseShiftForm(request.POST, prefix=prefix if from_day_end else None)
+
+    def refused(status: int) -> HttpResponse:
+        if from_day_end:
+            day_form = DayEndForm({"date": (form.data.get(f"{prefix}-date") or "").strip()})
+            return _render_day_end(
+                request, form=day_form, failed_close=(shift.pk, form), status=status
+            )
+        return _render_panel(request, close_form=form, status=status)
+
     if not form.is_valid():
-        return _render_panel(request, close_form=form, status=400)
+        return refused(400)
     try:
         close_shift(
             shift=shift,
@@ -157,7 +170,7 @@ def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ClinicError as error:
         apply_clinic_error(form, error)
-        return _render_panel(request, close_form=form, status=error.status)
+        return refused(error.status)
     messages.success(request, _("The shift is closed. Print the close report."))
     return redirect("billing:shift-report", pk=shift.pk)
 
@@ -190,6 +203,7 @@ def _render_day_end(
     *,
     form: DayEndForm | None = None,
     failed: tuple[int, ReopenShiftForm] | None = None,
+    failed_close: tuple[int, CloseShiftForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     if form is None:
@@ -216,6 +230,16 @@ def _render_day_end(
                 )
         rows.append(ShiftRow(shift_rep, nets, reopen_form))
     shown = failed is not None and any(row.reopen_form is failed[1] for row in rows)
+    # A shift left open can be closed by a manager here (its cashier has gone home).
+    left_open = [
+        (
+            open_shift_row,
+            failed_close[1]
+            if failed_close is not None and failed_close[0] == open_shift_row.pk
+            else CloseShiftForm(prefix=f"close-{open_shift_row.pk}", initial={"date": day}),
+        )
+        for open_shift_row in report.left_open
+    ]
     return render(
         request,
         "billing/day_end.html",
@@ -226,6 +250,7 @@ def _render_day_end(
             "columns": columns,
             "rows": rows,
             "reopenable": any(row.reopen_form is not None for row in rows),
+            "left_open": left_open,
             # A refusal for a shift the page no longer lists (another day): said on top.
             "failed_form": failed[1] if failed is not None and not shown else None,
         },

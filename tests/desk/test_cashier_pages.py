@@ -370,6 +370,34 @@ class TestDayEnd:
         shift.refresh_from_db()
         assert shift.status == ShiftStatus.CLOSED
 
+    def test_a_manager_closes_a_shift_left_open_from_the_day_end(self, client, cashier):
+        shift = open_shift(by=cashier, opening_float="20.00")
+        client.force_login(AdminUserFactory())
+        day = timezone.localdate().isoformat()
+        page = client.get(DAY_END).content.decode()
+        assert f'name="close-{shift.pk}-counted_cash"' in page
+        url = reverse("billing:shift-close", args=[shift.pk])
+        refused = client.post(
+            url, {f"close-{shift.pk}-counted_cash": "19.00", f"close-{shift.pk}-date": day}
+        )
+        assert refused.status_code == 400
+        html = refused.content.decode()
+        assert "Day end" in text(html)
+        assert re.search(rf'<[^>]*aria-invalid="true"[^>]*id="id_close-{shift.pk}-note"', html)
+        shift.refresh_from_db()
+        assert shift.is_open
+        response = client.post(
+            url,
+            {
+                f"close-{shift.pk}-counted_cash": "19.00",
+                f"close-{shift.pk}-note": "Counted by the manager",
+                f"close-{shift.pk}-date": day,
+            },
+        )
+        assert response["Location"] == reverse("billing:shift-report", args=[shift.pk])
+        shift.refresh_from_db()
+        assert not shift.is_open and shift.cash_difference == Decimal("-1.00")
+
 
 # --- Money on the takings page ----------------------------------------------------------
 
