@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -104,7 +104,7 @@ def filtered_bills(form: ReportFilterForm) -> QuerySet[Bill]:
 def filtered_income(form: ReportFilterForm) -> QuerySet[IncomeRecord]:
     start, end = form.date_range()
     data = form.cleaned_data if form.is_valid() else {}
-    records = IncomeRecord.objects.select_related("department", "doctor", "bill").filter(
+    records = IncomeRecord.objects.select_related("department", "doctor", "bill", "refund").filter(
         record_date__gte=start, record_date__lte=end
     )
     if data.get("department"):
@@ -120,11 +120,14 @@ def takings(
     """Count, total, insurance and self-pay of income records, optionally grouped by the
     label `group_by` within the `key` (a department's id: two departments of one name stay
     two rows), in the label's order."""
+    # Each record carries its own parts (a refund's are negative): the sums are net of
+    # refunds, and a refund is counted as one, not as another payment.
     sums = {
-        "payments": Count("id"),
+        "payments": Count("id", filter=Q(refund__isnull=True)),
+        "refunds": Count("id", filter=Q(refund__isnull=False)),
         "total": Coalesce(Sum("amount"), ZERO),
-        "insurance": Coalesce(Sum("bill__insurance_amount"), ZERO),
-        "self_pay": Coalesce(Sum("bill__self_pay_amount"), ZERO),
+        "insurance": Coalesce(Sum("insurance_amount"), ZERO),
+        "self_pay": Coalesce(Sum("self_pay_amount"), ZERO),
     }
     records = records.order_by()
     if group_by is None:
