@@ -11,7 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.tests.factories import AppointmentFactory
-from billing.tests.factories import BillFactory, IncomeRecordFactory
+from billing.tests.factories import (
+    BillFactory,
+    CashierShiftFactory,
+    IncomeRecordFactory,
+    PaymentMethodFactory,
+    RefundFactory,
+)
 from clinic.models import AuditEvent, DoctorRank, FeeCategory, RegistrationFee, Role
 from clinic.tests.factories import (
     AllergyClassFactory,
@@ -78,6 +84,9 @@ ROW_MAKERS = {
     "visits.charge": ChargeFactory,
     "billing.bill": BillFactory,
     "billing.incomerecord": IncomeRecordFactory,
+    "billing.paymentmethod": PaymentMethodFactory,
+    "billing.cashiershift": CashierShiftFactory,
+    "billing.refund": RefundFactory,
 }
 
 READ_ONLY = {
@@ -88,6 +97,8 @@ READ_ONLY = {
     "visits.patientallergy",
     "billing.bill",
     "billing.incomerecord",
+    "billing.cashiershift",
+    "billing.refund",
 }
 
 

@@ -5,7 +5,16 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from billing.models import Bill, BillLine, CashierShift, IncomeRecord, PayStatus, ShiftStatus
+from billing.models import (
+    Bill,
+    BillLine,
+    CashierShift,
+    IncomeRecord,
+    PaymentMethod,
+    PayStatus,
+    Refund,
+    ShiftStatus,
+)
 from clinic.models import FeeCategory, InsuranceClass
 from clinic.tests.factories import FeeItemFactory, InsurancePlanFactory  # noqa: F401
 from visits.models import VisitStatus
@@ -85,3 +94,35 @@ def open_shift_for(user, opening_float="0.00", now=None) -> CashierShift:
     from billing.cashier import current_shift, open_shift
 
     return current_shift(user) or open_shift(by=user, opening_float=opening_float, now=now)
+
+
+class PaymentMethodFactory(factory.django.DjangoModelFactory):
+    """A payment method of the clinic's own (migration 0007 seeds the usual five)."""
+
+    class Meta:
+        model = PaymentMethod
+
+    code = factory.Sequence(lambda n: f"method-{n}")
+    name = factory.Sequence(lambda n: f"支付方式{n}")
+    name_en = factory.Sequence(lambda n: f"Method {n}")
+    requires_reference = True
+    sort_order = factory.Sequence(lambda n: 100 + n)
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    """A refund row as it is listed (no lines, no counters): for lists and admin pages.
+    The rules of a refund are billing.refunds.refund_bill's; tests of them call it."""
+
+    class Meta:
+        model = Refund
+
+    bill = factory.SubFactory(BillFactory)
+    shift = factory.SubFactory(CashierShiftFactory)
+    method = factory.LazyFunction(lambda: PaymentMethod.objects.get(code="cash"))
+    amount = Decimal("10.00")
+    insurance_amount = Decimal("6.00")
+    self_pay_amount = Decimal("4.00")
+    reason = "factory"
+    record_date = factory.LazyFunction(timezone.localdate)
+    created_by = factory.LazyAttribute(lambda o: o.shift.cashier)
+    created_at = factory.LazyFunction(timezone.now)
