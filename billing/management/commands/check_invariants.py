@@ -8,7 +8,10 @@ from billing.invariants import find_problems
 
 
 class Command(BaseCommand):
-    help = "Check capacity counters, bill identities, one paid bill per left visit and income."
+    help = (
+        "Check capacity counters, bill identities, one paid bill per left visit, tenders, "
+        "refunds, closed shifts' cash and income (net of refunds)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = find_problems()
