@@ -119,15 +119,15 @@ def filtered_income(form: ReportFilterForm) -> QuerySet[IncomeRecord]:
 def takings(
     records: QuerySet[IncomeRecord], *, group_by: str | None = None, key: str | None = None
 ) -> Any:
-    """Payments, refunds, total, insurance and self-pay of income records (net: a refund's
-    record is negative), optionally grouped by the label `group_by` within the `key` (a
-    department's id: two departments of one name stay two rows), in the label's order.
+    """Payments (refunds not counted), total, insurance and self-pay of income records (net:
+    a refund's record is negative), optionally grouped by the label `group_by` within the
+    `key` (a department's id: two departments of one name stay two rows), in the label's
+    order.
 
     Each record's own insurance and self-pay parts, never its bill's: a refund's record
     belongs to the same bill, which would count the bill's figures twice."""
     sums = {
         "payments": Count("id", filter=Q(refund__isnull=True)),
-        "refunds": Count("id", filter=Q(refund__isnull=False)),
         "total": Coalesce(Sum("amount"), ZERO),
         "insurance": Coalesce(Sum("insurance_amount"), ZERO),
         "self_pay": Coalesce(Sum("self_pay_amount"), ZERO),
