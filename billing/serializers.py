@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
@@ -191,12 +192,16 @@ class BillListSerializer(BillSerializer):
         read_only_fields = fields
 
 
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+
 def flat_details(detail: Any, prefix: str = "") -> Any:
     """Nested field errors as flat keys (`tenders.0.amount`); lists of messages as they are."""
     if isinstance(detail, dict):
         flat: dict[str, Any] = {}
         for key, value in detail.items():
-            name = f"{prefix}{key}"
+            # A list's or an item's own fault is the list's or the item's (`tenders`).
+            name = prefix.rstrip(".") if key == NON_FIELD and prefix else f"{prefix}{key}"
             if isinstance(value, dict) or (
                 isinstance(value, list) and value and isinstance(value[0], dict)
             ):
@@ -209,7 +214,7 @@ def flat_details(detail: Any, prefix: str = "") -> Any:
         for index, item in enumerate(detail):
             flat.update(flat_details(item, f"{prefix}{index}."))
         return flat
-    return {prefix.rstrip(".") or "non_field_errors": detail}
+    return {prefix.rstrip(".") or NON_FIELD: detail}
 
 
 class TenderInputSerializer(serializers.Serializer):
