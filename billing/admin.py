@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Bill, BillLine, IncomeRecord
+from billing.models import (
+    Bill,
+    BillLine,
+    CashierShift,
+    IncomeRecord,
+    PaymentMethod,
+    Refund,
+    RefundLine,
+    Tender,
+)
+from billing.payment_methods import delete_payment_method, save_payment_method
 from billing.search import BILL_SEARCH_HELP, bill_search_filter
-from clinic.admin_utils import ReadOnlyAdminMixin, ReadOnlyModelAdmin
+from clinic.admin_utils import ReadOnlyAdminMixin, ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.templatetags.clinic_format import format_money, person_name
 from visits.admin import (
     DateRangeFilter,
@@ -55,9 +68,33 @@ class BillLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ("id",)
 
 
+class TenderInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """How the bill's self-pay part was paid (read-only)."""
+
+    model = Tender
+    extra = 0
+    can_delete = False
+    fields = ("method", "amount", "handed_over", "change_given", "reference", "shift")
+    readonly_fields = fields
+    ordering = ("id",)
+
+
+class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """What was given back of the bill, and why (read-only)."""
+
+    model = Refund
+    fk_name = "bill"
+    extra = 0
+    can_delete = False
+    fields = ("number", "created_at", "amount", "self_pay_amount", "method", "reason", "shift")
+    readonly_fields = fields
+    ordering = ("id",)
+    show_change_link = True
+
+
 @admin.register(Bill)
 class BillAdmin(ReadOnlyModelAdmin):
-    inlines = (BillLineInline,)
+    inlines = (BillLineInline, TenderInline, RefundInline)
     list_display = (
         "number",
         "patient",
@@ -164,3 +201,90 @@ class IncomeRecordAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("amount"), ordering="amount")
     def money(self, obj: IncomeRecord) -> str:
         return format_money(obj.amount)
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The ways patients pay (data): every change through the service, audited. A method
+    that paid something is deactivated, not deleted."""
+
+    list_display = (
+        "code", "name", "name_en", "is_cash", "requires_reference", "sort_order", "is_active",
+    )  # fmt: skip
+    list_filter = ("is_active", "is_cash")
+    search_fields = ("code", "name", "name_en")
+    ordering = ("sort_order", "id")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("code",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: PaymentMethod, form, change) -> None:
+        save_payment_method(method=obj, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: PaymentMethod) -> None:
+        delete_payment_method(method=obj, by=request.user)
+
+
+@admin.register(CashierShift)
+class CashierShiftAdmin(ReadOnlyModelAdmin):
+    """The cashiers' shifts (read-only: they open, close and reopen through the desk's and
+    the manager's pages, each audited)."""
+
+    list_display = (
+        "pk", "cashier_name", "status", "opened_at", "closed_at", "float_", "expected",
+        "counted", "difference", "reopen_count",
+    )  # fmt: skip
+    list_filter = ("status", ("opened_at", LocalDateRangeFilter))
+    list_select_related = ("cashier__employee",)
+    ordering = ("-opened_at", "-id")
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description=_("cashier"), ordering="cashier__username")
+    def cashier_name(self, obj: CashierShift) -> str:
+        return person_name(obj.cashier)
+
+    @admin.display(description=_("cash float"))
+    def float_(self, obj: CashierShift) -> str:
+        return format_money(obj.opening_float)
+
+    @admin.display(description=_("expected cash"))
+    def expected(self, obj: CashierShift) -> str:
+        return format_money(obj.expected_cash) if obj.expected_cash is not None else "—"
+
+    @admin.display(description=_("counted cash"))
+    def counted(self, obj: CashierShift) -> str:
+        return format_money(obj.counted_cash) if obj.counted_cash is not None else "—"
+
+    @admin.display(description=_("over (+) / short (−)"))
+    def difference(self, obj: CashierShift) -> str:
+        return format_money(obj.cash_difference) if obj.cash_difference is not None else "—"
+
+
+class RefundLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RefundLine
+    extra = 0
+    can_delete = False
+    fields = ("bill_line", "category", "quantity", "amount", "insured_amount", "self_pay_amount")
+    readonly_fields = fields
+    ordering = ("id",)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyModelAdmin):
+    inlines = (RefundLineInline,)
+    list_display = (
+        "number", "bill", "created_at", "money", "paid_back", "method", "reason", "created_by",
+    )  # fmt: skip
+    list_filter = ("method", ("record_date", DateRangeFilter))
+    list_select_related = ("bill", "method", "created_by")
+    search_fields = ("number", "bill__number")
+    ordering = ("-created_at", "-id")
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def money(self, obj: Refund) -> str:
+        return format_money(obj.amount)
+
+    @admin.display(description=_("paid back"), ordering="self_pay_amount")
+    def paid_back(self, obj: Refund) -> str:
+        return format_money(obj.self_pay_amount)

@@ -178,9 +178,10 @@ def save_fee_item(
     return item
 
 
-def _delete(obj: models.Model, *, by: User, fields: Sequence[str], action: str) -> None:
-    """Delete `obj` with its event (inside the caller's transaction); RecordInUse when other
-    records still point to it (a charged item, a plan patients have)."""
+def delete_reference(obj: models.Model, *, by: User, fields: Sequence[str], action: str) -> None:
+    """Delete reference data `obj` (the catalogue's, billing's payment methods) with its
+    event, inside the caller's transaction; RecordInUse when other records still point to
+    it (a charged item, a plan patients have, a method that paid)."""
     ensure_catalogue_writer(by, type(obj))
     current = _locked_current(obj)
     record_event(actor=by, action=action, obj=current, old=audit_values(current, fields))
@@ -201,7 +202,7 @@ def _delete(obj: models.Model, *, by: User, fields: Sequence[str], action: str) 
 @atomic_with_retry
 def delete_fee_item(*, item: FeeItem, by: User) -> None:
     """Delete an item never charged (a mistake); RecordInUse otherwise: deactivate it."""
-    _delete(item, by=by, fields=FEE_ITEM_FIELDS, action="fee_item.deleted")
+    delete_reference(item, by=by, fields=FEE_ITEM_FIELDS, action="fee_item.deleted")
 
 
 def price_history(item: FeeItem) -> QuerySet[AuditEvent]:
@@ -217,9 +218,10 @@ def price_history(item: FeeItem) -> QuerySet[AuditEvent]:
 # Insurance plans, registration fees, allergy classes.
 
 
-def _save_reference(obj: models.Model, *, by: User, fields: Sequence[str], kind: str) -> None:
-    """Validate and write `obj` under its lock, with its `<kind>.created` / `<kind>.changed`
-    event when anything changed (inside the caller's transaction)."""
+def save_reference(obj: models.Model, *, by: User, fields: Sequence[str], kind: str) -> None:
+    """Validate and write reference data `obj` (the catalogue's, billing's payment methods)
+    under its lock, with its `<kind>.created` / `<kind>.changed` event when anything
+    changed, inside the caller's transaction. The caller checks who may write it."""
     adding = obj._state.adding
     current = None if adding else _locked_current(obj)
     _validate(obj)
@@ -242,26 +244,26 @@ def save_insurance_plan(*, plan: InsurancePlan, by: User) -> InsurancePlan:
     ensure_catalogue_writer(by, InsurancePlan)
     plan.name = (plan.name or "").strip()
     _quantize(plan, ["coverage_a", "coverage_b", "coverage_c"], CENT)
-    _save_reference(plan, by=by, fields=INSURANCE_PLAN_FIELDS, kind="insurance_plan")
+    save_reference(plan, by=by, fields=INSURANCE_PLAN_FIELDS, kind="insurance_plan")
     return plan
 
 
 @atomic_with_retry
 def delete_insurance_plan(*, plan: InsurancePlan, by: User) -> None:
-    _delete(plan, by=by, fields=INSURANCE_PLAN_FIELDS, action="insurance_plan.deleted")
+    delete_reference(plan, by=by, fields=INSURANCE_PLAN_FIELDS, action="insurance_plan.deleted")
 
 
 @atomic_with_retry
 def save_registration_fee(*, fee: RegistrationFee, by: User) -> RegistrationFee:
     """Map a doctor's rank to its registration fee item (a registration-category item)."""
     ensure_catalogue_writer(by, RegistrationFee)
-    _save_reference(fee, by=by, fields=REGISTRATION_FEE_FIELDS, kind="registration_fee")
+    save_reference(fee, by=by, fields=REGISTRATION_FEE_FIELDS, kind="registration_fee")
     return fee
 
 
 @atomic_with_retry
 def delete_registration_fee(*, fee: RegistrationFee, by: User) -> None:
-    _delete(fee, by=by, fields=REGISTRATION_FEE_FIELDS, action="registration_fee.deleted")
+    delete_reference(fee, by=by, fields=REGISTRATION_FEE_FIELDS, action="registration_fee.deleted")
 
 
 @atomic_with_retry
@@ -276,13 +278,15 @@ def save_allergy_class(*, allergy_class: AllergyClass, by: User) -> AllergyClass
             raise InvalidInput(
                 details={"code": [_("A class's code is fixed once made; add a new class.")]}
             )
-    _save_reference(allergy_class, by=by, fields=ALLERGY_CLASS_FIELDS, kind="allergy_class")
+    save_reference(allergy_class, by=by, fields=ALLERGY_CLASS_FIELDS, kind="allergy_class")
     return allergy_class
 
 
 @atomic_with_retry
 def delete_allergy_class(*, allergy_class: AllergyClass, by: User) -> None:
-    _delete(allergy_class, by=by, fields=ALLERGY_CLASS_FIELDS, action="allergy_class.deleted")
+    delete_reference(
+        allergy_class, by=by, fields=ALLERGY_CLASS_FIELDS, action="allergy_class.deleted"
+    )
 
 
 # CSV import and export of the fee catalogue.

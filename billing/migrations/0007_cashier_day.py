@@ -10,17 +10,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The clinic's usual ways to pay (data: administrators add or retire methods in Django Admin).
-PAYMENT_METHODS = [
-    # code, name, English name, cash, reference required
-    ("cash", "现金", "Cash", True, False),
-    ("card", "银行卡", "Bank card", False, True),
-    ("wechat", "微信支付", "WeChat Pay", False, True),
-    ("alipay", "支付宝", "Alipay", False, True),
-    ("insurance_account", "医保个人账户", "Insurance personal account", False, True),
-]
-
-
 def split_income_records(apps, schema_editor):
     """Each existing income record is its bill's one payment: its parts are the bill's."""
     IncomeRecord = apps.get_model("billing", "IncomeRecord")
@@ -30,27 +19,6 @@ def split_income_records(apps, schema_editor):
         insurance_amount=models.Subquery(bill.values("insurance_amount")[:1]),
         self_pay_amount=models.Subquery(bill.values("self_pay_amount")[:1]),
     )
-
-
-def add_payment_methods(apps, schema_editor):
-    PaymentMethod = apps.get_model("billing", "PaymentMethod")
-    for order, (code, name, name_en, is_cash, reference) in enumerate(PAYMENT_METHODS):
-        PaymentMethod.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "name_en": name_en,
-                "is_cash": is_cash,
-                "requires_reference": reference,
-                "sort_order": order * 10,
-            },
-        )
-
-
-def remove_payment_methods(apps, schema_editor):
-    apps.get_model("billing", "PaymentMethod").objects.filter(
-        code__in=[row[0] for row in PAYMENT_METHODS]
-    ).delete()
 
 
 class Migration(migrations.Migration):
@@ -303,7 +271,6 @@ class Migration(migrations.Migration):
         ),
         # Before the income records' CHECKs: their parts are their bills' (one payment each).
         migrations.RunPython(split_income_records, migrations.RunPython.noop),
-        migrations.RunPython(add_payment_methods, remove_payment_methods),
         migrations.AddConstraint(
             model_name='incomerecord',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('refund__isnull', True), ('amount__gte', 0), ('insurance_amount__gte', 0), ('self_pay_amount__gte', 0)), models.Q(('refund__isnull', False), ('amount__lte', 0), ('insurance_amount__lte', 0), ('self_pay_amount__lte', 0)), _connector='OR'), name='income_sign_follows_kind'),

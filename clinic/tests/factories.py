@@ -192,6 +192,7 @@ class FeeItemFactory(factory.django.DjangoModelFactory):
 class InsurancePlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InsurancePlan
+        django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Plan {n}")
     coverage_a = Decimal("90.00")
