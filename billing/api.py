@@ -18,7 +18,8 @@ from api.views import ClinicAPIView
 from billing.cashier import close_shift, current_shift, day_report, open_shift, reopen_shift
 from billing.cashier import shift_report as build_shift_report
 from billing.exceptions import AlreadySettled, NoOpenShift
-from billing.models import Bill, CashierShift, IncomeRecord
+from billing.models import Bill, CashierShift, IncomeRecord, Refund
+from billing.refunds import refund_bill
 from billing.search import bill_filter
 from billing.selectors import income_by_category, income_by_method
 from billing.serializers import (
@@ -38,6 +39,8 @@ from billing.serializers import (
     OpenShiftSerializer,
     PatientVisitSerializer,
     PaymentSerializer,
+    RefundInputSerializer,
+    RefundSerializer,
     ReopenShiftSerializer,
     ShiftReportSerializer,
     bill_prefetches,
@@ -418,6 +421,58 @@ class DayEndView(ClinicAPIView):
         query = self.validated_query(DayEndQuerySerializer)
         report = day_report(query.get("date") or timezone.localdate())
         return self.object_response(report, DayReportSerializer)
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+def refunds_of(bill: Bill) -> Any:
+    return (
+        Refund.objects.filter(bill=bill)
+        .select_related("bill", "method", "created_by")
+        .prefetch_related("lines__bill_line")
+        .order_by("created_at", "id")
+    )
+
+
+class BillRefundsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_bill_refunds",
+        responses={200: RefundSerializer(many=True)},
+        description="The bill's refunds, oldest first.",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        bill = get_object_or_404(Bill, pk=id)
+        return self.page_response(refunds_of(bill), RefundSerializer)
+
+    @extend_schema(
+        operation_id="receptionist_bill_refund",
+        request=RefundInputSerializer,
+        responses={201: RefundSerializer},
+        description="Refunds whole lines, or part of a line's quantity, of a paid bill, "
+        "with a reason; in the caller's open shift (409 no_open_shift). A cashier refunds "
+        "the bills of their own shift paid today; an administrator any (403 "
+        "permission_denied otherwise). The patient's part goes back by `method` (cash, or "
+        "a method the bill was paid with). 409 already_refunded for a line (or bill) "
+        "refunded in full, 409 refund_exceeds_paid for more than is left; input faults "
+        "are 400 (invalid_refund, `lines.<n>.<field>`).",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        bill = get_object_or_404(Bill, pk=id)
+        body = self.validated_body(RefundInputSerializer)
+        refund = refund_bill(
+            bill=bill,
+            lines=body["lines"],
+            reason=body["reason"],
+            method=body.get("method") or None,
+            reference=body.get("reference", ""),
+            by=request.user,
+        )
+        return self.object_response(
+            refunds_of(bill).get(pk=refund.pk), RefundSerializer, status=201
+        )
 
 
 class MyVisitsView(ClinicAPIView):

@@ -23,6 +23,11 @@ urlpatterns = [
         api.DeskIncomeRecordsView.as_view(),
         name="receptionist-income-records",
     ),
+    path(
+        "receptionist/bills/<int:id>/refunds",
+        api.BillRefundsView.as_view(),
+        name="receptionist-bill-refunds",
+    ),
     path("receptionist/shift", api.MyShiftView.as_view(), name="receptionist-shift"),
     path(
         "receptionist/shifts/<int:id>/close",

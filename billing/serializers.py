@@ -15,7 +15,17 @@ from rest_framework.settings import api_settings
 from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from billing.cashier import MAX_TENDERS, NOTE_LENGTH, REFERENCE_LENGTH
-from billing.models import Bill, BillLine, CashierShift, IncomeRecord, PayStatus, Tender
+from billing.models import (
+    Bill,
+    BillLine,
+    CashierShift,
+    IncomeRecord,
+    PayStatus,
+    Refund,
+    RefundLine,
+    Tender,
+)
+from billing.refunds import REASON_LENGTH
 from clinic.fields import IdCardField
 from clinic.serializers import (
     PatientSearchSerializer,
@@ -564,3 +574,126 @@ class MethodIncomeReportSerializer(serializers.Serializer):
         help_text=_("Self-pay money only: the insurance part is settled with the bureau."),
     )
     results = MethodIncomeRowSerializer(many=True)
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+class StrictIdField(IdField):
+    """A row's id in a body: a JSON integer, not a string of digits or a boolean."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RefundLineInputSerializer(serializers.Serializer):
+    line = StrictIdField(help_text=_("The bill line's id (the bill's `lines`)."))
+    quantity = AmountField(
+        required=False,
+        allow_null=True,
+        help_text=_("Part of the line's quantity; left out or null: all that is left."),
+    )
+
+
+class RefundInputSerializer(serializers.Serializer):
+    """A refund of some lines of a paid bill. Checked here for its form only; the rules
+    (lines of this bill, not more than is left, the method) are the refund's, reported as
+    `lines.<n>.<field>` or by field."""
+
+    lines = RefundLineInputSerializer(many=True, min_length=1, max_length=200)
+    reason = TextField(max_length=REASON_LENGTH, help_text=_("Why the money is given back."))
+    method = TextField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=24,
+        validators=[validate_slug],
+        help_text=_(
+            "How the patient's part goes back: cash, or a method the bill was paid with. "
+            "Required when the patient gets money back."
+        ),
+    )
+    reference = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=REFERENCE_LENGTH,
+        help_text=_("The electronic refund's transaction number."),
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as exc:
+            raise ValidationError(flat_details(exc.detail)) from exc
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["lines"] = [dict(line) for line in attrs["lines"]]
+        return attrs
+
+
+class RefundLineSerializer(ModelSerializer):
+    line = serializers.IntegerField(source="bill_line_id", read_only=True)
+    code = TextField(source="bill_line.code", read_only=True)
+    description = TextField(source="bill_line.description", read_only=True)
+    category_label = LabelField(source="category")
+
+    class Meta:
+        model = RefundLine
+        fields = [
+            "id",
+            "line",
+            "code",
+            "description",
+            "category",
+            "category_label",
+            "quantity",
+            "amount",
+            "insured_amount",
+            "self_pay_amount",
+        ]
+        read_only_fields = fields
+
+
+class RefundSerializer(ModelSerializer):
+    """A refund: what it gave back (insurance's part and the patient's, paid back by
+    `method`; null when the patient gets nothing back), its lines, the shift it is in."""
+
+    bill_id = serializers.IntegerField(read_only=True)
+    bill_number = TextField(source="bill.number", read_only=True)
+    bill_pay_status = TextField(
+        source="bill.pay_status",
+        read_only=True,
+        help_text=_("The bill's state after it: partially_refunded or refunded."),
+    )
+    shift_id = serializers.IntegerField(read_only=True)
+    method = TextField(source="method.code", read_only=True, default=None, allow_null=True)
+    method_label = TextField(
+        source="method.display_name", read_only=True, default=None, allow_null=True
+    )
+    created_by = TextField(source="created_by.username", read_only=True)
+    lines = RefundLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "number",
+            "bill_id",
+            "bill_number",
+            "bill_pay_status",
+            "shift_id",
+            "method",
+            "method_label",
+            "amount",
+            "insurance_amount",
+            "self_pay_amount",
+            "reason",
+            "reference",
+            "record_date",
+            "created_by",
+            "created_at",
+            "lines",
+        ]
+        read_only_fields = fields

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from billing.cashier import close_shift, current_shift, open_shift
 from billing.models import Bill, CashierShift, IncomeRecord, Tender
@@ -459,3 +460,20 @@ def test_opening_a_shift_elsewhere_does_not_count_in_another_cashiers_report(man
     open_shift(by=admin_user, opening_float="50")
     report = manager.get(SHIFT).json()
     assert (report["bill_count"], report["taken"], report["expected_cash"]) == (0, "0.00", "50.00")
+
+
+def test_the_desks_income_csv_rows_name_each_records_kind_and_parts(desk, visit):
+    from billing.reports import ReportFilterForm, income_rows, takings
+
+    pay(desk, visit, {})
+    with translation.override("en"):
+        header, *rows = list(income_rows(ReportFilterForm(None)))
+    assert header[:4] == ["Date", "Kind", "Bill number", "Refund number"]
+    assert rows[0][1:4] == ["Payment", Bill.objects.get().number, ""]
+    assert rows[0][-3:] == [Decimal("34.70"), Decimal("26.29"), Decimal("8.41")]
+    assert takings(IncomeRecord.objects.all()) == {
+        "payments": 1,
+        "total": Decimal("34.70"),
+        "insurance": Decimal("26.29"),
+        "self_pay": Decimal("8.41"),
+    }

@@ -19,7 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from billing.cashier import close_shift, current_shift, open_shift
-from billing.models import CashierShift
+from billing.models import Bill, CashierShift
+from billing.services import settle_visit
 from clinic.models import FeeCategory, FeeItem, Role
 from clinic.tests.factories import TEST_PASSWORD, FeeItemFactory, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
@@ -190,6 +191,36 @@ def _shift_report(day: ClinicDay, user: Any) -> Call:
 def _reopen_shift(day: ClinicDay, user: Any) -> Call:
     shift = close_shift(shift=_desk_shift(day), counted_cash="0.00", by=day.users[DESK])
     return Call(kwargs={"id": shift.pk}, body={"reason": "A card payment was forgotten"})
+
+
+def _paid_bill(day: ClinicDay) -> Bill:
+    """The visit awaiting payment, paid at the receptionist persona's counter this morning."""
+    bill = Bill.objects.filter(visit=day.awaiting_payment).first()
+    if bill is None:
+        bill = settle_visit(
+            visit=day.awaiting_payment,
+            total_amount="120.00",
+            insurance_amount="70.00",
+            by=day.users[DESK],
+        )
+    return bill
+
+
+def _bill_refunds(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _paid_bill(day).pk})
+
+
+def _refund(day: ClinicDay, user: Any) -> Call:
+    _with_a_shift(user)
+    bill = _paid_bill(day)
+    return Call(
+        kwargs={"id": bill.pk},
+        body={
+            "lines": [{"line": bill.lines.get().pk}],
+            "reason": "Charged twice",
+            "method": "cash",
+        },
+    )
 
 
 def _pay(day: ClinicDay, user: Any) -> Call:
@@ -431,6 +462,8 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-income-records", expect(200, DESK, ADMIN)),
     # The cashier's shifts: one's own at the desk; any for an administrator (a manager).
+    Row("GET", "receptionist-bill-refunds", expect(200, DESK, ADMIN), _bill_refunds),
+    Row("POST", "receptionist-bill-refunds", expect(201, DESK, ADMIN), _refund),
     Row("GET", "receptionist-shift", expect(200, DESK, ADMIN), _my_shift),
     Row("POST", "receptionist-shift", expect(201, DESK, ADMIN), _open_shift),
     Row("POST", "receptionist-shift-close", expect(200, DESK, ADMIN), _close_shift),
