@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from billing.cashier import close_shift, current_shift, open_shift
-from billing.models import Bill, CashierShift, IncomeRecord, Tender
+from billing.models import Bill, BillLine, CashierShift, IncomeRecord, Refund, Tender
 from billing.tests.factories import ChargeFactory, FeeItemFactory, InsurancePlanFactory
 from clinic.models import AuditEvent, InsurancePlan, Patient
 from clinic.tests.factories import AdminUserFactory, PatientUserFactory, ReceptionistFactory
@@ -477,3 +477,215 @@ def test_the_desks_income_csv_rows_name_each_records_kind_and_parts(desk, visit)
         "insurance": Decimal("26.29"),
         "self_pay": Decimal("8.41"),
     }
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+def refunds_url(bill_id: int) -> str:
+    return f"/api/receptionist/bills/{bill_id}/refunds"
+
+
+@pytest.fixture
+def paid(desk, visit) -> dict[str, Any]:
+    """The visit paid 5.00 cash (20 handed over) and 3.41 by WeChat Pay: its bill as the API
+    answered, with its lines by code."""
+    response = pay(
+        desk,
+        visit,
+        {
+            "tenders": [
+                {"method": "cash", "amount": "5.00", "handed_over": "20"},
+                {"method": "wechat", "amount": "3.41", "reference": "W1"},
+            ]
+        },
+    )
+    assert response.status_code == 201, response.content
+    bill = response.json()
+    bill["by_code"] = {line["code"][0]: line["id"] for line in bill["lines"]}
+    return bill
+
+
+def refund_state() -> dict[str, Any]:
+    return {
+        **money_state(),
+        "refunds": list(Refund.objects.values_list("pk", flat=True)),
+        "lines": list(BillLine.objects.order_by("pk").values_list("pk", "refunded_quantity")),
+        "bills": list(Bill.objects.order_by("pk").values_list("pk", "pay_status")),
+    }
+
+
+def test_a_partial_refund_of_a_line_is_paid_back_in_cash_and_is_net_everywhere(
+    desk, manager, receptionist, paid
+):
+    drug = paid["by_code"]["D"]
+    response = desk.post(
+        refunds_url(paid["id"]),
+        {"lines": [{"line": drug, "quantity": 1}], "reason": "One box returned", "method": "cash"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    refund = response.json()
+    assert refund["number"].startswith("R")
+    assert (refund["amount"], refund["bill_pay_status"], refund["method"]) == (
+        "12.35",
+        "partially_refunded",
+        "cash",
+    )
+    assert Decimal(refund["insurance_amount"]) + Decimal(refund["self_pay_amount"]) == Decimal(
+        "12.35"
+    )
+    assert [(line["line"], line["quantity"]) for line in refund["lines"]] == [(drug, "1.000")]
+    assert refund["shift_id"] == current_shift(receptionist).pk
+    given_back = Decimal(refund["self_pay_amount"])
+    # The list of the bill's refunds, the bill itself, the income records, the shift.
+    listed = desk.get(refunds_url(paid["id"])).json()
+    assert [row["number"] for row in listed["results"]] == [refund["number"]]
+    bill = desk.get("/api/receptionist/bills").json()["results"][0]
+    assert (bill["pay_status"], bill["refunded_amount"]) == ("partially_refunded", "12.35")
+    records = desk.get("/api/receptionist/income-records").json()["results"]
+    assert [(r["kind"], r["amount"], r["refund_number"]) for r in records] == [
+        ("refund", "-12.35", refund["number"]),
+        ("payment", "34.70", None),
+    ]
+    shift = desk.get(SHIFT).json()
+    assert (shift["refund_count"], shift["refunded"]) == (1, "12.35")
+    assert Decimal(shift["expected_cash"]) == Decimal("5.00") - given_back
+    by_method = manager.get("/api/admin/statistics/income-by-method").json()
+    cash = next(row for row in by_method["results"] if row["method"] == "cash")
+    assert (cash["refunds"], Decimal(cash["given_back"])) == (1, given_back)
+    assert Decimal(by_method["net"]) == Decimal("8.41") - given_back
+    from billing.reports import ReportFilterForm, income_rows
+
+    with translation.override("en"):
+        rows = list(income_rows(ReportFilterForm(None)))[1:]
+    assert [(row[1], row[3], row[6]) for row in rows] == [
+        ("Refund", refund["number"], Decimal("-12.35")),
+        ("Payment", "", Decimal("34.70")),
+    ]
+    totals = manager.get("/api/admin/statistics/income", {"group_by": "day"}).json()
+    assert (totals["total_income"], totals["record_count"]) == ("22.35", 1)
+
+
+def test_refunding_the_rest_refunds_the_bill_and_a_line_refunded_in_full_is_a_409(desk, paid):
+    drug, registration = paid["by_code"]["D"], paid["by_code"]["R"]
+    first = desk.post(
+        refunds_url(paid["id"]),
+        {"lines": [{"line": drug}], "reason": "Not dispensed", "method": "cash"},
+        format="json",
+    )
+    assert first.status_code == 201, first.content
+    before = refund_state()
+    assert_error(
+        desk.post(
+            refunds_url(paid["id"]),
+            {"lines": [{"line": drug}], "reason": "Again", "method": "cash"},
+            format="json",
+        ),
+        409,
+        "already_refunded",
+        "lines.0.line",
+    )
+    assert refund_state() == before
+    last = desk.post(
+        refunds_url(paid["id"]),
+        {"lines": [{"line": registration}], "reason": "Visit cancelled", "method": "wechat"},
+        format="json",
+    )
+    assert last.status_code == 201, last.content
+    assert last.json()["bill_pay_status"] == "refunded"
+    assert Bill.objects.get().pay_status == "refunded"
+    before = refund_state()
+    assert_error(
+        desk.post(
+            refunds_url(paid["id"]),
+            {"lines": [{"line": registration}], "reason": "Again", "method": "cash"},
+            format="json",
+        ),
+        409,
+        "already_refunded",
+    )
+    assert refund_state() == before
+
+
+def _refund_body(paid: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {
+        "lines": [{"line": paid["by_code"]["D"], "quantity": "1"}],
+        "reason": "Returned",
+        "method": "cash",
+        **changes,
+    }
+
+
+BAD_REFUNDS = {
+    "an object for the lines": (
+        lambda p: _refund_body(p, lines={"line": 1}), 400, INVALID, "lines"
+    ),
+    "no lines": (lambda p: _refund_body(p, lines=[]), 400, INVALID, "lines"),
+    "a string for a line": (
+        lambda p: _refund_body(p, lines=[{"line": str(p["by_code"]["D"])}]), 400, INVALID,
+        "lines.0.line",
+    ),
+    "a quantity in words": (
+        lambda p: _refund_body(p, lines=[{"line": p["by_code"]["D"], "quantity": "one"}]), 400,
+        INVALID, "lines.0.quantity",
+    ),
+    "a zero quantity": (
+        lambda p: _refund_body(p, lines=[{"line": p["by_code"]["D"], "quantity": 0}]), 400,
+        "invalid_refund", "lines.0.quantity",
+    ),
+    "no reason": (lambda p: {**_refund_body(p), "reason": ""}, 400, INVALID, "reason"),
+    "a list for the reason": (lambda p: _refund_body(p, reason=["x"]), 400, INVALID, "reason"),
+    "a line of another bill": (
+        lambda p: _refund_body(p, lines=[{"line": 999_999}]), 400, "invalid_refund", "lines.0.line"
+    ),
+    "the same line twice": (
+        lambda p: _refund_body(p, lines=[{"line": p["by_code"]["D"]}] * 2), 400,
+        "invalid_refund", "lines.1.line",
+    ),
+    "an unknown method": (
+        lambda p: _refund_body(p, method="bitcoin"), 400, "invalid_refund", "method"
+    ),
+    "a method the bill was not paid with": (
+        lambda p: _refund_body(p, method="alipay"), 400, "invalid_refund", "method"
+    ),
+    "no method for money back": (
+        lambda p: _refund_body(p, method=None), 400, "invalid_refund", "method"
+    ),
+    "more than was paid for": (
+        lambda p: _refund_body(p, lines=[{"line": p["by_code"]["D"], "quantity": 3}]), 409,
+        "refund_exceeds_paid", "lines.0.quantity",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_REFUNDS))
+def test_bad_refunds_are_refused_and_change_nothing(desk, paid, case):
+    body, status, code, field = BAD_REFUNDS[case]
+    before = refund_state()
+    assert_error(desk.post(refunds_url(paid["id"]), body(paid), format="json"), status, code, field)
+    assert refund_state() == before
+
+
+def test_refunds_of_another_cashiers_shift_are_for_a_manager(paid, manager, admin_user):
+    other = english(ReceptionistFactory())
+    before = refund_state()
+    assert_error(
+        other.post(refunds_url(paid["id"]), _refund_body(paid), format="json"),
+        403,
+        "permission_denied",
+    )
+    # The manager needs an open shift too: refunds are recorded in it.
+    assert_error(
+        manager.post(refunds_url(paid["id"]), _refund_body(paid), format="json"),
+        409,
+        "no_open_shift",
+    )
+    assert_error(
+        manager.post(refunds_url(999_999), _refund_body(paid), format="json"), 404, "not_found"
+    )
+    assert refund_state() == before
+    open_shift(by=admin_user, opening_float="100")
+    response = manager.post(refunds_url(paid["id"]), _refund_body(paid), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["shift_id"] == current_shift(admin_user).pk
