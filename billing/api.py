@@ -18,7 +18,7 @@ from api.views import ClinicAPIView
 from billing.cashier import close_shift, current_shift, day_report, open_shift, reopen_shift
 from billing.cashier import shift_report as build_shift_report
 from billing.exceptions import AlreadySettled, NoOpenShift
-from billing.models import Bill, CashierShift, IncomeRecord, Refund
+from billing.models import Bill, CashierShift, IncomeRecord, PaymentMethod, Refund
 from billing.refunds import refund_bill
 from billing.search import bill_filter
 from billing.selectors import income_by_category, income_by_method
@@ -38,6 +38,7 @@ from billing.serializers import (
     MethodIncomeReportSerializer,
     OpenShiftSerializer,
     PatientVisitSerializer,
+    PaymentMethodSerializer,
     PaymentSerializer,
     RefundInputSerializer,
     RefundSerializer,
@@ -91,6 +92,22 @@ class PaymentView(ClinicAPIView):
             .get(pk=bill.pk)
         )
         return self.object_response(bill, BillListSerializer, status=201, reveal_id_card=True)
+
+
+class PaymentMethodsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_payment_methods",
+        responses={200: PaymentMethodSerializer(many=True)},
+        description="The active payment methods, in the desk's order: the codes a "
+        "payment's tenders and a refund's method name.",
+    )
+    def get(self, request: Request) -> Response:
+        return self.page_response(
+            PaymentMethod.objects.filter(is_active=True).order_by("sort_order", "id"),
+            PaymentMethodSerializer,
+        )
 
 
 class BillPreviewView(ClinicAPIView):

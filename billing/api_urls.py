@@ -13,6 +13,11 @@ urlpatterns = [
         name="receptionist-payment",
     ),
     path(
+        "receptionist/payment-methods",
+        api.PaymentMethodsView.as_view(),
+        name="receptionist-payment-methods",
+    ),
+    path(
         "receptionist/visits/<int:visit_id>/bill-preview",
         api.BillPreviewView.as_view(),
         name="receptionist-bill-preview",

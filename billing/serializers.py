@@ -20,6 +20,7 @@ from billing.models import (
     BillLine,
     CashierShift,
     IncomeRecord,
+    PaymentMethod,
     PayStatus,
     Refund,
     RefundLine,
@@ -225,6 +226,17 @@ def flat_details(detail: Any, prefix: str = "") -> Any:
             flat.update(flat_details(item, f"{prefix}{index}."))
         return flat
     return {prefix.rstrip(".") or NON_FIELD: detail}
+
+
+class PaymentMethodSerializer(ModelSerializer):
+    """A way to pay (data, maintained by administrators): `code` is what a tender names."""
+
+    label = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = PaymentMethod
+        fields = ["code", "label", "is_cash", "requires_reference"]
+        read_only_fields = fields
 
 
 class TenderInputSerializer(serializers.Serializer):

@@ -107,6 +107,19 @@ def assert_error(response: Any, status: int, code: str, *fields: str) -> dict[st
 # --- Tenders ----------------------------------------------------------------------------
 
 
+def test_the_desk_reads_the_payment_methods_codes(desk):
+    response = desk.get("/api/receptionist/payment-methods")
+    assert response.status_code == 200
+    methods = {row["code"]: row for row in response.json()["results"]}
+    assert methods["cash"] == {
+        "code": "cash",
+        "label": "Cash",
+        "is_cash": True,
+        "requires_reference": False,
+    }
+    assert methods["wechat"]["requires_reference"] is True
+
+
 def test_a_bill_is_paid_by_cash_with_change_and_wechat(desk, receptionist, visit):
     response = pay(
         desk,

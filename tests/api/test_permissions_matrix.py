@@ -457,6 +457,7 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
     Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
     Row("GET", "receptionist-bill-preview", expect(200, DESK, ADMIN), _bill_preview),
+    Row("GET", "receptionist-payment-methods", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
     Row("PATCH", "receptionist-patient", expect(200, DESK, ADMIN), _correct_patient),
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
