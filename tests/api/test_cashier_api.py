@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from billing.cashier import close_shift, current_shift, open_shift
 from billing.models import Bill, BillLine, CashierShift, IncomeRecord, Refund, Tender
@@ -702,3 +702,40 @@ def test_refunds_of_another_cashiers_shift_are_for_a_manager(paid, manager, admi
     response = manager.post(refunds_url(paid["id"]), _refund_body(paid), format="json")
     assert response.status_code == 201, response.content
     assert response.json()["shift_id"] == current_shift(admin_user).pk
+
+
+def test_a_bills_refunds_list_costs_the_same_queries_whatever_its_length(desk, paid):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    drug, registration = paid["by_code"]["D"], paid["by_code"]["R"]
+
+    def refund(line: int, quantity: Any = None) -> None:
+        body = {"lines": [{"line": line, "quantity": quantity}], "reason": "r", "method": "cash"}
+        assert desk.post(refunds_url(paid["id"]), body, format="json").status_code == 201
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert desk.get(refunds_url(paid["id"])).status_code == 200
+        return len(captured)
+
+    refund(drug, "1")
+    one = queries()
+    refund(drug, "1")
+    refund(registration)
+    assert queries() == one
+
+
+def test_income_by_method_is_three_grouped_queries(desk, django_assert_num_queries):
+    import datetime as dt
+
+    from billing.selectors import income_by_method
+
+    for _ in range(3):
+        pay(desk, awaiting_visit(), {})
+    today = timezone.localdate()
+    with django_assert_num_queries(3):
+        rows = income_by_method(
+            start_date=today - dt.timedelta(days=1), end_date=today + dt.timedelta(days=1)
+        )
+    assert [(row.method, row.tenders, row.taken) for row in rows] == [("cash", 3, Decimal("25.23"))]
