@@ -739,3 +739,31 @@ def test_income_by_method_is_three_grouped_queries(desk, django_assert_num_queri
             start_date=today - dt.timedelta(days=1), end_date=today + dt.timedelta(days=1)
         )
     assert [(row.method, row.tenders, row.taken) for row in rows] == [("cash", 3, Decimal("25.23"))]
+
+
+@pytest.mark.mariadb
+def test_income_by_method_reads_the_date_and_method_indexes(desk, paid):
+    """The range of days is read on Tender's and Refund's (record_date, method) indexes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.selectors import income_by_method
+
+    today = timezone.localdate()
+    with CaptureQueriesContext(connection) as captured:
+        income_by_method(start_date=today, end_date=today)
+    plans: dict[str, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        for query in captured:
+            if "GROUP BY" not in query["sql"]:
+                continue
+            cursor.execute("EXPLAIN " + query["sql"])
+            columns = [column[0] for column in cursor.description]
+            for row in cursor.fetchall():
+                plan = dict(zip(columns, row, strict=True))
+                plans.setdefault(plan["table"], []).append(plan)
+    for table, index in (
+        ("billing_tender", "tender_date_method_idx"),
+        ("billing_refund", "refund_date_method_idx"),
+    ):
+        assert any(index in (plan["possible_keys"] or "") for plan in plans[table]), plans
