@@ -55,7 +55,7 @@ def bill_prefetches(prefix: str = "") -> tuple[Prefetch, ...]:
     )
 
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# Sums of money in reports: as the summaries hold them, two places.
 SUMS = {"max_digits": 16, "decimal_places": 2}
 
 # The longest range a statistics request may span (a few years of daily rows at most).
