@@ -209,7 +209,7 @@ class PaymentMethodAdmin(ServiceAdminMixin, admin.ModelAdmin):
     that paid something is deactivated, not deleted."""
 
     list_display = (
-        "code", "name", "name_en", "is_cash", "requires_reference", "sort_order", "is_active",
+        "code", "method_name", "is_cash", "requires_reference", "sort_order", "is_active",
     )  # fmt: skip
     list_filter = ("is_active", "is_cash")
     search_fields = ("code", "name", "name_en")
@@ -217,6 +217,11 @@ class PaymentMethodAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("code",) if obj is not None else ()
+
+    @admin.display(description=_("name"), ordering="name")
+    def method_name(self, obj: PaymentMethod) -> str:
+        """In the page's language (the English name on English pages, when there is one)."""
+        return obj.display_name
 
     def save_model(self, request: HttpRequest, obj: PaymentMethod, form, change) -> None:
         save_payment_method(method=obj, by=request.user)

@@ -16,9 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from billing.exceptions import InvalidAmounts
+from billing.cashier import current_shift
+from billing.cashier_forms import OpenShiftForm, TenderForm, add_tender_errors, tender_summary
+from billing.exceptions import InvalidAmounts, InvalidTenders
 from billing.models import Bill
 from billing.pricing import BillDraft, group_by_category
+from billing.refunds import can_refund
 from billing.reports import ReportFilterForm, filtered_bills, filtered_income, takings
 from billing.services import bill_preview, settle_visit, validate_amounts
 from clinic.exceptions import ClinicError
@@ -127,10 +130,28 @@ class ItemisedPaymentForm(forms.Form):
         return cleaned
 
 
+def _self_pay(draft: BillDraft, data: Any) -> Decimal:
+    """The self-pay part the settlement will ask for, by its own rules: the lines' (or the
+    bureau's figure's) for an itemised bill, total − insurance for a typed one.
+    InvalidAmounts when the typed figures break a rule."""
+    if draft.lines:
+        figure = data.get("insurance_amount")
+        if figure is not None and str(figure).strip():
+            total = data.get("expected_total")
+            return validate_amounts(draft.total if total in (None, "") else total, figure).self_pay
+        shown = data.get("expected_self_pay")
+        return draft.self_pay if shown in (None, "") else shown
+    return validate_amounts(
+        data.get("total_amount") or "0", data.get("insurance_amount") or "0"
+    ).self_pay
+
+
 def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
-    """The self-pay part as the desk types (HTMX): the settlement's own rules."""
+    """The self-pay part, the cash left to pay and the change as the desk types (HTMX):
+    the settlement's own rules."""
     preview = None
     error = None
+    summary = None
     try:
         if draft.lines:
             figure = request.GET.get("insurance_amount") or ""
@@ -143,10 +164,13 @@ def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
                 request.GET.get("total_amount") or "0", request.GET.get("insurance_amount") or "0"
             )
         preview = amounts
+        summary = tender_summary(amounts.self_pay, request.GET)
     except InvalidAmounts as caught:
         error = caught
     return render(
-        request, "billing/pay.html#self-pay", {"preview": preview, "preview_error": error}
+        request,
+        "billing/pay.html#self-pay",
+        {"preview": preview, "preview_error": error, "summary": summary},
     )
 
 
@@ -155,7 +179,9 @@ def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
 def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
     """Settle a visit awaiting payment. With charges: its lines by category, priced with
     the patient's plan, and an optional bureau's figure for insurance; without: the total
-    and insurance typed. Self-pay is computed (and shown live) by the settlement's rules."""
+    and insurance typed. Self-pay is computed (and shown live) by the settlement's rules,
+    and paid by tenders: cash first (handed over, the change shown), then other methods
+    with their reference. Money is taken only in the cashier's open shift."""
     visit = get_object_or_404(
         Visit.objects.select_related("patient__insurance_plan", "department", "schedule__doctor"),
         pk=visit_pk,
@@ -168,11 +194,23 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
         form: forms.Form = ItemisedPaymentForm(data, initial=ItemisedPaymentForm.expected(draft))
     else:
         form = PaymentForm(data)
+    tender_form = TenderForm(data)
+    if draft.lines:
+        # Cash first: the cursor waits in "handed over"; Enter with it empty pays exactly.
+        tender_form.fields["handed_over"].widget.attrs["autofocus"] = True
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        forms_valid = form.is_valid()
+        if tender_form.is_valid() and forms_valid:
+            plan = None
             try:
-                bill = _settle(visit, form, itemised=bool(draft.lines), by=request.user)
+                plan = tender_form.plan(_self_pay(draft, form.cleaned_data))
+                bill = _settle(
+                    visit, form, itemised=bool(draft.lines), tenders=plan.tenders, by=request.user
+                )
+            except InvalidTenders as error:
+                add_tender_errors(tender_form, error, plan)
+                status = error.status
             except ClinicError as error:
                 draft = bill_preview(visit)
                 if draft.lines:
@@ -186,21 +224,50 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
                 return redirect("billing:receipt", pk=bill.pk)
         else:
             status = 400
+    shift = current_shift(request.user)
+    live_fields = ["handed_over", *(f"amount_{row}" for row in tender_form.rows)]
+    methods = [f"method_{row}" for row in tender_form.rows]
     return render(
         request,
         "billing/pay.html",
         {
+            "summary": _page_summary(draft, form, data),
+            "tender_params": ",".join([*live_fields, *methods]),
+            "tender_triggers": ", ".join(
+                [
+                    *(f"input changed delay:200ms from:#id_{name}" for name in live_fields),
+                    *(f"change from:#id_{name}" for name in methods),
+                ]
+            ),
             "visit": visit,
             "form": form,
+            "tender_form": tender_form,
             "draft": draft,
             "itemised": bool(draft.lines),
             "plan": visit.patient.insurance_plan,
+            "cashier_shift": shift,
+            "shift_status": "open" if shift else "none",
+            "open_shift_form": None if shift else OpenShiftForm(initial={"next": request.path}),
         },
         status=status,
     )
 
 
-def _settle(visit: Visit, form: forms.Form, *, itemised: bool, by: Any) -> Bill:
+def _page_summary(draft: BillDraft, form: forms.Form, data: Any) -> Any:
+    """The cash left to pay (and the change) as the page first shows it: known for an
+    itemised bill, or once the typed amounts are valid."""
+    if not draft.lines and not (form.is_bound and form.is_valid()):
+        return None
+    try:
+        figures = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        return tender_summary(_self_pay(draft, figures), data or {})
+    except InvalidAmounts:
+        return None
+
+
+def _settle(
+    visit: Visit, form: forms.Form, *, itemised: bool, tenders: list[dict[str, Any]], by: Any
+) -> Bill:
     data = form.cleaned_data
     if itemised:
         bureau_figure = data.get("insurance_amount")
@@ -211,6 +278,7 @@ def _settle(visit: Visit, form: forms.Form, *, itemised: bool, by: Any) -> Bill:
             # Without the bureau's figure the split is the estimate: the one shown.
             self_pay_amount=data.get("expected_self_pay") if bureau_figure is None else None,
             override_reason=data.get("override_reason") or "",
+            tenders=tenders,
             by=by,
         )
     return settle_visit(
@@ -218,14 +286,19 @@ def _settle(visit: Visit, form: forms.Form, *, itemised: bool, by: Any) -> Bill:
         total_amount=data["total_amount"],
         insurance_amount=data["insurance_amount"],
         manual_reason=data.get("manual_reason") or "",
+        tenders=tenders,
         by=by,
     )
 
 
 @role_required(*DESK_ROLES)
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
-    bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS), pk=pk)
+    bill = get_object_or_404(Bill.objects.select_related(*BILL_RELATIONS, "shift"), pk=pk)
     lines = list(bill.lines.order_by("id"))
+    tenders = list(bill.tenders.select_related("method").order_by("id"))
+    cash = [tender for tender in tenders if tender.method.is_cash]
+    handed_over = sum((tender.handed_over for tender in cash), Decimal(0)) if cash else None
+    change = sum((tender.change_given for tender in cash), Decimal(0)) if cash else None
     return render(
         request,
         "billing/receipt.html",
@@ -233,6 +306,11 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
             "bill": bill,
             "groups": group_by_category(lines),
             "overridden": bool(bill.insurance_override_reason),
+            "tenders": tenders,
+            "handed_over": handed_over,
+            "change": change,
+            "refunds": list(bill.refunds.select_related("method").order_by("created_at", "id")),
+            "can_refund": can_refund(bill, request.user),
         },
     )
 
@@ -300,7 +378,11 @@ def _bill_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
 
 
 def _income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
-    yield [_("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount")]
+    # A refund's record is a row of its own, its amounts negative, its refund's number last.
+    yield [
+        _("Date"), _("Bill number"), _("Department"), _("Doctor"), _("Amount"),
+        _("Insurance"), _("Self-pay"), _("Refund number"),
+    ]  # fmt: skip
     for record in filtered_income(form).iterator(chunk_size=500):
         yield [
             record.record_date.isoformat(),
@@ -308,4 +390,7 @@ def _income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
             record.department.name,
             record.doctor.name if record.doctor else "",
             record.amount,
+            record.insurance_amount,
+            record.self_pay_amount,
+            record.refund.number if record.refund else "",
         ]

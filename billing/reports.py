@@ -6,7 +6,6 @@ Every total is aggregated in SQL; lists are filtered on indexed columns and pagi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +13,6 @@ from django import forms
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Bill, IncomeRecord, PayStatus
@@ -119,15 +117,14 @@ def filtered_income(form: ReportFilterForm) -> QuerySet[IncomeRecord]:
 def takings(
     records: QuerySet[IncomeRecord], *, group_by: str | None = None, key: str | None = None
 ) -> Any:
-    """Payments (refunds not counted), total, insurance and self-pay of income records (net:
-    a refund's record is negative), optionally grouped by the label `group_by` within the
-    `key` (a department's id: two departments of one name stay two rows), in the label's
-    order.
-
-    Each record's own insurance and self-pay parts, never its bill's: a refund's record
-    belongs to the same bill, which would count the bill's figures twice."""
+    """Count, total, insurance and self-pay of income records, optionally grouped by the
+    label `group_by` within the `key` (a department's id: two departments of one name stay
+    two rows), in the label's order."""
+    # Each record carries its own parts (a refund's are negative): the sums are net of
+    # refunds, and a refund is counted as one, not as another payment.
     sums = {
         "payments": Count("id", filter=Q(refund__isnull=True)),
+        "refunds": Count("id", filter=Q(refund__isnull=False)),
         "total": Coalesce(Sum("amount"), ZERO),
         "insurance": Coalesce(Sum("insurance_amount"), ZERO),
         "self_pay": Coalesce(Sum("self_pay_amount"), ZERO),
@@ -137,26 +134,3 @@ def takings(
         return records.aggregate(**sums)
     groups = (key, group_by) if key else (group_by,)
     return list(records.values(*groups).annotate(**sums).order_by(group_by, *groups))
-
-
-def income_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
-    """The filtered income records as CSV rows (header first): payments, and refunds as
-    negative rows with their refund number, so that the column sums are the net income."""
-    yield [
-        gettext("Date"), gettext("Kind"), gettext("Bill number"), gettext("Refund number"),
-        gettext("Department"), gettext("Doctor"), gettext("Amount"), gettext("Insurance"),
-        gettext("Self-pay"),
-    ]  # fmt: skip
-    payment, refund = gettext("Payment"), gettext("Refund")
-    for record in filtered_income(form).iterator(chunk_size=500):
-        yield [
-            record.record_date.isoformat(),
-            refund if record.refund_id else payment,
-            record.bill.number,
-            record.refund.number if record.refund_id else "",
-            record.department.name,
-            record.doctor.name if record.doctor else "",
-            record.amount,
-            record.insurance_amount,
-            record.self_pay_amount,
-        ]

@@ -13,6 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from appointments.tests.factories import AppointmentFactory
+from billing.refunds import refund_bill
+from billing.services import settle_visit
 from billing.tests.factories import BillFactory
 from clinic.tests.factories import (
     AdminUserFactory,
@@ -86,6 +88,15 @@ POLICY: dict[str, dict[str, object]] = {
     "billing:receipt": only(*DESK),
     "billing:reports": only(*DESK),
     "billing:reports-export": only(*DESK),
+    # The cashier's shift: their own (a manager sees every shift's report).
+    "billing:shift": only(*DESK),
+    "billing:shift-open": only(*DESK, allowed_gets=POST_ONLY),
+    "billing:shift-close": only(*DESK, allowed_gets=POST_ONLY),
+    "billing:shift-report": only(*DESK),
+    # A refund: the bill's cashier on the day, else a manager (the world's bill is no
+    # receptionist's); any desk reads a refund's receipt.
+    "billing:refund": only("admin"),
+    "billing:refund-receipt": only(*DESK),
     # Doctors: their own visits only
     "visits:doctor-queue": only("doctor", "other_doctor"),
     "visits:call-next": only("doctor", "other_doctor", allowed_gets=POST_ONLY),
@@ -109,6 +120,8 @@ POLICY: dict[str, dict[str, object]] = {
     # Administrators
     "billing:statistics": only("admin"),
     "billing:statistics-export": only("admin"),
+    "billing:day-end": only("admin"),
+    "billing:shift-reopen": only("admin", allowed_gets=POST_ONLY),
     "scheduling:planner": only("admin"),
     "scheduling:copy-week": only("admin"),
     "scheduling:planner-rooms": only("admin"),
@@ -141,6 +154,20 @@ def test_every_route_has_a_declared_policy():
     assert set(site_routes()) == set(POLICY)
 
 
+def _a_refund(cashier, schedule):
+    """A refund made as the desk makes one: a visit settled in the cashier's shift, its
+    line given back in cash."""
+    visit = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
+    bill = settle_visit(visit=visit, total_amount="10.00", insurance_amount="0", by=cashier)
+    return refund_bill(
+        bill=bill,
+        lines=[{"line": bill.lines.get().pk, "quantity": None}],
+        reason="Test refund",
+        method="cash",
+        by=cashier,
+    )
+
+
 @pytest.fixture
 def world():
     users = {
@@ -166,6 +193,7 @@ def world():
     order = ChargeFactory(visit=visit)
     paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     bill = BillFactory()
+    refund = _a_refund(users["receptionist"], schedule)
     args = {
         "appointments:detail": [appointment.pk],
         "appointments:cancel": [appointment.pk],
@@ -187,6 +215,11 @@ def world():
         "visits:order-remove": [visit.pk, order.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
+        "billing:shift-close": [users["receptionist"].cashier_shifts.get().pk],
+        "billing:refund": [bill.pk],
+        "billing:refund-receipt": [refund.pk],
+        "billing:shift-report": [users["receptionist"].cashier_shifts.get().pk],
+        "billing:shift-reopen": [users["receptionist"].cashier_shifts.get().pk],
         "display:department": [schedule.department.code],
     }
     return users, args

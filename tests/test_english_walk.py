@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.tests.factories import AppointmentFactory
+from billing.refunds import refund_bill
 from billing.services import settle_visit
 from clinic.audit import record_event
 from clinic.models import Gender
@@ -119,6 +120,19 @@ def clinic_day():
         insurance_amount=Decimal("200.00"),
         by=receptionist,
     )
+    refunded = settle_visit(
+        visit=VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT),
+        total_amount=Decimal("20.00"),
+        insurance_amount=Decimal("0.00"),
+        by=receptionist,
+    )
+    refund = refund_bill(
+        bill=refunded,
+        lines=[{"line": refunded.lines.get().pk, "quantity": None}],
+        reason="Charged twice",
+        method="cash",
+        by=receptionist,
+    )
     record_event(actor=receptionist, action="visit.walked_in", obj=waiting, patient=patient)
     _token, key = create_display_token(name="Hall screen", department=department, by=admin_user)
     users = {
@@ -141,6 +155,9 @@ def clinic_day():
         "visits:prescription-print": [record.pk],
         "billing:pay": [paying.pk],
         "billing:receipt": [bill.pk],
+        "billing:shift-report": [receptionist.cashier_shifts.get().pk],
+        "billing:refund": [bill.pk],
+        "billing:refund-receipt": [refund.pk],
         "display:department": [department.code],
     }
     return users, args, key

@@ -114,6 +114,7 @@ class TestReports:
         response = desk_client.get(REPORTS)
         assert response.context["totals"] == {
             "payments": 2,
+            "refunds": 0,
             "total": Decimal("150.00"),
             "insurance": Decimal("60.00"),
             "self_pay": Decimal("90.00"),
@@ -123,6 +124,7 @@ class TestReports:
                 "department_id": first.department_id,
                 "department_name": first.department.name,
                 "payments": 2,
+                "refunds": 0,
                 "total": Decimal("150.00"),
                 "insurance": Decimal("60.00"),
                 "self_pay": Decimal("90.00"),

@@ -77,8 +77,8 @@ def test_the_page_shows_lines_by_category_with_subtotals_and_the_plan(desk_clien
     # No typed total for an itemised bill: only the bureau's optional figure.
     assert 'name="total_amount"' not in html
     assert 'name="insurance_amount"' in html and 'name="override_reason"' in html
-    # Enter settles: the settle button has the focus, the form posts.
-    assert re.search(r'<button type="submit" class="button-primary" autofocus>', html)
+    # Cash first: the cursor waits in "handed over" (empty: the exact amount); Enter settles.
+    assert re.search(r'<input[^>]*name="handed_over"[^>]*autofocus', html)
 
 
 def test_a_self_pay_patient_is_named_so(desk_client, visit):

@@ -59,6 +59,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         reverse("appointments:phone-booking"),
         reverse("visits:patients"),
         reverse("billing:reports"),
+        reverse("billing:shift"),
     ]
     if waiting:
         desk += [
@@ -88,6 +89,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         ADMIN: [
             "/admin/",
             reverse("billing:statistics"),
+            reverse("billing:day-end"),
             reverse("scheduling:planner"),
             reverse("scheduling:copy-week"),
             "/admin/scheduling/schedule/",

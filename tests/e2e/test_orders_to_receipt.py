@@ -193,8 +193,8 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
     expect(desk.locator("#bill-self-pay")).to_have_text(format_money(self_pay))
     expect(desk.locator("#self-pay")).to_contain_text(format_money(self_pay))
 
-    # The settle button has the focus: Enter settles.
-    expect(desk.locator("#main form button[type=submit]")).to_be_focused()
+    # Cash first: "handed over" has the focus; left empty, Enter settles the exact amount.
+    expect(desk.locator("#id_handed_over")).to_be_focused()
     desk.keyboard.press("Enter")
     receipt = desk.locator(".receipt")
     expect(receipt).to_be_visible()
