@@ -15,10 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
-from billing.exceptions import AlreadySettled
-from billing.models import Bill, IncomeRecord
+from billing.cashier import close_shift, current_shift, day_report, open_shift, reopen_shift
+from billing.cashier import shift_report as build_shift_report
+from billing.exceptions import AlreadySettled, NoOpenShift
+from billing.models import Bill, CashierShift, IncomeRecord, PaymentMethod, Refund
+from billing.refunds import refund_bill
 from billing.search import bill_filter
-from billing.selectors import income_by_category
+from billing.selectors import income_by_category, income_by_method
 from billing.serializers import (
     BILL_RELATIONS,
     BillFilterSerializer,
@@ -26,14 +29,26 @@ from billing.serializers import (
     BillPreviewSerializer,
     CategoryIncomeReportSerializer,
     CategoryQuerySerializer,
+    CloseShiftSerializer,
+    DayEndQuerySerializer,
+    DayReportSerializer,
     IncomeFilterSerializer,
     IncomeRecordSerializer,
     IncomeReportSerializer,
+    MethodIncomeReportSerializer,
+    OpenShiftSerializer,
     PatientVisitSerializer,
+    PaymentMethodSerializer,
     PaymentSerializer,
+    RefundInputSerializer,
+    RefundSerializer,
+    ReopenShiftSerializer,
+    ShiftReportSerializer,
+    bill_prefetches,
 )
 from billing.services import bill_preview, settle_visit
 from billing.statistics import income_statistics
+from clinic.models import Role, User
 from clinic.roles import IsAdmin, IsDesk, IsPatient
 from clinic.serializers import StatisticsQuerySerializer
 from visits.models import Visit
@@ -52,7 +67,11 @@ class PaymentView(ClinicAPIView):
         request=PaymentSerializer,
         responses={201: BillListSerializer},
         description="Settles a visit awaiting payment: a paid bill, its income record, and "
-        "the visit leaves. total = insurance + self-pay; a zero total is allowed.",
+        "the visit leaves. total = insurance + self-pay; a zero total is allowed. The "
+        "self-pay amount is paid by `tenders` (adding up to it), or without them by one "
+        "cash tender of the exact amount; in the caller's open cashier shift (409 "
+        "no_open_shift without one). A tender's fault is named `tenders.<n>.<field>` "
+        "(400 invalid_tenders).",
     )
     def post(self, request: Request, visit_id: int) -> Response:
         visit = get_object_or_404(Visit.objects.select_related("schedule"), pk=visit_id)
@@ -64,12 +83,31 @@ class PaymentView(ClinicAPIView):
             self_pay_amount=body.get("self_pay_amount"),
             override_reason=body.get("override_reason", ""),
             manual_reason=body.get("manual_reason", ""),
+            tenders=body.get("tenders"),
             by=request.user,
         )
         bill = (
-            Bill.objects.select_related(*BILL_RELATIONS).prefetch_related("lines").get(pk=bill.pk)
+            Bill.objects.select_related(*BILL_RELATIONS)
+            .prefetch_related(*bill_prefetches())
+            .get(pk=bill.pk)
         )
         return self.object_response(bill, BillListSerializer, status=201, reveal_id_card=True)
+
+
+class PaymentMethodsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_payment_methods",
+        responses={200: PaymentMethodSerializer(many=True)},
+        description="The active payment methods, in the desk's order: the codes a "
+        "payment's tenders and a refund's method name.",
+    )
+    def get(self, request: Request) -> Response:
+        return self.page_response(
+            PaymentMethod.objects.filter(is_active=True).order_by("sort_order", "id"),
+            PaymentMethodSerializer,
+        )
 
 
 class BillPreviewView(ClinicAPIView):
@@ -102,7 +140,7 @@ class BillPreviewView(ClinicAPIView):
 def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
     bills = (
         Bill.objects.select_related(*BILL_RELATIONS)
-        .prefetch_related("lines")
+        .prefetch_related(*bill_prefetches())
         .order_by("-pay_time", "-id")
     )
     if "start_date" in filters:
@@ -122,9 +160,9 @@ def search_bills(filters: dict[str, Any]) -> QuerySet[Bill]:
 
 
 def search_income(filters: dict[str, Any]) -> QuerySet[IncomeRecord]:
-    records = IncomeRecord.objects.select_related("bill", "department", "doctor").order_by(
-        "-record_date", "-id"
-    )
+    records = IncomeRecord.objects.select_related(
+        "bill", "refund", "department", "doctor"
+    ).order_by("-record_date", "-id")
     if "start_date" in filters:
         records = records.filter(record_date__gte=filters["start_date"])
     if "end_date" in filters:
@@ -240,6 +278,220 @@ class CategoryIncomeStatisticsView(ClinicAPIView):
         return self.object_response(report, CategoryIncomeReportSerializer)
 
 
+class MethodIncomeStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_income_by_method",
+        parameters=[CategoryQuerySerializer],
+        responses={200: MethodIncomeReportSerializer},
+        description="Money taken per payment method over a range: the tenders, minus the "
+        "refunds paid back by that method (a refund counts on its own date). Self-pay "
+        "money only: the insurance part is settled with the bureau. group_by is ignored.",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(CategoryQuerySerializer)
+        rows = income_by_method(start_date=query["start_date"], end_date=query["end_date"])
+        report = {
+            "start_date": query["start_date"],
+            "end_date": query["end_date"],
+            "taken": sum((row.taken for row in rows), Decimal("0.00")),
+            "given_back": sum((row.given_back for row in rows), Decimal("0.00")),
+            "net": sum((row.net for row in rows), Decimal("0.00")),
+            "results": [
+                {
+                    "method": row.method,
+                    "method_label": row.label,
+                    "is_cash": row.is_cash,
+                    "tenders": row.tenders,
+                    "taken": row.taken,
+                    "refunds": row.refunds,
+                    "given_back": row.given_back,
+                    "net": row.net,
+                }
+                for row in rows
+            ],
+        }
+        return self.object_response(report, MethodIncomeReportSerializer)
+
+
+# --- The cashier's shifts ---------------------------------------------------------------
+
+
+class NoShiftOpen(NoOpenShift):
+    """Asked for one's open shift without one: there is nothing to show (404), not a
+    conflict."""
+
+    status = 404
+
+
+def get_shift_for(user: User, pk: int) -> CashierShift:
+    """A shift the user may see: their own; any for an administrator (a manager). 404
+    otherwise, like a shift that does not exist."""
+    shifts = CashierShift.objects.select_related("cashier", "closed_by")
+    if user.role != Role.ADMIN:
+        shifts = shifts.filter(cashier=user)
+    return get_object_or_404(shifts, pk=pk)
+
+
+def _report(shift: CashierShift) -> Any:
+    shift = CashierShift.objects.select_related("cashier", "closed_by").get(pk=shift.pk)
+    return build_shift_report(shift)
+
+
+class MyShiftView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_shift",
+        responses={200: ShiftReportSerializer},
+        description="The caller's open cashier shift with its running figures; 404 "
+        "no_open_shift when none is open.",
+    )
+    def get(self, request: Request) -> Response:
+        shift = current_shift(request.user)
+        if shift is None:
+            raise NoShiftOpen()
+        return self.object_response(_report(shift), ShiftReportSerializer)
+
+    @extend_schema(
+        operation_id="receptionist_shift_open",
+        request=OpenShiftSerializer,
+        responses={201: ShiftReportSerializer},
+        description="Opens the caller's cashier shift with the cash float. 409 "
+        "shift_already_open when one is open.",
+    )
+    def post(self, request: Request) -> Response:
+        body = self.validated_body(OpenShiftSerializer)
+        shift = open_shift(by=request.user, opening_float=body["opening_float"])
+        return self.object_response(_report(shift), ShiftReportSerializer, status=201)
+
+
+class ShiftCloseView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_shift_close",
+        request=CloseShiftSerializer,
+        responses={200: ShiftReportSerializer},
+        description="Closes a shift (one's own; any for an administrator): the cash "
+        "counted against the cash expected, the difference recorded (a note is required "
+        "when it is not zero). 409 shift_closed when it is already closed.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        shift = get_shift_for(request.user, id)
+        body = self.validated_body(CloseShiftSerializer)
+        shift = close_shift(
+            shift=shift,
+            counted_cash=body["counted_cash"],
+            note=body.get("note", ""),
+            by=request.user,
+        )
+        return self.object_response(_report(shift), ShiftReportSerializer)
+
+
+class ShiftReportView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_shift_report",
+        responses={200: ShiftReportSerializer},
+        description="A shift's report (one's own; any for an administrator): per method, "
+        "per fee category, counts of bills and refunds, the cash expected and, once "
+        "closed, counted.",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        return self.object_response(
+            build_shift_report(get_shift_for(request.user, id)), ShiftReportSerializer
+        )
+
+
+class ShiftReopenView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_shift_reopen",
+        request=ReopenShiftSerializer,
+        responses={200: ShiftReportSerializer},
+        description="Reopens a closed shift, with the reason (audited with the close's "
+        "figures). 409 shift_already_open when it is open or its cashier has another "
+        "shift open.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        shift = get_shift_for(request.user, id)
+        body = self.validated_body(ReopenShiftSerializer)
+        shift = reopen_shift(shift=shift, reason=body["reason"], by=request.user)
+        return self.object_response(_report(shift), ShiftReportSerializer)
+
+
+class DayEndView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_day_end",
+        parameters=[DayEndQuerySerializer],
+        responses={200: DayReportSerializer},
+        description="The day-end report: the shifts opened that day (clinic-local) with "
+        "their reports, the day's totals per method, and every shift still open.",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(DayEndQuerySerializer)
+        report = day_report(query.get("date") or timezone.localdate())
+        return self.object_response(report, DayReportSerializer)
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+def refunds_of(bill: Bill) -> Any:
+    return (
+        Refund.objects.filter(bill=bill)
+        .select_related("bill", "method", "created_by")
+        .prefetch_related("lines__bill_line")
+        .order_by("created_at", "id")
+    )
+
+
+class BillRefundsView(ClinicAPIView):
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_bill_refunds",
+        responses={200: RefundSerializer(many=True)},
+        description="The bill's refunds, oldest first.",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        bill = get_object_or_404(Bill, pk=id)
+        return self.page_response(refunds_of(bill), RefundSerializer)
+
+    @extend_schema(
+        operation_id="receptionist_bill_refund",
+        request=RefundInputSerializer,
+        responses={201: RefundSerializer},
+        description="Refunds whole lines, or part of a line's quantity, of a paid bill, "
+        "with a reason; in the caller's open shift (409 no_open_shift). A cashier refunds "
+        "the bills of their own shift paid today; an administrator any (403 "
+        "permission_denied otherwise). The patient's part goes back by `method` (cash, or "
+        "a method the bill was paid with). 409 already_refunded for a line (or bill) "
+        "refunded in full, 409 refund_exceeds_paid for more than is left; input faults "
+        "are 400 (invalid_refund, `lines.<n>.<field>`).",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        bill = get_object_or_404(Bill, pk=id)
+        body = self.validated_body(RefundInputSerializer)
+        refund = refund_bill(
+            bill=bill,
+            lines=body["lines"],
+            reason=body["reason"],
+            method=body.get("method") or None,
+            reference=body.get("reference", ""),
+            by=request.user,
+        )
+        return self.object_response(
+            refunds_of(bill).get(pk=refund.pk), RefundSerializer, status=201
+        )
+
+
 class MyVisitsView(ClinicAPIView):
     permission_classes = [IsPatient]
 
@@ -251,6 +503,6 @@ class MyVisitsView(ClinicAPIView):
         visits = (
             visits_of_patient_account(request.user)
             .select_related("patient")
-            .prefetch_related("bill__lines")
+            .prefetch_related(*bill_prefetches("bill__"))
         )
         return self.page_response(visits, PatientVisitSerializer)

@@ -13,6 +13,11 @@ urlpatterns = [
         name="receptionist-payment",
     ),
     path(
+        "receptionist/payment-methods",
+        api.PaymentMethodsView.as_view(),
+        name="receptionist-payment-methods",
+    ),
+    path(
         "receptionist/visits/<int:visit_id>/bill-preview",
         api.BillPreviewView.as_view(),
         name="receptionist-bill-preview",
@@ -23,6 +28,24 @@ urlpatterns = [
         api.DeskIncomeRecordsView.as_view(),
         name="receptionist-income-records",
     ),
+    path(
+        "receptionist/bills/<int:id>/refunds",
+        api.BillRefundsView.as_view(),
+        name="receptionist-bill-refunds",
+    ),
+    path("receptionist/shift", api.MyShiftView.as_view(), name="receptionist-shift"),
+    path(
+        "receptionist/shifts/<int:id>/close",
+        api.ShiftCloseView.as_view(),
+        name="receptionist-shift-close",
+    ),
+    path(
+        "receptionist/shifts/<int:id>/report",
+        api.ShiftReportView.as_view(),
+        name="receptionist-shift-report",
+    ),
+    path("admin/shifts/<int:id>/reopen", api.ShiftReopenView.as_view(), name="admin-shift-reopen"),
+    path("admin/day-end", api.DayEndView.as_view(), name="admin-day-end"),
     path("admin/bills", api.AdminBillsView.as_view(), name="admin-bills"),
     path("admin/income-records", api.AdminIncomeRecordsView.as_view(), name="admin-income-records"),
     path(
@@ -34,5 +57,10 @@ urlpatterns = [
         "admin/statistics/income-by-category",
         api.CategoryIncomeStatisticsView.as_view(),
         name="admin-statistics-income-by-category",
+    ),
+    path(
+        "admin/statistics/income-by-method",
+        api.MethodIncomeStatisticsView.as_view(),
+        name="admin-statistics-income-by-method",
     ),
 ]

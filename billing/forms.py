@@ -23,9 +23,11 @@ class StatisticsTable:
     INCOME = "income"
     VISITS = "visits"
     CATEGORIES = "categories"
+    METHODS = "methods"
     CHOICES = (
         (INCOME, _("Income")),
         (CATEGORIES, _("Income by category")),
+        (METHODS, _("Income by payment method")),
         (VISITS, _("Visits")),
     )
 

@@ -1,7 +1,7 @@
 """Income statistics over a date range as the API shows them: the statistics page's own query
 (billing.selectors) reshaped, one row per group with the API's grouping keys
-(clinic.statistics), `total_income` (Decimal) and `record_count`. Day grouping lists only days
-with income."""
+(clinic.statistics), `total_income` (Decimal, net of refunds) and `record_count` (payments).
+Day grouping lists only days with income or refunds."""
 
 from __future__ import annotations
 
@@ -22,5 +22,5 @@ def income_statistics(
     return [
         {**api_group_keys(row, group_by), "total_income": row.total, "record_count": row.payments}
         for row in in_api_order(rows, group_by)
-        if row.payments
+        if row.payments or row.refunds
     ]

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from billing.refunds import refund_bill
 from billing.services import settle_visit
 from billing.statistics import income_statistics
 from clinic.models import AuditEvent
@@ -168,8 +169,16 @@ def _grow(day: ClinicDay, extra: int, *, first: int) -> None:
         DoctorFactory(department=day.department)
         PatientFactory()
         visit = VisitFactory(schedule=day.afternoon, status="awaiting_payment")
-        settle_visit(
+        bill = settle_visit(
             visit=visit, total_amount="10", insurance_amount="0", by=day.users["receptionist"]
+        )
+        # Half of each bill given back: refund rows in the income list, refunds on bills.
+        refund_bill(
+            bill=bill,
+            lines=[{"line": bill.lines.get().pk, "quantity": "0.5"}],
+            reason="Half returned",
+            method="cash",
+            by=day.users["receptionist"],
         )
 
 
@@ -179,6 +188,7 @@ LISTS: dict[str, tuple[str, str]] = {
     "desk patients": ("receptionist", "/api/receptionist/patients"),
     "desk bills": ("receptionist", "/api/receptionist/bills"),
     "desk income": ("receptionist", "/api/receptionist/income-records"),
+    "desk payment methods": ("receptionist", "/api/receptionist/payment-methods"),
     "doctor queue": ("doctor", "/api/doctor/queue"),
     "admin rooms": ("admin", "/api/admin/rooms"),
     "admin schedules": ("admin", "/api/admin/schedules"),

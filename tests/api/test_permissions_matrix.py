@@ -18,7 +18,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from billing.tests.factories import open_shift_for
+from billing.cashier import close_shift, current_shift, open_shift
+from billing.models import Bill, CashierShift
+from billing.services import settle_visit
 from clinic.models import FeeCategory, FeeItem, Role
 from clinic.tests.factories import TEST_PASSWORD, FeeItemFactory, make_resident_id
 from tests.api.conftest import PERSONAS, ClinicDay, bearer_client
@@ -154,9 +156,75 @@ def _start_waiting(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.waiting.pk}, body={"status": "in_consultation"})
 
 
+def _with_a_shift(user: Any) -> None:
+    """Money is taken in one's open shift: the receptionist persona has one (the factory
+    opens it), an administrator opens theirs here."""
+    if user is not None and user.role == Role.ADMIN and current_shift(user) is None:
+        open_shift(by=user, opening_float="0.00")
+
+
+def _desk_shift(day: ClinicDay) -> CashierShift:
+    shift = current_shift(day.users[DESK])
+    assert shift is not None
+    return shift
+
+
+def _my_shift(day: ClinicDay, user: Any) -> Call:
+    _with_a_shift(user)
+    return Call()
+
+
+def _open_shift(day: ClinicDay, user: Any) -> Call:
+    if user is not None and (shift := current_shift(user)) is not None:
+        close_shift(shift=shift, counted_cash="0.00", by=user)
+    return Call(body={"opening_float": "200.00"})
+
+
+def _close_shift(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _desk_shift(day).pk}, body={"counted_cash": "0.00"})
+
+
+def _shift_report(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _desk_shift(day).pk})
+
+
+def _reopen_shift(day: ClinicDay, user: Any) -> Call:
+    shift = close_shift(shift=_desk_shift(day), counted_cash="0.00", by=day.users[DESK])
+    return Call(kwargs={"id": shift.pk}, body={"reason": "A card payment was forgotten"})
+
+
+def _paid_bill(day: ClinicDay) -> Bill:
+    """The visit awaiting payment, paid at the receptionist persona's counter this morning."""
+    bill = Bill.objects.filter(visit=day.awaiting_payment).first()
+    if bill is None:
+        bill = settle_visit(
+            visit=day.awaiting_payment,
+            total_amount="120.00",
+            insurance_amount="70.00",
+            by=day.users[DESK],
+        )
+    return bill
+
+
+def _bill_refunds(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _paid_bill(day).pk})
+
+
+def _refund(day: ClinicDay, user: Any) -> Call:
+    _with_a_shift(user)
+    bill = _paid_bill(day)
+    return Call(
+        kwargs={"id": bill.pk},
+        body={
+            "lines": [{"line": bill.lines.get().pk}],
+            "reason": "Charged twice",
+            "method": "cash",
+        },
+    )
+
+
 def _pay(day: ClinicDay, user: Any) -> Call:
-    if user is not None and user.role == Role.ADMIN:
-        open_shift_for(user)  # a manager takes money in a shift of their own, as the desk does
+    _with_a_shift(user)
     return Call(
         kwargs={"visit_id": day.awaiting_payment.pk},
         body={"total_amount": "120.00", "insurance_amount": 70},
@@ -389,10 +457,18 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
     Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
     Row("GET", "receptionist-bill-preview", expect(200, DESK, ADMIN), _bill_preview),
+    Row("GET", "receptionist-payment-methods", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
     Row("PATCH", "receptionist-patient", expect(200, DESK, ADMIN), _correct_patient),
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-income-records", expect(200, DESK, ADMIN)),
+    # The cashier's shifts: one's own at the desk; any for an administrator (a manager).
+    Row("GET", "receptionist-bill-refunds", expect(200, DESK, ADMIN), _bill_refunds),
+    Row("POST", "receptionist-bill-refunds", expect(201, DESK, ADMIN), _refund),
+    Row("GET", "receptionist-shift", expect(200, DESK, ADMIN), _my_shift),
+    Row("POST", "receptionist-shift", expect(201, DESK, ADMIN), _open_shift),
+    Row("POST", "receptionist-shift-close", expect(200, DESK, ADMIN), _close_shift),
+    Row("GET", "receptionist-shift-report", expect(200, DESK, ADMIN), _shift_report),
     # Doctor: their own schedules only; another doctor's visits do not exist for them.
     Row("GET", "doctor-queue", expect(200, DOC, ODOC)),
     Row("POST", "doctor-call-next", expect(200, DOC, **{ODOC: 409}), _call_next),
@@ -436,6 +512,9 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "admin-income-records", expect(200, ADMIN)),
     Row("GET", "admin-statistics-income", expect(200, ADMIN), _statistics),
     Row("GET", "admin-statistics-income-by-category", expect(200, ADMIN), _statistics),
+    Row("GET", "admin-statistics-income-by-method", expect(200, ADMIN), _statistics),
+    Row("POST", "admin-shift-reopen", expect(200, ADMIN), _reopen_shift),
+    Row("GET", "admin-day-end", expect(200, ADMIN)),
     Row("GET", "admin-statistics-visits", expect(200, ADMIN), _statistics),
     # The published schema and its documentation page.
     Row("GET", "schema", everyone(200)),

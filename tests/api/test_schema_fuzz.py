@@ -34,6 +34,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS as CHECKS_REGISTRY
 
+from billing.models import CashierShift
 from tests.api.conftest import ClinicDay
 from tests.api.test_permissions_matrix import MATRIX
 
@@ -110,7 +111,8 @@ def _real_values(day: ClinicDay) -> dict[str, list[Any]]:
     return {
         "id": [day.booking.pk, day.phone_booking.pk, day.schedule.pk, day.afternoon.pk]
         + [visit.pk for visit in visits]
-        + [day.schedule.room_id],
+        + [day.schedule.room_id]
+        + list(CashierShift.objects.values_list("pk", flat=True)),
         "appt_id": [day.booking.pk, day.phone_booking.pk],
         "visit_id": [visit.pk for visit in visits],
         "allergy_id": [day.allergy.pk],
