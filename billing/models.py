@@ -826,7 +826,9 @@ class Tender(models.Model):
     )
     amount = models.DecimalField(_("amount"), **MONEY)
     handed_over = models.DecimalField(_("handed over"), default=Decimal(0), **MONEY)
-    change_given = models.DecimalField(_("change"), default=Decimal(0), **MONEY)
+    change_given = models.DecimalField(
+        pgettext_lazy("money handed back", "change"), default=Decimal(0), **MONEY
+    )
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     record_date = models.DateField(_("record date"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

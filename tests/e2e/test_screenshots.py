@@ -29,9 +29,11 @@ PAGES = [
     (DESK, "/visits/board/", "desk-board", 1280),
     (DESK, "/visits/walk-in/", "desk-walk-in", 1280),
     (DESK, "/billing/reports/", "desk-takings", 1280),
+    (DESK, "/billing/shift/", "desk-shift", 1280),
     (DOCTOR, "/visits/queue/", "doctor-queue", 1280),
     (ADMIN, "/billing/statistics/", "admin-statistics", 1280),
     (ADMIN, "/admin/", "admin-index", 1280),
+    (ADMIN, "/billing/day-end/", "admin-day-end", 1280),
 ]
 
 
@@ -41,6 +43,7 @@ def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
     planner on tomorrow's week, whose schedules it shows as a grid beside the pattern."""
     from django.utils import timezone
 
+    from billing.models import CashierShift
     from visits.models import MedicalRecord, Visit, VisitStatus
 
     mine = {"schedule__doctor__emp_id": "D001", "visit_date": timezone.localdate()}
@@ -48,7 +51,9 @@ def pages_of_the_demo_day() -> list[tuple[tuple[str, str], str, str, int]]:
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     visit = Visit.objects.get(status=VisitStatus.IN_CONSULTATION, **mine)
     record = MedicalRecord.objects.filter(**{f"visit__{k}": v for k, v in mine.items()}).first()
+    shift = CashierShift.objects.get(cashier__username=DESK[0], status="open")
     return [
+        (DESK, f"/billing/shifts/{shift.pk}/report/", "desk-shift-report", 1000),
         (DOCTOR, f"/visits/{visit.pk}/consultation/", "doctor-consultation", 1280),
         (DOCTOR, f"/visits/records/{record.pk}/print/", "doctor-record-print", 800),
         (ADMIN, f"/scheduling/planner/?week={tomorrow}", "admin-planner", 1440),
