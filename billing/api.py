@@ -15,7 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
-from billing.cashier import close_shift, current_shift, day_report, open_shift, reopen_shift
+from billing.cashier import (
+    close_shift,
+    current_shift,
+    day_report,
+    open_shift,
+    reopen_shift,
+    visible_shifts,
+)
 from billing.cashier import shift_report as build_shift_report
 from billing.exceptions import AlreadySettled, NoOpenShift
 from billing.models import Bill, CashierShift, IncomeRecord, PaymentMethod, Refund
@@ -48,7 +55,7 @@ from billing.serializers import (
 )
 from billing.services import bill_preview, settle_visit
 from billing.statistics import income_statistics
-from clinic.models import Role, User
+from clinic.models import User
 from clinic.roles import IsAdmin, IsDesk, IsPatient
 from clinic.serializers import StatisticsQuerySerializer
 from visits.models import Visit
@@ -326,12 +333,8 @@ class NoShiftOpen(NoOpenShift):
 
 
 def get_shift_for(user: User, pk: int) -> CashierShift:
-    """A shift the user may see: their own; any for an administrator (a manager). 404
-    otherwise, like a shift that does not exist."""
-    shifts = CashierShift.objects.select_related("cashier", "closed_by")
-    if user.role != Role.ADMIN:
-        shifts = shifts.filter(cashier=user)
-    return get_object_or_404(shifts, pk=pk)
+    """A shift the user may see (billing.cashier.visible_shifts), or 404."""
+    return get_object_or_404(visible_shifts(user), pk=pk)
 
 
 def _report(shift: CashierShift) -> Any:

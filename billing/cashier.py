@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +52,15 @@ NOTE_LENGTH = 200
 
 
 # --- Shifts ---------------------------------------------------------------------------
+
+
+def visible_shifts(user: User) -> QuerySet[CashierShift]:
+    """The shifts a user may see (the one rule for pages and API): a cashier their own, a
+    manager (administrator) every one. Others do not exist for them (404)."""
+    shifts = CashierShift.objects.select_related("cashier__employee", "closed_by__employee")
+    if user.role != Role.ADMIN:
+        shifts = shifts.filter(cashier=user)
+    return shifts
 
 
 def current_shift(user: User) -> CashierShift | None:

@@ -28,6 +28,7 @@ from billing.cashier import (
     open_shift,
     reopen_shift,
     shift_report,
+    visible_shifts,
 )
 from billing.cashier_forms import (
     CloseShiftForm,
@@ -55,11 +56,8 @@ RECENT_SHIFTS = 5
 
 
 def get_shift_for(user: User, pk: int) -> CashierShift:
-    """A shift the user may see: their own, or any for a manager (404 otherwise)."""
-    shifts = CashierShift.objects.select_related("cashier", "closed_by")
-    if user.role != Role.ADMIN:
-        shifts = shifts.filter(cashier=user)
-    return get_object_or_404(shifts, pk=pk)
+    """A shift the user may see (billing.cashier.visible_shifts), or 404."""
+    return get_object_or_404(visible_shifts(user), pk=pk)
 
 
 def _safe_next(request: HttpRequest, target: str | None) -> str | None:
