@@ -12,7 +12,21 @@ from billing.exceptions import InvalidAmounts
 from clinic.models import MAX_AMOUNT
 
 CENT = Decimal("0.01")
-# DECIMAL(10, 2) holds up to 99,999,999.99.
+ZERO = Decimal("0.00")
+# Reasons and notes typed at the counter; references typed or scanned.
+TEXT_LENGTH = 200
+REFERENCE_LENGTH = 64
+
+
+def clean_text(
+    value: Any, field: str, errors: dict[str, list[str]], limit: int = TEXT_LENGTH
+) -> str:
+    """Text as the services take it: stripped, at most `limit` characters (an error under
+    `field` otherwise)."""
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        errors[field] = [_("At most %d characters.") % limit]
+    return text
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ lock first is in the close's totals.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.amounts import to_cents
+from billing.amounts import REFERENCE_LENGTH, TEXT_LENGTH, ZERO, clean_text, to_cents
 from billing.exceptions import (
     InvalidAmounts,
     InvalidTenders,
@@ -43,12 +42,11 @@ from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import FeeCategory, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
+from clinic.templatetags.clinic_format import format_money
 
-ZERO = Decimal("0.00")
 # More tenders than this for one bill is a mistake, not a way to pay.
 MAX_TENDERS = 6
-REFERENCE_LENGTH = 64
-NOTE_LENGTH = 200
+NOTE_LENGTH = TEXT_LENGTH
 
 
 # --- Shifts ---------------------------------------------------------------------------
@@ -89,10 +87,11 @@ def _amount(value: Any, name: str) -> Decimal:
     return amount
 
 
-def _text(value: Any, name: str, limit: int) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        raise InvalidAmounts(details={name: [_("At most %d characters.") % limit]})
+def _text(value: Any, name: str) -> str:
+    errors: dict[str, list[str]] = {}
+    text = clean_text(value, name, errors)
+    if errors:
+        raise InvalidAmounts(details=errors)
     return text
 
 
@@ -137,7 +136,7 @@ def close_shift(
     then). By its cashier or a manager. Nothing in a closed shift changes afterwards."""
     ensure_role(by, *DESK_ROLES)
     counted = _amount(counted_cash, "counted_cash")
-    note = _text(note, "note", NOTE_LENGTH)
+    note = _text(note, "note")
     shift = _lock_shift(shift)
     if shift.cashier_id != by.pk and by.role != Role.ADMIN:
         raise PermissionDenied(_("Only the shift's cashier or a manager may close it."))
@@ -147,7 +146,9 @@ def close_shift(
     difference = counted - report.expected_cash
     if difference and not note:
         raise InvalidAmounts(
-            details={"note": [_("Say why the drawer is over or short (%s).") % difference]}
+            details={
+                "note": [_("Say why the drawer is over or short (%s).") % format_money(difference)]
+            }
         )
     shift.status = ShiftStatus.CLOSED
     shift.open_cashier = None
@@ -187,7 +188,7 @@ def reopen_shift(*, shift: CashierShift | int, reason: Any, by: User) -> Cashier
     with a reason; the close's figures go to the audit event and are counted again at
     the next close. Refused while the cashier has another shift open."""
     ensure_role(by, Role.ADMIN)
-    reason = _text(reason, "reason", NOTE_LENGTH)
+    reason = _text(reason, "reason")
     if not reason:
         raise InvalidAmounts(details={"reason": [_("Give the reason for reopening.")]})
     shift = _lock_shift(shift)
@@ -266,9 +267,9 @@ def parse_tenders(raw: Any) -> list[TenderInput] | None:
         handed_over = ZERO
         if handed not in (None, ""):
             handed_over = to_cents(handed, prefix + "handed_over", errors) or ZERO
-        reference = str(item.get("reference") or "").strip()
-        if len(reference) > REFERENCE_LENGTH:
-            errors[prefix + "reference"] = [_("At most %d characters.") % REFERENCE_LENGTH]
+        reference = clean_text(
+            item.get("reference"), prefix + "reference", errors, REFERENCE_LENGTH
+        )
         if method is None or amount is None or errors:
             continue
         if method.is_cash:
@@ -276,7 +277,7 @@ def parse_tenders(raw: Any) -> list[TenderInput] | None:
             if handed_over < amount:
                 errors[prefix + "handed_over"] = [
                     _("The cash handed over (%(handed)s) is less than %(amount)s.")
-                    % {"handed": handed_over, "amount": amount}
+                    % {"handed": format_money(handed_over), "amount": format_money(amount)}
                 ]
         else:
             if handed_over:
@@ -305,8 +306,8 @@ def tenders_for(tenders: list[TenderInput] | None, self_pay: Decimal) -> list[Te
     if paid != self_pay:
         raise InvalidTenders(
             _("The tenders add up to %(paid)s; the patient pays %(self_pay)s.")
-            % {"paid": paid, "self_pay": self_pay},
-            details={"tenders": [_("Expected %s in all.") % self_pay]},
+            % {"paid": format_money(paid), "self_pay": format_money(self_pay)},
+            details={"tenders": [_("Expected %s in all.") % format_money(self_pay)]},
         )
     return tenders
 
@@ -404,65 +405,95 @@ def _sum(value: Any) -> Decimal:
 
 
 def shift_report(shift: CashierShift) -> ShiftReport:
-    """The shift's figures, each aggregated in SQL (six statements, whatever its size)."""
-    report = ShiftReport(shift=shift)
-    methods = {method.pk: MethodTotal(method) for method in PaymentMethod.objects.all()}
+    """One shift's figures (shift_reports of one)."""
+    return shift_reports([shift])[0]
+
+
+def shift_reports(shifts: list[CashierShift]) -> list[ShiftReport]:
+    """The shifts' figures, each aggregated in SQL grouped by shift: seven statements
+    whatever the number of shifts or of their payments."""
+    reports = {shift.pk: ShiftReport(shift=shift) for shift in shifts}
+    if not reports:
+        return []
+    ids = list(reports)
+    all_methods = list(PaymentMethod.objects.all())
+    methods: dict[int, dict[int, MethodTotal]] = {
+        pk: {method.pk: MethodTotal(method) for method in all_methods} for pk in ids
+    }
     for row in (
-        Tender.objects.filter(shift=shift)
-        .values("method_id")
+        Tender.objects.filter(shift__in=ids)
+        .values("shift_id", "method_id")
         .annotate(count=Count("id"), amount=Sum("amount"))
         .order_by()
     ):
-        methods[row["method_id"]].tenders = row["count"]
-        methods[row["method_id"]].taken = _sum(row["amount"])
+        total = methods[row["shift_id"]][row["method_id"]]
+        total.tenders = row["count"]
+        total.taken = _sum(row["amount"])
     for row in (
-        Refund.objects.filter(shift=shift, method__isnull=False)
-        .values("method_id")
+        Refund.objects.filter(shift__in=ids, method__isnull=False)
+        .values("shift_id", "method_id")
         .annotate(count=Count("id"), amount=Sum("self_pay_amount"))
         .order_by()
     ):
-        methods[row["method_id"]].refunds = row["count"]
-        methods[row["method_id"]].given_back = _sum(row["amount"])
-    report.methods = [
-        row
-        for row in methods.values()
-        if row.method.is_cash or row.tenders or row.refunds or row.method.is_active
-    ]
-    categories: dict[str, CategoryTotal] = defaultdict(lambda: CategoryTotal(""))
+        total = methods[row["shift_id"]][row["method_id"]]
+        total.refunds = row["count"]
+        total.given_back = _sum(row["amount"])
+    categories: dict[int, dict[str, CategoryTotal]] = {pk: {} for pk in ids}
     for row in (
-        BillLine.objects.filter(bill__shift=shift)
-        .values("category")
+        BillLine.objects.filter(bill__shift__in=ids)
+        .values("bill__shift_id", "category")
         .annotate(amount=Sum("amount"))
         .order_by()
     ):
-        categories[row["category"]] = CategoryTotal(row["category"], paid=_sum(row["amount"]))
+        categories[row["bill__shift_id"]][row["category"]] = CategoryTotal(
+            row["category"], paid=_sum(row["amount"])
+        )
     for row in (
-        RefundLine.objects.filter(refund__shift=shift)
-        .values("category")
+        RefundLine.objects.filter(refund__shift__in=ids)
+        .values("refund__shift_id", "category")
         .annotate(amount=Sum("amount"))
         .order_by()
     ):
-        total = categories.get(row["category"]) or CategoryTotal(row["category"])
+        total = categories[row["refund__shift_id"]].setdefault(
+            row["category"], CategoryTotal(row["category"])
+        )
         total.refunded = _sum(row["amount"])
-        categories[row["category"]] = total
-    report.categories = [categories[code] for code in FeeCategory.values if code in categories]
-    bills = Bill.objects.filter(shift=shift).aggregate(
-        count=Count("id"),
-        total=Sum("total_amount"),
-        insurance=Sum("insurance_amount"),
-        self_pay=Sum("self_pay_amount"),
-    )
-    report.bill_count = bills["count"]
-    report.billed = _sum(bills["total"])
-    report.insurance = _sum(bills["insurance"])
-    report.self_pay = _sum(bills["self_pay"])
-    refunds = Refund.objects.filter(shift=shift).aggregate(
-        count=Count("id"), total=Sum("amount"), self_pay=Sum("self_pay_amount")
-    )
-    report.refund_count = refunds["count"]
-    report.refunded = _sum(refunds["total"])
-    report.refunded_self_pay = _sum(refunds["self_pay"])
-    return report
+    for row in (
+        Bill.objects.filter(shift__in=ids)
+        .values("shift_id")
+        .annotate(
+            count=Count("id"),
+            total=Sum("total_amount"),
+            insurance=Sum("insurance_amount"),
+            self_pay=Sum("self_pay_amount"),
+        )
+        .order_by()
+    ):
+        report = reports[row["shift_id"]]
+        report.bill_count = row["count"]
+        report.billed = _sum(row["total"])
+        report.insurance = _sum(row["insurance"])
+        report.self_pay = _sum(row["self_pay"])
+    for row in (
+        Refund.objects.filter(shift__in=ids)
+        .values("shift_id")
+        .annotate(count=Count("id"), total=Sum("amount"), self_pay=Sum("self_pay_amount"))
+        .order_by()
+    ):
+        report = reports[row["shift_id"]]
+        report.refund_count = row["count"]
+        report.refunded = _sum(row["total"])
+        report.refunded_self_pay = _sum(row["self_pay"])
+    for pk, report in reports.items():
+        report.methods = [
+            row
+            for row in methods[pk].values()
+            if row.method.is_cash or row.tenders or row.refunds or row.method.is_active
+        ]
+        report.categories = [
+            categories[pk][code] for code in FeeCategory.values if code in categories[pk]
+        ]
+    return [reports[shift.pk] for shift in shifts]
 
 
 @dataclass
@@ -506,14 +537,11 @@ class DayReport:
 def day_report(day: dt.date) -> DayReport:
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     end = start + dt.timedelta(days=1)
-    shifts = CashierShift.objects.select_related("cashier", "closed_by").filter(
-        opened_at__gte=start, opened_at__lt=end
-    )
-    left_open = CashierShift.objects.select_related("cashier").filter(
-        Q(status=ShiftStatus.OPEN), opened_at__lt=end
-    )
+    shifts = CashierShift.objects.select_related("cashier__employee", "closed_by__employee")
+    of_the_day = shifts.filter(opened_at__gte=start, opened_at__lt=end)
+    left_open = shifts.filter(Q(status=ShiftStatus.OPEN), opened_at__lt=end)
     return DayReport(
         day=day,
-        shifts=[shift_report(shift) for shift in shifts.order_by("opened_at", "id")],
+        shifts=shift_reports(list(of_the_day.order_by("opened_at", "id"))),
         left_open=list(left_open.order_by("opened_at", "id")),
     )

@@ -12,7 +12,7 @@ from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.amounts import CENT, to_cents, validate_amounts
+from billing.amounts import CENT, clean_text, to_cents, validate_amounts
 from billing.cashier import (
     TenderInput,
     lock_open_shift,
@@ -74,13 +74,6 @@ class Settlement:
     @property
     def self_pay(self) -> Decimal:
         return self.total - self.insurance
-
-
-def _clean_text(value: Any, field: str, errors: dict[str, list[str]], limit: int = 200) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        errors[field] = [_("At most %d characters.") % limit]
-    return text
 
 
 def _check_given_amounts(total: Any, insurance: Any, self_pay: Any) -> None:
@@ -236,8 +229,8 @@ def settle_visit(
     """
     ensure_role(by, *DESK_ROLES)
     errors: dict[str, list[str]] = {}
-    override_reason = _clean_text(override_reason, "override_reason", errors)
-    manual_reason = _clean_text(manual_reason, "manual_reason", errors)
+    override_reason = clean_text(override_reason, "override_reason", errors)
+    manual_reason = clean_text(manual_reason, "manual_reason", errors)
     if errors:
         raise InvalidAmounts(details=errors)
     _check_given_amounts(total_amount, insurance_amount, self_pay_amount)

@@ -308,7 +308,7 @@ def test_the_running_report_and_the_close_with_a_shortage(desk, receptionist, vi
     error = assert_error(
         desk.post(close, {"counted_cash": "4.50"}, format="json"), 400, "invalid_amounts", "note"
     )
-    assert "-0.50" in error["details"]["note"][0]
+    assert "-¥0.50" in error["details"]["note"][0]
     assert_error(
         desk.post(close, {"counted_cash": []}, format="json"),
         400,
