@@ -82,3 +82,9 @@ class RefundExceedsPaid(ClinicError):
     code = "refund_exceeds_paid"
     status = 409
     default_message = _("A refund cannot give back more than was paid.")
+
+
+class BillNotPaid(ClinicError):
+    code = "bill_not_paid"
+    status = 409
+    default_message = _("This bill is not paid: there is nothing to refund.")

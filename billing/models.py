@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Round
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -272,6 +272,14 @@ class BillLine(models.Model):
                 & Q(refunded_insured_amount__gte=0)
                 & Q(refunded_insured_amount__lte=F("insured_amount")),
                 name="bill_line_refunds_within_paid",
+            ),
+            # ... and of the patient's part: refunded amount less its insured part.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(
+                    in_cents("refunded_amount"),
+                    in_cents("self_pay_amount") + in_cents("refunded_insured_amount"),
+                ),
+                name="bill_line_self_pay_refunds_within_paid",
             ),
         ]
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.amounts import CENT
+from billing.amounts import CENT, REFERENCE_LENGTH, TEXT_LENGTH, ZERO, clean_text
 from billing.cashier import lock_open_shift
-from billing.exceptions import AlreadyRefunded, InvalidRefund, RefundExceedsPaid
+from billing.exceptions import AlreadyRefunded, BillNotPaid, InvalidRefund, RefundExceedsPaid
 from billing.models import (
     Bill,
     BillLine,
@@ -40,10 +41,9 @@ from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
 from clinic.models import MAX_QUANTITY, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
+from clinic.templatetags.clinic_format import format_money, format_number
 
-ZERO = Decimal("0.00")
-REASON_LENGTH = 200
-REFERENCE_LENGTH = 64
+REASON_LENGTH = TEXT_LENGTH
 QUANTITY_STEP = Decimal("0.001")
 
 
@@ -118,13 +118,6 @@ def _parse_lines(raw: Any, errors: dict[str, list[str]]) -> list[RefundRequest]:
     return requests
 
 
-def _text(value: Any, name: str, limit: int, errors: dict[str, list[str]]) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        errors[name] = [_("At most %d characters.") % limit]
-    return text
-
-
 def _share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     """`amount` × part ÷ whole, to the cent, half up."""
     if not whole:
@@ -152,9 +145,40 @@ class LineRefund:
         return self.amount - self.insured
 
 
+def line_refund_figures(
+    *,
+    quantity: Decimal,
+    amount: Decimal,
+    insured: Decimal,
+    refunded_quantity: Decimal,
+    refunded_amount: Decimal,
+    refunded_insured: Decimal,
+    refund: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """What refunding `refund` more of a line gives back: (amount, insured part). Pure, the
+    one computation (refunds, and the demo history's).
+
+    From running totals: after the refund the line has given back its share of the amount
+    and of the insured part for all the quantity refunded so far (to the cent, half up;
+    exactly the line's figures once all of it is back), less what earlier refunds gave. So
+    partial refunds never drift from the line, and the last takes exactly what is left. The
+    insured part stays within what insurance and the patient each have left to get back.
+    """
+    after = refunded_quantity + refund
+    if after == quantity:
+        amount_after, insured_after = amount, insured
+    else:
+        amount_after = _share(amount, after, quantity)
+        insured_after = _share(insured, after, quantity)
+    given = max(amount_after - refunded_amount, ZERO)
+    self_pay_left = (amount - insured) - (refunded_amount - refunded_insured)
+    insured_given = insured_after - refunded_insured
+    insured_given = min(insured_given, insured - refunded_insured, given)
+    return given, max(insured_given, given - self_pay_left, ZERO)
+
+
 def _line_refund(line: BillLine, quantity: Decimal | None, index: int) -> LineRefund:
-    """What refunding `quantity` of the line gives back: its share of the line's amount and
-    insured part; the last of the line takes exactly what is left (no cent lost)."""
+    """What refunding `quantity` of the line gives back (line_refund_figures)."""
     left = line.quantity - line.refunded_quantity
     if left <= 0:
         raise AlreadyRefunded(
@@ -165,21 +189,18 @@ def _line_refund(line: BillLine, quantity: Decimal | None, index: int) -> LineRe
     if quantity > left:
         raise RefundExceedsPaid(
             _("At most %(left)s of “%(line)s” can be refunded.")
-            % {"left": line.refundable_quantity.normalize(), "line": line.description},
-            details={f"lines.{index}.quantity": [_("At most %s.") % left.normalize()]},
+            % {"left": format_number(left), "line": line.description},
+            details={f"lines.{index}.quantity": [_("At most %s.") % format_number(left)]},
         )
-    if quantity == left:
-        amount = line.amount - line.refunded_amount
-        insured = line.insured_amount - line.refunded_insured_amount
-    else:
-        amount = min(
-            _share(line.amount, quantity, line.quantity), line.amount - line.refunded_amount
-        )
-        insured = min(
-            _share(line.insured_amount, quantity, line.quantity),
-            line.insured_amount - line.refunded_insured_amount,
-            amount,
-        )
+    amount, insured = line_refund_figures(
+        quantity=line.quantity,
+        amount=line.amount,
+        insured=line.insured_amount,
+        refunded_quantity=line.refunded_quantity,
+        refunded_amount=line.refunded_amount,
+        refunded_insured=line.refunded_insured_amount,
+        refund=quantity,
+    )
     return LineRefund(line, quantity, amount, insured)
 
 
@@ -217,10 +238,33 @@ def _check_method(
         if self_pay > paid - given_back:
             errors["method"] = [
                 _("At most %(left)s can go back by %(method)s.")
-                % {"left": paid - given_back, "method": method.display_name}
+                % {"left": format_money(paid - given_back), "method": method.display_name}
             ]
             return None
     return method
+
+
+def _ensure_cash_in_drawer(shift: Any, method: PaymentMethod | None, self_pay: Decimal) -> None:
+    """Cash goes back from the refunder's drawer (its shift, locked): never more than the
+    drawer holds — the float plus the cash taken less the cash already given back."""
+    if method is None or not method.is_cash:
+        return
+    taken = Tender.objects.filter(shift=shift, method__is_cash=True).aggregate(total=Sum("amount"))[
+        "total"
+    ]
+    given = Refund.objects.filter(shift=shift, method__is_cash=True).aggregate(
+        total=Sum("self_pay_amount")
+    )["total"]
+    drawer = shift.opening_float + (taken or ZERO) - (given or ZERO)
+    if self_pay > drawer:
+        raise InvalidRefund(
+            details={
+                "method": [
+                    _("The drawer holds %(drawer)s: not enough cash to give back %(amount)s.")
+                    % {"drawer": format_money(drawer), "amount": format_money(self_pay)}
+                ]
+            }
+        )
 
 
 @atomic_with_retry
@@ -245,10 +289,10 @@ def refund_bill(
     ensure_role(by, *DESK_ROLES)
     errors: dict[str, list[str]] = {}
     requests = _parse_lines(lines, errors)
-    reason = _text(reason, "reason", REASON_LENGTH, errors)
+    reason = clean_text(reason, "reason", errors, REASON_LENGTH)
     if not reason and "reason" not in errors:
         errors["reason"] = [_("Give the reason for the refund.")]
-    reference = _text(reference, "reference", REFERENCE_LENGTH, errors)
+    reference = clean_text(reference, "reference", errors, REFERENCE_LENGTH)
     code = "" if method is None else str(method).strip()
     if errors:
         raise InvalidRefund(details=errors)
@@ -258,8 +302,10 @@ def refund_bill(
     shift = lock_open_shift(by)
     bill = Bill.objects.select_for_update().get(pk=bill_id)
     if not can_refund(bill, by, timezone.localdate(now)):
-        if not bill.refundable:
+        if bill.pay_status == PayStatus.REFUNDED:
             raise AlreadyRefunded(_("This bill has already been refunded in full."))
+        if not bill.refundable:
+            raise BillNotPaid()
         raise PermissionDenied(
             _("Refunds of another cashier's shift or an earlier day are for a manager.")
         )
@@ -280,8 +326,9 @@ def refund_bill(
     ]
     amount = sum((part.amount for part in parts), ZERO)
     refunded = {part.line.pk: part.quantity for part in parts}
+    # Every line back (a line of ¥0 has nothing to give back: it counts as back).
     completes = all(
-        line.refunded_quantity + refunded.get(line.pk, 0) == line.quantity
+        line.refunded_quantity + refunded.get(line.pk, 0) == line.quantity or not line.amount
         for line in bill_lines.values()
     )
     insurance = _insurance_part(
@@ -291,6 +338,7 @@ def refund_bill(
     paid_back_by = _check_method(bill, code, self_pay, errors)
     if errors:
         raise InvalidRefund(details=errors)
+    _ensure_cash_in_drawer(shift, paid_back_by, self_pay)
     refund = Refund.objects.create(
         bill=bill,
         shift=shift,

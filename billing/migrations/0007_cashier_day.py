@@ -356,4 +356,8 @@ class Migration(migrations.Migration):
             model_name='tender',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('handed_over', 0), ('change_given', 0)), django.db.models.lookups.Exact(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('handed_over'), '*', models.Value(100))), django.db.models.expressions.CombinedExpression(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('amount'), '*', models.Value(100))), '+', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('change_given'), '*', models.Value(100))))), _connector='OR'), name='tender_change_is_handed_over_less_amount'),
         ),
+        migrations.AddConstraint(
+            model_name='billline',
+            constraint=models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('refunded_amount'), '*', models.Value(100))), django.db.models.expressions.CombinedExpression(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('self_pay_amount'), '*', models.Value(100))), '+', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('refunded_insured_amount'), '*', models.Value(100))))), name='bill_line_self_pay_refunds_within_paid'),
+        ),
     ]

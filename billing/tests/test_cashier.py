@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.cashier import close_shift, day_report, open_shift, reopen_shift, shift_report
 from billing.exceptions import (
@@ -30,9 +32,9 @@ from billing.models import (
     Refund,
     Tender,
 )
-from billing.refunds import can_refund, refund_bill
+from billing.refunds import can_refund, line_refund_figures, refund_bill
 from billing.services import settle_visit
-from billing.tests.factories import ChargeFactory
+from billing.tests.factories import ChargeFactory, FeeItemFactory
 from billing.tests.test_services import PAID_AT, itemised_visit
 from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, FeeItem, InsurancePlan
@@ -260,7 +262,7 @@ def test_a_partial_refund_then_the_rest(receptionist):
 
 
 def test_refunding_every_line_refunds_the_bill_exactly(receptionist):
-    bill = settled(receptionist, [cash("20"), wechat("18.41")])
+    bill = settled(receptionist, [cash("38.41", "100")])
     refund_bill(
         bill=bill,
         lines=[{"line": line.pk} for line in bill.lines.all()],
@@ -369,7 +371,7 @@ def test_who_may_refund(receptionist):
             bill=bill, lines=[{"line": line.pk}], reason="x", method="cash", by=manager,
             now=clinic_time(9, 0) + dt.timedelta(days=1),
         )  # fmt: skip
-    open_shift(by=manager, opening_float="0")
+    open_shift(by=manager, opening_float="100")
     later = clinic_time(9, 0) + dt.timedelta(days=1)
     refund = refund_bill(
         bill=bill, lines=[{"line": line.pk}], reason="x", method="cash", by=manager, now=later
@@ -403,3 +405,60 @@ def test_the_close_counts_refunds_paid_from_the_drawer(receptionist):
     assert report.expected_cash == Decimal("8.41")
     assert report.refund_count == 1
     assert {row.category: row.net for row in report.categories}["laboratory"] == 0
+
+
+@given(
+    quantity=st.integers(min_value=1, max_value=10_000).map(lambda n: Decimal(n) / 1000),
+    price=st.integers(min_value=0, max_value=100_000).map(lambda n: Decimal(n) / 100),
+    coverage=st.integers(min_value=0, max_value=100),
+    cuts=st.lists(st.integers(min_value=1, max_value=999), max_size=8),
+)
+def test_partial_refunds_of_a_line_never_drift(quantity, price, coverage, cuts):
+    """Any sequence of partial refunds of a line gives back non-negative parts that never
+    exceed what the line paid (amount, insured, self-pay), and all of it once the whole
+    quantity is back."""
+    amount = (quantity * price).quantize(Decimal("0.01"))
+    insured = (amount * coverage / 100).quantize(Decimal("0.01"))
+    marks = sorted({(quantity * cut / 1000).quantize(Decimal("0.001")) for cut in cuts})
+    steps = [m for m in marks if 0 < m < quantity] + [quantity]
+    done = given = given_insured = Decimal(0)
+    for mark in steps:
+        part, part_insured = line_refund_figures(
+            quantity=quantity, amount=amount, insured=insured, refunded_quantity=done,
+            refunded_amount=given, refunded_insured=given_insured, refund=mark - done,
+        )  # fmt: skip
+        assert 0 <= part_insured <= part
+        given += part
+        given_insured += part_insured
+        done = mark
+        assert given <= amount and given_insured <= insured
+        assert given - given_insured <= amount - insured
+    assert (given, given_insured) == (amount, insured)
+
+
+def test_cash_goes_back_only_from_what_the_drawer_holds(receptionist):
+    bill = settled(receptionist, [wechat("38.41")])  # nothing in the drawer
+    with pytest.raises(InvalidRefund) as caught:
+        refund_bill(
+            bill=bill, lines=[{"line": bill.lines.get(code="L1").pk}], reason="x",
+            method="cash", by=receptionist, now=PAID_AT,
+        )  # fmt: skip
+    assert "method" in caught.value.details
+    refund = refund_bill(
+        bill=bill, lines=[{"line": bill.lines.get(code="L1").pk}], reason="x",
+        method="wechat", by=receptionist, now=PAID_AT,
+    )  # fmt: skip
+    assert refund.method.code == "wechat"
+
+
+def test_a_bill_whose_lines_of_money_are_back_is_refunded(receptionist):
+    visit = another_visit()
+    ChargeFactory(visit=visit, fee_item=FeeItemFactory(code="Z0", unit_price=Decimal(0)))
+    bill = settle_visit(visit=visit, by=receptionist, now=PAID_AT)
+    paid_lines = [{"line": line.pk} for line in bill.lines.exclude(code="Z0")]
+    refund_bill(
+        bill=bill, lines=paid_lines, reason="x", method="cash", by=receptionist, now=PAID_AT
+    )
+    bill.refresh_from_db()
+    assert bill.pay_status == PayStatus.REFUNDED
+    assert bill.refunded_amount == bill.total_amount

@@ -111,8 +111,10 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
         search = doc.locator("#order-search")
         search.focus()
         doc.keyboard.type(code)
-        # The catalogue suggests the item as it is typed.
-        expect(doc.locator(f"#fee-item-options option[value='{code}']")).to_have_count(1)
+        # The catalogue suggests the item as it is typed (slowly on a busy machine).
+        expect(doc.locator(f"#fee-item-options option[value='{code}']")).to_have_count(
+            1, timeout=15_000
+        )
         doc.keyboard.press("Enter")  # the whole code: straight to the item's form
         form = doc.locator("#order-form")
         expect(form).to_contain_text(item.name)
