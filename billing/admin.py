@@ -17,7 +17,12 @@ from billing.models import (
     RefundLine,
     Tender,
 )
-from billing.payment_methods import delete_payment_method, save_payment_method
+from billing.payment_methods import (
+    FIXED_ONCE_USED,
+    delete_payment_method,
+    is_used,
+    save_payment_method,
+)
 from billing.search import BILL_SEARCH_HELP, bill_search_filter
 from clinic.admin_utils import ReadOnlyAdminMixin, ReadOnlyModelAdmin, ServiceAdminMixin
 from clinic.templatetags.clinic_format import format_money, person_name
@@ -216,7 +221,9 @@ class PaymentMethodAdmin(ServiceAdminMixin, admin.ModelAdmin):
     ordering = ("sort_order", "id")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return ("code",) if obj is not None else ()
+        if obj is None:
+            return ()
+        return ("code", *FIXED_ONCE_USED) if is_used(obj) else ("code",)
 
     @admin.display(description=_("name"), ordering="name")
     def method_name(self, obj: PaymentMethod) -> str:

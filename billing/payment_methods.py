@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from billing.models import PaymentMethod
+from billing.models import PaymentMethod, Refund, Tender
 from clinic.catalogue import delete_reference, ensure_catalogue_writer, save_reference
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput
@@ -47,17 +47,36 @@ PAYMENT_METHOD_FIELDS = (
 )  # fmt: skip
 
 
+# Fixed once a tender or refund used the method: the shifts' expected cash and the closed
+# shifts' counts read them.
+FIXED_ONCE_USED = ("is_cash",)
+
+
+def is_used(method: PaymentMethod) -> bool:
+    return (
+        Tender.objects.filter(method=method).exists()
+        or Refund.objects.filter(method=method).exists()
+    )
+
+
 @atomic_with_retry
 def save_payment_method(*, method: PaymentMethod, by: User) -> PaymentMethod:
     """Create a payment method, or save the changes made to it (administrators, audited).
-    Its code is fixed once made (tenders and the API name it); retire one by deactivating."""
+    Its code is fixed once made (tenders and the API name it), and whether it is cash once
+    it took money (the drawers' counts depend on it); retire one by deactivating it."""
     ensure_catalogue_writer(by, PaymentMethod)
     method.code = (method.code or "").strip()
-    if not method._state.adding:
-        current = PaymentMethod.objects.filter(pk=method.pk).values_list("code", flat=True)
-        if current.first() != method.code:
+    if method.pk is not None:
+        current = PaymentMethod.objects.select_for_update().get(pk=method.pk)
+        if current.code != method.code:
             raise InvalidInput(
                 details={"code": [_("A method's code is fixed once made; add a new method.")]}
+            )
+        if current.is_cash != method.is_cash and is_used(current):
+            raise InvalidInput(
+                details={
+                    "is_cash": [_("This method has taken money: whether it is cash cannot change.")]
+                }
             )
     save_reference(method, by=by, fields=PAYMENT_METHOD_FIELDS, kind="payment_method")
     return method

@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 
 from billing.models import PaymentMethod
-from billing.payment_methods import DEFAULT_METHODS, ensure_payment_methods
+from billing.payment_methods import DEFAULT_METHODS, ensure_payment_methods, save_payment_method
 from billing.services import settle_visit
 from billing.tests.test_services import itemised_visit
+from clinic.exceptions import InvalidInput
 from clinic.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,17 @@ def test_the_desk_cannot_change_methods(client, receptionist):
     client.force_login(receptionist)
     response = client.get(reverse("admin:billing_paymentmethod_changelist"))
     assert response.status_code in (302, 403)
+
+
+def test_whether_a_method_is_cash_is_fixed_once_it_took_money(admin_user, receptionist):
+    cash = PaymentMethod.objects.get(code="cash")
+    cash.is_cash = False
+    save_payment_method(method=cash, by=admin_user)  # unused yet: allowed
+    cash.is_cash = True
+    save_payment_method(method=cash, by=admin_user)
+    settle_visit(visit=itemised_visit(), by=receptionist)
+    cash.is_cash = False
+    with pytest.raises(InvalidInput) as caught:
+        save_payment_method(method=cash, by=admin_user)
+    assert "is_cash" in caught.value.details
+    assert PaymentMethod.objects.get(code="cash").is_cash
