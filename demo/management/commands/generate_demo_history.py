@@ -40,7 +40,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -63,6 +63,7 @@ from billing.models import (
     Tender,
 )
 from billing.pricing import BillDraft, price_visit
+from billing.refunds import line_refund_figures
 from clinic.codes import READABLE_ALPHABET, random_code
 from clinic.models import (
     Department,
@@ -822,9 +823,9 @@ class Command(BaseCommand):
 
     def _refund(self, paid: Settled, number: int) -> None:
         """One line of the bill given back, whole or in part, later that day by the same
-        cashier in the same shift: figures as billing.refunds computes them (the line's
-        share of its amount and insured part; a refund that completes the bill takes what
-        is left), paid back by cash, or by the method that paid the bill alone."""
+        cashier in the same shift: figures by billing.refunds.line_refund_figures (a
+        refund that completes the bill takes what is left), paid back by cash, or by the
+        method that paid the bill alone."""
         rng = self.rng
         bill = paid.bill
         choices = [index for index, line in enumerate(paid.draft.lines) if line.amount > 0]
@@ -836,14 +837,15 @@ class Command(BaseCommand):
         quantity = whole
         if whole >= 2 and whole == whole.to_integral_value() and rng.random() < 0.5:
             quantity = Decimal(rng.randrange(1, int(whole)))
-        if quantity == whole:
-            amount, insured = line.amount, line.insured_amount
-        else:
-            amount = (line.amount * quantity / whole).quantize(CENT, rounding=ROUND_HALF_UP)
-            insured = min(
-                (line.insured_amount * quantity / whole).quantize(CENT, rounding=ROUND_HALF_UP),
-                amount,
-            )
+        amount, insured = line_refund_figures(
+            quantity=whole,
+            amount=line.amount,
+            insured=line.insured_amount,
+            refunded_quantity=Decimal(0),
+            refunded_amount=Decimal(0),
+            refunded_insured=Decimal(0),
+            refund=quantity,
+        )
         completes = quantity == whole and len(paid.draft.lines) == 1
         insurance = bill.insurance_amount if completes else insured
         self_pay = amount - insurance
