@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.amounts import to_cents
 from billing.cashier import MAX_TENDERS, NOTE_LENGTH, REFERENCE_LENGTH
 from billing.exceptions import InvalidTenders
 from billing.models import PaymentMethod
+from billing.refunds import REASON_LENGTH
 from clinic.forms import DateField
 
 ZERO = Decimal("0.00")
@@ -45,6 +47,14 @@ def money_field(label: Any, *, required: bool = True, **kwargs: Any) -> forms.De
 
 def cash_method() -> PaymentMethod | None:
     return PaymentMethod.objects.filter(is_cash=True, is_active=True).first()
+
+
+def open_row_amount(self_pay: Decimal, typed: Decimal, handed: Decimal | None) -> Decimal:
+    """What a method row without an amount pays: what the rows' typed amounts and the cash
+    do not. Cash handed over pays first when typed (up to what is left); the rest goes to
+    the method. Zero or less when nothing is left for it."""
+    left = self_pay - typed
+    return left - (min(handed, max(left, ZERO)) if handed else ZERO)
 
 
 @dataclass(frozen=True)
@@ -191,9 +201,7 @@ class TenderForm(forms.Form):
         cash = cash_method()
         open_amount = None
         if without_amount:
-            # Cash handed over pays first when typed; the rest goes to the method.
-            cash_part = min(handed, max(self_pay - typed, ZERO)) if handed else ZERO
-            open_amount = self_pay - typed - cash_part
+            open_amount = open_row_amount(self_pay, typed, handed)
             if open_amount <= 0:
                 raise InvalidTenders(
                     details={
@@ -235,28 +243,23 @@ class TenderForm(forms.Form):
 
 
 def tender_summary(self_pay: Decimal, data: Any) -> TenderSummary:
-    """The live figures from what is typed so far (unparsable amounts count as nothing)."""
+    """The live figures from what is typed so far. An amount the services would refuse
+    (not a number, negative, too large) counts as nothing typed: the form's own validation
+    reports it when the page is sent."""
 
     def amount(name: str) -> Decimal | None:
-        text = (data.get(name) or "").strip()
-        if not text:
-            return None
-        try:
-            value = Decimal(text)
-        except ArithmeticError:
-            return None
-        return value.quantize(Decimal("0.01")) if value.is_finite() and value >= 0 else None
+        text = str(data.get(name) or "").strip()
+        return to_cents(text, name, {}) if text else None
 
     rows = range(1, OTHER_ROWS + 1)
-    other = sum((amount(f"amount_{row}") or ZERO for row in rows), ZERO)
+    typed = sum((amount(f"amount_{row}") or ZERO for row in rows), ZERO)
     handed = amount("handed_over")
-    # One method chosen without an amount takes what the cash does not pay (as plan() does).
     open_rows = [
         row for row in rows if data.get(f"method_{row}") and amount(f"amount_{row}") is None
     ]
+    other = typed
     if len(open_rows) == 1:
-        rest = max(self_pay - other, ZERO)
-        other += rest - (min(handed, rest) if handed else ZERO)
+        other += max(open_row_amount(self_pay, typed, handed), ZERO)
     return TenderSummary(
         self_pay=self_pay,
         other=other,
@@ -334,7 +337,7 @@ class RefundForm(forms.Form):
     """A refund of some of the bill's lines: a quantity per line (empty: not refunded), the
     reason, the method the patient's part goes back by, its reference."""
 
-    reason = forms.CharField(label=gettext_lazy("Reason for the refund"), max_length=NOTE_LENGTH)
+    reason = forms.CharField(label=gettext_lazy("Reason for the refund"), max_length=REASON_LENGTH)
     method = forms.ChoiceField(label=gettext_lazy("Paid back by"), required=False)
     reference = forms.CharField(
         label=gettext_lazy("Reference (typed or scanned)"),

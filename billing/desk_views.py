@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from billing.amounts import Amounts, to_cents, validate_amounts
 from billing.cashier import current_shift
 from billing.cashier_forms import OpenShiftForm, TenderForm, add_tender_errors, tender_summary
 from billing.exceptions import InvalidAmounts, InvalidTenders
@@ -23,7 +24,7 @@ from billing.models import Bill
 from billing.pricing import BillDraft, group_by_category
 from billing.refunds import can_refund
 from billing.reports import ReportFilterForm, filtered_bills, filtered_income, takings
-from billing.services import bill_preview, settle_visit, validate_amounts
+from billing.services import bill_preview, settle_visit
 from clinic.exceptions import ClinicError
 from clinic.exports import csv_response
 from clinic.forms import apply_clinic_error
@@ -130,20 +131,35 @@ class ItemisedPaymentForm(forms.Form):
         return cleaned
 
 
-def _self_pay(draft: BillDraft, data: Any) -> Decimal:
-    """The self-pay part the settlement will ask for, by its own rules: the lines' (or the
-    bureau's figure's) for an itemised bill, total − insurance for a typed one.
-    InvalidAmounts when the typed figures break a rule."""
-    if draft.lines:
-        figure = data.get("insurance_amount")
-        if figure is not None and str(figure).strip():
-            total = data.get("expected_total")
-            return validate_amounts(draft.total if total in (None, "") else total, figure).self_pay
-        shown = data.get("expected_self_pay")
-        return draft.self_pay if shown in (None, "") else shown
-    return validate_amounts(
-        data.get("total_amount") or "0", data.get("insurance_amount") or "0"
-    ).self_pay
+def _settlement_amounts(draft: BillDraft, data: Any) -> Amounts:
+    """The split the settlement will make, by its own rules: the lines' for an itemised
+    bill (the page's figures, or total − the bureau's figure when one is typed), total −
+    insurance for a typed one. `data` is a payment form's cleaned data or the live page's
+    query. InvalidAmounts when the figures break a rule."""
+    if not draft.lines:
+        return validate_amounts(
+            data.get("total_amount") or "0", data.get("insurance_amount") or "0"
+        )
+    total = _shown(data, "expected_total", draft.total)
+    figure = data.get("insurance_amount")
+    if figure is not None and str(figure).strip():
+        return validate_amounts(total, figure)
+    self_pay = _shown(data, "expected_self_pay", draft.self_pay)
+    # The figures the page showed, as shown: a bill changed since is the settlement's to
+    # refuse (it says why), not a rule of amounts.
+    return Amounts(total=total, insurance=total - self_pay, self_pay=self_pay)
+
+
+def _shown(data: Any, name: str, default: Decimal) -> Decimal:
+    """A figure the page showed (a hidden field), or the bill's own when none was sent."""
+    value = data.get(name)
+    if value is None or not str(value).strip():
+        return default
+    errors: dict[str, list[str]] = {}
+    amount = to_cents(value, name, errors)
+    if amount is None:
+        raise InvalidAmounts(details=errors)
+    return amount
 
 
 def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
@@ -153,18 +169,8 @@ def _live_self_pay(request: HttpRequest, draft: BillDraft) -> HttpResponse:
     error = None
     summary = None
     try:
-        if draft.lines:
-            figure = request.GET.get("insurance_amount") or ""
-            if figure.strip():
-                amounts = validate_amounts(draft.total, figure)
-            else:
-                amounts = validate_amounts(draft.total, draft.insured)
-        else:
-            amounts = validate_amounts(
-                request.GET.get("total_amount") or "0", request.GET.get("insurance_amount") or "0"
-            )
-        preview = amounts
-        summary = tender_summary(amounts.self_pay, request.GET)
+        preview = _settlement_amounts(draft, request.GET)
+        summary = tender_summary(preview.self_pay, request.GET)
     except InvalidAmounts as caught:
         error = caught
     return render(
@@ -204,7 +210,7 @@ def pay(request: HttpRequest, visit_pk: int) -> HttpResponse:
         if tender_form.is_valid() and forms_valid:
             plan = None
             try:
-                plan = tender_form.plan(_self_pay(draft, form.cleaned_data))
+                plan = tender_form.plan(_settlement_amounts(draft, form.cleaned_data).self_pay)
                 bill = _settle(
                     visit, form, itemised=bool(draft.lines), tenders=plan.tenders, by=request.user
                 )
@@ -260,7 +266,7 @@ def _page_summary(draft: BillDraft, form: forms.Form, data: Any) -> Any:
         return None
     try:
         figures = form.cleaned_data if form.is_bound and form.is_valid() else {}
-        return tender_summary(_self_pay(draft, figures), data or {})
+        return tender_summary(_settlement_amounts(draft, figures).self_pay, data or {})
     except InvalidAmounts:
         return None
 

@@ -8,10 +8,14 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.cashier import close_shift, open_shift
+from billing.cashier_forms import RefundForm, TenderForm, open_row_amount, tender_summary
+from billing.exceptions import InvalidTenders
 from billing.models import (
     Bill,
     CashierShift,
@@ -21,6 +25,7 @@ from billing.models import (
     ShiftStatus,
     Tender,
 )
+from billing.refunds import REASON_LENGTH
 from billing.services import settle_visit
 from billing.tests.factories import (
     BillFactory,
@@ -295,6 +300,112 @@ class TestTenders:
         assert re.search(r'name="total_amount"[^>]*autofocus', html)
 
 
+# Amounts the services refuse: not a number, not finite, negative, too large to round.
+REFUSED_AMOUNTS = ["1e30", "NaN", "sNaN", "Infinity", "-5", "-1e30", "abc", "9" * 29]
+
+
+class TestRefusedAmountsWhileTyping:
+    """The live figures take a refused amount as nothing typed; a POST with one is a field
+    error. Never a 500."""
+
+    @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+    def test_the_live_figures_ignore_a_refused_cash_amount(self, desk, cashier, visit, amount):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.get(pay_url(visit), {**typed(), "handed_over": amount}, headers=HTMX)
+        assert response.status_code == 200
+        live = response.content.decode()
+        assert re.search(r'id="cash-due">¥36.50<', live) and 'id="change"' not in live
+
+    @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+    def test_the_live_figures_ignore_a_refused_method_amount(self, desk, cashier, visit, amount):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.get(
+            pay_url(visit), {**typed(), "method_1": "wechat", "amount_1": amount}, headers=HTMX
+        )
+        assert response.status_code == 200
+        # Nothing typed for the method: it takes all the rest, as it would on the POST.
+        assert "Other methods: ¥36.50" in text(response.content)
+
+    @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+    def test_the_live_figures_of_an_itemised_bill_ignore_a_refused_amount(
+        self, desk, cashier, amount
+    ):
+        open_shift(by=cashier, opening_float="0")
+        visit = VisitFactory(status=VisitStatus.AWAITING_PAYMENT)
+        ChargeFactory(visit=visit, fee_item=FeeItemFactory(unit_price=Decimal("20")))
+        for data in ({"handed_over": amount}, {"insurance_amount": amount}):
+            response = desk.get(pay_url(visit), data, headers=HTMX)
+            assert response.status_code == 200, data
+
+    @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+    def test_a_refused_cash_amount_is_a_field_error_and_writes_nothing(
+        self, desk, cashier, visit, amount
+    ):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.post(pay_url(visit), typed(handed_over=amount))
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert re.search(r'<[^>]*aria-invalid="true"[^>]*id="id_handed_over"', html)
+        nothing_written(visit)
+
+    @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+    def test_a_refused_method_amount_is_a_field_error_and_writes_nothing(
+        self, desk, cashier, visit, amount
+    ):
+        open_shift(by=cashier, opening_float="0")
+        response = desk.post(
+            pay_url(visit),
+            typed(handed_over="1e30", method_1="wechat", amount_1=amount, reference_1="W1"),
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert re.search(r'<[^>]*aria-invalid="true"[^>]*id="id_amount_1"', html)
+        nothing_written(visit)
+
+    def test_a_refused_amount_on_an_itemised_bill_writes_nothing(self, desk, cashier):
+        open_shift(by=cashier, opening_float="0")
+        visit = VisitFactory(status=VisitStatus.AWAITING_PAYMENT)
+        ChargeFactory(visit=visit, fee_item=FeeItemFactory(unit_price=Decimal("20")))
+        for amount in REFUSED_AMOUNTS:
+            response = desk.post(pay_url(visit), {"handed_over": amount})
+            assert response.status_code == 400, amount
+        nothing_written(visit)
+
+
+class TestOneRuleForAnOpenMethodRow:
+    """A method row without an amount takes what cash does not pay: the same figure in the
+    live summary and in the tenders sent."""
+
+    @pytest.mark.parametrize(
+        "typed_row, handed, open_amount",
+        [
+            ("", "", Decimal("36.50")),
+            ("", "10", Decimal("26.50")),
+            ("6.50", "10", Decimal("20.00")),
+            ("", "50", Decimal("0.00")),  # cash pays it all: nothing is left for the method
+            ("40", "", Decimal("0.00")),  # the other row pays more than the self-pay part
+        ],
+    )
+    def test_the_live_figures_and_the_tenders_sent_agree(self, db, typed_row, handed, open_amount):
+        self_pay = Decimal("36.50")
+        data = {"handed_over": handed, "method_1": "wechat", "reference_1": "W1"}
+        if typed_row:
+            data.update(method_2="alipay", amount_2=typed_row, reference_2="A1")
+        typed_total = Decimal(typed_row or "0")
+        left = open_row_amount(self_pay, typed_total, Decimal(handed) if handed else None)
+        assert max(left, Decimal(0)) == open_amount
+        assert tender_summary(self_pay, data).other == typed_total + open_amount
+        form = TenderForm(data)
+        assert form.is_valid(), form.errors
+        if open_amount:
+            tenders = {t["method"]: Decimal(t["amount"]) for t in form.plan(self_pay).tenders}
+            assert tenders["wechat"] == open_amount
+        else:
+            with pytest.raises(InvalidTenders) as refused:
+                form.plan(self_pay)
+            assert "amount_1" in refused.value.details
+
+
 # --- The manager's day end --------------------------------------------------------------
 
 
@@ -327,6 +438,43 @@ class TestDayEnd:
         assert old.cashier.display_name in text(left_open) and "from an earlier day" in left_open
         assert late.display_name in text(left_open)
         assert cashier.display_name not in text(left_open)
+
+    def test_the_title_is_only_the_title_and_the_reopen_form_appears_once(self, client, cashier):
+        shift = open_shift(by=cashier, opening_float="0")
+        close_shift(shift=shift, counted_cash="0", by=cashier)
+        client.force_login(AdminUserFactory())
+        html = client.get(DAY_END).content.decode()
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        assert "<form" not in title and "csrfmiddlewaretoken" not in title
+        assert len(text(title)) < 60 and "Day end" in title
+        reopen = reverse("billing:shift-reopen", args=[shift.pk])
+        assert html.count(f'action="{reopen}"') == 1
+        assert html.count('id="reopen-title"') == 1 and html.count(f'id="reopen-{shift.pk}"') == 1
+
+    def test_the_page_does_not_query_per_shift(self, client, django_assert_max_num_queries):
+        def shift_with_a_payment(*, close: bool = True) -> None:
+            cashier = ReceptionistFactory(shift=False)
+            shift = open_shift(by=cashier, opening_float="10.00")
+            settle_visit(
+                visit=VisitFactory(status=VisitStatus.AWAITING_PAYMENT),
+                total_amount="30.00",
+                insurance_amount="10.00",
+                tenders=[{"method": "cash", "amount": "20.00", "handed_over": "20.00"}],
+                by=cashier,
+            )
+            if close:
+                close_shift(shift=shift, counted_cash="30.00", by=cashier)
+
+        client.force_login(AdminUserFactory())
+        shift_with_a_payment()
+        client.get(DAY_END)  # the session and the caches: not the page's own queries
+        with CaptureQueriesContext(connection) as one_shift:
+            assert len(client.get(DAY_END).context["rows"]) == 1
+        for close in (True, True, False):
+            shift_with_a_payment(close=close)
+        with django_assert_max_num_queries(len(one_shift)):
+            response = client.get(DAY_END)
+        assert len(response.context["rows"]) == 4 and len(response.context["left_open"]) == 1
 
     def test_a_bad_date_is_a_field_error_not_a_500(self, client):
         client.force_login(AdminUserFactory())
@@ -482,9 +630,16 @@ class TestRefunds:
         drug.refresh_from_db()
         drugs_bill.refresh_from_db()
         assert drug.refunded_quantity == 1 and drugs_bill.pay_status == PayStatus.PARTIALLY_REFUNDED
-        page = text(desk.get(response["Location"]).content)
+        html = desk.get(response["Location"]).content.decode()
+        page = text(html)
         assert refund.number in page and "Wrong drug" in page and "Item D1" in page
+        assert "Refunded ¥5.00" in page and "Insurance ¥0.00" in page
         assert "Paid back to the patient ¥5.00" in page and "Paid back by Cash" in page
+        # Per line only what was refunded: the split is the refund's, in its totals.
+        lines = html[html.index('id="refund-receipt-lines"') :]
+        lines = lines[: lines.index("</table>")]
+        assert text(lines[lines.index("<thead") : lines.index("</thead>")]) == "Item Qty Amount"
+        assert "Item D1 1 ¥5.00" in text(lines)
         receipt = text(desk.get(reverse("billing:receipt", args=[drugs_bill.pk])).content)
         assert refund.number in receipt and "Partially refunded" in receipt
         shift = text(desk.get(SHIFT).content)
@@ -513,6 +668,15 @@ class TestRefunds:
         assert not Refund.objects.exists()
         drug.refresh_from_db()
         assert drug.refunded_quantity == 0
+
+    def test_the_reason_is_as_long_as_the_service_takes(self, desk, drugs_bill):
+        assert RefundForm.base_fields["reason"].max_length == REASON_LENGTH
+        drug = drugs_bill.lines.get(code="D1")
+        data = {f"quantity_{drug.pk}": "1", "method": "cash"}
+        refused = desk.post(refund_url(drugs_bill), {**data, "reason": "x" * (REASON_LENGTH + 1)})
+        assert refused.status_code == 400 and not Refund.objects.exists()
+        response = desk.post(refund_url(drugs_bill), {**data, "reason": "x" * REASON_LENGTH})
+        assert response.status_code == 302 and Refund.objects.get().reason == "x" * REASON_LENGTH
 
     def test_a_refund_needs_the_refunders_open_shift(self, desk, cashier, drugs_bill):
         shift = CashierShift.objects.get(cashier=cashier)
