@@ -116,7 +116,7 @@ def test_refunded_bills_are_still_paid_bills_of_visits_that_left(receptionist):
 def test_a_manager_refunding_another_day_keeps_the_income_net(receptionist):
     bill = settle_visit(visit=another_visit(), by=receptionist, now=PAID_AT)
     manager = AdminUserFactory()
-    open_shift_for(manager, now=clinic_time(9, day=NEXT_DAY))
+    open_shift_for(manager, opening_float="100", now=clinic_time(9, day=NEXT_DAY))
     refund_bill(
         bill=bill,
         lines=[{"line": bill.lines.get(code="L1").pk}],
