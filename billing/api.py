@@ -307,9 +307,9 @@ class MethodIncomeStatisticsView(ClinicAPIView):
             "net": sum((row.net for row in rows), Decimal("0.00")),
             "results": [
                 {
-                    "method": row.method,
+                    "method": row.method.code,
                     "method_label": row.label,
-                    "is_cash": row.is_cash,
+                    "is_cash": row.method.is_cash,
                     "tenders": row.tenders,
                     "taken": row.taken,
                     "refunds": row.refunds,

@@ -52,10 +52,17 @@ NOTE_LENGTH = TEXT_LENGTH
 # --- Shifts ---------------------------------------------------------------------------
 
 
+# The people of a shift as pages name them (clinic_format.person_name: staff record, else
+# patient record): read with the shift, never per row.
+SHIFT_PEOPLE = (
+    "cashier__employee", "cashier__patient", "closed_by__employee", "closed_by__patient",
+)  # fmt: skip
+
+
 def visible_shifts(user: User) -> QuerySet[CashierShift]:
     """The shifts a user may see (the one rule for pages and API): a cashier their own, a
     manager (administrator) every one. Others do not exist for them (404)."""
-    shifts = CashierShift.objects.select_related("cashier__employee", "closed_by__employee")
+    shifts = CashierShift.objects.select_related(*SHIFT_PEOPLE)
     if user.role != Role.ADMIN:
         shifts = shifts.filter(cashier=user)
     return shifts
@@ -337,6 +344,10 @@ def write_tenders(
 
 @dataclass
 class MethodTotal:
+    """Money of one payment method (over a shift, a day or a range): the tenders taken, the
+    refunds paid back by it, and the net (self-pay money only: the insurance part is
+    settled with the bureau)."""
+
     method: PaymentMethod
     tenders: int = 0
     taken: Decimal = ZERO
@@ -346,6 +357,10 @@ class MethodTotal:
     @property
     def net(self) -> Decimal:
         return self.taken - self.given_back
+
+    @property
+    def label(self) -> str:
+        return self.method.display_name
 
 
 @dataclass
@@ -537,7 +552,7 @@ class DayReport:
 def day_report(day: dt.date) -> DayReport:
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     end = start + dt.timedelta(days=1)
-    shifts = CashierShift.objects.select_related("cashier__employee", "closed_by__employee")
+    shifts = CashierShift.objects.select_related(*SHIFT_PEOPLE)
     of_the_day = shifts.filter(opened_at__gte=start, opened_at__lt=end)
     left_open = shifts.filter(Q(status=ShiftStatus.OPEN), opened_at__lt=end)
     return DayReport(

@@ -363,7 +363,7 @@ def _bill_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
     yield [
         _("Bill number"), _("Paid at"), _("Patient"), _("ID number"), _("Department"),
         _("Doctor"), _("Room"), _("Total"), _("Insurance"), _("Self-pay"),
-        _("Payment status"), _("Cashier"),
+        _("Payment status"), _("Cashier"), _("Refunded amount"),
     ]  # fmt: skip
     for bill in filtered_bills(form).iterator(chunk_size=500):
         visit = bill.visit
@@ -380,6 +380,7 @@ def _bill_rows(form: ReportFilterForm) -> Iterator[list[Any]]:
             bill.self_pay_amount,
             bill.get_pay_status_display(),
             bill.cashier.username if bill.cashier else "",
+            bill.refunded_amount,
         ]
 
 

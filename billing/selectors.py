@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
 
+from billing.cashier import MethodTotal
 from billing.models import DailyCategoryIncome, DailyIncomeSummary, PaymentMethod, Refund, Tender
 from clinic.models import Department, Employee, FeeCategory
 from clinic.statistics import Grouping, days, department_labels, doctor_label, name_of
@@ -174,26 +175,9 @@ def income_by_category(*, start_date: dt.date, end_date: dt.date) -> list[Catego
 # --- Income by payment method ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MethodRow:
-    """Money of one payment method over a range: the tenders taken, the refunds paid back by
-    it, and the net (self-pay money only: the insurance part is settled with the bureau)."""
-
-    method: str
-    label: str
-    is_cash: bool = False
-    tenders: int = 0
-    taken: Decimal = ZERO
-    refunds: int = 0
-    given_back: Decimal = ZERO
-
-    @property
-    def net(self) -> Decimal:
-        return self.taken - self.given_back
-
-
-def income_by_method(*, start_date: dt.date, end_date: dt.date) -> list[MethodRow]:
-    """Tenders taken minus refunds paid back, per payment method, between two local dates
+def income_by_method(*, start_date: dt.date, end_date: dt.date) -> list[MethodTotal]:
+    """A method's money over a range, as over a shift (billing.cashier.MethodTotal): tenders
+    taken minus refunds paid back, per payment method, between two local dates
     (both included; a refund counts on its own date), in the methods' order, methods
     without money left out. Two grouped queries, on the (record_date, method) indexes of
     Tender and Refund, and one for the methods."""
@@ -218,10 +202,8 @@ def income_by_method(*, start_date: dt.date, end_date: dt.date) -> list[MethodRo
         tenders = taken.get(method.pk, {})
         refunds = given_back.get(method.pk, {})
         rows.append(
-            MethodRow(
-                method=method.code,
-                label=method.display_name,
-                is_cash=method.is_cash,
+            MethodTotal(
+                method=method,
                 tenders=tenders.get("count", 0),
                 taken=(tenders.get("amount") or ZERO).quantize(CENT),
                 refunds=refunds.get("count", 0),

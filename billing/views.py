@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
+from billing.cashier import MethodTotal
 from billing.forms import StatisticsExportForm, StatisticsForm, StatisticsTable
 from billing.selectors import (
     CategoryRow,
     IncomeRow,
-    MethodRow,
     income_by_category,
     income_by_group,
     income_by_method,
@@ -182,7 +182,7 @@ def category_table(rows: list[CategoryRow]) -> Table:
     )
 
 
-def method_table(rows: list[MethodRow]) -> Table:
+def method_table(rows: list[MethodTotal]) -> Table:
     """Money per payment method over the range (not grouped): the tenders taken, the
     refunds paid back by the method on their own dates, and the net."""
     body = [
