@@ -158,9 +158,9 @@ def _start_waiting(day: ClinicDay, user: Any) -> Call:
 
 def _with_a_shift(user: Any) -> None:
     """Money is taken in one's open shift: the receptionist persona has one (the factory
-    opens it), an administrator opens theirs here."""
+    opens it), an administrator opens theirs here, with cash in the drawer to give back."""
     if user is not None and user.role == Role.ADMIN and current_shift(user) is None:
-        open_shift(by=user, opening_float="0.00")
+        open_shift(by=user, opening_float="100.00")
 
 
 def _desk_shift(day: ClinicDay) -> CashierShift:
