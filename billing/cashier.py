@@ -198,10 +198,14 @@ def reopen_shift(*, shift: CashierShift | int, reason: Any, by: User) -> Cashier
     reason = _text(reason, "reason")
     if not reason:
         raise InvalidAmounts(details={"reason": [_("Give the reason for reopening.")]})
-    shift = _lock_shift(shift)
+    pk = shift.pk if isinstance(shift, CashierShift) else shift
+    cashier_id = CashierShift.objects.filter(pk=pk).values_list("cashier_id", flat=True).first()
+    # Lock order as open_shift's: the cashier's account, then the shift (a shift's cashier
+    # never changes, so reading it unlocked first is safe).
+    User.objects.select_for_update().filter(pk=cashier_id).first()
+    shift = _lock_shift(pk)
     if shift.is_open:
         raise ShiftAlreadyOpen(_("This shift is open."))
-    User.objects.select_for_update().filter(pk=shift.cashier_id).first()
     if CashierShift.objects.filter(open_cashier=shift.cashier_id).exists():
         raise ShiftAlreadyOpen(
             _("The cashier has another shift open: close it before reopening this one.")

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.amounts import CENT, REFERENCE_LENGTH, TEXT_LENGTH, ZERO, clean_text
-from billing.cashier import lock_open_shift
+from billing.cashier import lock_open_shift, shift_report
 from billing.exceptions import AlreadyRefunded, BillNotPaid, InvalidRefund, RefundExceedsPaid
 from billing.models import (
     Bill,
@@ -231,10 +231,12 @@ def _check_method(
         errors["method"] = [_("Choose cash or a method the bill was paid with.")]
         return None
     if not method.is_cash:
-        paid = sum((t.amount for t in Tender.objects.filter(bill=bill, method=method)), ZERO)
-        given_back = sum(
-            (r.self_pay_amount for r in Refund.objects.filter(bill=bill, method=method)), ZERO
+        paid = Tender.objects.filter(bill=bill, method=method).aggregate(total=Sum("amount"))
+        given = Refund.objects.filter(bill=bill, method=method).aggregate(
+            total=Sum("self_pay_amount")
         )
+        given_back = given["total"] or ZERO
+        paid = paid["total"] or ZERO
         if self_pay > paid - given_back:
             errors["method"] = [
                 _("At most %(left)s can go back by %(method)s.")
@@ -246,16 +248,10 @@ def _check_method(
 
 def _ensure_cash_in_drawer(shift: Any, method: PaymentMethod | None, self_pay: Decimal) -> None:
     """Cash goes back from the refunder's drawer (its shift, locked): never more than the
-    drawer holds — the float plus the cash taken less the cash already given back."""
+    drawer holds, the shift's expected cash (billing.cashier: the one computation)."""
     if method is None or not method.is_cash:
         return
-    taken = Tender.objects.filter(shift=shift, method__is_cash=True).aggregate(total=Sum("amount"))[
-        "total"
-    ]
-    given = Refund.objects.filter(shift=shift, method__is_cash=True).aggregate(
-        total=Sum("self_pay_amount")
-    )["total"]
-    drawer = shift.opening_float + (taken or ZERO) - (given or ZERO)
+    drawer = shift_report(shift).expected_cash
     if self_pay > drawer:
         raise InvalidRefund(
             details={
