@@ -108,9 +108,13 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
     quantities: dict[str, int] = {}
     for code, dose, frequency, days in DRUGS:
         item = FeeItem.objects.get(code=code)
+        # The panel's swaps after the last order are over before typing (a late swap would
+        # replace the box and take the typed keys with it).
+        doc.wait_for_load_state("networkidle")
         search = doc.locator("#order-search")
         search.focus()
-        doc.keyboard.type(code)
+        search.fill("")
+        search.press_sequentially(code)
         # The catalogue suggests the item as it is typed (slowly on a busy machine).
         expect(doc.locator(f"#fee-item-options option[value='{code}']")).to_have_count(
             1, timeout=15_000
@@ -136,7 +140,9 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
         expect(orders.locator(".charge-order", has_text=item.name)).to_have_count(1)
 
     blood = FeeItem.objects.get(code=BLOOD_TEST)
+    doc.wait_for_load_state("networkidle")
     doc.locator("#order-search").focus()
+    doc.locator("#order-search").fill("")
     doc.keyboard.type(blood.name)
     doc.keyboard.press("Enter")  # a name: the search results
     pick = doc.locator(f"#pick-item-{blood.pk}")
