@@ -71,3 +71,18 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("#main button[type=submit]")
     page.wait_for_load_state()
+
+
+def wait_for_settled(page, selector: str) -> None:
+    """Wait until htmx has settled what it swapped into `selector`.
+
+    htmx inserts new content at once but wires its `hx-*` attributes (and applies `autofocus`)
+    only when it settles, 20 ms later by a timer that a busy machine delays further; keys typed
+    into a new box before then reach no htmx listener and are lost to it. The new nodes carry
+    `htmx-added` (and the target `htmx-settling`) until that moment."""
+    from playwright.sync_api import expect
+
+    pending = ", ".join(
+        f"{selector}.{name}, {selector} .{name}" for name in ("htmx-added", "htmx-settling")
+    )
+    expect(page.locator(pending)).to_have_count(0)

@@ -21,7 +21,7 @@ from clinic.templatetags.clinic_format import format_money
 from clinic.tests.factories import TEST_PASSWORD, DoctorUserFactory, ReceptionistFactory
 from demo.catalogue import seed_catalogue
 from scheduling.tests.factories import ScheduleFactory
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, wait_for_settled
 from visits.models import Visit, VisitStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -108,9 +108,9 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
     quantities: dict[str, int] = {}
     for code, dose, frequency, days in DRUGS:
         item = FeeItem.objects.get(code=code)
-        # The panel's swaps after the last order are over before typing (a late swap would
-        # replace the box and take the typed keys with it).
-        doc.wait_for_load_state("networkidle")
+        # The panel swapped in after the last order is wired by htmx before typing (keys typed
+        # into the new box before it settles would never ask for suggestions).
+        wait_for_settled(doc, "#orders")
         search = doc.locator("#order-search")
         search.focus()
         search.fill("")
@@ -140,7 +140,7 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
         expect(orders.locator(".charge-order", has_text=item.name)).to_have_count(1)
 
     blood = FeeItem.objects.get(code=BLOOD_TEST)
-    doc.wait_for_load_state("networkidle")
+    wait_for_settled(doc, "#orders")
     doc.locator("#order-search").focus()
     doc.locator("#order-search").fill("")
     doc.keyboard.type(blood.name)
@@ -150,7 +150,7 @@ def test_orders_of_the_doctor_become_the_lines_of_the_bill_and_the_receipt(
     # The results came with the cursor kept in the search box (its autofocus, applied as
     # htmx settles the panel): only then does the hand move to the result.
     expect(doc.locator("#order-search")).to_be_focused()
-    expect(doc.locator("#orders.htmx-settling, #orders .htmx-settling")).to_have_count(0)
+    wait_for_settled(doc, "#orders")
     pick.focus()
     doc.keyboard.press("Enter")
     expect(doc.locator("#order-form")).to_contain_text(blood.name)
