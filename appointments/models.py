@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,7 +19,7 @@ from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Department, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
-from scheduling.models import Schedule
+from scheduling.models import Schedule, ScheduleWindow, window_at
 
 
 class AppointmentStatus(models.TextChoices):
@@ -98,6 +99,13 @@ class Appointment(StateMachineMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="appointments",
     )
+    # The window of the schedule the place is held in (time-sliced booking).
+    window = models.ForeignKey(
+        ScheduleWindow,
+        verbose_name=_("window"),
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
     expected_time = models.DateTimeField(_("expected time"), db_index=True)
     status = models.CharField(
         _("status"),
@@ -150,6 +158,12 @@ class Appointment(StateMachineMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.reference} · {self.patient_name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Made outside the booking service (the admin, fixtures): the window of its time.
+        if self.window_id is None and self.schedule_id is not None:
+            self.window = window_at(self.schedule_id, self.expected_time)
+        super().save(*args, **kwargs)
+
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
@@ -172,9 +186,20 @@ class Appointment(StateMachineMixin, models.Model):
     def get_display_status_display(self) -> str:
         return str(dict(DISPLAY_STATUS_CHOICES)[self.display_status])
 
+    def check_in_window(self) -> tuple[dt.datetime, dt.datetime]:
+        """Arrivals check in from the configured time before their window starts until the
+        schedule ends (a patient late for their window is still seen, after the others)."""
+        early = dt.timedelta(minutes=settings.CLINIC_CHECK_IN_EARLY_MINUTES)
+        return self.window.starts_at(self.schedule.work_date) - early, self.schedule.ends_at
+
     def check_in_open(self, now: dt.datetime | None = None) -> bool:
-        opens_at, closes_at = self.schedule.check_in_window()
+        opens_at, closes_at = self.check_in_window()
         return self.is_live and opens_at <= (now or timezone.now()) < closes_at
+
+    def is_late(self, now: dt.datetime | None = None) -> bool:
+        """Whether the patient's window is over (they may still check in until the schedule
+        ends, and queue after the window running then)."""
+        return (now or timezone.now()) >= self.window.ends_at(self.schedule.work_date)
 
     def desk_actions(self, now: dt.datetime | None = None) -> set[str]:
         """The moves the desk may make now: what its row shows buttons for."""
@@ -231,7 +256,7 @@ class Appointment(StateMachineMixin, models.Model):
             cancelled_at=timezone.now(),
             cancel_reason=(reason or "").strip()[:200],
         )
-        self.schedule.release_place()
+        self.schedule.release_place(self.window_id)
         self._audit(by, "cancelled", *changes)
 
     cancel.alters_data = True
@@ -245,7 +270,7 @@ class Appointment(StateMachineMixin, models.Model):
         if (now or timezone.now()) < self.no_show_allowed_from():
             raise NoShowTooEarly(details={"allowed_from": self.no_show_allowed_from().isoformat()})
         changes = self._status_change(AppointmentStatus.NO_SHOW)
-        self.schedule.release_place()
+        self.schedule.release_place(self.window_id)
         self._audit(by, "no_show", *changes)
 
     mark_no_show.alters_data = True

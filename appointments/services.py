@@ -24,9 +24,9 @@ from scheduling.exceptions import (
     OutsideClinicHours,
     SlotEnded,
 )
-from scheduling.models import Schedule, TimeSlot, half_day_slot_at, slot_bounds
+from scheduling.models import Schedule, ScheduleWindow, TimeSlot, half_day_slot_at, slot_bounds
 from scheduling.selectors import next_available_slots
-from scheduling.services import lock_slot_schedules, pick_schedule
+from scheduling.services import lock_slot_schedules
 
 
 @dataclass(frozen=True)
@@ -79,21 +79,33 @@ def requested_slot(expected_time: dt.datetime, *, now: dt.datetime) -> Requested
     return RequestedSlot(expected_time, local.date(), half, starts_at, ends_at)
 
 
-def _no_capacity(department: Department, slot: RequestedSlot, now: dt.datetime) -> NoCapacity:
-    return NoCapacity(
-        _("%(department)s is fully booked on %(date)s %(slot)s.")
-        % {
+def _no_capacity(
+    department: Department,
+    slot: RequestedSlot,
+    now: dt.datetime,
+    *,
+    window: ScheduleWindow | None = None,
+) -> NoCapacity:
+    details = {
+        "department": department.pk,
+        "date": slot.work_date.isoformat(),
+        "time_slot": slot.time_slot,
+        "alternatives": _alternatives(department, slot, now),
+    }
+    if window is None:
+        message = _("%(department)s is fully booked on %(date)s %(slot)s.") % {
             "department": department.name,
             "date": slot.work_date.isoformat(),
             "slot": TimeSlot(slot.time_slot).label,
-        },
-        details={
-            "department": department.pk,
+        }
+    else:
+        message = _("%(department)s is fully booked on %(date)s %(window)s.") % {
+            "department": department.name,
             "date": slot.work_date.isoformat(),
-            "time_slot": slot.time_slot,
-            "alternatives": _alternatives(department, slot, now),
-        },
-    )
+            "window": window.label,
+        }
+        details["window"] = window.label
+    return NoCapacity(message, details=details)
 
 
 @dataclass(frozen=True)
@@ -132,25 +144,48 @@ def _booker(*, patient: Patient | None, patient_name: str, phone: str, id_card: 
     return Booker(None, caller.name, caller.phone, caller.id_card or "")
 
 
-def _schedule_with_a_place(
+def window_places(window: ScheduleWindow, *, for_patient: bool) -> int:
+    """The places a window offers: none online in a window kept for the desk."""
+    return 0 if for_patient and window.desk_only else window.remaining
+
+
+def _place_to_take(
     schedules: list[Schedule],
     *,
     doctor: Employee | None,
     department: Department,
     slot: RequestedSlot,
     now: dt.datetime,
-) -> Schedule:
-    """The chosen doctor's schedule, or the one with most places left; NoSchedule or
-    NoCapacity (with the next free slots) otherwise."""
-    chosen = pick_schedule(schedules, doctor=doctor)
-    if chosen is None:
-        raise NoSchedule(
-            _("%(doctor)s does not see patients then.") % {"doctor": doctor.name},
-            details={"doctor_id": [doctor.emp_id]},
-        )
-    if chosen.remaining_places <= 0:
-        raise _no_capacity(department, slot, now)
-    return chosen
+    for_patient: bool,
+) -> tuple[Schedule, ScheduleWindow]:
+    """The schedule and window a booking takes its place in: the window containing the
+    expected time, of the chosen doctor's schedule, or else of the schedule whose window
+    has the most places left (ties to the lowest id). NoSchedule when no schedule (of the
+    doctor) runs then, NoCapacity (with the next free slots) when the window is full or kept
+    for the desk. The schedules are locked by the caller: their windows' counters only
+    change under those locks."""
+    local = timezone.localtime(slot.expected_time).time()
+    running = [s for s in schedules if s.start_time <= local < s.end_time]
+    if doctor is not None:
+        running = [s for s in running if s.doctor_id == doctor.pk]
+    if not running:
+        if doctor is not None:
+            raise NoSchedule(
+                _("%(doctor)s does not see patients then.") % {"doctor": doctor.name},
+                details={"doctor_id": [doctor.emp_id]},
+            )
+        raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
+    by_schedule = {s.pk: s for s in running}
+    windows = ScheduleWindow.objects.filter(
+        schedule_id__in=by_schedule, start_time__lte=local, end_time__gt=local
+    )
+    window = max(
+        windows,
+        key=lambda w: (window_places(w, for_patient=for_patient), -w.schedule_id),
+    )
+    if window_places(window, for_patient=for_patient) <= 0:
+        raise _no_capacity(department, slot, now, window=window)
+    return by_schedule[window.schedule_id], window
 
 
 @atomic_with_retry
@@ -187,6 +222,8 @@ def book_appointment(
     else:
         booker = _booker(patient=patient, patient_name=patient_name, phone=phone, id_card=id_card)
 
+    # Lock order: the department's schedules for the slot by id, then (reserve_place) the
+    # chosen window's row.
     schedules = lock_slot_schedules(
         department=department, work_date=slot.work_date, half_day_slot=slot.time_slot
     )
@@ -194,10 +231,15 @@ def book_appointment(
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
     if _holds_live_booking(department=department, slot=slot, **booker.live_booking_lookup()):
         raise DuplicateBooking()
-    chosen = _schedule_with_a_place(
-        schedules, doctor=doctor, department=department, slot=slot, now=now
+    chosen, window = _place_to_take(
+        schedules,
+        doctor=doctor,
+        department=department,
+        slot=slot,
+        now=now,
+        for_patient=by.role == Role.PATIENT,
     )
-    chosen.reserve_place()
+    chosen.reserve_place(window)
 
     appointment = Appointment.objects.create(
         patient_name=booker.name,
@@ -205,6 +247,7 @@ def book_appointment(
         id_card=booker.id_card,
         department=department,
         schedule=chosen,
+        window=window,
         expected_time=slot.expected_time,
         patient=booker.patient,
         created_by=by,
@@ -217,6 +260,7 @@ def book_appointment(
         new={
             "status": appointment.status,
             "schedule": chosen.pk,
+            "window": window.label,
             "expected_time": appointment.expected_time.isoformat(),
         },
     )

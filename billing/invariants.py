@@ -36,7 +36,7 @@ from billing.models import (
     ShiftStatus,
     Tender,
 )
-from scheduling.models import Schedule
+from scheduling.models import Schedule, ScheduleWindow
 from visits.models import Visit, VisitDailySummary, VisitStatus
 
 MONEY_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
@@ -56,6 +56,34 @@ def _gap(left: str, right: str) -> Round:
     return Round((F(left) - F(right)) * 100)
 
 
+def _window_problems() -> list[str]:
+    """Time-sliced booking: each window counts the live bookings and visits held in it, and
+    a schedule's counter and maximum are the sums of its windows'."""
+    problems = []
+    windows = ScheduleWindow.objects.annotate(
+        live=Count("appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True),
+        seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+    ).filter(~Q(used=F("live") + F("seen")))
+    for window in windows.values("pk", "schedule_id", "used", "live", "seen")[:20]:
+        problems.append(
+            "window {pk} of schedule {schedule_id}: {used} places counted, {live} live "
+            "bookings + {seen} visits held".format(**window)
+        )
+    in_windows = ScheduleWindow.objects.filter(schedule=OuterRef("pk")).values("schedule")
+    schedules = Schedule.objects.annotate(
+        used=Coalesce(Subquery(in_windows.annotate(s=Sum("used")).values("s")), 0),
+        quotas=Coalesce(Subquery(in_windows.annotate(s=Sum("quota")).values("s")), 0),
+    ).filter(~Q(current_patients=F("used")) | ~Q(max_patients=F("quotas")))
+    for schedule in schedules.values("pk", "current_patients", "used", "max_patients", "quotas")[
+        :20
+    ]:
+        problems.append(
+            "schedule {pk}: {current_patients} places counted, {used} in its windows; "
+            "capacity {max_patients}, its windows' quotas {quotas}".format(**schedule)
+        )
+    return problems
+
+
 def find_problems() -> list[str]:
     problems: list[str] = []
     schedules = Schedule.objects.annotate(
@@ -67,6 +95,7 @@ def find_problems() -> list[str]:
             "schedule {pk}: {current_patients} places counted, {live} live bookings + {seen} "
             "visits held, capacity {max_patients}".format(**schedule)
         )
+    problems += _window_problems()
     # In whole cents, as the bill's CHECK compares them (SQLite sums decimals as floats).
     broken_bills = Bill.objects.annotate(
         identity_gap=Round((F("total_amount") - F("insurance_amount") - F("self_pay_amount")) * 100)

@@ -257,6 +257,17 @@ if CLINIC_MORNING_HOURS[1] > CLINIC_AFTERNOON_HOURS[0]:
 CLINIC_BOOKING_HORIZON_DAYS = env.int("CLINIC_BOOKING_HORIZON_DAYS", default=30)
 CLINIC_CHECK_IN_EARLY_MINUTES = env.int("CLINIC_CHECK_IN_EARLY_MINUTES", default=60)
 CLINIC_NO_SHOW_GRACE_MINUTES = env.int("CLINIC_NO_SHOW_GRACE_MINUTES", default=30)
+# Time-sliced booking: a new schedule's windows are this long (5-240 minutes); a patient
+# who checks in after their window has ended queues after the patients of the window running
+# then ("after_current_window") or keeps their own window's turn ("own_window").
+CLINIC_WINDOW_MINUTES = env.int("CLINIC_WINDOW_MINUTES", default=30)
+if not 5 <= CLINIC_WINDOW_MINUTES <= 240:
+    raise ImproperlyConfigured("CLINIC_WINDOW_MINUTES must be between 5 and 240.")
+CLINIC_LATE_ARRIVALS = env.str("CLINIC_LATE_ARRIVALS", default="after_current_window")
+if CLINIC_LATE_ARRIVALS not in ("after_current_window", "own_window"):
+    raise ImproperlyConfigured(
+        'CLINIC_LATE_ARRIVALS must be "after_current_window" or "own_window".'
+    )
 # Whether patients read their medical records on the patient site (off unless enabled).
 CLINIC_PATIENTS_SEE_RECORDS = env.bool("CLINIC_PATIENTS_SEE_RECORDS", default=False)
 

@@ -21,10 +21,28 @@ from clinic.db import atomic_with_retry
 from clinic.models import Department, Employee, Role, Room, User
 from clinic.roles import ensure_role
 from scheduling.exceptions import ScheduleInUse
-from scheduling.models import OVERLAPPING_SLOTS, Schedule, TimeSlot, monday_of
+from scheduling.models import (
+    OVERLAPPING_SLOTS,
+    Schedule,
+    ScheduleWindow,
+    TimeSlot,
+    monday_of,
+    spread_quota,
+)
 
 # What an audit event keeps of a schedule (the places taken are the bookings' to move).
-SCHEDULE_FIELDS = ("department", "room", "doctor", "work_date", "time_slot", "max_patients")
+SCHEDULE_FIELDS = (
+    "department",
+    "room",
+    "doctor",
+    "work_date",
+    "time_slot",
+    "start_time",
+    "end_time",
+    "window_minutes",
+    "max_patients",
+)
+WINDOW_SHAPE = ("start_time", "end_time", "window_minutes")
 
 
 def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, object]]:
@@ -37,6 +55,8 @@ def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, ob
     """
     # Lock order: the doctor, the room, then the schedule itself (as bookings take them).
     schedule.lock_doctor_and_room()
+    if not schedule._state.adding:
+        _follow_preset(schedule)
     schedule.full_clean(exclude=["current_patients"])
     new = audit_values(schedule, SCHEDULE_FIELDS)
     if schedule._state.adding:
@@ -46,7 +66,102 @@ def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, ob
     old, new = changed_values(audit_values(current, SCHEDULE_FIELDS), new)
     if new:
         schedule.save()  # never the places taken: Schedule.save leaves them to the bookings
+        _follow_windows(schedule, reshaped=any(name in new for name in WINDOW_SHAPE))
     return old, new
+
+
+def _follow_preset(schedule: Schedule) -> None:
+    """A preset chosen anew (the slot changed, the times did not) brings its hours."""
+    saved = Schedule.objects.filter(pk=schedule.pk).values("time_slot", "start_time", "end_time")
+    before = saved.first()
+    if (
+        before is not None
+        and schedule.time_slot != before["time_slot"]
+        and (schedule.start_time, schedule.end_time) == (before["start_time"], before["end_time"])
+    ):
+        schedule.start_time = schedule.end_time = None
+        schedule.apply_times()
+
+
+def lock_windows(schedule: Schedule) -> list[ScheduleWindow]:
+    """A schedule's window rows, locked by id (the schedule's row is locked first)."""
+    return list(ScheduleWindow.objects.select_for_update().filter(schedule=schedule).order_by("id"))
+
+
+def _follow_windows(schedule: Schedule, *, reshaped: bool) -> None:
+    """After a change of a schedule (its row locked): new times or a new window length give
+    new windows (only while no booking or visit ever named them); a new maximum is spread
+    over the windows, each keeping at least the places it holds."""
+    windows = lock_windows(schedule)
+    if reshaped:
+        if any(window.appointments.exists() or window.visits.exists() for window in windows):
+            raise ValidationError(
+                {
+                    "window_minutes": _(
+                        "Bookings were made in this schedule's windows: its times and "
+                        "windows cannot change."
+                    )
+                }
+            )
+        ScheduleWindow.objects.filter(schedule=schedule).delete()
+        ScheduleWindow.objects.bulk_create(schedule.new_windows())
+        return
+    windows.sort(key=lambda window: window.start_time)
+    quotas = spread_quota(schedule.max_patients, [window.used for window in windows])
+    for window, quota in zip(windows, quotas, strict=True):
+        window.quota = quota
+    ScheduleWindow.objects.bulk_update(windows, ["quota"])
+
+
+@dataclass(frozen=True)
+class WindowQuota:
+    window_id: int
+    quota: int
+    desk_only: bool = False
+
+
+@atomic_with_retry
+def set_window_quotas(*, schedule: Schedule, quotas: Iterable[WindowQuota], by: User) -> Schedule:
+    """Give windows of a schedule their own quotas (and keep some for the desk); the
+    schedule's maximum becomes the sum of its windows' quotas. Lock order: the schedule,
+    then its windows by id. Audited as `schedule.windows_changed` with the old and new
+    figures; Django's ValidationError (per window) when a quota is below the places it holds
+    or a window is not the schedule's."""
+    ensure_role(by, Role.ADMIN)
+    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    windows = {window.pk: window for window in lock_windows(locked)}
+    errors: dict[str, list[str]] = {}
+    old: dict[str, object] = {}
+    new: dict[str, object] = {}
+    changed = []
+    for wanted in quotas:
+        window = windows.get(wanted.window_id)
+        if window is None:
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                _("Window %(id)s is not one of this schedule's.") % {"id": wanted.window_id}
+            )
+            continue
+        if wanted.quota < window.used:
+            errors[f"window_{window.pk}"] = [
+                _("%(held)d places are taken in %(window)s; its quota cannot be lower.")
+                % {"held": window.used, "window": window.label}
+            ]
+            continue
+        if (wanted.quota, wanted.desk_only) != (window.quota, window.desk_only):
+            old[window.label] = {"quota": window.quota, "desk_only": window.desk_only}
+            new[window.label] = {"quota": wanted.quota, "desk_only": wanted.desk_only}
+            window.quota, window.desk_only = wanted.quota, wanted.desk_only
+            changed.append(window)
+    if errors:
+        raise ValidationError(errors)
+    if changed:
+        ScheduleWindow.objects.bulk_update(changed, ["quota", "desk_only"])
+        total = sum(window.quota for window in windows.values())
+        old["max_patients"], new["max_patients"] = locked.max_patients, total
+        Schedule.objects.filter(pk=locked.pk).update(max_patients=total)
+        locked.max_patients = total
+        record_event(actor=by, action="schedule.windows_changed", obj=locked, old=old, new=new)
+    return locked
 
 
 @atomic_with_retry
@@ -113,16 +228,6 @@ def lock_schedule(pk: int) -> Schedule:
     """One schedule's row, locked (not its doctor's or room's). Inside the caller's
     transaction."""
     return Schedule.objects.select_for_update().get(pk=pk)
-
-
-def pick_schedule(schedules: list[Schedule], *, doctor: Employee | None = None) -> Schedule | None:
-    """The chosen doctor's schedule, or else the one with the most places left (ties to the
-    lowest id); None when no schedule qualifies. It may be full: the caller reserves."""
-    if doctor is not None:
-        schedules = [schedule for schedule in schedules if schedule.doctor_id == doctor.pk]
-    if not schedules:
-        return None
-    return max(schedules, key=lambda schedule: (schedule.remaining_places, -schedule.pk))
 
 
 # --- Week planner -------------------------------------------------------------------------
@@ -300,7 +405,7 @@ def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
     originals = (
         Schedule.objects.filter(work_date__gte=source, work_date__lt=target)
         .select_related("department", "doctor", "room")
-        .order_by("work_date", "time_slot", "doctor__emp_id", "id")
+        .order_by("work_date", "start_time", "doctor__emp_id", "id")
     )
     copies = [
         Schedule(
@@ -309,6 +414,9 @@ def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
             doctor=original.doctor,
             work_date=original.work_date + dt.timedelta(days=7),
             time_slot=original.time_slot,
+            start_time=original.start_time,
+            end_time=original.end_time,
+            window_minutes=original.window_minutes,
             max_patients=original.max_patients,
         )
         for original in originals

@@ -9,17 +9,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
-    IntegerField,
     Max,
     OrderBy,
     OuterRef,
     Q,
-    Value,
-    When,
 )
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +42,7 @@ from clinic.models import (
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from clinic.summaries import DailySummary
-from scheduling.models import Schedule, TimeSlot
+from scheduling.models import Schedule, ScheduleWindow, window_at
 from visits.exceptions import DiagnosisRequired, SettlementRequired
 
 
@@ -71,23 +67,12 @@ UNFINISHED_STATUSES = (
 # One definition for everything that lists or calls a doctor's patients: call_next(), the
 # doctor's page, the API's doctor queue and the waiting-room display.
 
-# A doctor's schedules of a day are worked through by when their slot starts; a full day
-# starts with the morning and runs on past it, so it comes between the two halves.
-SLOT_CALL_RANK = {TimeSlot.MORNING: 0, TimeSlot.FULL_DAY: 1, TimeSlot.AFTERNOON: 2}
-
 
 def schedule_call_order(path: str = "") -> tuple[OrderBy, ...]:
-    """`order_by()` arguments putting schedules in call order: slot start, then id (two
-    schedules of one slot: the older first). `path` leads from the listed model to the
-    schedule ("" on Schedule itself, "schedule__" from a Visit)."""
-    slot_rank = Case(
-        *(
-            When(**{f"{path}time_slot": slot}, then=Value(rank))
-            for slot, rank in SLOT_CALL_RANK.items()
-        ),
-        output_field=IntegerField(),
-    )
-    return (slot_rank.asc(), F(f"{path}id").asc())
+    """`order_by()` arguments putting schedules in call order: start time, then id (two
+    schedules starting together: the older first). `path` leads from the listed model to
+    the schedule ("" on Schedule itself, "schedule__" from a Visit)."""
+    return (F(f"{path}start_time").asc(), F(f"{path}id").asc())
 
 
 class VisitQuerySet(models.QuerySet):
@@ -95,11 +80,13 @@ class VisitQuerySet(models.QuerySet):
         """The queue as the doctor works through it. Patients already called come first, in
         the order they were called (the one in consultation longest heads the list); then
         those waiting (never called) in call order: the day's schedules in
-        schedule_call_order(), then queue number. The first waiting visit in this order is
-        the one call_next() calls."""
+        schedule_call_order(), then by window (`queued_from`: a late arrival's is the window
+        after the one running when they came), then by arrival (queue number). The first
+        waiting visit in this order is the one call_next() calls."""
         return self.order_by(
             F("called_at").asc(nulls_last=True),
             *schedule_call_order("schedule__"),
+            F("queued_from").asc(),
             F("queue_number").asc(),
         )
 
@@ -150,6 +137,14 @@ class Visit(StateMachineMixin, models.Model):
     schedule = models.ForeignKey(
         Schedule, verbose_name=_("schedule"), on_delete=models.PROTECT, related_name="visits"
     )
+    # The window its place is held in (the booking's, or the walk-in's), and the start of the
+    # window whose patients it queues with: its own, or for a patient late for theirs the end
+    # of the window running when they arrived (CLINIC_LATE_ARRIVALS).
+    window = models.ForeignKey(
+        ScheduleWindow, verbose_name=_("window"), on_delete=models.PROTECT, related_name="visits"
+    )
+    queued_from = models.TimeField(_("queues from"))
+    arrived_late = models.BooleanField(_("arrived after their window"), default=False)
     queue_number = models.IntegerField(_("queue number"))
     status = models.CharField(
         _("status"), max_length=20, choices=VisitStatus.choices, default=VisitStatus.WAITING
@@ -205,6 +200,14 @@ class Visit(StateMachineMixin, models.Model):
         if not self._state.adding:
             super().save(*args, **kwargs)
             return
+        if self.window_id is None:
+            self.window = (
+                self.appointment.window
+                if self.appointment_id
+                else window_at(self.schedule_id, self.check_in_time)
+            )
+        if self.queued_from is None:
+            self.queued_from = self.window.start_time
         # No savepoint: inside the caller's transaction this only joins it (a failure rolls
         # the whole transaction back); on its own it is the visit's own transaction.
         with transaction.atomic(
@@ -303,7 +306,7 @@ class Visit(StateMachineMixin, models.Model):
         self.lock_for_update()
         self.ensure_move_allowed(VisitStatus.CANCELLED)
         changes = self._status_change(VisitStatus.CANCELLED, finished_at=timezone.now())
-        self.schedule.release_place()
+        self.schedule.release_place(self.window_id)
         self._audit(by, "left_unseen", *changes)
         self._count_move(changes[0]["status"])
 

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,9 +20,9 @@ from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
-from scheduling.models import HALF_DAY_SLOTS, Schedule, slot_bounds
+from scheduling.models import HALF_DAY_SLOTS, Schedule, ScheduleWindow, slot_bounds
 from scheduling.selectors import next_available_slots
-from scheduling.services import lock_schedule, lock_slot_schedules, pick_schedule
+from scheduling.services import lock_schedule, lock_slot_schedules
 from visits import arrival
 from visits.charges import add_registration_charge
 from visits.exceptions import (
@@ -45,22 +46,39 @@ from visits.records import AUDIT_CORRECTED, ensure_can_write_record, is_correcti
 def _create_visit(
     *,
     schedule: Schedule,
+    window: ScheduleWindow,
     patient: Patient,
     appointment: Appointment | None,
     now: dt.datetime,
     department: Department | None = None,
+    queued_from: dt.time | None = None,
+    arrived_late: bool = False,
 ) -> Visit:
-    """Insert the visit with the schedule's next queue number (schedule row already locked).
-    `department`, the schedule's, when the caller has it: the answer shows its name."""
+    """Insert the visit with the schedule's next queue number (schedule row already locked),
+    in its window's turn (or `queued_from`'s). `department`, the schedule's, when the caller
+    has it: the answer shows its name."""
     return Visit.objects.create(
         appointment=appointment,
         patient=patient,
         **({"department": department} if department else {"department_id": schedule.department_id}),
         schedule=schedule,
+        window=window,
+        queued_from=queued_from or window.start_time,
+        arrived_late=arrived_late,
         queue_number=Visit.next_queue_number(schedule),
         visit_date=schedule.work_date,
         check_in_time=now,
     )
+
+
+def late_arrival_turn(schedule: Schedule, window: ScheduleWindow, now: dt.datetime) -> dt.time:
+    """Where a patient late for their window queues (CLINIC_LATE_ARRIVALS): after the
+    patients of the window running now (its end), or in their own window's turn."""
+    if settings.CLINIC_LATE_ARRIVALS == "own_window":
+        return window.start_time
+    local = timezone.localtime(now).time()
+    running = schedule.windows.filter(start_time__lte=local, end_time__gt=local).first()
+    return running.end_time if running is not None else schedule.end_time
 
 
 # The ID check at the desk asks for the last characters of the booking's ID number (the
@@ -159,7 +177,8 @@ def check_in(
     slot = Schedule.objects.select_related("department", "doctor", "room").get(
         pk=appointment.schedule_id
     )
-    opens_at, closes_at = slot.check_in_window()
+    appointment.schedule = slot
+    opens_at, closes_at = appointment.check_in_window()
     if not opens_at <= now < closes_at:
         raise CheckInClosed(
             details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}
@@ -172,12 +191,17 @@ def check_in(
     schedule = lock_schedule(appointment.schedule_id)
     if (schedule.doctor_id, schedule.room_id) == (slot.doctor_id, slot.room_id):
         schedule.doctor, schedule.room = slot.doctor, slot.room  # for the answer, no second read
+    window = appointment.window
+    late = appointment.is_late(now)
     visit = _create_visit(
         schedule=schedule,
+        window=window,
         patient=patient,
         appointment=appointment,
         now=now,
         department=slot.department,
+        queued_from=late_arrival_turn(schedule, window, now) if late else None,
+        arrived_late=late,
     )
     completed = appointment.complete_by_check_in(by=by)
     # The registration fee of the doctor's rank, in this transaction (lock order: … Visit,
@@ -193,6 +217,8 @@ def check_in(
             "status": visit.status,
             "queue_number": visit.queue_number,
             "schedule": schedule.pk,
+            "window": window.label,
+            "arrived_late": late,
             "verified": verified.how,
         },
     )
@@ -209,6 +235,21 @@ def walk_in_slot(now: dt.datetime) -> str:
         if starts_at - early <= now < ends_at:
             return half
     raise OutsideClinicHours(_("The clinic is not seeing patients now."))
+
+
+def walk_in_window(schedules: list[Schedule], now: dt.datetime) -> ScheduleWindow | None:
+    """The window a walk-in takes: the one running now if it has room, else the next one
+    with room that day; among the schedules (locked by the caller), the earliest such window,
+    then the one with most places left, then the lowest schedule id. None when all are full."""
+    local = timezone.localtime(now).time()
+    windows = ScheduleWindow.objects.filter(
+        schedule__in=schedules, end_time__gt=local, used__lt=F("quota")
+    )
+    return min(
+        windows,
+        key=lambda window: (window.start_time, -window.remaining, window.schedule_id),
+        default=None,
+    )
 
 
 def _ensure_not_in_queue(patient: Patient, *, department: Department, today: dt.date) -> None:
@@ -284,13 +325,17 @@ def register_walk_in(
             insurance_plan=insurance_plan,
         )
     _ensure_not_in_queue(patient, department=department, today=timezone.localdate(now))
+    # Lock order: the department's schedules for the slot by id, then (reserve_place) the
+    # chosen window's row.
     schedules = lock_slot_schedules(
         department=department, work_date=timezone.localdate(now), half_day_slot=half
     )
-    chosen = pick_schedule(schedules, doctor=doctor)
-    if chosen is None:
+    if doctor is not None:
+        schedules = [schedule for schedule in schedules if schedule.doctor_id == doctor.pk]
+    if not schedules:
         raise NoSchedule()
-    if chosen.remaining_places <= 0:
+    window = walk_in_window(schedules, now)
+    if window is None:
         raise NoCapacity(
             _("%(department)s has no place left now.") % {"department": department.name},
             details={
@@ -303,9 +348,15 @@ def register_walk_in(
                 ],
             },
         )
-    chosen.reserve_place()
+    chosen = next(schedule for schedule in schedules if schedule.pk == window.schedule_id)
+    chosen.reserve_place(window)
     visit = _create_visit(
-        schedule=chosen, patient=patient, appointment=None, now=now, department=department
+        schedule=chosen,
+        window=window,
+        patient=patient,
+        appointment=None,
+        now=now,
+        department=department,
     )
     registration = add_registration_charge(visit, doctor=chosen.doctor, by=by)
     walked_in = audit_event(
@@ -313,7 +364,12 @@ def register_walk_in(
         action="visit.walked_in",
         obj=visit,
         patient=patient,
-        new={"status": visit.status, "queue_number": visit.queue_number, "schedule": chosen.pk},
+        new={
+            "status": visit.status,
+            "queue_number": visit.queue_number,
+            "schedule": chosen.pk,
+            "window": window.label,
+        },
     )
     record_events([walked_in, *([registration] if registration else [])])
     return visit

@@ -46,20 +46,38 @@ class TestCapacityConstraints:
         assert_db_rejects(lambda: Schedule.objects.filter(pk=schedule.pk).update(time_slot="night"))
 
 
-class TestUniqueSlots:
-    def test_a_doctor_has_one_schedule_per_slot(self):
-        first = ScheduleFactory()
-        second = ScheduleFactory(
-            doctor=DoctorFactory(department=first.department), department=first.department
+class TestTimes:
+    def test_a_schedule_ends_after_it_starts(self):
+        schedule = ScheduleFactory()
+        assert_db_rejects(
+            lambda: Schedule.objects.filter(pk=schedule.pk).update(end_time=F("start_time"))
         )
-        assert_db_rejects(lambda: Schedule.objects.filter(pk=second.pk).update(doctor=first.doctor))
 
-    def test_a_room_has_one_schedule_per_slot(self):
-        first = ScheduleFactory()
-        second = ScheduleFactory(
-            doctor=DoctorFactory(department=first.department), department=first.department
+    def test_a_window_length_outside_5_to_240_minutes_is_refused(self):
+        schedule = ScheduleFactory()
+        assert_db_rejects(lambda: Schedule.objects.filter(pk=schedule.pk).update(window_minutes=3))
+
+    def test_a_preset_fills_the_times_from_the_settings(self, settings):
+        schedule = ScheduleFactory(time_slot=TimeSlot.AFTERNOON)
+        assert (schedule.start_time, schedule.end_time) == settings.CLINIC_AFTERNOON_HOURS
+
+    def test_times_name_the_slot_they_lie_in(self):
+        morning = ScheduleFactory(start_time=dt.time(9), end_time=dt.time(11), time_slot="")
+        spanning = ScheduleFactory(start_time=dt.time(10), end_time=dt.time(15), time_slot="")
+        assert (morning.time_slot, spanning.time_slot) == (TimeSlot.MORNING, TimeSlot.FULL_DAY)
+
+    def test_a_doctor_may_work_two_stretches_of_one_morning(self):
+        first = ScheduleFactory(start_time=dt.time(8), end_time=dt.time(10), time_slot="")
+        second = Schedule(
+            department=first.department,
+            doctor=first.doctor,
+            room=first.room,
+            work_date=first.work_date,
+            start_time=dt.time(10),
+            end_time=dt.time(12),
+            max_patients=4,
         )
-        assert_db_rejects(lambda: Schedule.objects.filter(pk=second.pk).update(room=first.room))
+        second.full_clean()
 
 
 class TestScheduleValidation:
@@ -130,6 +148,19 @@ class TestScheduleValidation:
         second = self.build(doctor=other_doctor, room=first.room, time_slot=TimeSlot.MORNING)
         assert "room" in self.errors(second)
 
+    def test_overlapping_times_of_a_doctor_are_refused(self):
+        first = self.build(start_time=dt.time(8), end_time=dt.time(10))
+        first.save()
+        other_room = RoomFactory(department=first.department)
+        second = self.build(
+            doctor=first.doctor, room=other_room, start_time=dt.time(9, 30), end_time=dt.time(11)
+        )
+        assert "doctor" in self.errors(second)
+
+    def test_times_outside_the_clinic_hours_are_refused(self):
+        schedule = self.build(start_time=dt.time(6), end_time=dt.time(9))
+        assert "end_time" in self.errors(schedule)
+
     def test_morning_and_afternoon_do_not_overlap(self):
         first = self.build(time_slot=TimeSlot.MORNING)
         first.save()
@@ -154,7 +185,11 @@ def test_slot_bounds_use_the_configured_hours_in_the_clinic_time_zone(settings):
 class TestHeldSchedules:
     @pytest.mark.parametrize(
         ("field", "value"),
-        [("work_date", dt.date(2030, 1, 9)), ("time_slot", TimeSlot.AFTERNOON)],
+        [
+            ("work_date", dt.date(2030, 1, 9)),
+            ("start_time", dt.time(9)),
+            ("window_minutes", 30),
+        ],
     )
     def test_a_schedule_holding_places_cannot_move(self, field, value):
         schedule = ScheduleFactory(work_date=dt.date(2030, 1, 7), current_patients=2)
@@ -189,14 +224,17 @@ class TestPlaces:
         Schedule.objects.filter(pk=schedule.pk).update(current_patients=2)
         assert stale.remaining_places == 2  # what this copy believes
         with pytest.raises(NoCapacity):
-            stale.reserve_place()
+            stale.reserve_place(schedule.windows.get())
         assert Schedule.objects.get(pk=schedule.pk).current_patients == 2
 
     def test_reserve_and_release_move_the_counter_in_the_database_and_in_memory(self):
         schedule = ScheduleFactory(max_patients=3)
-        schedule.reserve_place()
-        schedule.reserve_place()
-        assert schedule.current_patients == 2
-        schedule.release_place()
+        window = schedule.windows.get()
+        schedule.reserve_place(window)
+        schedule.reserve_place(window)
+        assert (schedule.current_patients, window.used) == (2, 2)
+        schedule.release_place(window.pk)
         assert schedule.current_patients == 1
         assert Schedule.objects.get(pk=schedule.pk).current_patients == 1
+        window.refresh_from_db()
+        assert window.used == 1

@@ -333,6 +333,9 @@ def schedules_as_recorded() -> list[tuple]:
                 "doctor": schedule.doctor_id,
                 "work_date": schedule.work_date.isoformat(),
                 "time_slot": schedule.time_slot,
+                "start_time": schedule.start_time.isoformat(),
+                "end_time": schedule.end_time.isoformat(),
+                "window_minutes": schedule.window_minutes,
                 "max_patients": schedule.max_patients,
             },
         )

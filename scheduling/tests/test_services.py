@@ -14,7 +14,7 @@ from clinic.tests.factories import DoctorFactory, RoomFactory
 from scheduling.exceptions import NoCapacity, ScheduleInUse
 from scheduling.models import Schedule, TimeSlot
 from scheduling.selectors import next_available_slots, slot_availability
-from scheduling.services import delete_schedule, pick_schedule, save_schedule
+from scheduling.services import delete_schedule, save_schedule
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, audit_trail, clinic_time
 
@@ -23,24 +23,26 @@ pytestmark = pytest.mark.django_db
 
 def test_reserve_and_release_move_the_counter():
     schedule = ScheduleFactory(max_patients=1)
-    schedule.reserve_place()
+    window = schedule.windows.get()
+    schedule.reserve_place(window)
     with pytest.raises(NoCapacity):
-        schedule.reserve_place()
-    schedule.release_place()
+        schedule.reserve_place(window)
+    schedule.release_place(window.pk)
     schedule.refresh_from_db()
-    assert schedule.current_patients == 0
+    window.refresh_from_db()
+    assert (schedule.current_patients, window.used) == (0, 0)
 
 
 def test_a_release_without_reservation_is_refused_by_the_database():
     schedule = ScheduleFactory()
     with pytest.raises(IntegrityError):
-        schedule.release_place()
+        schedule.release_place(schedule.windows.get().pk)
 
 
 def test_saving_a_stale_copy_never_overwrites_places_taken():
     schedule = ScheduleFactory(max_patients=5)
     stale = Schedule.objects.get(pk=schedule.pk)
-    schedule.reserve_place()
+    schedule.reserve_place(schedule.windows.get())
     stale.max_patients = 6
     stale.save()
     schedule.refresh_from_db()
@@ -105,6 +107,9 @@ def test_a_new_schedule_is_recorded_with_its_values(admin_user):
                 "doctor": doctor.pk,
                 "work_date": "2030-03-04",
                 "time_slot": "afternoon",
+                "start_time": "13:30:00",
+                "end_time": "17:30:00",
+                "window_minutes": None,
                 "max_patients": 8,
             },
         )
@@ -122,8 +127,8 @@ def test_a_schedule_change_records_only_what_changed(admin_user):
             "schedule.updated",
             "scheduling.schedule",
             str(schedule.pk),
-            {"time_slot": "morning", "max_patients": 10},
-            {"time_slot": "full_day", "max_patients": 30},
+            {"time_slot": "morning", "end_time": "12:00:00", "max_patients": 10},
+            {"time_slot": "full_day", "end_time": "17:30:00", "max_patients": 30},
         )
     ]
 
@@ -185,15 +190,6 @@ def test_only_administrators_write_schedules(personas, persona):
         delete_schedule(schedule=schedule, by=personas[persona])
     assert Schedule.objects.get(pk=schedule.pk).max_patients == 10
     assert audit_trail() == []
-
-
-def test_pick_schedule_prefers_most_places_then_lowest_id():
-    a = ScheduleFactory(max_patients=5, current_patients=2)
-    b = ScheduleFactory(max_patients=4)
-    c = ScheduleFactory(max_patients=4)
-    assert pick_schedule([c, b, a]) == b
-    assert pick_schedule([a, b], doctor=a.doctor) == a
-    assert pick_schedule([a, b], doctor=DoctorFactory()) is None
 
 
 def test_availability_shows_full_slots_and_full_day_pools():
