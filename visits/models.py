@@ -70,8 +70,9 @@ UNFINISHED_STATUSES = (
 
 def schedule_call_order(path: str = "") -> tuple[OrderBy, ...]:
     """`order_by()` arguments putting schedules in call order: start time, end time, then id
-    (a morning before the full day that starts with it; two alike: the older first). `path` leads from the listed model to
-    the schedule ("" on Schedule itself, "schedule__" from a Visit)."""
+    (a morning before the full day that starts with it; two alike: the older first). `path`
+    leads from the listed model to the schedule ("" on Schedule itself, "schedule__" from a
+    Visit)."""
     return (F(f"{path}start_time").asc(), F(f"{path}end_time").asc(), F(f"{path}id").asc())
 
 
