@@ -411,8 +411,9 @@ def create_week(*, week: dt.date, lines: Iterable[WeekLine], mode: str, by: User
 
 @atomic_with_retry
 def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
-    """The schedules of the week before the week of `week`, copied one week later (their
-    places taken are not: a copy starts empty)."""
+    """The schedules of the week before the week of `week`, copied one week later with their
+    hours, windows and each window's quota and desk setting (their places taken are not: a
+    copy starts empty)."""
     target = monday_of(week)
     source = target - dt.timedelta(days=7)
     originals = (
@@ -434,4 +435,32 @@ def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
         )
         for original in originals
     ]
-    return save_schedule_batch(schedules=copies, mode=mode, by=by)
+    result = save_schedule_batch(schedules=copies, mode=mode, by=by)
+    _copy_window_quotas(
+        {
+            row.schedule.pk: original
+            for row, original in zip(result.rows, originals, strict=True)
+            if row.created
+        }
+    )
+    return result
+
+
+def _copy_window_quotas(originals: dict[int, Schedule]) -> None:
+    """Give the windows of new copies (by id, not yet holding any place) the quotas and desk
+    settings of their originals' windows at the same times. Inside the copy's transaction."""
+    if not originals:
+        return
+    source = {
+        (window.schedule_id, window.start_time): window
+        for window in ScheduleWindow.objects.filter(
+            schedule__in=[original.pk for original in originals.values()]
+        )
+    }
+    changed = []
+    for window in ScheduleWindow.objects.filter(schedule__in=list(originals)):
+        model = source.get((originals[window.schedule_id].pk, window.start_time))
+        if model is not None and (model.quota, model.desk_only) != (window.quota, window.desk_only):
+            window.quota, window.desk_only = model.quota, model.desk_only
+            changed.append(window)
+    ScheduleWindow.objects.bulk_update(changed, ["quota", "desk_only"])

@@ -8,7 +8,9 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.tests.factories import AppointmentFactory
@@ -518,3 +520,22 @@ class TestWindowsAPI:
             "/api/admin/schedules/987654/windows", {"windows": [{"id": 1, "quota": 1}]}
         )
         assert response.status_code == 404
+
+
+class TestStatementCounts:
+    def test_the_windows_are_read_in_a_fixed_number_of_statements(self, api, admin_client):
+        def count(url_of) -> list[int]:
+            counts = []
+            for minutes in (240, 15):
+                schedule = ScheduleFactory(
+                    work_date=WORK_DATE + dt.timedelta(days=minutes), window_minutes=minutes
+                )
+                with CaptureQueriesContext(connection) as queries:
+                    assert url_of(schedule).status_code == 200
+                counts.append(len(queries))
+            return counts
+
+        api_counts = count(lambda s: api.get(f"/api/admin/schedules/{s.pk}/windows"))
+        assert api_counts[0] == api_counts[1]
+        page_counts = count(lambda s: admin_client.get(admin_url("windows", s.pk)))
+        assert page_counts[0] == page_counts[1]
