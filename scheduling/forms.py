@@ -255,16 +255,17 @@ class PatternRowForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=[TimeSlot.MORNING],
         required=False,
-        help_text=_("Presets with their hours; start and end times, when given, replace them."),
     )
+    # Beside the slots; the pattern's legend explains the times and windows once for all.
+    window_minutes = window_minutes_field()
     start_time = time_field(_("Starts at"))
     end_time = time_field(_("Ends at"))
-    window_minutes = window_minutes_field()
     max_patients = forms.IntegerField(label=_("Places"), min_value=1, max_value=999, initial=20)
 
     def __init__(self, *args: Any, choices: PlannerChoices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["window_minutes"].initial = settings.CLINIC_WINDOW_MINUTES
+        self.fields["window_minutes"].help_text = ""
         self.fields["doctor"].widget.attrs.update(
             {
                 "hx-get": reverse("scheduling:planner-rooms"),
