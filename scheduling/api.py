@@ -78,8 +78,11 @@ class ScheduleDetailView(ClinicAPIView):
         operation_id="admin_schedules_update",
         request=ScheduleSerializer,
         responses={200: ScheduleSerializer},
-        description="Replaces the schedule's fields (all but the department are required). "
-        "The places taken are never written.",
+        description="Replaces the schedule's fields (the room, doctor, date and maximum are "
+        "required). Times left out keep their value, unless a new time_slot alone moves the "
+        "schedule to the preset's hours; times given name the slot they lie in. New times "
+        "or a new window length rebuild the windows while no booking named them. The "
+        "places taken are never written.",
     )
     def put(self, request: Request, id: int) -> Response:
         return self._update(request, id, partial=False)
