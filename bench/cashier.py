@@ -74,14 +74,20 @@ def awaiting_payment(count: int, rng: random.Random) -> list:
         row["schedule_id"]: row["top"]
         for row in Visit.objects.values("schedule_id").annotate(top=Max("queue_number"))
     }
+    first_window = {}
     for index in range(count):
         schedule = schedules[index % len(schedules)]
         next_number[schedule.pk] = next_number.get(schedule.pk, 0) + 1
+        if schedule.pk not in first_window:
+            first_window[schedule.pk] = schedule.windows.order_by("start_time").first()
+        window = first_window[schedule.pk]
         visits.append(
             Visit(
                 patient_id=rng.choice(patients),
                 department_id=schedule.department_id,
                 schedule=schedule,
+                window=window,
+                queued_from=window.start_time,
                 queue_number=next_number[schedule.pk],
                 status=VisitStatus.AWAITING_PAYMENT,
                 visit_date=schedule.work_date,

@@ -9,7 +9,10 @@ What it does, in order:
    8 receptionists (each with today's cashier shift open: payments are tenders in it), an
    administrator, 100,000 patients, a year of history (`generate_demo_history`: shifts,
    tenders and a few refunds too), today's schedules with appointments waiting for check-in, and
-   the coming days' schedules for booking.
+   the coming days' schedules for booking. Schedules are cut into windows of
+   CLINIC_WINDOW_MINUTES (as new schedules are), except the schedule-level storm's (one
+   window); the seeded bookings and visits hold their places in windows, and every window's
+   counter and its schedule's are set from what holds places.
 2. Starts gunicorn (gunicorn.conf.py: gthread workers, see the README) on 127.0.0.1 with
    production settings against that database.
 3. Drives it over HTTP from this process (an asyncio client, one keep-alive connection per
@@ -21,7 +24,11 @@ What it does, in order:
      opening statistics);
    - booking, check-in and walk-in registration, each alone with 32 clients (thousands of
      visits: the day is no longer realistic after these);
-   - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule;
+   - a capacity storm: 200 simultaneous bookings for the last 10 places of one schedule
+     (one window for the whole schedule), then a storm per window: 200 simultaneous bookings
+     for one 30-minute window with a quota of 10 of a windowed schedule (time-sliced
+     booking); each books exactly its places, and both the window's and the schedule's
+     counters stay exact;
    - a sign-in burst: 300 patients (`--sign-ins`) register their own account, then each
      signs in, 32 clients at once; every request hashes or verifies a password (Argon2id,
      19 MiB each), the heaviest memory a worker sees;
@@ -88,6 +95,10 @@ RECEPTIONISTS = 8
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉兰志红"
 STORM_PLACES, STORM_TAKEN, STORM_REQUESTS = 40, 30, 200
+# The storm per window: a 30-minute window of a windowed morning with this quota, stormed
+# from STORM_REQUESTS other patients' accounts.
+WINDOW_STORM_PLACES, WINDOW_STORM_QUOTA, WINDOW_STORM_MINUTES = 40, 10, 30
+WINDOW_STORM_START = dt.time(9, 0)
 BOOKING_DAYS = 3  # bookings go to the next 3 days, morning and afternoon
 POLL_SECONDS = 5.0
 
@@ -153,7 +164,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--rounds must be at least 1")
     if args.sign_ins < 1:
         parser.error("--sign-ins must be at least 1")
-    needed = 2 * (args.alone + 2000) + 2 * STORM_REQUESTS + 3000
+    needed = 2 * (args.alone + 2000) + 3 * STORM_REQUESTS + 3000
     if args.patients < needed:
         parser.error(f"--patients must be at least {needed:,} for --alone {args.alone:,}")
     return args
@@ -199,6 +210,11 @@ class Plan:
     storm_department: int
     storm_schedule: int
     storm_time: str
+    window_storm_tokens: list[str]
+    window_storm_department: int
+    window_storm_schedule: int
+    window_storm_window: int
+    window_storm_time: str
     check_ins: list[tuple[int, str, str]]  # (appointment id, phone, id card)
     walk_ins: list[Person]
     search_terms: list[str]
@@ -256,6 +272,74 @@ def unique_ids(persons: list[Person]) -> list[Person]:
     return result
 
 
+def create_schedules(schedules: list) -> list:
+    """Bulk-insert schedules with their windows: what Schedule.save() does for one (the
+    preset's hours, then the windows sharing the places evenly), which bulk_create skips."""
+    from scheduling.models import Schedule, ScheduleWindow
+
+    for schedule in schedules:
+        schedule.apply_times()
+    created = Schedule.objects.bulk_create(schedules, batch_size=2000)
+    if any(schedule.pk is None for schedule in created):  # MySQL cannot return new ids
+        ids = {
+            (doctor_id, work_date, start_time): pk
+            for doctor_id, work_date, start_time, pk in Schedule.objects.filter(
+                work_date__in={schedule.work_date for schedule in created}
+            ).values_list("doctor_id", "work_date", "start_time", "pk")
+        }
+        for schedule in created:
+            schedule.pk = ids[(schedule.doctor_id, schedule.work_date, schedule.start_time)]
+    ScheduleWindow.objects.bulk_create(
+        (window for schedule in created for window in schedule.new_windows()), batch_size=5000
+    )
+    return created
+
+
+def windows_of(schedules: list) -> dict[int, list]:
+    """Each schedule's windows (by schedule id), in time order."""
+    from scheduling.models import ScheduleWindow
+
+    result: dict[int, list] = {schedule.pk: [] for schedule in schedules}
+    for window in ScheduleWindow.objects.filter(schedule_id__in=result).order_by("start_time"):
+        result[window.schedule_id].append(window)
+    return result
+
+
+def window_containing(windows: list, moment: dt.datetime):
+    """The window whose times contain a moment (clinic-local), else the first."""
+    from django.utils import timezone
+
+    local = timezone.localtime(moment).time()
+    return next((window for window in windows if window.contains(local)), windows[0])
+
+
+def count_places(schedule_ids: list[int]) -> None:
+    """The counters of bulk-inserted bookings and visits: each window's from the live
+    bookings and the visits not cancelled that it holds, each schedule's as the sum of its
+    windows' (the invariant of billing.invariants)."""
+    from django.db.models import Count, Q
+
+    from appointments.models import LIVE_STATUSES
+    from scheduling.models import Schedule, ScheduleWindow
+    from visits.models import VisitStatus
+
+    windows = list(
+        ScheduleWindow.objects.filter(schedule_id__in=schedule_ids).annotate(
+            live=Count(
+                "appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True
+            ),
+            seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+        )
+    )
+    totals: dict[int, int] = dict.fromkeys(schedule_ids, 0)
+    for window in windows:
+        window.used = window.live + window.seen
+        totals[window.schedule_id] += window.used
+    ScheduleWindow.objects.bulk_update(windows, ["used"], batch_size=2000)
+    for schedule_id, used in totals.items():
+        Schedule.objects.filter(pk=schedule_id).update(current_patients=used)
+
+
 ITEMISED_LINES = 10
 
 
@@ -287,26 +371,37 @@ def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
         name="Bench plan", coverage_a=Decimal(90), coverage_b=Decimal(70)
     )
     Patient.objects.filter(pk__in=[p.pk for p in patients[::2]]).update(insurance_plan=plan)
-    schedules = Schedule.objects.bulk_create(
-        Schedule(
-            department=department,
-            doctor=doctor,
-            room=room,
-            work_date=today,
-            time_slot=TimeSlot.AFTERNOON,
-            max_patients=len(patients),
-        )
-        for department, doctor, room in posts
+    from django.conf import settings
+
+    schedules = create_schedules(
+        [
+            Schedule(
+                department=department,
+                doctor=doctor,
+                room=room,
+                work_date=today,
+                time_slot=TimeSlot.AFTERNOON,
+                window_minutes=settings.CLINIC_WINDOW_MINUTES,
+                max_patients=len(patients),
+            )
+            for department, doctor, room in posts
+        ]
     )
+    windows = windows_of(schedules)
     visits = []
     for n, patient in enumerate(patients):
         schedule = schedules[n % len(schedules)]
+        # The schedule's visits take turns in its windows (each holds a tenth of them).
+        turn = n // len(schedules)
+        window = windows[schedule.pk][turn % len(windows[schedule.pk])]
         visits.append(
             Visit(
                 patient=patient,
                 department_id=schedule.department_id,
                 schedule=schedule,
-                queue_number=n // len(schedules) + 1,
+                window=window,
+                queued_from=window.start_time,
+                queue_number=turn + 1,
                 status=VisitStatus.AWAITING_PAYMENT,
                 visit_date=today,
                 check_in_time=at(today, 5),
@@ -330,9 +425,7 @@ def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
         ),
         batch_size=5000,
     )
-    for schedule in schedules:
-        schedule.current_patients = Visit.objects.filter(schedule=schedule).count()
-        schedule.save(update_fields=["current_patients"])
+    count_places([schedule.pk for schedule in schedules])
     VisitDailySummary.rebuild(start_date=today, end_date=today)
     print(f"  {len(visits):,} visits with {ITEMISED_LINES} charges each", file=sys.stderr)
     return [visit.pk for visit in visits]
@@ -405,7 +498,7 @@ def seed(args: argparse.Namespace) -> Plan:
         admin = User.objects.create(username="admin", role=Role.ADMIN)
 
     # Patients: the first ones have accounts (one booking each), the rest are on file only.
-    accounts = args.alone + STORM_REQUESTS + 3000
+    accounts = args.alone + 2 * STORM_REQUESTS + 3000
     population = people(rng, args.patients, phone_prefix="138")
     User.objects.bulk_create(
         (User(username=f"p{i}", role=Role.PATIENT, password="!") for i in range(accounts)),  # noqa: S106
@@ -447,36 +540,48 @@ def seed(args: argparse.Namespace) -> Plan:
         open_shift(by=desk_user, opening_float=DESK_FLOAT, now=at(today, 6))
 
     # Today: morning schedules with room for the day's check-ins and walk-ins; the coming
-    # days: morning and afternoon schedules for bookings; one storm schedule nearly full.
+    # days: morning and afternoon schedules for bookings; one storm schedule nearly full (one
+    # window for the whole schedule), and one windowed schedule for the storm per window.
+    # Every schedule but the first storm's in windows of CLINIC_WINDOW_MINUTES.
+    from django.conf import settings
+
+    from scheduling.services import WindowQuota, set_window_quotas
+
     check_in_count = args.alone + 2000
 
     def mornings(day: dt.date, places: int) -> list[Schedule]:
         """A morning schedule for every doctor on `day`."""
-        return Schedule.objects.bulk_create(
+        return create_schedules(
+            [
+                Schedule(
+                    department=department,
+                    doctor=doctor,
+                    room=room,
+                    work_date=day,
+                    time_slot=TimeSlot.MORNING,
+                    window_minutes=settings.CLINIC_WINDOW_MINUTES,
+                    max_patients=places,
+                )
+                for department, doctor, room in posts
+            ]
+        )
+
+    schedules_today = mornings(today, 2000)
+    booking_schedules = create_schedules(
+        [
             Schedule(
                 department=department,
                 doctor=doctor,
                 room=room,
-                work_date=day,
-                time_slot=TimeSlot.MORNING,
-                max_patients=places,
+                work_date=today + dt.timedelta(days=day),
+                time_slot=slot,
+                window_minutes=settings.CLINIC_WINDOW_MINUTES,
+                max_patients=300,
             )
+            for day in range(1, BOOKING_DAYS + 1)
+            for slot in (TimeSlot.MORNING, TimeSlot.AFTERNOON)
             for department, doctor, room in posts
-        )
-
-    schedules_today = mornings(today, 2000)
-    Schedule.objects.bulk_create(
-        Schedule(
-            department=department,
-            doctor=doctor,
-            room=room,
-            work_date=today + dt.timedelta(days=day),
-            time_slot=slot,
-            max_patients=300,
-        )
-        for day in range(1, BOOKING_DAYS + 1)
-        for slot in (TimeSlot.MORNING, TimeSlot.AFTERNOON)
-        for department, doctor, room in posts
+        ]
     )
     storm_day = today + dt.timedelta(days=BOOKING_DAYS + 2)
     storm_department, storm_doctor, storm_room = posts[0]
@@ -488,6 +593,27 @@ def seed(args: argparse.Namespace) -> Plan:
         time_slot=TimeSlot.MORNING,
         max_patients=STORM_PLACES,
     )
+    storm_window = storm_schedule.windows.get()
+
+    # The storm per window: the department's other doctor, on a day of its own; its 09:00
+    # window gets a quota of its own (the administrator's service), the others share the rest.
+    window_storm_day = today + dt.timedelta(days=BOOKING_DAYS + 4)
+    window_storm_department, window_storm_doctor, window_storm_room = posts[1]
+    window_storm_schedule = Schedule.objects.create(
+        department=window_storm_department,
+        doctor=window_storm_doctor,
+        room=window_storm_room,
+        work_date=window_storm_day,
+        time_slot=TimeSlot.MORNING,
+        window_minutes=WINDOW_STORM_MINUTES,
+        max_patients=WINDOW_STORM_PLACES,
+    )
+    window_storm_window = window_storm_schedule.windows.get(start_time=WINDOW_STORM_START)
+    set_window_quotas(
+        schedule=window_storm_schedule,
+        quotas=[WindowQuota(window_storm_window.pk, WINDOW_STORM_QUOTA)],
+        by=admin,
+    )
 
     # The reference server's bookings (bench/reference.py) go to a day of their own.
     reference_schedules = mornings(today + dt.timedelta(days=BOOKING_DAYS + 3), args.alone + 1000)
@@ -496,10 +622,27 @@ def seed(args: argparse.Namespace) -> Plan:
     itemised_visits = seed_itemised_visits(
         args, today, posts, on_file[-args.itemised :] if args.itemised else [], at
     )
+    # Today's bookings wait in the windows whose check-in is open now and in the hour to
+    # come (it opens CLINIC_CHECK_IN_EARLY_MINUTES before a window): from the window an hour
+    # ago (its patients arrive late, and queue after the window running then) to the one
+    # starting in 45 minutes.
+    now = timezone.localtime()
+    early = dt.timedelta(minutes=min(45, settings.CLINIC_CHECK_IN_EARLY_MINUTES))
+    today_windows = {
+        schedule_id: [
+            window
+            for window in windows
+            if now - dt.timedelta(hours=1) < window.ends_at(today)
+            and window.starts_at(today) <= now + early
+        ]
+        for schedule_id, windows in windows_of(schedules_today).items()
+    }
     booked: list[Appointment] = []
     for i in range(check_in_count):
         patient = on_file[i]
         schedule = schedules_today[i % len(schedules_today)]
+        open_windows = today_windows[schedule.pk]
+        window = open_windows[(i // len(schedules_today)) % len(open_windows)]
         booked.append(
             Appointment(
                 patient_name=patient.name,
@@ -507,7 +650,8 @@ def seed(args: argparse.Namespace) -> Plan:
                 id_card=patient.id_card or "",
                 department_id=schedule.department_id,
                 schedule=schedule,
-                expected_time=at(today, 9),
+                window=window,
+                expected_time=window.starts_at(today) + dt.timedelta(minutes=5),
                 patient=patient,
                 created_by=desk_users[i % RECEPTIONISTS],
                 status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
@@ -522,15 +666,14 @@ def seed(args: argparse.Namespace) -> Plan:
                 id_card=patient.id_card or "",
                 department=storm_department,
                 schedule=storm_schedule,
+                window=storm_window,
                 expected_time=at(storm_day, 9),
                 patient=patient,
                 created_by=desk_users[0],
             )
         )
     Appointment.objects.bulk_create(booked, batch_size=5000)
-    for schedule in [*schedules_today, storm_schedule]:
-        schedule.current_patients = Appointment.objects.filter(schedule=schedule).count()
-        schedule.save(update_fields=["current_patients"])
+    count_places([schedule.pk for schedule in schedules_today] + [storm_schedule.pk])
     check_ins = [
         (appointment.pk, appointment.phone, appointment.id_card)
         for appointment in Appointment.objects.filter(schedule__work_date=today).order_by("pk")
@@ -548,12 +691,19 @@ def seed(args: argparse.Namespace) -> Plan:
 
     patient_users = list(User.objects.filter(role=Role.PATIENT).order_by("pk"))
     tokens = [str(AccessToken.for_user(user)) for user in patient_users]
+    # Bookings for the coming days spread over every window (5 minutes into each), morning
+    # and afternoon.
+    slot_windows = {
+        (schedule.time_slot, window.start_time)
+        for schedule in booking_schedules[: 2 * len(posts)]
+        for window in windows_of([schedule])[schedule.pk]
+    }
     booking_times = [
-        f"{today + dt.timedelta(days=day):%Y-%m-%d}T{hour:02d}:00:00"
+        f"{today + dt.timedelta(days=day):%Y-%m-%d}T"
+        f"{dt.datetime.combine(today, start) + dt.timedelta(minutes=5):%H:%M}:00"
         for day in range(1, BOOKING_DAYS + 1)
-        for hour in (9, 14)
+        for _slot, start in sorted(slot_windows, key=lambda pair: pair[1])
     ]
-    from django.conf import settings
 
     samples = rng.sample(population[: args.patients], 300)
     search_terms = [
@@ -569,11 +719,16 @@ def seed(args: argparse.Namespace) -> Plan:
         desk_session=session_for(desk_users[0]),
         admin_session=session_for(admin),
         session_cookie=settings.SESSION_COOKIE_NAME,
-        patient_tokens=tokens[STORM_REQUESTS:],
+        patient_tokens=tokens[2 * STORM_REQUESTS :],
         storm_tokens=tokens[:STORM_REQUESTS],
         storm_department=storm_department.pk,
         storm_schedule=storm_schedule.pk,
         storm_time=f"{storm_day:%Y-%m-%d}T09:00:00",
+        window_storm_tokens=tokens[STORM_REQUESTS : 2 * STORM_REQUESTS],
+        window_storm_department=window_storm_department.pk,
+        window_storm_schedule=window_storm_schedule.pk,
+        window_storm_window=window_storm_window.pk,
+        window_storm_time=f"{window_storm_day:%Y-%m-%d}T{WINDOW_STORM_START:%H}:10:00",
         check_ins=check_ins,
         walk_ins=people(rng, 20_000, phone_prefix="150", region="310104"),
         search_terms=search_terms,
@@ -811,7 +966,8 @@ class Work:
             return None
         n = next(self.bookings)
         department_id = self.plan.departments[n % len(self.plan.departments)][0]
-        when = self.plan.booking_times[(n // len(self.plan.departments)) % 6]
+        times = self.plan.booking_times
+        when = times[(n // len(self.plan.departments)) % len(times)]
         return token, {"dept_id": department_id, "expected_time": when}
 
     def next_item(self, operation: str, n: int):
@@ -950,16 +1106,18 @@ async def warm_up(args, plan: Plan, work: Work) -> None:
     await client.close()
 
 
-async def run_storm(args, plan: Plan, tally: Tally) -> None:
-    """200 connections opened first, then every booking sent at the same moment."""
-    clients = [Client("127.0.0.1", args.port) for _ in plan.storm_tokens]
+async def run_storm(
+    args, tokens: list[str], body: dict, tally: Tally, operation: str = "storm_book"
+) -> None:
+    """200 connections opened first, then every booking sent at the same moment (one per
+    token: each a patient booking for themselves)."""
+    clients = [Client("127.0.0.1", args.port) for _ in tokens]
     await asyncio.gather(*(client.connect() for client in clients))
-    body = {"dept_id": plan.storm_department, "expected_time": plan.storm_time}
     started = time.perf_counter()
     await asyncio.gather(
         *(
             tally.call(
-                "storm_book",
+                operation,
                 client,
                 "POST",
                 "/api/patient/appointments",
@@ -968,7 +1126,7 @@ async def run_storm(args, plan: Plan, tally: Tally) -> None:
                 expect=(201,),
                 accept={409: "no_capacity"},
             )
-            for client, token in zip(clients, plan.storm_tokens, strict=True)
+            for client, token in zip(clients, tokens, strict=True)
         )
     )
     tally.elapsed = time.perf_counter() - started
@@ -1253,19 +1411,34 @@ async def run_mixed(args, plan: Plan, work: Work, tally: Tally) -> None:
 
 
 def oversold_schedules() -> int:
-    """Schedules holding more than their places, or whose counter differs from what holds
-    places (live bookings plus visits not left unseen), read from the database as
-    billing.invariants does."""
+    """Schedules and windows holding more than their places, or whose counter differs from
+    what holds places (live bookings plus visits not left unseen), read from the database
+    as billing.invariants does; a schedule's counter must also be the sum of its windows'."""
     from django.db import connection
-    from django.db.models import Count, F, Q
+    from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+    from django.db.models.functions import Coalesce
 
     from appointments.models import LIVE_STATUSES
-    from scheduling.models import Schedule
+    from scheduling.models import Schedule, ScheduleWindow
     from visits.models import VisitStatus
 
     connection.close()  # a fresh connection: see every commit of the server
-    return (
+    in_windows = ScheduleWindow.objects.filter(schedule=OuterRef("pk")).values("schedule")
+    windows = (
+        ScheduleWindow.objects.annotate(
+            live=Count(
+                "appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True
+            ),
+            seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+        )
+        .filter(~Q(used=F("live") + F("seen")) | Q(used__gt=F("quota")))
+        .count()
+    )
+    return windows + (
         Schedule.objects.annotate(
+            in_windows=Coalesce(Subquery(in_windows.annotate(s=Sum("used")).values("s")), 0),
+        )
+        .annotate(
             live=Count(
                 "appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True
             ),
@@ -1275,9 +1448,25 @@ def oversold_schedules() -> int:
             ~Q(current_patients=F("live") + F("seen"))
             | Q(current_patients__gt=F("max_patients"))
             | Q(live__gt=F("max_patients") - F("seen"))
+            | ~Q(current_patients=F("in_windows"))
         )
         .count()
     )
+
+
+def window_storm_figures(plan: Plan) -> tuple[int, int, int, int]:
+    """The stormed window's quota and places taken, the bookings it holds, and its
+    schedule's counter, read afresh."""
+    from django.db import connection
+
+    from appointments.models import Appointment
+    from scheduling.models import Schedule, ScheduleWindow
+
+    connection.close()
+    window = ScheduleWindow.objects.get(pk=plan.window_storm_window)
+    held = Appointment.objects.filter(window=window).count()
+    schedule = Schedule.objects.get(pk=plan.window_storm_schedule)
+    return window.quota, window.used, held, schedule.current_patients
 
 
 def row(
@@ -1454,6 +1643,7 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             asyncio.run(warm_up(args, plan, work))
             memory.append(("after warm-up", server.rss_mb()))
             table: list[list[str]] = []
+            notes: list[str] = []
             errors = 0
             oversold_total = 0
             tallies: list[tuple[str, Tally]] = []
@@ -1498,7 +1688,8 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             if "storm" in args.phases:
                 tally = Tally()
                 print("capacity storm …", file=sys.stderr)
-                asyncio.run(run_storm(args, plan, tally))
+                body = {"dept_id": plan.storm_department, "expected_time": plan.storm_time}
+                asyncio.run(run_storm(args, plan.storm_tokens, body, tally))
                 oversold = oversold_schedules()
                 oversold_total += oversold
                 table.append(
@@ -1513,6 +1704,9 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                 memory.append(("after storm", server.rss_mb()))
                 storm_ok = tally.outcomes["storm_book"].get("ok", 0)
                 storm_full = tally.outcomes["storm_book"].get("no_capacity", 0)
+                table[-1][-1] = (
+                    f"booked {storm_ok} of {STORM_PLACES - STORM_TAKEN}, " + table[-1][-1]
+                )
                 if (storm_ok, storm_full) != (
                     STORM_PLACES - STORM_TAKEN,
                     STORM_REQUESTS - STORM_PLACES + STORM_TAKEN,
@@ -1521,6 +1715,48 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
                         f"storm: {storm_ok} booked, {storm_full} no_capacity: WRONG",
                         file=sys.stderr,
                     )
+                    errors += 1
+                # The storm per window: one window of a windowed schedule, its quota alone.
+                tally = Tally()
+                print("capacity storm per window …", file=sys.stderr)
+                body = {
+                    "dept_id": plan.window_storm_department,
+                    "expected_time": plan.window_storm_time,
+                }
+                asyncio.run(
+                    run_storm(args, plan.window_storm_tokens, body, tally, "window_storm_book")
+                )
+                oversold = oversold_schedules()
+                oversold_total += oversold
+                table.append(
+                    row(
+                        f"storm per window: {STORM_REQUESTS} bookings, "
+                        f"window quota {WINDOW_STORM_QUOTA}",
+                        tally,
+                        "window_storm_book",
+                        oversold,
+                    )
+                )
+                tallies.append(("window_storm_book", tally))
+                memory.append(("after window storm", server.rss_mb()))
+                window_ok = tally.outcomes["window_storm_book"].get("ok", 0)
+                window_full = tally.outcomes["window_storm_book"].get("no_capacity", 0)
+                table[-1][-1] = f"booked {window_ok} of {WINDOW_STORM_QUOTA}, " + table[-1][-1]
+                quota, used, held, counter = window_storm_figures(plan)
+                window_storm = (
+                    f"storm per window: {window_ok} booked, {window_full} no_capacity; the "
+                    f"window {used} of {quota} places taken by {held} bookings, its "
+                    f"schedule {counter}"
+                )
+                notes.append(window_storm)
+                if (window_ok, window_full, used, held, counter) != (
+                    WINDOW_STORM_QUOTA,
+                    STORM_REQUESTS - WINDOW_STORM_QUOTA,
+                    quota,
+                    quota,
+                    quota,
+                ):
+                    print(f"{window_storm}: WRONG", file=sys.stderr)
                     errors += 1
             if "sign-in" in args.phases:
                 accounts = burst_accounts(args, plan)
@@ -1552,6 +1788,8 @@ def run(args: argparse.Namespace, clock: dict[str, str], database_server: str) -
             )
             print()
             print_table(table)
+            for note in notes:
+                print(note)
             print()
             print("resident memory per worker (MB, from /proc: VmRSS, and VmHWM for the peak):")
             width = max(len(moment) for moment, _ in memory)

@@ -49,6 +49,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "schedule.created": _("Schedule created"),
     "schedule.updated": _("Schedule changed"),
     "schedule.deleted": _("Schedule deleted"),
+    "schedule.windows_changed": _("Booking windows changed"),
     "appointment.booked": _("Appointment booked"),
     "appointment.confirmed": _("Appointment confirmed"),
     "appointment.cancelled": _("Appointment cancelled"),

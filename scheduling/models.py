@@ -106,14 +106,28 @@ def window_times(
 
 def spread_quota(total: int, used: list[int]) -> list[int]:
     """Quotas for windows adding up to `total`, each at least what it already holds, as even
-    as they can be (the earlier window gets the extra place). ValueError when `total` is
-    below the places held."""
+    as they can be (the earlier windows get the extra places). ValueError when `total` is
+    below the places held.
+
+    Water-filling: the highest level L with sum(max(used, L)) <= total lifts every window
+    to at least L; what is left goes one place each to the earliest windows at L."""
     if total < sum(used):
         raise ValueError("total below the places held")
-    quotas = list(used)
-    for _place in range(total - sum(used)):
-        smallest = min(range(len(quotas)), key=lambda index: (quotas[index], index))
-        quotas[smallest] += 1
+    if not used:
+        return []
+    low, high = 0, total
+    while low < high:
+        level = (low + high + 1) // 2
+        if sum(max(held, level) for held in used) <= total:
+            low = level
+        else:
+            high = level - 1
+    quotas = [max(held, low) for held in used]
+    left = total - sum(quotas)
+    for index, quota in enumerate(quotas):
+        if left and quota == low:
+            quotas[index] += 1
+            left -= 1
     return quotas
 
 

@@ -31,7 +31,7 @@ from clinic.tests.factories import (
     make_resident_id,
 )
 from scheduling.models import Schedule
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import audit_trail
 
 pytestmark = pytest.mark.django_db
@@ -804,7 +804,7 @@ class TestSchedules:
         url = admin_url(Schedule, "delete", schedule.pk)
         # A booking lands between the admin's permission check and the delete itself.
         with mock.patch("scheduling.admin.ScheduleAdmin.has_delete_permission", return_value=True):
-            Schedule.objects.filter(pk=schedule.pk).update(current_patients=1)
+            set_places_taken(schedule, 1)
             response = admin_client.post(url, {"post": "yes"})
         assert response.status_code == 302
         assert error_messages(response)

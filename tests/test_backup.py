@@ -14,6 +14,7 @@ from billing.tests.factories import IncomeRecordFactory
 from clinic.models import Patient
 from clinic.tests.factories import PatientFactory
 from scheduling.models import Schedule
+from scheduling.tests.factories import set_places_taken
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ def paid_visit():
     """A settled visit, with its schedule's counter holding its place and the daily income
     summary counting its payment (as the settlement would)."""
     record = IncomeRecordFactory()
-    Schedule.objects.filter(pk=record.bill.visit.schedule_id).update(current_patients=1)
+    set_places_taken(Schedule.objects.get(pk=record.bill.visit.schedule_id), 1)
     DailyIncomeSummary.rebuild()
     DailyCategoryIncome.rebuild()
     return record
@@ -54,7 +55,7 @@ def test_the_invariant_check_reports_a_drifted_counter():
     paid_visit()
     call_command("check_invariants", stdout=StringIO())
     schedule = Schedule.objects.get()
-    Schedule.objects.filter(pk=schedule.pk).update(current_patients=0)
+    set_places_taken(schedule, 0)
     with pytest.raises(CommandError, match="places counted"):
         call_command("check_invariants", stdout=StringIO())
 

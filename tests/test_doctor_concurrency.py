@@ -26,7 +26,7 @@ from clinic.tests.factories import (
     RoomFactory,
 )
 from scheduling.models import Schedule, TimeSlot
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus
@@ -74,7 +74,7 @@ def schedule(doctor_and_schedule):
 
 def queue(schedule: Schedule, count: int) -> list[Visit]:
     """`count` patients waiting on the schedule, numbers 1..count, each place taken."""
-    Schedule.objects.filter(pk=schedule.pk).update(current_patients=count)
+    set_places_taken(schedule, count)
     return [
         Visit.objects.create(
             patient=PatientFactory(name=f"Queued {number}"),

@@ -69,10 +69,10 @@ UNFINISHED_STATUSES = (
 
 
 def schedule_call_order(path: str = "") -> tuple[OrderBy, ...]:
-    """`order_by()` arguments putting schedules in call order: start time, then id (two
-    schedules starting together: the older first). `path` leads from the listed model to
+    """`order_by()` arguments putting schedules in call order: start time, end time, then id
+    (a morning before the full day that starts with it; two alike: the older first). `path` leads from the listed model to
     the schedule ("" on Schedule itself, "schedule__" from a Visit)."""
-    return (F(f"{path}start_time").asc(), F(f"{path}id").asc())
+    return (F(f"{path}start_time").asc(), F(f"{path}end_time").asc(), F(f"{path}id").asc())
 
 
 class VisitQuerySet(models.QuerySet):

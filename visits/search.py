@@ -97,7 +97,9 @@ def desk_search(query: str) -> SearchResults:
         # free to start from the departments and read every booking of each (it did, on
         # statistics taken before a bulk load), instead of a range of one index.
         .prefetch_related(
-            "department", Prefetch("schedule", queryset=Schedule.objects.select_related("doctor"))
+            "department",
+            "window",
+            Prefetch("schedule", queryset=Schedule.objects.select_related("doctor")),
         )
         .order_by("expected_time", "id")[:LIMIT]
     )

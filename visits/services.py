@@ -238,16 +238,20 @@ def walk_in_slot(now: dt.datetime) -> str:
 
 
 def walk_in_window(schedules: list[Schedule], now: dt.datetime) -> ScheduleWindow | None:
-    """The window a walk-in takes: the one running now if it has room, else the next one
-    with room that day; among the schedules (locked by the caller), the earliest such window,
-    then the one with most places left, then the lowest schedule id. None when all are full."""
+    """The window a walk-in takes. Each schedule (locked by the caller) offers the window
+    running now if it has room, else its next one with room that day; of those, the one
+    with most places left wins (the least busy doctor), ties to the lowest schedule id (one
+    window per schedule: the schedule with most places left, as before windows). None when
+    all are full."""
     local = timezone.localtime(now).time()
-    windows = ScheduleWindow.objects.filter(
+    offered: dict[int, ScheduleWindow] = {}
+    for window in ScheduleWindow.objects.filter(
         schedule__in=schedules, end_time__gt=local, used__lt=F("quota")
-    )
+    ).order_by("start_time"):
+        offered.setdefault(window.schedule_id, window)
     return min(
-        windows,
-        key=lambda window: (window.start_time, -window.remaining, window.schedule_id),
+        offered.values(),
+        key=lambda window: (-window.remaining, window.schedule_id),
         default=None,
     )
 

@@ -26,10 +26,16 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
     def places_in_windows(obj, create, extracted, **kwargs):
         """The places a test says are taken (`current_patients`) are in the windows too,
         the earliest first, as the counters' invariant wants."""
-        if not create or not obj.current_patients:
-            return
-        left = obj.current_patients
-        for window in ScheduleWindow.objects.filter(schedule=obj).order_by("start_time"):
-            taken = min(left, window.quota)
-            ScheduleWindow.objects.filter(pk=window.pk).update(used=taken)
-            left -= taken
+        if create and obj.current_patients:
+            set_places_taken(obj, obj.current_patients)
+
+
+def set_places_taken(schedule: Schedule, taken: int) -> None:
+    """Set a schedule's counter and its windows' (the earliest first) to `taken` places, for
+    tests that make bookings or visits without the services that would count them."""
+    Schedule.objects.filter(pk=schedule.pk).update(current_patients=taken)
+    schedule.current_patients = taken
+    for window in ScheduleWindow.objects.filter(schedule=schedule).order_by("start_time"):
+        held = min(taken, window.quota)
+        ScheduleWindow.objects.filter(pk=window.pk).update(used=held)
+        taken -= held

@@ -16,7 +16,7 @@ from appointments.models import AppointmentStatus
 from appointments.tests.factories import AppointmentFactory
 from billing.tests.factories import BillFactory
 from clinic.tests.factories import PatientFactory
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from visits.desk_views import BOARD_LEFT_SHOWN
 from visits.models import Visit, VisitStatus
 from visits.tests.factories import VisitFactory
@@ -172,8 +172,7 @@ class TestCheckIn:
 
     def test_typed_phone_checks_in_and_shows_the_slip(self, desk_client, all_day_schedule):
         appointment = AppointmentFactory(schedule=all_day_schedule, id_card="")
-        all_day_schedule.current_patients = 1
-        all_day_schedule.save(update_fields=["current_patients"])
+        set_places_taken(all_day_schedule, 1)
         response = desk_client.post(
             reverse("visits:check-in", args=[appointment.pk]), {"phone": appointment.phone}
         )
@@ -377,8 +376,7 @@ class TestBoard:
     def test_advance_and_leave_unseen_from_the_board(self, desk_client, all_day_schedule):
         first = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
         second = VisitFactory(schedule=all_day_schedule, status=VisitStatus.WAITING)
-        all_day_schedule.current_patients = 2
-        all_day_schedule.save(update_fields=["current_patients"])
+        set_places_taken(all_day_schedule, 2)
         desk_client.post(reverse("visits:advance"), {"visit": first.pk}, headers=HTMX)
         desk_client.post(reverse("visits:leave-unseen"), {"visit": second.pk}, headers=HTMX)
         first.refresh_from_db()

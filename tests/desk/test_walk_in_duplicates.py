@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from clinic.tests.factories import PatientFactory
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from visits.models import Visit, VisitStatus
 from visits.tests.factories import VisitFactory
 
@@ -96,8 +96,7 @@ def test_registering_again_in_the_same_department_is_a_field_error_with_the_slip
     desk_client, all_day_schedule
 ):
     visit = VisitFactory(schedule=all_day_schedule)
-    all_day_schedule.current_patients = 1
-    all_day_schedule.save(update_fields=["current_patients"])
+    set_places_taken(all_day_schedule, 1)
     events = AuditEvent.objects.count()
     response = desk_client.post(
         URL,

@@ -12,7 +12,7 @@ from appointments.models import Appointment, AppointmentStatus
 from appointments.tests.factories import AppointmentFactory
 from clinic.models import Patient
 from clinic.tests.factories import TEST_PASSWORD, PatientUserFactory, ReceptionistFactory
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.e2e.conftest import log_in
 from visits.desk_views import BOARD_LEFT_SHOWN
 from visits.models import Visit, VisitStatus
@@ -98,7 +98,7 @@ def test_desk_finds_checks_in_prints_and_registers_a_walk_in(
         schedule=first,
         expected_time=timezone.now(),
     )
-    type(first).objects.filter(pk=first.pk).update(current_patients=1)
+    set_places_taken(first, 1)
     log_in(page, live_server, "desk", TEST_PASSWORD)
 
     page.goto(f"{live_server.url}/appointments/desk/")
@@ -133,7 +133,7 @@ def test_the_board_updates_by_itself_and_keeps_focus_and_typing(
     first, _second = todays_schedules
     waiting = VisitFactory(schedule=first, status=VisitStatus.WAITING, queue_number=1)
     other = VisitFactory(schedule=first, status=VisitStatus.WAITING, queue_number=2)
-    type(first).objects.filter(pk=first.pk).update(current_patients=2)
+    set_places_taken(first, 2)
     log_in(page, live_server, "desk", TEST_PASSWORD)
     page.goto(f"{live_server.url}/visits/board/")
     consultation = page.locator("section.board-in_consultation")
@@ -189,7 +189,7 @@ def test_keyboard_only_check_in_of_a_returning_patient(
         schedule=first,
         expected_time=timezone.now(),
     )
-    type(first).objects.filter(pk=first.pk).update(current_patients=1)
+    set_places_taken(first, 1)
     page.add_init_script("window.print = () => { window.__printed = true; };")
     log_in(page, live_server, "desk", TEST_PASSWORD)
     page.goto(f"{live_server.url}/appointments/desk/")

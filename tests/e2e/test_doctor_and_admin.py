@@ -17,7 +17,7 @@ from clinic.tests.factories import (
     DoctorUserFactory,
     ReceptionistFactory,
 )
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.e2e.conftest import log_in
 from visits.allergies import active_allergies
 from visits.models import MedicalRecord, VisitStatus
@@ -44,7 +44,7 @@ def test_doctor_calls_writes_finishes_and_the_desk_settles(
     )
     first = VisitFactory(schedule=schedule, queue_number=1)
     VisitFactory(schedule=schedule, queue_number=2)
-    type(schedule).objects.filter(pk=schedule.pk).update(current_patients=2)
+    set_places_taken(schedule, 2)
     DiagnosisCatalogueFactory(code="J20.9", name="急性支气管炎", name_en="Acute bronchitis")
     PatientAllergyFactory(patient=first.patient, substance="Penicillin", recorded_by=doctor)
 

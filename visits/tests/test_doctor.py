@@ -20,8 +20,8 @@ from clinic.tests.factories import (
     RoomFactory,
     make_resident_id,
 )
-from scheduling.models import Schedule, TimeSlot
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.models import TimeSlot
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import QueueEmpty, RecordNotEditable
 from visits.models import MedicalRecord, Visit, VisitStatus
@@ -737,7 +737,7 @@ class TestAuditTrailInAdmin:
     def events(self, doctor_user, receptionist, schedule):
         """A morning of the doctor's work: a call, a record, a finish; and a desk move."""
         first, second = waiting(schedule, 1), waiting(schedule, 2)
-        Schedule.objects.filter(pk=schedule.pk).update(current_patients=2)
+        set_places_taken(schedule, 2)
         call_next(by=doctor_user)
         save_medical_record(visit=Visit.objects.get(pk=first.pk), by=doctor_user, diagnosis="A")
         Visit.objects.get(pk=first.pk).finish_consultation(by=doctor_user)

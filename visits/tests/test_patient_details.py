@@ -15,7 +15,7 @@ from clinic.models import AuditEvent, Gender, Patient
 from clinic.privacy import mask_id_card
 from clinic.tests.factories import PatientFactory, PatientUserFactory, make_resident_id
 from scheduling.models import TimeSlot
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from visits.identity import correct_patient_details
 from visits.services import check_in
 
@@ -203,8 +203,7 @@ def test_live_bookings_follow_the_correction_and_check_in_knows_the_new_phone(re
     assert (past.patient_name, past.phone) == ("王芳", "13911112222")
     (event,) = events()
     assert event.new_values["bookings_updated"] == [live.pk]
-    today.current_patients = 1
-    today.save(update_fields=["current_patients"])
+    set_places_taken(today, 1)
     visit = check_in(
         appointment_id=live.pk, phone="13911113333", id_card=new_id[-4:], by=receptionist,
         now=timezone.localtime().replace(hour=9, minute=0),

@@ -20,7 +20,7 @@ from clinic.tests.factories import (
     RoomFactory,
 )
 from scheduling.models import Schedule, TimeSlot
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import ConsultationInProgress, QueueEmpty
 from visits.models import Visit, VisitStatus, schedule_call_order
@@ -88,7 +88,7 @@ def day(doctor: User) -> dict[str, Schedule]:
         called_at=clinic_time(8, 40),
     )
     for found in schedules.values():
-        Schedule.objects.filter(pk=found.pk).update(current_patients=5)
+        set_places_taken(found, 5)
     return schedules
 
 

@@ -12,7 +12,7 @@ from clinic.models import AuditEvent, Patient
 from clinic.tests.factories import DoctorFactory, PatientFactory, RoomFactory, make_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
 from scheduling.models import TimeSlot
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import WORK_DAY, clinic_time
 from visits.exceptions import CheckInClosed, VerificationFailed
 from visits.models import Visit, VisitStatus
@@ -197,8 +197,7 @@ class TestCheckIn:
         appointment = AppointmentFactory(
             schedule=schedule, patient=None, patient_name="王五", phone="13900001111"
         )
-        schedule.current_patients = 1
-        schedule.save(update_fields=["current_patients"])
+        set_places_taken(schedule, 1)
         before = state(schedule)
 
         def explode(*args, **kwargs):

@@ -13,7 +13,7 @@ import pytest
 import clinic.db
 from billing.services import settle_visit
 from clinic.tests.factories import PatientFactory, ReceptionistFactory
-from scheduling.tests.factories import ScheduleFactory
+from scheduling.tests.factories import ScheduleFactory, set_places_taken
 from tests.support import WORK_DAY, clinic_time, run_at_once
 from visits.models import Visit, VisitDailySummary, VisitStatus
 from visits.services import register_walk_in
@@ -102,7 +102,7 @@ def test_concurrent_transitions_of_one_row_keep_every_counter_exact():
     ]
     paying = VisitFactory.create_batch(4, schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     # The factories insert visits without taking places; leaving unseen gives one back.
-    type(schedule).objects.filter(pk=schedule.pk).update(current_patients=16)
+    set_places_taken(schedule, 16)
     calls = [
         *(lambda visit=visit: visit.start_consultation(by=desk) for visit in waiting[:4]),
         *(lambda visit=visit: visit.leave_unseen(by=desk) for visit in waiting[4:]),

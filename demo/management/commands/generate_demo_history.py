@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.utils import timezone
@@ -84,7 +85,15 @@ from clinic.models import (
 )
 from clinic.validators import resident_id_check_char
 from demo.management.commands.seed_demo import DEPARTMENTS, DOCTORS, TITLES_EN
-from scheduling.models import Schedule, TimeSlot, slot_bounds, slot_hours
+from scheduling.models import (
+    Schedule,
+    ScheduleWindow,
+    TimeSlot,
+    slot_bounds,
+    slot_hours,
+    spread_quota,
+    window_times,
+)
 from visits.models import Charge, ChargeKind, MedicalRecord, Visit, VisitDailySummary, VisitStatus
 
 BATCH_SIZE = 2000
@@ -558,27 +567,62 @@ class Command(BaseCommand):
             schedule = rng.choice(pool)
             status = VisitStatus.CANCELLED if rng.random() < LEFT_UNSEEN_SHARE else VisitStatus.LEFT
             plan[index_of[id(schedule)]].append((rng.choice(self.patients), status))
+        # Arrivals first: each visit's place is in the window of its arrival (the first window
+        # for those who came early), and each window's quota is its even share of the
+        # schedule's places, or more where more patients came.
+        arrivals: dict[int, list[dt.datetime]] = {}
+        window_of: dict[int, list[int]] = {}
+        planned: dict[int, list[ScheduleWindow]] = {}
         for index, schedule in enumerate(schedules):
-            held = sum(status != VisitStatus.CANCELLED for _p, status in plan[index])
-            schedule.current_patients = held
-            schedule.max_patients = max(schedule.max_patients, held)
+            schedule.start_time, schedule.end_time = slot_hours(schedule.time_slot)
+            schedule.window_minutes = settings.CLINIC_WINDOW_MINUTES
+            start, end = slot_bounds(day, schedule.time_slot)
+            minutes = int((end - start).total_seconds() // 60)
+            offsets = sorted(rng.randrange(-20, minutes - 10) for _ in plan[index])
+            arrivals[index] = [
+                start + dt.timedelta(minutes=offset, seconds=rng.randrange(60))
+                for offset in offsets
+            ]
+            times = window_times(schedule.start_time, schedule.end_time, schedule.window_minutes)
+            window_of[index] = [
+                max(0, min(len(times) - 1, max(offset, 0) // schedule.window_minutes))
+                for offset in offsets
+            ]
+            used = [0] * len(times)
+            for (_patient, status), window in zip(plan[index], window_of[index], strict=True):
+                used[window] += status != VisitStatus.CANCELLED
+            even = spread_quota(schedule.max_patients, [0] * len(times))
+            quotas = [max(share, held) for share, held in zip(even, used, strict=True)]
+            schedule.current_patients = sum(used)
+            schedule.max_patients = sum(quotas)
+            planned[index] = [
+                ScheduleWindow(start_time=begin, end_time=until, quota=quota, used=held)
+                for (begin, until), quota, held in zip(times, quotas, used, strict=True)
+            ]
         bulk_create(Schedule, schedules, ("doctor_id", "work_date", "time_slot"))
+        for index, schedule in enumerate(schedules):
+            for window in planned[index]:
+                window.schedule = schedule
+        bulk_create(
+            ScheduleWindow,
+            [window for index in planned for window in planned[index]],
+            ("schedule_id", "start_time"),
+        )
 
         appointments: list[Appointment] = []
         visits: list[Visit] = []
         for index, schedule in enumerate(schedules):
             start, end = slot_bounds(day, schedule.time_slot)
             minutes = int((end - start).total_seconds() // 60)
-            arrivals = sorted(rng.randrange(-20, minutes - 10) for _ in plan[index])
-            for queue, ((patient, status), offset) in enumerate(
-                zip(plan[index], arrivals, strict=True), start=1
+            for queue, ((patient, status), check_in, window_index) in enumerate(
+                zip(plan[index], arrivals[index], window_of[index], strict=True), start=1
             ):
-                check_in = start + dt.timedelta(minutes=offset, seconds=rng.randrange(60))
+                window = planned[index][window_index]
                 called = check_in + dt.timedelta(minutes=rng.randrange(5, 60))
                 appointment = None
                 if rng.random() < BOOKED_SHARE:
                     appointment = self._appointment(
-                        patient, schedule, check_in, AppointmentStatus.COMPLETED
+                        patient, schedule, check_in, AppointmentStatus.COMPLETED, window
                     )
                     appointments.append(appointment)
                 visits.append(
@@ -587,6 +631,8 @@ class Command(BaseCommand):
                         patient=patient,
                         department_id=schedule.department_id,
                         schedule=schedule,
+                        window=window,
+                        queued_from=window.start_time,
                         queue_number=queue,
                         status=status,
                         visit_date=day,
@@ -599,12 +645,14 @@ class Command(BaseCommand):
                 )
             # Bookings that never became visits: cancelled (the place went back) or missed.
             for _ in range(sum(rng.random() < LOST_BOOKING_SHARE for _v in plan[index])):
-                expected = start + dt.timedelta(minutes=rng.randrange(0, minutes))
+                offset = rng.randrange(0, minutes)
+                expected = start + dt.timedelta(minutes=offset)
                 lost = (
                     AppointmentStatus.CANCELLED if rng.random() < 0.7 else AppointmentStatus.NO_SHOW
                 )
+                window = planned[index][offset // schedule.window_minutes]
                 appointments.append(
-                    self._appointment(rng.choice(self.patients), schedule, expected, lost)
+                    self._appointment(rng.choice(self.patients), schedule, expected, lost, window)
                 )
         bulk_create(Appointment, appointments, ("reference",))
         for visit in visits:
@@ -951,7 +999,12 @@ class Command(BaseCommand):
         return bulk_create(CashierShift, shifts, ("cashier_id", "opened_at"))
 
     def _appointment(
-        self, patient: Patient, schedule: Schedule, expected: dt.datetime, status: str
+        self,
+        patient: Patient,
+        schedule: Schedule,
+        expected: dt.datetime,
+        status: str,
+        window: ScheduleWindow,
     ) -> Appointment:
         cancelled = status == AppointmentStatus.CANCELLED
         return Appointment(
@@ -961,6 +1014,7 @@ class Command(BaseCommand):
             id_card=patient.id_card or "",
             department_id=schedule.department_id,
             schedule=schedule,
+            window=window,
             expected_time=expected,
             status=status,
             patient=patient,

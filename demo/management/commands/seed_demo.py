@@ -12,10 +12,11 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
@@ -46,7 +47,7 @@ from clinic.models import (
 )
 from clinic.validators import resident_id_check_char
 from demo.catalogue import INSURANCE_PLANS, seed_catalogue
-from scheduling.models import Schedule, TimeSlot, slot_bounds
+from scheduling.models import Schedule, ScheduleWindow, TimeSlot, slot_bounds
 from visits.displays import key_digest
 from visits.models import (
     AllergySeverity,
@@ -361,6 +362,7 @@ class Command(BaseCommand):
                             "department_id": doctor.department_id,
                             "room": room,
                             "max_patients": capacity,
+                            "window_minutes": settings.CLINIC_WINDOW_MINUTES,
                         },
                     )
                     created += was_created
@@ -523,7 +525,25 @@ class Command(BaseCommand):
         VisitDailySummary.rebuild(start_date=today, end_date=today)
 
     def _recount(self, schedules) -> None:
-        """Set each schedule's counter to the places its bookings and visits hold."""
+        """Set each window's and schedule's counters to the places its bookings and visits
+        hold (a window holding more than its share gets the quota it needs)."""
+        windows = ScheduleWindow.objects.filter(schedule__in=schedules).annotate(
+            live=Count(
+                "appointments",
+                filter=Q(appointments__status__in=LIVE_STATUSES),
+                distinct=True,
+            ),
+            seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
+        )
+        for window in windows:
+            held = window.live + window.seen
+            ScheduleWindow.objects.filter(pk=window.pk).update(
+                quota=max(window.quota, held), used=held
+            )
+        for sched in schedules:
+            Schedule.objects.filter(pk=sched.pk).update(
+                max_patients=sched.windows.aggregate(total=Sum("quota"))["total"] or 0
+            )
         for sched in schedules.annotate(
             live=Count(
                 "appointments",
