@@ -33,7 +33,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from scheduling.models import Schedule, slot_bounds
+from scheduling.models import Schedule, at_clinic_time
 from visits.models import Visit, VisitStatus
 
 ROUND_TO_MINUTES = 5
@@ -277,7 +277,7 @@ def expected_waits(
             "department_id",
             "schedule__doctor_id",
             "schedule__work_date",
-            "schedule__time_slot",
+            "queued_from",
         )
     )
     queues: dict[int, _Queue] = {}
@@ -295,7 +295,7 @@ def expected_waits(
     doctors_wanted = {row[4] for row in rows if row[0] in wanted}
     needed = {doctor_id: queues[doctor_id].department_id for doctor_id in doctors_wanted}
     times = consultation_times(needed, now=now) if needed else {}
-    for pk, status, _called, _department, doctor_id, work_date, time_slot in rows:
+    for pk, status, _called, _department, doctor_id, work_date, queued_from in rows:
         if status != VisitStatus.WAITING:
             continue
         queue = queues[doctor_id]
@@ -308,7 +308,8 @@ def expected_waits(
             ahead=ahead,
             times=times.get(doctor_id),
             in_consultation_for=now - started if started is not None else None,
-            opens_in=slot_bounds(work_date, time_slot)[0] - now,
+            # Never sooner than the patient's window (their turn's) opens.
+            opens_in=at_clinic_time(work_date, queued_from) - now,
         )
     return estimates
 

@@ -247,6 +247,16 @@ def test_the_wait_starts_no_earlier_than_the_slot(doctor, past):
     assert (estimate.low_minutes, estimate.high_minutes) == (210, 210)
 
 
+def test_the_wait_starts_no_earlier_than_the_patients_window(doctor, past, today):
+    """Time-sliced booking: a patient whose turn is the 11:00 window waits until it opens,
+    however short the queue."""
+    history(past, [10] * 5)
+    visit = waiting(today, 1, queued_from=dt.time(11))
+    estimate = expected_waits([visit.pk], now=NOW)[visit.pk]
+    # 10:00 now, the 11:00 window: an hour.
+    assert (estimate.low_minutes, estimate.high_minutes) == (60, 60)
+
+
 @pytest.mark.parametrize("extra", [0, 25])
 def test_the_queries_do_not_grow_with_the_queue(
     two_queues, today, extra, django_assert_num_queries
