@@ -28,7 +28,7 @@ from billing.exceptions import AlreadySettled, NoOpenShift
 from billing.models import Bill, CashierShift, IncomeRecord, PaymentMethod, Refund
 from billing.refunds import refund_bill
 from billing.search import bill_filter
-from billing.selectors import income_by_category, income_by_method
+from billing.selectors import income_by_category, income_by_method, visits_by_window
 from billing.serializers import (
     BILL_RELATIONS,
     BillFilterSerializer,
@@ -51,6 +51,8 @@ from billing.serializers import (
     RefundSerializer,
     ReopenShiftSerializer,
     ShiftReportSerializer,
+    WindowStatisticsQuerySerializer,
+    WindowStatisticsReportSerializer,
     bill_prefetches,
 )
 from billing.services import bill_preview, settle_visit
@@ -320,6 +322,42 @@ class MethodIncomeStatisticsView(ClinicAPIView):
             ],
         }
         return self.object_response(report, MethodIncomeReportSerializer)
+
+
+class WindowVisitStatisticsView(ClinicAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="admin_statistics_visits_by_window",
+        parameters=[WindowStatisticsQuerySerializer],
+        responses={200: WindowStatisticsReportSerializer},
+        description="The load curve: visits over a range (of one department, or all) by the "
+        "start time of their window, with those that arrived late and those that left "
+        "unseen. group_by is ignored.",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.validated_query(WindowStatisticsQuerySerializer)
+        rows = visits_by_window(
+            start_date=query["start_date"],
+            end_date=query["end_date"],
+            department=query.get("dept_id"),
+        )
+        report = {
+            "start_date": query["start_date"],
+            "end_date": query["end_date"],
+            "dept_id": query.get("dept_id"),
+            "visit_count": sum(row.visits for row in rows),
+            "results": [
+                {
+                    "window_start": row.start_time,
+                    "visit_count": row.visits,
+                    "late_count": row.late,
+                    "left_unseen_count": row.left_unseen,
+                }
+                for row in rows
+            ],
+        }
+        return self.object_response(report, WindowStatisticsReportSerializer)
 
 
 # --- The cashier's shifts ---------------------------------------------------------------

@@ -63,4 +63,9 @@ urlpatterns = [
         api.MethodIncomeStatisticsView.as_view(),
         name="admin-statistics-income-by-method",
     ),
+    path(
+        "admin/statistics/visits-by-window",
+        api.WindowVisitStatisticsView.as_view(),
+        name="admin-statistics-visits-by-window",
+    ),
 ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import DateField
+from clinic.models import Department
 from clinic.statistics import Grouping
 
 # The statistics page's default range: the last 30 days, today included.
@@ -24,11 +25,13 @@ class StatisticsTable:
     VISITS = "visits"
     CATEGORIES = "categories"
     METHODS = "methods"
+    WINDOWS = "windows"
     CHOICES = (
         (INCOME, _("Income")),
         (CATEGORIES, _("Income by category")),
         (METHODS, _("Income by payment method")),
         (VISITS, _("Visits")),
+        (WINDOWS, _("Visits by window")),
     )
 
 
@@ -36,6 +39,13 @@ class StatisticsForm(forms.Form):
     start_date = DateField(label=_("From"))
     end_date = DateField(label=_("To (inclusive)"))
     group_by = forms.ChoiceField(label=_("Group by"), choices=Grouping.choices)
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label=_("All departments"),
+        help_text=_("For the visits by window."),
+    )
 
     @classmethod
     def from_query(cls, query: QueryDict, *, today: dt.date | None = None) -> StatisticsForm:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from billing.cashier import MethodTotal
 from billing.models import DailyCategoryIncome, DailyIncomeSummary, PaymentMethod, Refund, Tender
 from clinic.models import Department, Employee, FeeCategory
 from clinic.statistics import Grouping, days, department_labels, doctor_label, name_of
+from visits.models import Visit, VisitStatus
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -211,3 +212,47 @@ def income_by_method(*, start_date: dt.date, end_date: dt.date) -> list[MethodTo
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class WindowLoadRow:
+    """The visits of the windows starting at one time of day (the load curve): how many, how
+    many arrived after their window, how many left unseen."""
+
+    start_time: dt.time
+    visits: int = 0
+    late: int = 0
+    left_unseen: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.start_time:%H:%M}"
+
+
+def visits_by_window(
+    *, start_date: dt.date, end_date: dt.date, department: Department | int | None = None
+) -> list[WindowLoadRow]:
+    """Visits over a range (of one department, or all), grouped by the start time of their
+    window, in the day's order: one grouped query."""
+    visits = Visit.objects.filter(visit_date__gte=start_date, visit_date__lte=end_date)
+    if department is not None:
+        visits = visits.filter(department_id=getattr(department, "pk", department))
+    rows = (
+        visits.order_by()
+        .values(start=F("window__start_time"))
+        .annotate(
+            visit_count=Count("id"),
+            late_count=Count("id", filter=Q(arrived_late=True)),
+            unseen_count=Count("id", filter=Q(status=VisitStatus.CANCELLED)),
+        )
+        .order_by("start")
+    )
+    return [
+        WindowLoadRow(
+            start_time=row["start"],
+            visits=row["visit_count"],
+            late=row["late_count"],
+            left_unseen=row["unseen_count"],
+        )
+        for row in rows
+    ]

@@ -588,6 +588,27 @@ class MethodIncomeReportSerializer(serializers.Serializer):
     results = MethodIncomeRowSerializer(many=True)
 
 
+class WindowStatisticsQuerySerializer(CategoryQuerySerializer):
+    """The statistics range, of one department or all (group_by is ignored)."""
+
+    dept_id = IdField(required=False, help_text=_("One department's visits; all otherwise."))
+
+
+class WindowStatisticsRowSerializer(serializers.Serializer):
+    window_start = serializers.TimeField(help_text=_("The start time of the visits' window."))
+    visit_count = serializers.IntegerField()
+    late_count = serializers.IntegerField(help_text=_("Arrived after their window."))
+    left_unseen_count = serializers.IntegerField()
+
+
+class WindowStatisticsReportSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    dept_id = serializers.IntegerField(allow_null=True)
+    visit_count = serializers.IntegerField()
+    results = WindowStatisticsRowSerializer(many=True)
+
+
 # --- Refunds ----------------------------------------------------------------------------
 
 

@@ -18,9 +18,11 @@ from scheduling.serializers import (
     AvailabilityQuerySerializer,
     ScheduleFilterSerializer,
     ScheduleSerializer,
+    ScheduleWindowsSerializer,
     SlotAvailabilitySerializer,
+    WindowQuotasInputSerializer,
 )
-from scheduling.services import delete_schedule, save_schedule
+from scheduling.services import WindowQuota, delete_schedule, save_schedule, set_window_quotas
 
 SCHEDULE_RELATIONS = ("department", "room", "doctor")
 
@@ -36,7 +38,7 @@ class ScheduleListView(ClinicAPIView):
     def get(self, request: Request) -> Response:
         filters = self.validated_query(ScheduleFilterSerializer)
         schedules = Schedule.objects.select_related(*SCHEDULE_RELATIONS).order_by(
-            "work_date", "time_slot", "department_id", "id"
+            "work_date", "start_time", "department_id", "id"
         )
         if "work_date" in filters:
             schedules = schedules.filter(work_date=filters["work_date"])
@@ -76,8 +78,11 @@ class ScheduleDetailView(ClinicAPIView):
         operation_id="admin_schedules_update",
         request=ScheduleSerializer,
         responses={200: ScheduleSerializer},
-        description="Replaces the schedule's fields (all but the department are required). "
-        "The places taken are never written.",
+        description="Replaces the schedule's fields (the room, doctor, date and maximum are "
+        "required). Times left out keep their value, unless a new time_slot alone moves the "
+        "schedule to the preset's hours; times given name the slot they lie in. New times "
+        "or a new window length rebuild the windows while no booking named them. The "
+        "places taken are never written.",
     )
     def put(self, request: Request, id: int) -> Response:
         return self._update(request, id, partial=False)
@@ -112,6 +117,65 @@ class ScheduleDetailView(ClinicAPIView):
     def delete(self, request: Request, id: int) -> Response:
         delete_schedule(schedule=self._get(id), by=request.user)
         return Response(status=204)
+
+
+class ScheduleWindowsView(ClinicAPIView):
+    """A schedule's booking windows: each one's quota, places taken and whether it is kept
+    for the desk (phone bookings and walk-ins only)."""
+
+    permission_classes = [IsAdmin]
+
+    def _report(self, schedule: Schedule) -> Response:
+        schedule.window_list = list(schedule.windows.order_by("start_time"))
+        return self.object_response(schedule, ScheduleWindowsSerializer)
+
+    @extend_schema(
+        operation_id="admin_schedule_windows", responses={200: ScheduleWindowsSerializer}
+    )
+    def get(self, request: Request, id: int) -> Response:
+        return self._report(get_object_or_404(Schedule, pk=id))
+
+    @extend_schema(
+        operation_id="admin_schedule_windows_update",
+        request=WindowQuotasInputSerializer,
+        responses={200: ScheduleWindowsSerializer},
+        description="Sets the quotas (and desk_only) of the windows listed; the others keep "
+        "theirs. The schedule's maximum becomes the sum of its windows' quotas. A quota "
+        "below the places its window holds is refused (details under window_<id>).",
+    )
+    def put(self, request: Request, id: int) -> Response:
+        return self._change(request, id)
+
+    @extend_schema(
+        operation_id="admin_schedule_windows_partial_update",
+        request=WindowQuotasInputSerializer,
+        responses={200: ScheduleWindowsSerializer},
+        description="The same as PUT: only the windows listed change.",
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        return self._change(request, id)
+
+    def _change(self, request: Request, id: int) -> Response:
+        schedule = get_object_or_404(Schedule, pk=id)
+        data = request.data
+        if isinstance(data, list):  # the bare list of windows is accepted too
+            data = {"windows": data}
+        serializer = WindowQuotasInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        current = dict(schedule.windows.values_list("id", "desk_only"))
+        quotas = [
+            WindowQuota(
+                window_id=item["id"],
+                quota=item["quota"],
+                desk_only=item.get("desk_only", current.get(item["id"], False)),
+            )
+            for item in serializer.validated_data["windows"]
+        ]
+        try:
+            schedule = set_window_quotas(schedule=schedule, quotas=quotas, by=request.user)
+        except ValidationError as error:
+            raise model_errors(error) from error
+        return self._report(schedule)
 
 
 class AvailabilityView(ClinicAPIView):

@@ -9,4 +9,9 @@ urlpatterns = [
     path("patient/availability", api.AvailabilityView.as_view(), name="patient-availability"),
     path("admin/schedules", api.ScheduleListView.as_view(), name="admin-schedules"),
     path("admin/schedules/<int:id>", api.ScheduleDetailView.as_view(), name="admin-schedule"),
+    path(
+        "admin/schedules/<int:id>/windows",
+        api.ScheduleWindowsView.as_view(),
+        name="admin-schedule-windows",
+    ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -13,7 +14,14 @@ from api.fields import BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from clinic.fields import DoctorField
 from clinic.models import Department, Room
-from scheduling.models import HALF_DAY_SLOTS, Schedule, TimeSlot
+from scheduling.models import (
+    HALF_DAY_SLOTS,
+    MAX_WINDOW_MINUTES,
+    MIN_WINDOW_MINUTES,
+    Schedule,
+    ScheduleWindow,
+    TimeSlot,
+)
 from scheduling.selectors import booking_horizon_end
 
 # A schedule's capacity: far above a day's patients, far below any integer limit.
@@ -33,8 +41,29 @@ class ScheduleSerializer(ModelSerializer):
     doctor_id = DoctorField(source="doctor")
     doctor_name = TextField(source="doctor.name", read_only=True)
     work_date = BoundedDateField()
-    time_slot = serializers.ChoiceField(choices=TimeSlot.choices)
+    time_slot = serializers.ChoiceField(
+        choices=TimeSlot.choices,
+        required=False,
+        help_text=_(
+            "A preset: without times, the schedule takes its hours (a change of the preset "
+            "alone moves the schedule to them). With times, the half-day they lie in."
+        ),
+    )
     time_slot_label = LabelField(source="time_slot")
+    start_time = serializers.TimeField(
+        required=False, help_text=_("Clinic-local; with end_time. Default: the preset's hours.")
+    )
+    end_time = serializers.TimeField(required=False, help_text=_("Clinic-local."))
+    window_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=MIN_WINDOW_MINUTES,
+        max_value=MAX_WINDOW_MINUTES,
+        help_text=_(
+            "The length of a booking window; null: one window for the whole schedule. "
+            "Default for a new schedule: the clinic's setting."
+        ),
+    )
     max_patients = serializers.IntegerField(min_value=0, max_value=MAX_PATIENTS_LIMIT)
     current_patients = serializers.IntegerField(read_only=True)
     remaining = serializers.IntegerField(source="remaining_places", read_only=True)
@@ -52,6 +81,9 @@ class ScheduleSerializer(ModelSerializer):
             "work_date",
             "time_slot",
             "time_slot_label",
+            "start_time",
+            "end_time",
+            "window_minutes",
             "max_patients",
             "current_patients",
             "remaining",
@@ -70,7 +102,70 @@ class ScheduleSerializer(ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and "department" not in attrs and attrs.get("room"):
             attrs["department"] = attrs["room"].department
+        if self.instance is None:
+            # A new schedule: both times or neither (then a preset), windows by default.
+            if ("start_time" in attrs) != ("end_time" in attrs):
+                missing = "end_time" if "start_time" in attrs else "start_time"
+                raise serializers.ValidationError(
+                    {missing: [_("Give both times, or neither for the preset's hours.")]}
+                )
+            if "start_time" not in attrs and "time_slot" not in attrs:
+                raise serializers.ValidationError(
+                    {"time_slot": [_("Choose a preset, or give the start and end times.")]}
+                )
+            attrs.setdefault("window_minutes", settings.CLINIC_WINDOW_MINUTES)
         return attrs
+
+
+class WindowSerializer(ModelSerializer):
+    label = TextField(read_only=True)
+    remaining = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ScheduleWindow
+        fields = [
+            "id",
+            "start_time",
+            "end_time",
+            "label",
+            "quota",
+            "used",
+            "remaining",
+            "desk_only",
+        ]
+        read_only_fields = fields
+
+
+class ScheduleWindowsSerializer(serializers.Serializer):
+    """A schedule's windows, with its maximum (the sum of their quotas) and places taken."""
+
+    schedule_id = serializers.IntegerField(source="pk")
+    max_patients = serializers.IntegerField()
+    current_patients = serializers.IntegerField()
+    window_minutes = serializers.IntegerField(allow_null=True)
+    windows = WindowSerializer(many=True, source="window_list")
+
+
+class WindowQuotaInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1)
+    quota = serializers.IntegerField(min_value=0, max_value=MAX_PATIENTS_LIMIT)
+    desk_only = serializers.BooleanField(
+        required=False, help_text=_("Left out: the window keeps its setting.")
+    )
+
+
+class WindowQuotasInputSerializer(serializers.Serializer):
+    windows = WindowQuotaInputSerializer(
+        many=True,
+        allow_empty=False,
+        help_text=_("The windows to change; the others keep their quota."),
+    )
+
+    def validate_windows(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [item["id"] for item in value]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError(_("Each window may appear only once."))
+        return value
 
 
 class ScheduleFilterSerializer(serializers.Serializer):

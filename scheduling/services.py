@@ -355,38 +355,51 @@ def save_schedule_batch(*, schedules: Sequence[Schedule], mode: str, by: User) -
 
 @dataclass(frozen=True)
 class WeekLine:
-    """One line of a week pattern: a doctor in a room on some weekdays (0 is Monday) and
-    slots, with this many places each time."""
+    """One line of a week pattern: a doctor in a room on some weekdays (0 is Monday), from
+    `start_time` to `end_time` (or, without times, in each preset slot of `time_slots`),
+    with this many places each time, in windows of `window_minutes` (None: one window)."""
 
     doctor: Employee
     room: Room
     weekdays: Iterable[int]
     time_slots: Iterable[str]
     max_patients: int
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    window_minutes: int | None = None
+
+    def hours(self) -> list[tuple[str, dt.time | None, dt.time | None]]:
+        """(preset, start, end) of each schedule a weekday gets: the times given, or else
+        each preset chosen with its hours (filled in by Schedule.apply_times)."""
+        if self.start_time is not None and self.end_time is not None:
+            return [("", self.start_time, self.end_time)]
+        return [(slot, None, None) for slot in TimeSlot.values if slot in self.time_slots]
 
 
 def week_schedules(*, week: dt.date, lines: Iterable[WeekLine]) -> list[Schedule]:
-    """Every schedule of a pattern for the week of `week` (unsaved), by date, slot and
+    """Every schedule of a pattern for the week of `week` (unsaved), by date, start time and
     doctor; in the doctor's department."""
     monday = monday_of(week)
-    planned = [
-        Schedule(
-            department=line.doctor.department,
-            room=line.room,
-            doctor=line.doctor,
-            work_date=monday + dt.timedelta(days=weekday),
-            time_slot=time_slot,
-            max_patients=line.max_patients,
-        )
-        for line in lines
-        for weekday in sorted(set(line.weekdays))
-        for time_slot in TimeSlot.values
-        if time_slot in line.time_slots
-    ]
-    slot_order = {slot: index for index, slot in enumerate(TimeSlot.values)}
+    planned = []
+    for line in lines:
+        for weekday in sorted(set(line.weekdays)):
+            for time_slot, start, end in line.hours():
+                schedule = Schedule(
+                    department=line.doctor.department,
+                    room=line.room,
+                    doctor=line.doctor,
+                    work_date=monday + dt.timedelta(days=weekday),
+                    time_slot=time_slot,
+                    start_time=start,
+                    end_time=end,
+                    window_minutes=line.window_minutes,
+                    max_patients=line.max_patients,
+                )
+                schedule.apply_times()  # a preset's hours; the slot that times lie in
+                planned.append(schedule)
     return sorted(
         planned,
-        key=lambda s: (s.work_date, slot_order[s.time_slot], s.doctor.emp_id, s.room_id),
+        key=lambda s: (s.work_date, s.start_time, s.end_time, s.doctor.emp_id, s.room_id),
     )
 
 
@@ -398,8 +411,9 @@ def create_week(*, week: dt.date, lines: Iterable[WeekLine], mode: str, by: User
 
 @atomic_with_retry
 def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
-    """The schedules of the week before the week of `week`, copied one week later (their
-    places taken are not: a copy starts empty)."""
+    """The schedules of the week before the week of `week`, copied one week later with their
+    hours, windows and each window's quota and desk setting (their places taken are not: a
+    copy starts empty)."""
     target = monday_of(week)
     source = target - dt.timedelta(days=7)
     originals = (
@@ -421,4 +435,32 @@ def copy_week_forward(*, week: dt.date, mode: str, by: User) -> BatchResult:
         )
         for original in originals
     ]
-    return save_schedule_batch(schedules=copies, mode=mode, by=by)
+    result = save_schedule_batch(schedules=copies, mode=mode, by=by)
+    _copy_window_quotas(
+        {
+            row.schedule.pk: original
+            for row, original in zip(result.rows, originals, strict=True)
+            if row.created
+        }
+    )
+    return result
+
+
+def _copy_window_quotas(originals: dict[int, Schedule]) -> None:
+    """Give the windows of new copies (by id, not yet holding any place) the quotas and desk
+    settings of their originals' windows at the same times. Inside the copy's transaction."""
+    if not originals:
+        return
+    source = {
+        (window.schedule_id, window.start_time): window
+        for window in ScheduleWindow.objects.filter(
+            schedule__in=[original.pk for original in originals.values()]
+        )
+    }
+    changed = []
+    for window in ScheduleWindow.objects.filter(schedule__in=list(originals)):
+        model = source.get((originals[window.schedule_id].pk, window.start_time))
+        if model is not None and (model.quota, model.desk_only) != (window.quota, window.desk_only):
+            window.quota, window.desk_only = model.quota, model.desk_only
+            changed.append(window)
+    ScheduleWindow.objects.bulk_update(changed, ["quota", "desk_only"])

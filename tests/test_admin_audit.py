@@ -692,7 +692,17 @@ class TestPatientAccounts:
 
 # --- Schedules --------------------------------------------------------------------------
 
-SCHEDULE_FIELDS = ("department", "room", "doctor", "work_date", "time_slot", "max_patients")
+SCHEDULE_FIELDS = (
+    "department",
+    "room",
+    "doctor",
+    "work_date",
+    "time_slot",
+    "start_time",
+    "end_time",
+    "window_minutes",
+    "max_patients",
+)
 
 
 def schedule_values(schedule: Schedule) -> dict[str, Any]:
@@ -701,7 +711,10 @@ def schedule_values(schedule: Schedule) -> dict[str, Any]:
         "room": schedule.room_id,
         "doctor": schedule.doctor_id,
         "work_date": schedule.work_date.isoformat(),
-        "time_slot": schedule.time_slot,
+        "time_slot": str(schedule.time_slot),
+        "start_time": f"{schedule.start_time:%H:%M:%S}",
+        "end_time": f"{schedule.end_time:%H:%M:%S}",
+        "window_minutes": schedule.window_minutes,
         "max_patients": schedule.max_patients,
     }
 
@@ -716,10 +729,14 @@ class TestSchedules:
             "doctor": doctor.pk,
             "work_date": WORK_DATE.isoformat(),
             "time_slot": "morning",
+            "start_time": "",
+            "end_time": "",
+            "window_minutes": "30",
             "max_patients": 12,
         }
         assert_saved(admin_client.post(admin_url(Schedule, "add"), data))
         schedule = Schedule.objects.get(doctor=doctor)
+        assert (schedule.hours_label, schedule.window_minutes) == ("08:00–12:00", 30)
         assert audit_trail() == [
             (
                 admin_user.pk,

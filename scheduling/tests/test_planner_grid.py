@@ -132,12 +132,13 @@ class TestWeekGrid:
         rows = grid_cells(response.content.decode())
         # By department name, then staff number; slots in the day's order.
         assert list(rows) == ["Wang (D001) Medicine", "Li (D002) Surgery"]
+        # Each schedule by its hours, with a link to its windows' quotas.
         assert (
-            rows["Wang (D001) Medicine"][0]
-            == "Morning · room 101 · 0/12 Afternoon · room 101 · 3/20"
+            rows["Wang (D001) Medicine"][0] == "08:00–12:00 · room 101 · 0/12 · one window "
+            "13:30–17:30 · room 101 · 3/20 · one window"
         )
         assert rows["Wang (D001) Medicine"][1:] == ["–"] * 6
-        assert rows["Li (D002) Surgery"][6] == "Full day · room 205 · 0/8"
+        assert rows["Li (D002) Surgery"][6] == "08:00–17:30 · room 205 · 0/8 · one window"
         assert 'id="week-proposed"' not in response.content.decode()
 
     def test_without_javascript_the_grid_links_to_the_weeks_around(self, admin_client):

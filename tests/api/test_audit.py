@@ -184,6 +184,9 @@ class TestSchedules:
                     "doctor": doctor.pk,
                     "work_date": WORK_DATE.isoformat(),
                     "time_slot": "morning",
+                    "start_time": "08:00:00",
+                    "end_time": "12:00:00",
+                    "window_minutes": 30,
                     "max_patients": 10,
                 },
             )
@@ -213,8 +216,19 @@ class TestSchedules:
                 "schedule.updated",
                 "scheduling.schedule",
                 str(schedule.pk),
-                {"time_slot": "morning", "max_patients": 10},
-                {"time_slot": "afternoon", "max_patients": 12},
+                # A new preset alone brings its hours.
+                {
+                    "time_slot": "morning",
+                    "start_time": "08:00:00",
+                    "end_time": "12:00:00",
+                    "max_patients": 10,
+                },
+                {
+                    "time_slot": "afternoon",
+                    "start_time": "13:30:00",
+                    "end_time": "17:30:00",
+                    "max_patients": 12,
+                },
             )
         ]
 
@@ -235,6 +249,9 @@ class TestSchedules:
                     "doctor": schedule.doctor_id,
                     "work_date": WORK_DATE.isoformat(),
                     "time_slot": "morning",
+                    "start_time": "08:00:00",
+                    "end_time": "12:00:00",
+                    "window_minutes": None,
                     "max_patients": 10,
                 },
                 {},

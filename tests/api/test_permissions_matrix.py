@@ -395,6 +395,18 @@ def _whole_employee(day: ClinicDay, user: Any) -> Call:
     )
 
 
+def _schedule_windows(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": day.afternoon.pk})
+
+
+def _window_quotas(day: ClinicDay, user: Any) -> Call:
+    window = day.afternoon.windows.order_by("start_time").first()
+    return Call(
+        kwargs={"id": day.afternoon.pk},
+        body={"windows": [{"id": window.pk, "quota": window.quota + 1, "desk_only": True}]},
+    )
+
+
 def _statistics(day: ClinicDay, user: Any) -> Call:
     return Call(query={"start_date": "2030-03-01", "end_date": "2030-03-31", "group_by": "dept"})
 
@@ -500,6 +512,9 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", "admin-schedule", expect(200, ADMIN), _whole_schedule),
     Row("PATCH", "admin-schedule", expect(200, ADMIN), _schedule),
     Row("DELETE", "admin-schedule", expect(204, ADMIN), _empty_schedule),
+    Row("GET", "admin-schedule-windows", expect(200, ADMIN), _schedule_windows),
+    Row("PUT", "admin-schedule-windows", expect(200, ADMIN), _window_quotas),
+    Row("PATCH", "admin-schedule-windows", expect(200, ADMIN), _window_quotas),
     Row("GET", "admin-employees", expect(200, ADMIN)),
     Row("POST", "admin-employees", expect(201, ADMIN), _new_employee),
     Row("PUT", "admin-employee", expect(200, ADMIN), _whole_employee),
@@ -516,6 +531,7 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "admin-shift-reopen", expect(200, ADMIN), _reopen_shift),
     Row("GET", "admin-day-end", expect(200, ADMIN)),
     Row("GET", "admin-statistics-visits", expect(200, ADMIN), _statistics),
+    Row("GET", "admin-statistics-visits-by-window", expect(200, ADMIN), _statistics),
     # The published schema and its documentation page.
     Row("GET", "schema", everyone(200)),
     Row("GET", "docs", everyone(200)),

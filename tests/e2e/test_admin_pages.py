@@ -128,7 +128,7 @@ def test_planner_shows_the_week_proposes_a_free_one_and_narrows_rooms(
     page.fill("#id_week", this_monday.isoformat())
     page.dispatch_event("#id_week", "change")
     expect(page.locator("#week-grid-table")).to_contain_text("Wang (D001)")
-    expect(page.locator("#week-grid-table")).to_contain_text("Morning · room 101 · 0/20")
+    expect(page.locator("#week-grid-table")).to_contain_text("08:00–12:00 · room 101 · 0/20")
 
     # Back to the proposed week; choosing Wang leaves only Medicine's rooms.
     page.fill("#id_week", proposal.isoformat())
@@ -143,6 +143,6 @@ def test_planner_shows_the_week_proposes_a_free_one_and_narrows_rooms(
     page.click("button[value=create]")
     page.wait_for_load_state()
     assert Schedule.objects.filter(work_date__gte=proposal, room__room_number="102").count() == 5
-    expect(page.locator("#week-grid-table")).to_contain_text("Morning · room 102 · 0/20")
+    expect(page.locator("#week-grid-table")).to_contain_text("08:00–12:00 · room 102 · 0/20")
     page.screenshot(path=results_dir / "planner-1366.png", full_page=True)
     context.close()
