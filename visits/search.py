@@ -97,7 +97,9 @@ def desk_search(query: str) -> SearchResults:
         # free to start from the departments and read every booking of each (it did, on
         # statistics taken before a bulk load), instead of a range of one index.
         .prefetch_related(
-            "department", Prefetch("schedule", queryset=Schedule.objects.select_related("doctor"))
+            "department",
+            "window",
+            Prefetch("schedule", queryset=Schedule.objects.select_related("doctor")),
         )
         .order_by("expected_time", "id")[:LIMIT]
     )
@@ -117,7 +119,7 @@ def todays_visits_of(patients: list[Patient]) -> list[Visit]:
             visit_date=timezone.localdate(),
             status__in=list(Visit.DESK_NEXT_ACTION),
         )
-        .select_related("patient", "department", "schedule__doctor")
+        .select_related("patient", "department", "schedule__doctor", "window")
         .annotate(bill_pk=F("bill__id"))
         .order_by("check_in_time", "id")[:LIMIT]
     )

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -38,11 +39,18 @@ def booking_data(schedule, **overrides):
     data = {
         "department": schedule.department.pk,
         "date": schedule.work_date.isoformat(),
-        "time_slot": "morning",
+        "window": "08:00-12:00",
         "doctor": "",
     }
     data.update(overrides)
     return data
+
+
+def fill(schedule) -> None:
+    """Take every place of a schedule (and of its windows)."""
+    schedule.windows.update(used=F("quota"))
+    schedule.current_patients = schedule.max_patients
+    schedule.save(update_fields=["current_patients"])
 
 
 def held(schedule) -> int:
@@ -62,13 +70,12 @@ class TestBookingPage:
         assert "3 places left" in partial_html or "3 个名额" in partial_html
         assert schedule.doctor.name in partial_html
 
-    def test_full_slots_are_shown_as_full_not_hidden(self, patient_client, schedule):
-        schedule.current_patients = 3
-        schedule.save(update_fields=["current_patients"])
+    def test_full_windows_are_shown_as_full_not_hidden(self, patient_client, schedule):
+        fill(schedule)
         params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
         html = patient_client.get(BOOK, params, headers={"Accept-Language": "en"}).content.decode()
         assert "Full" in html
-        assert 'value="morning" disabled' in html
+        assert 'value="08:00-12:00" disabled' in html
 
     def test_availability_changes_after_a_booking(self, patient_client, schedule):
         params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
@@ -101,8 +108,7 @@ class TestBookingPage:
         assert Appointment.objects.get().schedule == other
 
     def test_no_capacity_offers_alternatives_as_one_click_choices(self, patient_client, schedule):
-        schedule.current_patients = 3
-        schedule.save(update_fields=["current_patients"])
+        fill(schedule)
         ScheduleFactory(
             doctor=schedule.doctor,
             department=schedule.department,
@@ -113,10 +119,10 @@ class TestBookingPage:
         response = patient_client.post(BOOK, booking_data(schedule))
         assert response.status_code == 409
         html = response.content.decode()
-        assert 'name="time_slot" value="afternoon"' in html
+        assert 'name="window" value="13:30-17:30"' in html
         assert f'name="date" value="{TOMORROW.isoformat()}"' in html
         assert not Appointment.objects.exists()
-        one_click = booking_data(schedule, time_slot="afternoon")
+        one_click = booking_data(schedule, window="13:30-17:30")
         assert patient_client.post(BOOK, one_click).status_code == 302
 
     @pytest.mark.parametrize(
@@ -125,8 +131,10 @@ class TestBookingPage:
             ({"date": (timezone.localdate() - dt.timedelta(days=1)).isoformat()}, "date"),
             ({"date": (timezone.localdate() + dt.timedelta(days=31)).isoformat()}, "date"),
             ({"date": "not-a-date"}, "date"),
-            ({"time_slot": "night"}, "time_slot"),
-            ({"time_slot": "full_day"}, "time_slot"),
+            ({"window": "night"}, "window"),
+            ({"window": "10:00-09:00"}, "window"),
+            ({"window": ""}, "window"),
+            ({"window": "21:00-21:30"}, "window"),
             ({"department": "999999"}, "department"),
             ({"department": "abc"}, "department"),
             ({"doctor": "999999"}, "doctor"),
@@ -159,7 +167,7 @@ class TestBookingPage:
         settings.CLINIC_MORNING_HOURS = (dt.time(0, 0), dt.time(0, 1))
         response = patient_client.post(BOOK, booking_data(today))
         assert response.status_code == 400
-        assert "time_slot" in response.context["form"].errors
+        assert "window" in response.context["form"].errors
         assert held(today) == 0
 
     def test_a_duplicate_live_booking_is_refused(self, patient_client, schedule):
