@@ -84,6 +84,10 @@ class BookingForm(forms.Form):
         department, doctor = cleaned.get("department"), cleaned.get("doctor")
         if department and doctor and doctor.department_id != department.pk:
             self.add_error("doctor", _("This doctor does not work in the chosen department."))
+        date, window = cleaned.get("date"), cleaned.get("window")
+        # As the pages show it (scheduling.selectors: a window has ended once its end is past).
+        if date and window and at_clinic_time(date, window[1]) <= self.now:
+            self.add_error("window", _("This time window has already ended."))
         return cleaned
 
     @property

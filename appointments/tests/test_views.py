@@ -366,6 +366,21 @@ class TestBookingByWindow:
         assert response.status_code == 409
         assert 'value="09:30-10:00"' in response.content.decode()
 
+    def test_an_ended_window_is_refused_on_the_form(self, patient_client, schedule):
+        today = ScheduleFactory(
+            department=schedule.department,
+            doctor=schedule.doctor,
+            room=schedule.room,
+            work_date=timezone.localdate(),
+            start_time=dt.time(0, 0),
+            end_time=dt.time(0, 5),
+            window_minutes=5,
+        )
+        response = patient_client.post(BOOK, window_data(today, "00:00-00:05"))
+        assert response.status_code == 400
+        assert "window" in response.context["form"].errors
+        assert held(today) == 0
+
     def test_the_show_button_keeps_the_chosen_window(self, patient_client, windowed):
         data = {**window_data(windowed, "09:30-10:00"), "show": "1"}
         html = patient_client.post(BOOK, data).content.decode()

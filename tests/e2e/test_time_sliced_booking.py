@@ -75,7 +75,9 @@ def book_window(page, live_server, *, department_id: int, date: dt.date, window:
     expect(page.locator("h1")).to_have_text("Appointment")
 
 
-def test_a_patient_books_a_window_on_a_phone_and_the_slip_shows_it(browser, live_server, schedules):
+def test_a_patient_books_a_window_on_a_phone_and_the_slip_shows_it(
+    browser, live_server, schedules, results_dir
+):
     tomorrow, today, (later_start, later_end) = schedules
     later = f"{later_start:%H:%M}-{later_end:%H:%M}"
     later_label = f"{later_start:%H:%M}–{later_end:%H:%M}"
@@ -108,6 +110,8 @@ def test_a_patient_books_a_window_on_a_phone_and_the_slip_shows_it(browser, live
     )
     expect(page.locator("[data-window='09:30-10:00']")).to_contain_text("1 place left")
     expect(page.locator("[data-window='09:00-09:30']")).to_contain_text("2 places left")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=results_dir / "time-sliced-booking-phone.png", full_page=True)
 
     # A window later today, which the desk can check in now.
     book_window(
