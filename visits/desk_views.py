@@ -117,9 +117,16 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
                 status = error.status
                 review_record = error.details.get("record")
             else:
+                facts = {"number": visit.queue_number, "window": visit.window.label}
                 messages.success(
                     request,
-                    _("Checked in: queue number %(number)d.") % {"number": visit.queue_number},
+                    _(
+                        "Checked in late: queue number %(number)d, booked for %(window)s; "
+                        "queued after the patients of the window running now."
+                    )
+                    % facts
+                    if visit.arrived_late
+                    else _("Checked in: queue number %(number)d, time window %(window)s.") % facts,
                 )
                 return redirect("visits:slip", pk=visit.pk)
         else:

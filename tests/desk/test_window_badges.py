@@ -115,3 +115,19 @@ def test_the_patient_sees_their_visits_window(client, patient_user, schedule):
     client.force_login(patient_user)
     html = client.get(reverse("visits:my-visits"), headers=EN).content.decode()
     assert "08:00–08:30" in html and LATE in html
+
+
+def test_checking_in_late_says_so_and_the_slip_marks_it(desk_client, schedule):
+    booking = AppointmentFactory(schedule=schedule, expected_time=clinic_time(8, 0))
+    schedule.windows.filter(start_time=dt.time(8, 0)).update(used=1)
+    type(schedule).objects.filter(pk=schedule.pk).update(current_patients=1)
+    response = desk_client.post(
+        reverse("visits:check-in", args=[booking.pk]),
+        {"phone": booking.phone, "id_card": (booking.id_card or "")[-4:]},
+        headers=EN,
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Checked in late" in html and "08:00–08:30" in html
+    slip_window = html.split('class="slip-window"', 1)[1].split("</dd>", 1)[0]
+    assert "08:00–08:30" in slip_window and LATE in slip_window
