@@ -10,19 +10,29 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import AppointmentStatus
 from clinic.forms import DateField, PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Position
-from scheduling.models import HALF_DAY_SLOTS, TimeSlot, slot_bounds
+from scheduling.models import at_clinic_time, half_day_slot_at, slot_bounds
 from scheduling.selectors import booking_horizon_end
 
-# The booking service names the time it checks `expected_time`; on these forms it is the slot.
+# The booking service names the time it checks `expected_time`; on these forms it is the window.
 SERVICE_ERROR_FIELDS = {
-    "expected_time": "time_slot",
+    "expected_time": "window",
     "doctor_id": "doctor",
     "department": "department",
 }
 
 
+def parse_window(value: str) -> tuple[dt.time, dt.time] | None:
+    """A window as the booking pages post it, "09:30-10:00": its start and end, or None."""
+    start, _sep, end = value.strip().partition("-")
+    try:
+        times = dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())
+    except ValueError:
+        return None
+    return times if times[0] < times[1] else None
+
+
 class BookingForm(forms.Form):
-    """Department, date and half-day slot (and optionally a doctor) for a booking."""
+    """Department, date and booking window (and optionally a doctor) for a booking."""
 
     department = forms.ModelChoiceField(
         label=_("Department"),
@@ -30,11 +40,9 @@ class BookingForm(forms.Form):
         empty_label=_("Choose a department"),
     )
     date = DateField(label=_("Date"))
-    time_slot = forms.ChoiceField(
-        label=_("Time"),
-        choices=[(slot.value, slot.label) for slot in HALF_DAY_SLOTS],
-        widget=forms.RadioSelect,
-    )
+    # The window's start and end ("09:30-10:00"); the booking service takes the window of
+    # each schedule that contains its start. The pages list the windows with free places.
+    window = forms.CharField(label=_("Time"), max_length=16)
     doctor = forms.ModelChoiceField(
         label=_("Doctor"),
         queryset=Employee.objects.filter(
@@ -65,23 +73,37 @@ class BookingForm(forms.Form):
             )
         return date
 
+    def clean_window(self) -> tuple[dt.time, dt.time]:
+        window = parse_window(self.cleaned_data["window"])
+        if window is None:
+            raise forms.ValidationError(_("Choose a time window from the list."))
+        return window
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         department, doctor = cleaned.get("department"), cleaned.get("doctor")
         if department and doctor and doctor.department_id != department.pk:
             self.add_error("doctor", _("This doctor does not work in the chosen department."))
+        date, window = cleaned.get("date"), cleaned.get("window")
+        # As the pages show it (scheduling.selectors: a window has ended once its end is past).
+        if date and window and at_clinic_time(date, window[1]) <= self.now:
+            self.add_error("window", _("This time window has already ended."))
         return cleaned
 
     @property
     def expected_time(self) -> dt.datetime:
-        """The slot's start, or now when the slot is already running. A slot that has ended
-        keeps its start: now would fall in another slot, and the booking service must say
-        that this one has ended."""
-        starts_at, ends_at = slot_bounds(
-            self.cleaned_data["date"], TimeSlot(self.cleaned_data["time_slot"])
-        )
+        """The chosen window's start (the booking service takes the window containing it).
+        A window that began in a half-day slot that is over while it still runs (one window
+        for a whole day) is booked at now, in the half running; an ended window keeps its
+        start, and the booking service says that it has ended."""
+        date = self.cleaned_data["date"]
+        start, end = self.cleaned_data["window"]
+        starts_at, ends_at = at_clinic_time(date, start), at_clinic_time(date, end)
         now = self.now.replace(second=0, microsecond=0)
-        return now if starts_at <= now < ends_at else starts_at
+        half = half_day_slot_at(start)
+        if starts_at <= now < ends_at and half is not None and slot_bounds(date, half)[1] <= now:
+            return now
+        return starts_at
 
 
 class PhoneBookingForm(BookingForm):

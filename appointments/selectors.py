@@ -9,7 +9,7 @@ from appointments.models import VISIT_STATUS_ANNOTATION, Appointment
 from clinic.models import Role, User
 from clinic.roles import DESK_ROLES
 
-LIST_RELATIONS = ("department", "schedule__doctor", "schedule__room")
+LIST_RELATIONS = ("department", "schedule__doctor", "schedule__room", "window")
 
 
 def with_visit_status(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:

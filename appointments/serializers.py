@@ -15,6 +15,15 @@ from clinic.search import validate_search_text
 from scheduling.models import TimeSlot, half_day_slot_at
 
 
+class WindowSerializer(serializers.Serializer):
+    """The booking window a place is held in: clinic-local wall-clock times on the work
+    date (its start and end as "HH:MM", and the label pages show, "09:30–10:00")."""
+
+    start = serializers.TimeField(source="start_time", format="%H:%M", read_only=True)
+    end = serializers.TimeField(source="end_time", format="%H:%M", read_only=True)
+    label = serializers.CharField(read_only=True)
+
+
 class AppointmentSerializer(ModelSerializer):
     dept_id = serializers.IntegerField(source="department_id", read_only=True)
     dept_name = TextField(source="department.name", read_only=True)
@@ -24,6 +33,14 @@ class AppointmentSerializer(ModelSerializer):
     room_number = TextField(source="schedule.room.room_number", read_only=True)
     work_date = serializers.DateField(source="schedule.work_date", read_only=True)
     time_slot = serializers.SerializerMethodField()
+    window = WindowSerializer(
+        read_only=True,
+        help_text=_(
+            "The booking window the place is held in (the one containing expected_time); "
+            "check-in opens before it starts, and a patient arriving after it ends is late."
+        ),
+    )
+    is_late = serializers.SerializerMethodField()
     status_label = LabelField(source="status")
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)
     id_card = IdCardField()
@@ -46,6 +63,8 @@ class AppointmentSerializer(ModelSerializer):
             "room_number",
             "work_date",
             "time_slot",
+            "window",
+            "is_late",
             "expected_time",
             "status",
             "status_label",
@@ -61,6 +80,14 @@ class AppointmentSerializer(ModelSerializer):
         """The half-day slot booked (a full-day schedule serves both halves)."""
         local = timezone.localtime(appointment.expected_time).time()
         return half_day_slot_at(local) or appointment.schedule.time_slot
+
+    @extend_schema_field(
+        serializers.BooleanField(
+            help_text=_("A live booking whose window is over (it may still check in, later).")
+        )
+    )
+    def get_is_late(self, appointment: Appointment) -> bool:
+        return appointment.is_live and appointment.is_late()
 
     @extend_schema_field(
         serializers.ListField(child=serializers.ChoiceField(choices=AppointmentStatus.choices))
@@ -95,7 +122,10 @@ class PatientAppointmentSerializer(AppointmentSerializer):
 class PatientBookingSerializer(serializers.Serializer):
     dept_id = DepartmentField()
     expected_time = BoundedDateTimeField(
-        help_text=_("When within a slot; a time without offset is the clinic's local time.")
+        help_text=_(
+            "When within a slot; a time without offset is the clinic's local time. The "
+            "booking takes the window containing it (a window's start books that window)."
+        )
     )
     doctor_id = DoctorField(
         required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")

@@ -25,7 +25,7 @@ from scheduling.exceptions import (
     SlotEnded,
 )
 from scheduling.models import Schedule, ScheduleWindow, TimeSlot, half_day_slot_at, slot_bounds
-from scheduling.selectors import next_available_slots
+from scheduling.selectors import next_available_slots, window_places
 from scheduling.services import lock_slot_schedules
 
 
@@ -142,11 +142,6 @@ def _booker(*, patient: Patient | None, patient_name: str, phone: str, id_card: 
         name=patient_name, phone=phone, id_card=id_card or None, id_type="", gender=""
     )
     return Booker(None, caller.name, caller.phone, caller.id_card or "")
-
-
-def window_places(window: ScheduleWindow, *, for_patient: bool) -> int:
-    """The places a window offers: none online in a window kept for the desk."""
-    return 0 if for_patient and window.desk_only else window.remaining
 
 
 def _place_to_take(

@@ -32,8 +32,8 @@ from clinic.models import Patient, Role
 from clinic.roles import DESK_ROLES, role_required
 from clinic.urls_utils import safe_next_url
 from scheduling.exceptions import NoCapacity
-from scheduling.models import Schedule
-from scheduling.selectors import SlotAvailability, slot_availability
+from scheduling.models import Schedule, TimeSlot
+from scheduling.selectors import WindowAvailability, window_availability
 
 # What a desk row reads of a booking (the rest stays in the database).
 DESK_ROW_FIELDS = (
@@ -41,29 +41,52 @@ DESK_ROW_FIELDS = (
     "patient_name",
     "department",
     "schedule",
+    "window",
     "expected_time",
     "status",
     "visit__queue_number",
 )
 
 
-def _availability_for(data: dict, *, now: dt.datetime) -> list[SlotAvailability]:
-    """Availability of the department and date the form currently names (may be partial)."""
+def _availability_for(
+    data: dict, *, now: dt.datetime, for_patient: bool
+) -> list[WindowAvailability]:
+    """The windows of the department and date the form currently names (may be partial)."""
     form = BookingForm(data, now=now)
     form.is_valid()
     department, date = form.cleaned_data.get("department"), form.cleaned_data.get("date")
     if department is None or date is None:
         return []
-    return slot_availability(department=department, start_date=date, end_date=date, now=now)
+    return window_availability(
+        department=department, work_date=date, now=now, for_patient=for_patient
+    )
 
 
-def _doctors_of(slots: list[SlotAvailability]) -> list[dict]:
-    """Each doctor working that day, with their places per half-day slot."""
+@dataclass(frozen=True)
+class HalfDay:
+    """The windows shown under one heading: a morning's or an afternoon's."""
+
+    label: str
+    windows: list[WindowAvailability]
+
+
+def _half_days(windows: list[WindowAvailability]) -> list[HalfDay]:
+    """The windows under their half-day (those starting in the break cannot be booked)."""
+    halves: dict[str, list[WindowAvailability]] = {}
+    for window in windows:
+        if window.time_slot is not None:
+            halves.setdefault(window.time_slot, []).append(window)
+    return [HalfDay(str(TimeSlot(half).label), rows) for half, rows in halves.items()]
+
+
+def _doctors_of(windows: list[WindowAvailability]) -> list[dict]:
+    """Each doctor working that day, with their free places that day (windows not ended)."""
     doctors: dict[int, dict] = {}
-    for slot in slots:
-        for place in slot.doctors:
-            entry = doctors.setdefault(place.doctor_id, {"doctor": place, "slots": []})
-            entry["slots"].append((slot.time_slot_label, place.remaining))
+    for window in windows:
+        for place in window.doctors:
+            entry = doctors.setdefault(place.doctor_id, {"doctor": place, "remaining": 0})
+            if not window.has_ended:
+                entry["remaining"] += place.remaining
     return list(doctors.values())
 
 
@@ -73,12 +96,14 @@ def _booking_page(
     form_class: type[BookingForm],
     template: str,
     book: Callable[[BookingForm, dt.datetime], Appointment],
+    for_patient: bool,
     extra: dict | None = None,
 ) -> HttpResponse:
     """The booking page shared by patients and the desk's phone booking.
 
     GET shows the form with the availability of the chosen department and date; with htmx,
     only the availability panel is rendered (same URL), asked with those two fields alone.
+    Patients see a window kept for the desk as full (`for_patient`); the desk may book it.
     POST books through the booking service (a domain error comes back on the form with its
     4xx status), or, from the "show free places" button of a browser without JavaScript,
     shows the availability again with what was typed: never through a GET, which would put
@@ -113,12 +138,13 @@ def _booking_page(
         data = request.GET.copy()
         data.setdefault("date", timezone.localdate(now).isoformat())
         form = form_class(initial=data.dict(), now=now)
-    slots = _availability_for(data, now=now)
+    windows = _availability_for(data, now=now, for_patient=for_patient)
     context = {
         "form": form,
-        "slots": slots,
-        "doctors": _doctors_of(slots),
-        "selected_slot": data.get("time_slot", ""),
+        "half_days": _half_days(windows),
+        "doctors": _doctors_of(windows),
+        "show_desk_only": not for_patient,
+        "selected_window": data.get("window", ""),
         "selected_doctor": data.get("doctor", ""),
         "alternatives": alternatives,
         "alternative_department": data.get("department", ""),
@@ -126,7 +152,7 @@ def _booking_page(
         "alternatives_carry": [
             (name, data.get(name, ""))
             for name in form.fields
-            if name not in ("department", "date", "time_slot", "doctor")
+            if name not in ("department", "date", "window", "doctor")
         ],
         **(extra or {}),
     }
@@ -150,6 +176,7 @@ def book(request: HttpRequest) -> HttpResponse:
             doctor=form.cleaned_data["doctor"],
             now=now,
         ),
+        for_patient=True,
         extra={"patient": Patient.objects.filter(user=request.user).first()},
     )
 
@@ -172,6 +199,7 @@ def phone_booking(request: HttpRequest) -> HttpResponse:
             id_card=form.cleaned_data["id_card"],
             now=now,
         ),
+        for_patient=False,
     )
 
 
@@ -250,6 +278,9 @@ class DeskRow:
     # `appointment.visit` would raise in every such row, a slow failed lookup for the template
     # (the exception, then a dir() of the instance).
     queue_number: int | None
+    # A live booking whose window is over: the patient may still check in, and queues after
+    # the window running then.
+    late: bool = False
 
     @classmethod
     def of(cls, appointment: Appointment, now: dt.datetime) -> DeskRow:
@@ -258,6 +289,7 @@ class DeskRow:
             appointment=appointment,
             actions=frozenset(appointment.desk_actions(now)),
             queue_number=visit.queue_number if visit is not None else None,
+            late=appointment.is_live and appointment.is_late(now),
         )
 
 
@@ -276,6 +308,8 @@ def desk_labels() -> dict[str, str]:
         "reason": _("Reason"),
         "cancel_submit": _("Cancel appointment"),
         "queue": _("Queue"),
+        "late": _("Late"),
+        "late_title": _("Their time window is over"),
     }
 
 
@@ -296,6 +330,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         .prefetch_related(
             Prefetch("schedule", queryset=Schedule.objects.select_related("doctor", "room")),
             "department",
+            "window",
         )
         .order_by("expected_time", "id")
     )

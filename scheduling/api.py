@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from clinic.fields import model_errors
+from clinic.models import Role
 from clinic.roles import IsAdmin, IsSignedIn
 from scheduling.models import Schedule
 from scheduling.selectors import slot_availability
@@ -179,7 +180,8 @@ class ScheduleWindowsView(ClinicAPIView):
 
 
 class AvailabilityView(ClinicAPIView):
-    """A department's half-day slots on a date, with each doctor's places left."""
+    """A department's half-day slots on a date, with each doctor's places left, and their
+    windows (a window kept for the desk offers patients no place)."""
 
     permission_classes = [IsSignedIn]
 
@@ -191,5 +193,10 @@ class AvailabilityView(ClinicAPIView):
     def get(self, request: Request) -> Response:
         query = self.validated_query(AvailabilityQuerySerializer)
         date = query.get("date") or timezone.localdate()
-        slots = slot_availability(department=query["dept_id"], start_date=date, end_date=date)
+        slots = slot_availability(
+            department=query["dept_id"],
+            start_date=date,
+            end_date=date,
+            for_patient=request.user.role == Role.PATIENT,
+        )
         return self.page_response(slots, SlotAvailabilitySerializer)

@@ -1,4 +1,5 @@
-"""Reading availability: which half-day slots of a department have places left."""
+"""Reading availability: which half-day slots and which windows of a department have places
+left."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from scheduling.models import (
     HALF_DAY_SLOTS,
     OVERLAPPING_SLOTS,
     Schedule,
+    ScheduleWindow,
     TimeSlot,
+    at_clinic_time,
+    half_day_slot_at,
     monday_of,
     slot_bounds,
 )
@@ -36,6 +40,141 @@ class DoctorPlaces:
         return self.title_en if self.title_en and english_page() else self.title
 
 
+def window_places(window: ScheduleWindow, *, for_patient: bool) -> int:
+    """The places a window offers: none to patients in a window kept for the desk."""
+    return 0 if for_patient and window.desk_only else window.remaining
+
+
+@dataclass(frozen=True)
+class DoctorWindowPlaces:
+    """One doctor's window (of one schedule) with the places it offers."""
+
+    schedule_id: int
+    window_id: int
+    doctor_id: int
+    emp_id: str
+    doctor_name: str
+    title: str
+    room_number: str
+    remaining: int
+    desk_only: bool
+    title_en: str = ""
+
+    @property
+    def display_title(self) -> str:
+        return self.title_en if self.title_en and english_page() else self.title
+
+
+@dataclass
+class WindowAvailability:
+    """The windows of a department's schedules on one date that share their start and end
+    (one row, whichever doctors hold them), with the places each doctor has left in it.
+
+    For patients a window kept for the desk offers no place; for the desk it offers all of
+    its own."""
+
+    work_date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    has_ended: bool
+    doctors: list[DoctorWindowPlaces] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    @property
+    def value(self) -> str:
+        """What a form posts to choose this window: "09:30-10:00"."""
+        return f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        return at_clinic_time(self.work_date, self.start_time)
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return at_clinic_time(self.work_date, self.end_time)
+
+    @property
+    def time_slot(self) -> str | None:
+        """The half-day slot a booking at this window's start falls in (None in the break)."""
+        return half_day_slot_at(self.start_time)
+
+    @property
+    def remaining(self) -> int:
+        return sum(doctor.remaining for doctor in self.doctors)
+
+    @property
+    def is_full(self) -> bool:
+        return self.remaining == 0
+
+    @property
+    def is_bookable(self) -> bool:
+        return not self.has_ended and self.remaining > 0 and self.time_slot is not None
+
+    def as_dict(self) -> dict:
+        return {
+            "start": f"{self.start_time:%H:%M}",
+            "end": f"{self.end_time:%H:%M}",
+            "label": self.label,
+            "remaining": self.remaining,
+        }
+
+
+def _window_rows(
+    windows: list[ScheduleWindow], *, now: dt.datetime, for_patient: bool
+) -> list[WindowAvailability]:
+    """Windows (with their schedule, doctor and room loaded) grouped into rows by date, start
+    and end, in time order; each doctor's places in the order of their schedules."""
+    rows: dict[tuple[dt.date, dt.time, dt.time], WindowAvailability] = {}
+    for window in sorted(
+        windows,
+        key=lambda w: (w.schedule.work_date, w.start_time, w.end_time, w.schedule_id),
+    ):
+        schedule = window.schedule
+        key = (schedule.work_date, window.start_time, window.end_time)
+        if key not in rows:
+            rows[key] = WindowAvailability(
+                work_date=schedule.work_date,
+                start_time=window.start_time,
+                end_time=window.end_time,
+                has_ended=window.ends_at(schedule.work_date) <= now,
+            )
+        rows[key].doctors.append(
+            DoctorWindowPlaces(
+                schedule_id=schedule.pk,
+                window_id=window.pk,
+                doctor_id=schedule.doctor_id,
+                emp_id=schedule.doctor.emp_id,
+                doctor_name=schedule.doctor.name,
+                title=schedule.doctor.title,
+                title_en=schedule.doctor.title_en,
+                room_number=schedule.room.room_number,
+                remaining=window_places(window, for_patient=for_patient),
+                desk_only=window.desk_only,
+            )
+        )
+    return list(rows.values())
+
+
+def window_availability(
+    *,
+    department: Department,
+    work_date: dt.date,
+    now: dt.datetime | None = None,
+    for_patient: bool = True,
+) -> list[WindowAvailability]:
+    """Each window of a department's schedules on a date, in time order, with its free
+    places overall and per doctor (one query). Windows of different schedules with the same
+    start and end are one row; a window has ended once its end has passed; a window kept for
+    the desk offers patients nothing (`for_patient`), the desk all of its places."""
+    windows = ScheduleWindow.objects.filter(
+        schedule__department=department, schedule__work_date=work_date
+    ).select_related("schedule__doctor", "schedule__room")
+    return _window_rows(list(windows), now=now or timezone.now(), for_patient=for_patient)
+
+
 @dataclass
 class SlotAvailability:
     """One bookable half-day slot of a department on one date."""
@@ -46,6 +185,8 @@ class SlotAvailability:
     ends_at: dt.datetime
     has_ended: bool
     doctors: list[DoctorPlaces] = field(default_factory=list)
+    # The slot's windows (those starting within its hours), in time order.
+    windows: list[WindowAvailability] = field(default_factory=list)
 
     @property
     def remaining(self) -> int:
@@ -68,6 +209,7 @@ class SlotAvailability:
             "date": self.work_date.isoformat(),
             "time_slot": self.time_slot,
             "remaining": self.remaining,
+            "windows": [window.as_dict() for window in self.windows if window.is_bookable],
         }
 
 
@@ -82,11 +224,13 @@ def slot_availability(
     start_date: dt.date,
     end_date: dt.date,
     now: dt.datetime | None = None,
+    for_patient: bool = True,
 ) -> list[SlotAvailability]:
-    """Every half-day slot with at least one schedule, in date and slot order (one query).
+    """Every half-day slot with at least one schedule, in date and slot order, with its
+    windows (two queries: the schedules, then their windows).
 
     A full-day schedule's places count in both halves: it is one pool that either half
-    may draw from.
+    may draw from. Its windows belong to the half they start in.
     """
     now = now or timezone.now()
     schedules = (
@@ -94,6 +238,7 @@ def slot_availability(
             department=department, work_date__gte=start_date, work_date__lte=end_date
         )
         .select_related("doctor", "room")
+        .prefetch_related("windows")
         .order_by("work_date", "id")
     )
     slots: dict[tuple[dt.date, str], SlotAvailability] = {}
@@ -123,6 +268,15 @@ def slot_availability(
                     remaining=schedule.remaining_places,
                 )
             )
+    windows = []
+    for schedule in schedules:
+        for window in schedule.windows.all():
+            window.schedule = schedule
+            windows.append(window)
+    for row in _window_rows(windows, now=now, for_patient=for_patient):
+        slot = slots.get((row.work_date, row.time_slot))
+        if slot is not None:
+            slot.windows.append(row)
     return [slots[key] for key in sorted(slots, key=lambda k: (k[0], HALF_DAY_SLOTS.index(k[1])))]
 
 

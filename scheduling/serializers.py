@@ -202,6 +202,35 @@ class DoctorPlacesSerializer(serializers.Serializer):
     remaining = serializers.IntegerField()
 
 
+class DoctorWindowPlacesSerializer(serializers.Serializer):
+    schedule_id = serializers.IntegerField()
+    window_id = serializers.IntegerField()
+    doctor_id = TextField(source="emp_id", help_text=_("Staff code."))
+    doctor_name = TextField()
+    room_number = TextField()
+    remaining = serializers.IntegerField(
+        help_text=_("Places left in this doctor's window (none for patients if desk_only).")
+    )
+    desk_only = serializers.BooleanField(
+        help_text=_("Kept for the desk: phone bookings and walk-ins only.")
+    )
+
+
+class WindowAvailabilitySerializer(serializers.Serializer):
+    """One booking window of the slot: the windows of several doctors' schedules with the
+    same start and end are one row."""
+
+    start = serializers.TimeField(source="start_time", format="%H:%M")
+    end = serializers.TimeField(source="end_time", format="%H:%M")
+    label = TextField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    has_ended = serializers.BooleanField()
+    remaining = serializers.IntegerField()
+    is_bookable = serializers.BooleanField()
+    doctors = DoctorWindowPlacesSerializer(many=True)
+
+
 class SlotAvailabilitySerializer(serializers.Serializer):
     work_date = serializers.DateField()
     time_slot = serializers.ChoiceField(choices=[(s.value, s.label) for s in HALF_DAY_SLOTS])
@@ -212,3 +241,10 @@ class SlotAvailabilitySerializer(serializers.Serializer):
     remaining = serializers.IntegerField()
     is_bookable = serializers.BooleanField()
     doctors = DoctorPlacesSerializer(many=True)
+    windows = WindowAvailabilitySerializer(
+        many=True,
+        help_text=_(
+            "The slot's booking windows in time order; book one with its start as "
+            "expected_time. For patients a window kept for the desk has no place."
+        ),
+    )

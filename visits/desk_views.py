@@ -54,7 +54,7 @@ BOARD_COLUMNS = (
     VisitStatus.AWAITING_PAYMENT,
     VisitStatus.LEFT,
 )
-VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
+VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room", "window")
 
 
 @role_required(*DESK_ROLES)
@@ -117,9 +117,16 @@ def check_in_view(request: HttpRequest, appointment_pk: int) -> HttpResponse:
                 status = error.status
                 review_record = error.details.get("record")
             else:
+                facts = {"number": visit.queue_number, "window": visit.window.label}
                 messages.success(
                     request,
-                    _("Checked in: queue number %(number)d.") % {"number": visit.queue_number},
+                    _(
+                        "Checked in late: queue number %(number)d, booked for %(window)s; "
+                        "queued after the patients of the window running now."
+                    )
+                    % facts
+                    if visit.arrived_late
+                    else _("Checked in: queue number %(number)d, time window %(window)s.") % facts,
                 )
                 return redirect("visits:slip", pk=visit.pk)
         else:
@@ -236,7 +243,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Registered: queue number %(number)d.") % {"number": visit.queue_number},
+                    _("Registered: queue number %(number)d, time window %(window)s.")
+                    % {"number": visit.queue_number, "window": visit.window.label},
                 )
                 return redirect("visits:slip", pk=visit.pk)
         else:
@@ -328,11 +336,15 @@ def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
         "schedule_id",
         "check_in_time",
         "called_at",
+        "arrived_late",
+        "queued_from",
         patient_name=F("patient__name"),
         department_name=department_name_in_language("department__"),
         doctor_name=F("schedule__doctor__name"),
         room_number=F("schedule__room__room_number"),
         bill_pk=F("bill__id"),
+        window_start=F("window__start_time"),
+        window_end=F("window__end_time"),
     )
     now = timezone.now()
     # The card's timer text, translated once per status rather than once per card.
@@ -345,6 +357,7 @@ def _board_visits(visits: QuerySet[Visit]) -> dict[str, list[dict]]:
         # The clinic's one way to write a wait (clinic_format), as on the doctor's queue.
         row["timer"] = text % {"duration": duration_since(row[since], now)} if since else ""
         row["place"] = f"{row['department_name']} · {row['doctor_name']} · {row['room_number']}"
+        row["window"] = f"{row['window_start']:%H:%M}–{row['window_end']:%H:%M}"
         by_status[row["status"]].append(row)
     return by_status
 
@@ -359,8 +372,11 @@ def _board_context(request: HttpRequest, params: QueryDict | None = None) -> dic
         visits = visits.filter(department_id=department_id)
     show_all_left = params.get("left") == "all"
     by_status = _board_visits(visits)
-    # Each doctor's queue in its own order, as the patients are called.
-    by_status[VisitStatus.WAITING].sort(key=lambda row: (row["schedule_id"], row["queue_number"]))
+    # Each doctor's queue in its own order, as the patients are called: by window turn (a late
+    # arrival's is after the window running when they came), then by number.
+    by_status[VisitStatus.WAITING].sort(
+        key=lambda row: (row["schedule_id"], row["queued_from"], row["queue_number"])
+    )
     columns = []
     for status in BOARD_COLUMNS:
         shown = by_status[status]

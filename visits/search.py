@@ -119,7 +119,7 @@ def todays_visits_of(patients: list[Patient]) -> list[Visit]:
             visit_date=timezone.localdate(),
             status__in=list(Visit.DESK_NEXT_ACTION),
         )
-        .select_related("patient", "department", "schedule__doctor")
+        .select_related("patient", "department", "schedule__doctor", "window")
         .annotate(bill_pk=F("bill__id"))
         .order_by("check_in_time", "id")[:LIMIT]
     )

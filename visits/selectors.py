@@ -28,7 +28,7 @@ def visits_of_patient_account(user: User) -> QuerySet[Visit]:
     return (
         Visit.objects.filter(patient__user=user)
         .select_related(
-            "department", "schedule__doctor", "schedule__room", "bill", "medical_record"
+            "department", "schedule__doctor", "schedule__room", "window", "bill", "medical_record"
         )
         .order_by("-visit_date", "-check_in_time")
     )

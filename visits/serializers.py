@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from api.fields import AmountField, BoundedDateField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
+from appointments.serializers import WindowSerializer
 from clinic.fields import (
     DepartmentField,
     DoctorField,
@@ -40,7 +41,7 @@ from visits.models import (
 )
 from visits.waits import attach_expected_waits
 
-VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room")
+VISIT_RELATIONS = ("patient", "department", "schedule__doctor", "schedule__room", "window")
 
 
 class ExpectedWaitSerializer(serializers.Serializer):
@@ -78,6 +79,19 @@ class VisitSerializer(ModelSerializer):
     time_slot = serializers.ChoiceField(
         source="schedule.time_slot", choices=TimeSlot.choices, read_only=True
     )
+    window = WindowSerializer(
+        read_only=True,
+        help_text=_(
+            "The booking window the visit's place is held in (the walk-in's: the one it took)."
+        ),
+    )
+    arrived_late = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "The patient checked in after their booking's window ended: they queue after the "
+            "window running then."
+        ),
+    )
     status_label = LabelField(source="status")
     allowed_transitions = serializers.SerializerMethodField()
     expected_wait = serializers.SerializerMethodField()
@@ -99,6 +113,8 @@ class VisitSerializer(ModelSerializer):
             "doctor_name",
             "room_number",
             "time_slot",
+            "window",
+            "arrived_late",
             "queue_number",
             "status",
             "status_label",

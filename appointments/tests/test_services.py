@@ -105,8 +105,20 @@ def test_no_capacity_names_the_slot_and_offers_next_slots(patient_user):
     assert error.details["time_slot"] == "morning"
     # The horizon counts from "now": WORK_DAY is within it.
     assert error.details["alternatives"] == [
-        {"date": WORK_DAY.isoformat(), "time_slot": "afternoon", "remaining": 3},
-        {"date": next_day.work_date.isoformat(), "time_slot": "morning", "remaining": 10},
+        {
+            "date": WORK_DAY.isoformat(),
+            "time_slot": "afternoon",
+            "remaining": 3,
+            "windows": [{"start": "13:30", "end": "17:30", "label": "13:30–17:30", "remaining": 3}],
+        },
+        {
+            "date": next_day.work_date.isoformat(),
+            "time_slot": "morning",
+            "remaining": 10,
+            "windows": [
+                {"start": "08:00", "end": "12:00", "label": "08:00–12:00", "remaining": 10}
+            ],
+        },
     ]
     full.refresh_from_db()
     assert full.current_patients == 1

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -38,11 +39,18 @@ def booking_data(schedule, **overrides):
     data = {
         "department": schedule.department.pk,
         "date": schedule.work_date.isoformat(),
-        "time_slot": "morning",
+        "window": "08:00-12:00",
         "doctor": "",
     }
     data.update(overrides)
     return data
+
+
+def fill(schedule) -> None:
+    """Take every place of a schedule (and of its windows)."""
+    schedule.windows.update(used=F("quota"))
+    schedule.current_patients = schedule.max_patients
+    schedule.save(update_fields=["current_patients"])
 
 
 def held(schedule) -> int:
@@ -62,13 +70,12 @@ class TestBookingPage:
         assert "3 places left" in partial_html or "3 个名额" in partial_html
         assert schedule.doctor.name in partial_html
 
-    def test_full_slots_are_shown_as_full_not_hidden(self, patient_client, schedule):
-        schedule.current_patients = 3
-        schedule.save(update_fields=["current_patients"])
+    def test_full_windows_are_shown_as_full_not_hidden(self, patient_client, schedule):
+        fill(schedule)
         params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
         html = patient_client.get(BOOK, params, headers={"Accept-Language": "en"}).content.decode()
         assert "Full" in html
-        assert 'value="morning" disabled' in html
+        assert 'value="08:00-12:00" disabled' in html
 
     def test_availability_changes_after_a_booking(self, patient_client, schedule):
         params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
@@ -101,8 +108,7 @@ class TestBookingPage:
         assert Appointment.objects.get().schedule == other
 
     def test_no_capacity_offers_alternatives_as_one_click_choices(self, patient_client, schedule):
-        schedule.current_patients = 3
-        schedule.save(update_fields=["current_patients"])
+        fill(schedule)
         ScheduleFactory(
             doctor=schedule.doctor,
             department=schedule.department,
@@ -113,10 +119,10 @@ class TestBookingPage:
         response = patient_client.post(BOOK, booking_data(schedule))
         assert response.status_code == 409
         html = response.content.decode()
-        assert 'name="time_slot" value="afternoon"' in html
+        assert 'name="window" value="13:30-17:30"' in html
         assert f'name="date" value="{TOMORROW.isoformat()}"' in html
         assert not Appointment.objects.exists()
-        one_click = booking_data(schedule, time_slot="afternoon")
+        one_click = booking_data(schedule, window="13:30-17:30")
         assert patient_client.post(BOOK, one_click).status_code == 302
 
     @pytest.mark.parametrize(
@@ -125,8 +131,10 @@ class TestBookingPage:
             ({"date": (timezone.localdate() - dt.timedelta(days=1)).isoformat()}, "date"),
             ({"date": (timezone.localdate() + dt.timedelta(days=31)).isoformat()}, "date"),
             ({"date": "not-a-date"}, "date"),
-            ({"time_slot": "night"}, "time_slot"),
-            ({"time_slot": "full_day"}, "time_slot"),
+            ({"window": "night"}, "window"),
+            ({"window": "10:00-09:00"}, "window"),
+            ({"window": ""}, "window"),
+            ({"window": "21:00-21:30"}, "window"),
             ({"department": "999999"}, "department"),
             ({"department": "abc"}, "department"),
             ({"doctor": "999999"}, "doctor"),
@@ -159,7 +167,7 @@ class TestBookingPage:
         settings.CLINIC_MORNING_HOURS = (dt.time(0, 0), dt.time(0, 1))
         response = patient_client.post(BOOK, booking_data(today))
         assert response.status_code == 400
-        assert "time_slot" in response.context["form"].errors
+        assert "window" in response.context["form"].errors
         assert held(today) == 0
 
     def test_a_duplicate_live_booking_is_refused(self, patient_client, schedule):
@@ -258,3 +266,139 @@ class TestDetailAndCancel:
         appointment = AppointmentFactory()
         client.force_login(receptionist)
         assert client.get(reverse("appointments:detail", args=[appointment.pk])).status_code == 200
+
+
+@pytest.fixture
+def windowed():
+    """Tomorrow 09:00–10:30 in 30-minute windows, 2 places each; the last kept for the desk."""
+    schedule = ScheduleFactory(
+        work_date=TOMORROW,
+        start_time=dt.time(9, 0),
+        end_time=dt.time(10, 30),
+        window_minutes=30,
+        max_patients=6,
+    )
+    schedule.windows.filter(start_time=dt.time(10, 0)).update(desk_only=True)
+    return schedule
+
+
+def window_data(schedule, window, **overrides):
+    return booking_data(schedule, window=window, **overrides)
+
+
+class TestBookingByWindow:
+    PARAMS = {"headers": {"HX-Request": "true", "Accept-Language": "en"}}
+
+    def availability(self, client, schedule, url=BOOK) -> str:
+        params = {"department": schedule.department.pk, "date": TOMORROW.isoformat()}
+        return client.get(url, params, **self.PARAMS).content.decode()
+
+    def test_each_window_with_its_free_places_overall_and_per_doctor(
+        self, patient_client, windowed
+    ):
+        other = ScheduleFactory(
+            department=windowed.department,
+            doctor=DoctorFactory(department=windowed.department),
+            room=RoomFactory(department=windowed.department),
+            work_date=TOMORROW,
+            start_time=dt.time(9, 30),
+            end_time=dt.time(10, 0),
+            window_minutes=30,
+            max_patients=3,
+        )
+        html = self.availability(patient_client, windowed)
+        for label in ("09:00–09:30", "09:30–10:00", "10:00–10:30"):
+            assert label in html
+        assert 'value="09:30-10:00"' in html
+        row = html.split('data-window="09:30-10:00"')[1].split("</label>")[0]
+        assert "5 places left" in row
+        assert f"{windowed.doctor.name}: 2" in row and f"{other.doctor.name}: 3" in row
+
+    def test_patients_see_a_desk_only_window_as_full(self, patient_client, windowed):
+        html = self.availability(patient_client, windowed)
+        row = html.split('data-window="10:00-10:30"')[1].split("</label>")[0]
+        assert 'value="10:00-10:30" disabled' in row
+        assert "Full" in row
+        assert "desk only" not in html
+
+    def test_the_desk_sees_and_books_a_desk_only_window(self, client, receptionist, windowed):
+        client.force_login(receptionist)
+        url = reverse("appointments:phone-booking")
+        html = self.availability(client, windowed, url=url)
+        row = html.split('data-window="10:00-10:30"')[1].split("</label>")[0]
+        assert "disabled" not in row and "2 places left" in row and "desk only" in row
+        data = {
+            **window_data(windowed, "10:00-10:30"),
+            "patient_name": "王五",
+            "phone": "13900001111",
+            "id_card": "",
+        }
+        assert client.post(url, data).status_code == 302
+        assert Appointment.objects.get().window.start_time == dt.time(10, 0)
+
+    def test_a_patient_cannot_book_a_desk_only_window(self, patient_client, windowed):
+        response = patient_client.post(BOOK, window_data(windowed, "10:00-10:30"))
+        assert response.status_code == 409
+        assert not Appointment.objects.exists()
+        assert held(windowed) == 0
+
+    def test_choosing_a_window_books_at_its_start_without_javascript(
+        self, patient_client, windowed
+    ):
+        response = patient_client.post(BOOK, window_data(windowed, "09:30-10:00"))
+        assert response.status_code == 302
+        appointment = Appointment.objects.get()
+        assert timezone.localtime(appointment.expected_time).time() == dt.time(9, 30)
+        assert appointment.window.label == "09:30–10:00"
+        window = windowed.windows.get(start_time=dt.time(9, 30))
+        assert (window.used, held(windowed)) == (1, 1)
+        page = patient_client.get(response["Location"]).content.decode()
+        assert "09:30–10:00" in page
+        assert "09:30–10:00" in patient_client.get(MINE).content.decode()
+        html = self.availability(patient_client, windowed)
+        assert "1 place left" in html.split('data-window="09:30-10:00"')[1].split("</label>")[0]
+
+    def test_a_full_window_offers_the_next_windows(self, patient_client, windowed):
+        windowed.windows.filter(start_time=dt.time(9, 0)).update(used=2)
+        windowed.current_patients = 2
+        windowed.save(update_fields=["current_patients"])
+        response = patient_client.post(BOOK, window_data(windowed, "09:00-09:30"))
+        assert response.status_code == 409
+        assert 'value="09:30-10:00"' in response.content.decode()
+
+    def test_an_ended_window_is_refused_on_the_form(self, patient_client, schedule):
+        today = ScheduleFactory(
+            department=schedule.department,
+            doctor=schedule.doctor,
+            room=schedule.room,
+            work_date=timezone.localdate(),
+            start_time=dt.time(0, 0),
+            end_time=dt.time(0, 5),
+            window_minutes=5,
+        )
+        response = patient_client.post(BOOK, window_data(today, "00:00-00:05"))
+        assert response.status_code == 400
+        assert "window" in response.context["form"].errors
+        assert held(today) == 0
+
+    def test_the_show_button_keeps_the_chosen_window(self, patient_client, windowed):
+        data = {**window_data(windowed, "09:30-10:00"), "show": "1"}
+        html = patient_client.post(BOOK, data).content.decode()
+        assert 'value="09:30-10:00" checked' in html
+        assert not Appointment.objects.exists()
+
+    @pytest.mark.parametrize("schedules", [1, 4])
+    def test_the_availability_partial_has_a_fixed_number_of_queries(
+        self, patient_client, windowed, schedules, django_assert_max_num_queries
+    ):
+        for _ in range(schedules):
+            ScheduleFactory(
+                department=windowed.department,
+                doctor=DoctorFactory(department=windowed.department),
+                room=RoomFactory(department=windowed.department),
+                work_date=TOMORROW,
+                window_minutes=30,
+            )
+        # Session and user, the form's department and doctor lookups, then the windows.
+        with django_assert_max_num_queries(6):
+            self.availability(patient_client, windowed)

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 DESK = reverse("appointments:desk")
 HTMX = {"HX-Request": "true"}
 # Session, user, the user's staff record (the page header), the filter's departments, then the
-# day's bookings with their visits, their schedules (with doctor and room) and departments.
-DESK_QUERIES = 7
+# day's bookings with their visits, their schedules (with doctor and room), departments and
+# windows.
+DESK_QUERIES = 8
 
 
 @pytest.fixture
@@ -255,7 +256,7 @@ class TestPhoneBooking:
             "id_card": "",
             "department": schedule.department.pk,
             "date": schedule.work_date.isoformat(),
-            "time_slot": "morning",
+            "window": "08:00-12:00",
             "doctor": "",
         }
         data.update(overrides)
@@ -304,7 +305,7 @@ class TestPhoneBooking:
         assert response.status_code == 409
         html = response.content.decode()
         assert 'name="patient_name" value="王五"' in html
-        assert 'name="time_slot" value="afternoon"' in html
+        assert 'name="window" value="13:30-17:30"' in html
 
     def test_patients_cannot_use_it(self, client, patient_user):
         client.force_login(patient_user)

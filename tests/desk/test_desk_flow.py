@@ -237,7 +237,7 @@ class TestResultsLeadToTheNextAction:
             patient = PatientFactory(phone="13922220000")
             AppointmentFactory(schedule=today, patient=patient)
             VisitFactory(schedule=today, patient=patient, status=VisitStatus.AWAITING_PAYMENT)
-        # Session and user; patients; bookings with their departments, windows and schedules
+        # Session and user; patients; bookings with their departments, schedules and windows
         # (three prefetches); today's visits of the patients found.
         with django_assert_num_queries(8):
             html = results_html(desk_client, "13922220000")

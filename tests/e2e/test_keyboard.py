@@ -126,9 +126,9 @@ def test_a_patient_does_everything_with_the_keyboard_alone(
         page.keyboard.press("ArrowDown")
     assert page.input_value("#id_department") == department
     # The free places arrive by htmx; the focus stays on the select meanwhile.
-    expect(page.locator("#availability input[name=time_slot]").first).to_be_attached()
+    expect(page.locator("#availability input[name=window]").first).to_be_attached()
     keys.focus_ring()
-    keys.tab_to("#availability input[name=time_slot]:not(:disabled)")
+    keys.tab_to("#availability input[name=window]:not(:disabled)")
     if not page.evaluate("() => document.activeElement.checked"):
         page.keyboard.press("Space")
     slot = page.evaluate("() => document.activeElement.value")
@@ -144,7 +144,8 @@ def test_a_patient_does_everything_with_the_keyboard_alone(
         AppointmentStatus.CONFIRMED,
     )
     assert page.locator(".reference").inner_text() == appointment.reference
-    assert slot in ("morning", "afternoon")
+    window = appointment.window
+    assert slot == f"{window.start_time:%H:%M}-{window.end_time:%H:%M}"
 
     # View it from the list of my appointments.
     open_menu_if_folded(keys)
