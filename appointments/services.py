@@ -178,6 +178,8 @@ def _place_to_take(
         windows,
         key=lambda w: (window_places(w, for_patient=for_patient), -w.schedule_id),
     )
+    if window.ends_at(slot.work_date) <= now:
+        raise SlotEnded(details={"expected_time": [_("This window has already ended.")]})
     if window_places(window, for_patient=for_patient) <= 0:
         raise _no_capacity(department, slot, now, window=window)
     return by_schedule[window.schedule_id], window

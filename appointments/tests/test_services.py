@@ -152,6 +152,19 @@ def test_an_ended_slot_is_refused(patient_user):
         book(patient_user, schedule_in(), at=clinic_time(9), now=clinic_time(12))
 
 
+def test_an_ended_window_of_a_running_slot_is_refused(patient_user):
+    schedule = schedule_in(window_minutes=30)
+    with pytest.raises(SlotEnded):
+        book(patient_user, schedule, at=clinic_time(9), now=clinic_time(10))
+    assert schedule.windows.filter(used__gt=0).count() == 0
+
+
+def test_the_running_window_can_still_be_booked(patient_user):
+    schedule = schedule_in(window_minutes=30)
+    appointment = book(patient_user, schedule, at=clinic_time(10, 10), now=clinic_time(10, 20))
+    assert appointment.window.label == "10:00–10:30"
+
+
 def test_the_running_slot_can_still_be_booked(patient_user):
     schedule = schedule_in()
     assert book(patient_user, schedule, at=clinic_time(11), now=clinic_time(11, 55)).schedule
