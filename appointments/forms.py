@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -21,13 +22,17 @@ SERVICE_ERROR_FIELDS = {
 }
 
 
+WINDOW_PATTERN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
 def parse_window(value: str) -> tuple[dt.time, dt.time] | None:
-    """A window as the booking pages post it, "09:30-10:00": its start and end, or None."""
-    start, _sep, end = value.strip().partition("-")
-    try:
-        times = dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())
-    except ValueError:
+    """A window as the booking pages post it, "09:30-10:00": its start and end, or None for
+    anything else (seconds, time zones, ends before starts)."""
+    found = WINDOW_PATTERN.fullmatch(value.strip())
+    if found is None:
         return None
+    hour, minute, end_hour, end_minute = (int(part) for part in found.groups())
+    times = dt.time(hour, minute), dt.time(end_hour, end_minute)
     return times if times[0] < times[1] else None
 
 

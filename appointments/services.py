@@ -171,15 +171,21 @@ def _place_to_take(
             )
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
     by_schedule = {s.pk: s for s in running}
-    windows = ScheduleWindow.objects.filter(
-        schedule_id__in=by_schedule, start_time__lte=local, end_time__gt=local
+    windows = list(
+        ScheduleWindow.objects.filter(
+            schedule_id__in=by_schedule, start_time__lte=local, end_time__gt=local
+        )
     )
-    window = max(
-        windows,
-        key=lambda w: (window_places(w, for_patient=for_patient), -w.schedule_id),
-    )
-    if window.ends_at(slot.work_date) <= now:
+    if not windows:  # the time falls in a schedule's midday break
+        raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
+    open_windows = [w for w in windows if w.ends_at(slot.work_date) > now]
+    if not open_windows:
         raise SlotEnded(details={"expected_time": [_("This window has already ended.")]})
+    # Of the doctors' windows containing the time and still open, the one with most places
+    # left, ties to the lowest schedule id.
+    window = max(
+        open_windows, key=lambda w: (window_places(w, for_patient=for_patient), -w.schedule_id)
+    )
     if window_places(window, for_patient=for_patient) <= 0:
         raise _no_capacity(department, slot, now, window=window)
     return by_schedule[window.schedule_id], window

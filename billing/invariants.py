@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Round
 
-from appointments.models import LIVE_STATUSES
+from appointments.models import LIVE_STATUSES, Appointment
 from billing.models import (
     Bill,
     BillLine,
@@ -69,6 +69,11 @@ def _window_problems() -> list[str]:
             "window {pk} of schedule {schedule_id}: {used} places counted, {live} live "
             "bookings + {seen} visits held".format(**window)
         )
+    for model, name in ((Appointment, "booking"), (Visit, "visit")):
+        for pk in model.objects.exclude(window__schedule_id=F("schedule_id")).values_list(
+            "pk", flat=True
+        )[:20]:
+            problems.append(f"{name} {pk}: its window is not one of its schedule's")
     in_windows = ScheduleWindow.objects.filter(schedule=OuterRef("pk")).values("schedule")
     schedules = Schedule.objects.annotate(
         used=Coalesce(Subquery(in_windows.annotate(s=Sum("used")).values("s")), 0),

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import DateField
@@ -29,10 +30,17 @@ from scheduling.services import WeekLine, WindowQuota
 MAX_WINDOW_QUOTA = 1000
 
 
-WINDOW_MINUTES_HELP = _(
-    "The length of a booking window, %(min)d to %(max)d minutes; empty: one window for the "
-    "whole schedule."
-) % {"min": MIN_WINDOW_MINUTES, "max": MAX_WINDOW_MINUTES}
+# Formatted when shown, in the page's language (a % at import would freeze one language).
+WINDOW_MINUTES_HELP = lazy(
+    lambda: (
+        _(
+            "The length of a booking window, %(min)d to %(max)d minutes; empty: one window for "
+            "the whole schedule."
+        )
+        % {"min": MIN_WINDOW_MINUTES, "max": MAX_WINDOW_MINUTES}
+    ),
+    str,
+)()
 
 
 def window_minutes_field(**kwargs: Any) -> forms.IntegerField:
@@ -296,7 +304,7 @@ class PatternRowForm(forms.Form):
         start, end = cleaned.get("start_time"), cleaned.get("end_time")
         if start is not None and end is not None:
             # The schedules' own rule (and words), before any schedule is made.
-            for field, message in Schedule(start_time=start, end_time=end)._time_errors().items():
+            for field, message in Schedule(start_time=start, end_time=end).time_errors().items():
                 self.add_error(field, message)
         return cleaned
 

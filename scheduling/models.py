@@ -64,7 +64,8 @@ def clinic_hours() -> tuple[dt.time, dt.time]:
 def slot_of_times(start: dt.time, end: dt.time) -> TimeSlot | None:
     """The half-day slot (or the full day) that a schedule from `start` to `end` serves: the
     morning or the afternoon when it lies within one, the full day when it spans the break.
-    None when it reaches outside the clinic's hours or ends before it starts."""
+    None when it reaches outside the clinic's hours, lies in the break, or ends before it
+    starts."""
     if not start < end:
         return None
     for slot in HALF_DAY_SLOTS:
@@ -72,7 +73,9 @@ def slot_of_times(start: dt.time, end: dt.time) -> TimeSlot | None:
         if opens <= start and end <= closes:
             return slot
     opens, closes = clinic_hours()
-    if opens <= start and end <= closes:
+    morning_ends = slot_hours(TimeSlot.MORNING)[1]
+    afternoon_opens = slot_hours(TimeSlot.AFTERNOON)[0]
+    if opens <= start < morning_ends and afternoon_opens < end <= closes:
         return TimeSlot.FULL_DAY
     return None
 
@@ -87,20 +90,31 @@ def minutes_between(start: dt.time, end: dt.time) -> int:
     return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
 
 
+def _minutes(time: dt.time) -> int:
+    return time.hour * 60 + time.minute
+
+
 def window_times(
     start: dt.time, end: dt.time, window_minutes: int | None
 ) -> list[tuple[dt.time, dt.time]]:
-    """A schedule's windows: `window_minutes` long from its start, the last one shorter when
-    the length does not divide; one window for the whole schedule when None."""
+    """A schedule's windows: `window_minutes` long from its start, the last one before the
+    midday break and the last of the day shorter when the length does not divide; none in
+    the break (a schedule spanning it resumes when the afternoon opens). One window for the
+    whole schedule when None."""
     if window_minutes is None:
         return [(start, end)]
+    morning_ends = slot_hours(TimeSlot.MORNING)[1]
+    afternoon_opens = slot_hours(TimeSlot.AFTERNOON)[0]
+    stretches = [(start, end)]
+    if start < morning_ends and afternoon_opens < end:
+        stretches = [(start, morning_ends), (afternoon_opens, end)]
     windows = []
-    begin = start.hour * 60 + start.minute
-    stop = end.hour * 60 + end.minute
-    while begin < stop:
-        until = min(begin + window_minutes, stop)
-        windows.append((dt.time(begin // 60, begin % 60), dt.time(until // 60, until % 60)))
-        begin = until
+    for begin_at, stop_at in stretches:
+        begin, stop = _minutes(begin_at), _minutes(stop_at)
+        while begin < stop:
+            until = min(begin + window_minutes, stop)
+            windows.append((dt.time(begin // 60, begin % 60), dt.time(until // 60, until % 60)))
+            begin = until
     return windows
 
 
@@ -334,7 +348,11 @@ class Schedule(models.Model):
         fails loudly instead of silently creating a phantom place.
         """
         Schedule.objects.filter(pk=self.pk).update(current_patients=F("current_patients") - 1)
-        ScheduleWindow.objects.filter(pk=window_id, schedule_id=self.pk).update(used=F("used") - 1)
+        released = ScheduleWindow.objects.filter(pk=window_id, schedule_id=self.pk).update(
+            used=F("used") - 1
+        )
+        if released != 1:
+            raise ValueError(f"window {window_id} is not one of schedule {self.pk}'s")
         self.refresh_from_db(fields=["current_patients"])
 
     release_place.alters_data = True
@@ -377,7 +395,7 @@ class Schedule(models.Model):
         doctor = self.doctor if self.doctor_id else None
         self.apply_times()
         for found in (
-            self._time_errors(),
+            self.time_errors(),
             self._room_errors(room),
             self._doctor_errors(doctor),
             self._held_places_errors(),
@@ -388,15 +406,22 @@ class Schedule(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _time_errors(self) -> dict[str, str]:
+    def time_errors(self) -> dict[str, str]:
         if self.start_time is None or self.end_time is None:
             return {}
+        for field in ("start_time", "end_time"):
+            time = getattr(self, field)
+            if time.second or time.microsecond or time.tzinfo is not None:
+                return {field: _("Give a time in whole minutes, such as 09:30.")}
         if not self.start_time < self.end_time:
             return {"end_time": _("A schedule ends after it starts.")}
         if slot_of_times(self.start_time, self.end_time) is None:
             opens, closes = clinic_hours()
             return {
-                "end_time": _("A schedule lies within the clinic's hours (%(opens)s–%(closes)s).")
+                "end_time": _(
+                    "A schedule lies within the clinic's hours (%(opens)s–%(closes)s), "
+                    "not in the midday break."
+                )
                 % {"opens": f"{opens:%H:%M}", "closes": f"{closes:%H:%M}"}
             }
         return {}

@@ -20,6 +20,7 @@ from scheduling.models import (
     half_day_slot_at,
     monday_of,
     slot_bounds,
+    slot_hours,
 )
 
 
@@ -265,7 +266,7 @@ def slot_availability(
                     title=schedule.doctor.title,
                     title_en=schedule.doctor.title_en,
                     room_number=schedule.room.room_number,
-                    remaining=schedule.remaining_places,
+                    remaining=_places_in_half(schedule, half, now=now, for_patient=for_patient),
                 )
             )
     windows = []
@@ -278,6 +279,20 @@ def slot_availability(
         if slot is not None:
             slot.windows.append(row)
     return [slots[key] for key in sorted(slots, key=lambda k: (k[0], HALF_DAY_SLOTS.index(k[1])))]
+
+
+def _places_in_half(schedule: Schedule, half: str, *, now: dt.datetime, for_patient: bool) -> int:
+    """The places a schedule offers in a half-day: those of its windows (prefetched) that
+    overlap the half and have not ended, none online in a window kept for the desk. A window
+    spanning both halves (one window for a whole day) offers its places in both: one pool."""
+    opens, closes = slot_hours(half)
+    return sum(
+        window_places(window, for_patient=for_patient)
+        for window in schedule.windows.all()
+        if window.start_time < closes
+        and window.end_time > opens
+        and window.ends_at(schedule.work_date) > now
+    )
 
 
 def next_available_slots(

@@ -117,7 +117,7 @@ class ScheduleSerializer(ModelSerializer):
         return attrs
 
 
-class WindowSerializer(ModelSerializer):
+class ScheduleWindowSerializer(ModelSerializer):
     label = TextField(read_only=True)
     remaining = serializers.IntegerField(read_only=True)
 
@@ -143,7 +143,7 @@ class ScheduleWindowsSerializer(serializers.Serializer):
     max_patients = serializers.IntegerField()
     current_patients = serializers.IntegerField()
     window_minutes = serializers.IntegerField(allow_null=True)
-    windows = WindowSerializer(many=True, source="window_list")
+    windows = ScheduleWindowSerializer(many=True, source="window_list")
 
 
 class WindowQuotaInputSerializer(serializers.Serializer):

@@ -66,7 +66,10 @@ def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, ob
     old, new = changed_values(audit_values(current, SCHEDULE_FIELDS), new)
     if new:
         schedule.save()  # never the places taken: Schedule.save leaves them to the bookings
-        _follow_windows(schedule, reshaped=any(name in new for name in WINDOW_SHAPE))
+        if any(name in new for name in WINDOW_SHAPE):
+            _reshape_windows(schedule)
+        elif "max_patients" in new:
+            _resize_windows(schedule, old["max_patients"], new["max_patients"])
     return old, new
 
 
@@ -88,26 +91,43 @@ def lock_windows(schedule: Schedule) -> list[ScheduleWindow]:
     return list(ScheduleWindow.objects.select_for_update().filter(schedule=schedule).order_by("id"))
 
 
-def _follow_windows(schedule: Schedule, *, reshaped: bool) -> None:
-    """After a change of a schedule (its row locked): new times or a new window length give
-    new windows (only while no booking or visit ever named them); a new maximum is spread
-    over the windows, each keeping at least the places it holds."""
-    windows = lock_windows(schedule)
-    if reshaped:
-        if any(window.appointments.exists() or window.visits.exists() for window in windows):
-            raise ValidationError(
-                {
-                    "window_minutes": _(
-                        "Bookings were made in this schedule's windows: its times and "
-                        "windows cannot change."
-                    )
-                }
+def _reshape_windows(schedule: Schedule) -> None:
+    """New times or a new window length give new windows, the places spread evenly: only
+    while no booking or visit ever named one of them (its row locked by the caller)."""
+    lock_windows(schedule)
+    windows = ScheduleWindow.objects.filter(schedule=schedule)
+    named = (
+        windows.filter(appointments__isnull=False).exists()
+        or windows.filter(visits__isnull=False).exists()
+    )
+    if named:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: _(
+                    "Bookings were made in this schedule's windows: its times and windows "
+                    "cannot change."
+                )
+            }
+        )
+    ScheduleWindow.objects.filter(schedule=schedule).delete()
+    ScheduleWindow.objects.bulk_create(schedule.new_windows())
+
+
+def _resize_windows(schedule: Schedule, before: int, after: int) -> None:
+    """A new maximum changes the windows' quotas by the difference only (the quotas set per
+    window stay as they were otherwise): more places are spread evenly over the windows,
+    fewer are taken from the windows with the most room to spare (the later first)."""
+    windows = sorted(lock_windows(schedule), key=lambda window: window.start_time)
+    if after > before:
+        quotas = spread_quota(after, [window.quota for window in windows])
+    else:
+        quotas = [window.quota for window in windows]
+        for _place in range(before - after):
+            spare = max(
+                range(len(windows)),
+                key=lambda index: (quotas[index] - windows[index].used, index),
             )
-        ScheduleWindow.objects.filter(schedule=schedule).delete()
-        ScheduleWindow.objects.bulk_create(schedule.new_windows())
-        return
-    windows.sort(key=lambda window: window.start_time)
-    quotas = spread_quota(schedule.max_patients, [window.used for window in windows])
+            quotas[spare] -= 1  # Schedule.clean: the maximum never drops below places held
     for window, quota in zip(windows, quotas, strict=True):
         window.quota = quota
     ScheduleWindow.objects.bulk_update(windows, ["quota"])

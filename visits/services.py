@@ -20,7 +20,7 @@ from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient, match_or_create_patient
 from clinic.validators import normalize_phone, normalize_resident_id
 from scheduling.exceptions import NoCapacity, NoSchedule, OutsideClinicHours
-from scheduling.models import HALF_DAY_SLOTS, Schedule, ScheduleWindow, slot_bounds
+from scheduling.models import HALF_DAY_SLOTS, Schedule, ScheduleWindow, slot_bounds, slot_hours
 from scheduling.selectors import next_available_slots
 from scheduling.services import lock_schedule, lock_slot_schedules
 from visits import arrival
@@ -237,13 +237,16 @@ def walk_in_slot(now: dt.datetime) -> str:
     raise OutsideClinicHours(_("The clinic is not seeing patients now."))
 
 
-def walk_in_window(schedules: list[Schedule], now: dt.datetime) -> ScheduleWindow | None:
-    """The window a walk-in takes. Each schedule (locked by the caller) offers the window
-    running now if it has room, else its next one with room that day; of those, the one
-    with most places left wins (the least busy doctor), ties to the lowest schedule id (one
-    window per schedule: the schedule with most places left, as before windows). None when
-    all are full."""
-    local = timezone.localtime(now).time()
+def walk_in_window(
+    schedules: list[Schedule], now: dt.datetime, *, half_day_slot: str
+) -> ScheduleWindow | None:
+    """The window a walk-in takes: the window running now if it has room, else the next one
+    with room that day. "Now" is the half-day's opening for a walk-in who came early for it.
+    Each schedule (locked by the caller) offers its running window with room, else its next
+    one; running windows come first, then the most places left (the least busy doctor),
+    then the lowest schedule id — with one window per schedule, the schedule with most
+    places left, as before windows. None when all are full."""
+    local = max(timezone.localtime(now).time(), slot_hours(half_day_slot)[0])
     offered: dict[int, ScheduleWindow] = {}
     for window in ScheduleWindow.objects.filter(
         schedule__in=schedules, end_time__gt=local, used__lt=F("quota")
@@ -251,7 +254,7 @@ def walk_in_window(schedules: list[Schedule], now: dt.datetime) -> ScheduleWindo
         offered.setdefault(window.schedule_id, window)
     return min(
         offered.values(),
-        key=lambda window: (-window.remaining, window.schedule_id),
+        key=lambda window: (window.start_time > local, -window.remaining, window.schedule_id),
         default=None,
     )
 
@@ -338,7 +341,7 @@ def register_walk_in(
         schedules = [schedule for schedule in schedules if schedule.doctor_id == doctor.pk]
     if not schedules:
         raise NoSchedule()
-    window = walk_in_window(schedules, now)
+    window = walk_in_window(schedules, now, half_day_slot=half)
     if window is None:
         raise NoCapacity(
             _("%(department)s has no place left now.") % {"department": department.name},
