@@ -65,3 +65,28 @@ def add_error_responses(
                     },
                 )
     return result
+
+
+# Clinic-local wall-clock times ("09:30", or "09:30:00" as the API writes them): never with
+# a UTC offset, so not JSON Schema's "time" format (RFC 3339 asks for one), and whole
+# minutes, as schedules and windows are kept.
+LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:00)?$"
+
+
+def local_times(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
+    """Postprocessing hook: every `time` in the schema is a clinic-local wall-clock time,
+    described by its pattern instead of the "time" format."""
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and node.get("format") == "time":
+                del node["format"]
+                node["pattern"] = LOCAL_TIME_PATTERN
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result

@@ -4,11 +4,14 @@ their window, late arrivals, and the schema documenting them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+from api.schema import LOCAL_TIME_PATTERN
 from appointments.services import book_appointment
 from scheduling.tests.factories import ScheduleFactory
 from tests.api.conftest import bearer_client
@@ -143,3 +146,17 @@ def test_the_schema_documents_windows() -> None:
     window = properties("WindowAvailability")
     assert {"start", "end", "remaining", "doctors"} <= set(window)
     assert {"start", "end", "label"} <= set(properties("Window"))
+
+
+def test_times_in_the_schema_are_clinic_local_whole_minutes() -> None:
+    """No RFC 3339 "time" format (it asks for a UTC offset, which the API never writes): a
+    pattern that the API's own answers ("08:00:00", "08:00") match."""
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    text = json.dumps(schema)
+    assert '"format": "time"' not in text
+    start = schema["components"]["schemas"]["Schedule"]["properties"]["start_time"]
+    assert start["pattern"] == LOCAL_TIME_PATTERN
+    for value in ("08:00:00", "08:00", "23:59"):
+        assert re.fullmatch(LOCAL_TIME_PATTERN, value)
+    for value in ("08:00:30", "08:00:00Z", "24:00"):
+        assert not re.fullmatch(LOCAL_TIME_PATTERN, value)
