@@ -82,3 +82,9 @@ def personas(patient_user, receptionist, doctor_user, admin_user):
         "doctor": doctor_user,
         "admin": admin_user,
     }
+
+
+@pytest.fixture(autouse=True)
+def _sms_into_tmp(settings, tmp_path_factory):
+    """Text messages of the file backend go to a folder of the test run, never the project's."""
+    settings.CLINIC_SMS_FILE_DIR = str(tmp_path_factory.mktemp("sms"))

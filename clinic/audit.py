@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "schedule.updated": _("Schedule changed"),
     "schedule.deleted": _("Schedule deleted"),
     "schedule.windows_changed": _("Booking windows changed"),
+    "notification.resent": _("Message sent again"),
     "appointment.booked": _("Appointment booked"),
     "appointment.confirmed": _("Appointment confirmed"),
     "appointment.cancelled": _("Appointment cancelled"),

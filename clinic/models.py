@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
@@ -330,6 +331,13 @@ class Employee(models.Model):
             raise ValidationError({"department": _("A doctor must belong to a department.")})
 
 
+class NotifyChannel(models.TextChoices):
+    """How a patient is sent reminders and waitlist offers."""
+
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("E-mail")
+
+
 class IdType(models.TextChoices):
     RESIDENT_ID = "resident_id", _("Resident ID card")
     PASSPORT = "passport", _("Passport")
@@ -381,6 +389,27 @@ class Patient(models.Model):
         blank=True,
         related_name="+",
     )
+    # Messages (notifications): where they go, in which language, and whether reminders are
+    # sent at all (waitlist offers always are: the patient asked for them).
+    email = models.EmailField(_("e-mail"), blank=True)
+    notify_channel = models.CharField(
+        _("send messages by"),
+        max_length=8,
+        choices=NotifyChannel.choices,
+        default=NotifyChannel.SMS,
+    )
+    reminders_enabled = models.BooleanField(_("send appointment reminders"), default=True)
+    language = models.CharField(
+        _("language of messages"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="zh-hans",
+    )
+    # The no-show policy (appointments.no_shows): no-shows up to this moment no longer count
+    # towards a block on booking online (the desk lifted it).
+    no_show_block_lifted_at = models.DateTimeField(
+        _("no-show block lifted at"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -392,6 +421,10 @@ class Patient(models.Model):
             models.CheckConstraint(condition=~Q(id_card=""), name="patient_id_card_null_not_empty"),
             models.CheckConstraint(
                 condition=Q(id_type__in=IdType.values), name="patient_id_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(notify_channel__in=NotifyChannel.values),
+                name="patient_notify_channel_valid",
             ),
         ]
 

@@ -47,7 +47,10 @@ INSTALLED_APPS = [
     # django-axes, with its Django Admin section titled in the clinic's languages.
     "clinic.third_party.AxesConfig",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "clinic",
+    "notifications",
     "scheduling",
     "appointments",
     "visits",
@@ -270,6 +273,57 @@ if CLINIC_LATE_ARRIVALS not in ("after_current_window", "own_window"):
     )
 # Whether patients read their medical records on the patient site (off unless enabled).
 CLINIC_PATIENTS_SEE_RECORDS = env.bool("CLINIC_PATIENTS_SEE_RECORDS", default=False)
+
+
+# --- Background work and messages (notifications) --------------------------------------------
+def _choice(name: str, choices: dict[str, str], default: str) -> str:
+    raw = env.str(name, default=default)
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}.")
+    return choices[raw]
+
+
+# Tasks (Django 6's API, django-tasks backport): the database backend, run by
+# `manage.py run_worker`; TASKS_BACKEND=immediate runs each task at once in the process that
+# enqueues it (the test suite does; periodic tasks then need `run_worker --batch` or a timer).
+TASKS = {
+    "default": {
+        "BACKEND": _choice(
+            "TASKS_BACKEND",
+            {
+                "database": "django_tasks_db.DatabaseBackend",
+                "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            },
+            "database",
+        ),
+    }
+}
+# The periodic tasks and their intervals in seconds (notifications.periodic).
+CLINIC_PERIODIC_TASKS = {
+    "notifications.tasks.send_due_notifications": 60,
+}
+# E-mail: EMAIL_URL as django-environ reads it (smtp+tls://user:password@host:587), the
+# console when unset; the sender is DEFAULT_FROM_EMAIL.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
+# Text messages: the file backend (one file per message under CLINIC_SMS_FILE_DIR) or the
+# HTTP gateway (notifications.channels.HttpSmsBackend and its CLINIC_SMS_HTTP_* settings).
+CLINIC_SMS_BACKEND = _choice(
+    "CLINIC_SMS_BACKEND",
+    {
+        "file": "notifications.channels.FileSmsBackend",
+        "http": "notifications.channels.HttpSmsBackend",
+    },
+    "file",
+)
+CLINIC_SMS_FILE_DIR = env.str("CLINIC_SMS_FILE_DIR", default=str(BASE_DIR / "var" / "sms"))
+CLINIC_SMS_HTTP_URL = env.str("CLINIC_SMS_HTTP_URL", default="")
+CLINIC_SMS_HTTP_USER = env.str("CLINIC_SMS_HTTP_USER", default="")
+CLINIC_SMS_HTTP_PASSWORD = env.str("CLINIC_SMS_HTTP_PASSWORD", default="")
+CLINIC_SMS_HTTP_TOKEN = env.str("CLINIC_SMS_HTTP_TOKEN", default="")
+CLINIC_SMS_HTTP_BODY = env.str(
+    "CLINIC_SMS_HTTP_BODY", default='{"to": "{to}", "text": "{text}", "id": "{key}"}'
+)
 
 
 # Expected waits (visits.waits): the median and 80th percentile of a doctor's last
