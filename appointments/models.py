@@ -19,6 +19,7 @@ from clinic.exceptions import PermissionDenied
 from clinic.models import AuditEvent, Department, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
+from notifications.services import cancel_pending
 from scheduling.models import Schedule, ScheduleWindow, window_at
 
 
@@ -50,6 +51,11 @@ VISIT_UNFINISHED_STATUSES = ("waiting", "in_consultation", "awaiting_payment")
 # booking's visit status in the list's own query.
 VISIT_STATUS_ANNOTATION = "visit_status"
 _FINAL: frozenset[str] = frozenset()
+
+
+def reminder_key(appointment_id: int) -> str:
+    """The key of an appointment's reminder (notifications.Notification.key): one each."""
+    return f"reminder:{appointment_id}"
 
 
 def new_reference() -> str:
@@ -258,6 +264,7 @@ class Appointment(StateMachineMixin, models.Model):
         )
         self.schedule.release_place(self.window_id)
         self._audit(by, "cancelled", *changes)
+        self._place_given_back()
 
     cancel.alters_data = True
 
@@ -272,8 +279,17 @@ class Appointment(StateMachineMixin, models.Model):
         changes = self._status_change(AppointmentStatus.NO_SHOW)
         self.schedule.release_place(self.window_id)
         self._audit(by, "no_show", *changes)
+        self._place_given_back()
 
     mark_no_show.alters_data = True
+
+    def _place_given_back(self) -> None:
+        """After a cancellation or a no-show, in its transaction and under its locks: the
+        reminder not yet sent is not sent, and the freed place goes to the waitlist."""
+        from appointments.waitlist import offer_freed_place
+
+        cancel_pending(reminder_key(self.pk))
+        offer_freed_place(schedule=self.schedule, window_id=self.window_id)
 
     def complete_by_check_in(self, *, by: User) -> AuditEvent:
         """Part of check-in (visits.services.check_in), inside its transaction and locks.

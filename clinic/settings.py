@@ -301,7 +301,34 @@ TASKS = {
 # The periodic tasks and their intervals in seconds (notifications.periodic).
 CLINIC_PERIODIC_TASKS = {
     "notifications.tasks.send_due_notifications": 60,
+    "appointments.tasks.queue_reminders": 300,
+    "appointments.tasks.mark_due_no_shows": 300,
+    "appointments.tasks.expire_offers": 60,
+    "appointments.tasks.offer_free_places": 120,
 }
+# Reminders: sent from this hour (0-23, clinic time) the day before an appointment; a booking
+# made later than that for the next day is reminded at once.
+CLINIC_REMINDER_HOUR = env.int("CLINIC_REMINDER_HOUR", default=18)
+if not 0 <= CLINIC_REMINDER_HOUR <= 23:
+    raise ImproperlyConfigured("CLINIC_REMINDER_HOUR must be between 0 and 23.")
+# Waitlist: how long a freed place is held for the patient it is offered to (minutes), and
+# the shorter hold when the place is today.
+CLINIC_OFFER_MINUTES = env.int("CLINIC_OFFER_MINUTES", default=30)
+CLINIC_OFFER_SAME_DAY_MINUTES = env.int("CLINIC_OFFER_SAME_DAY_MINUTES", default=10)
+if not 1 <= CLINIC_OFFER_SAME_DAY_MINUTES <= CLINIC_OFFER_MINUTES:
+    raise ImproperlyConfigured(
+        "CLINIC_OFFER_SAME_DAY_MINUTES must be between 1 and CLINIC_OFFER_MINUTES."
+    )
+# The no-show policy: CLINIC_NO_SHOW_LIMIT no-shows within CLINIC_NO_SHOW_LOOKBACK_DAYS stop
+# a patient booking online for CLINIC_NO_SHOW_BLOCK_DAYS after the last one (the desk can
+# still book for them, and lift the block). A limit of 0 turns the policy off.
+CLINIC_NO_SHOW_LIMIT = env.int("CLINIC_NO_SHOW_LIMIT", default=3)
+CLINIC_NO_SHOW_LOOKBACK_DAYS = env.int("CLINIC_NO_SHOW_LOOKBACK_DAYS", default=90)
+CLINIC_NO_SHOW_BLOCK_DAYS = env.int("CLINIC_NO_SHOW_BLOCK_DAYS", default=30)
+if CLINIC_NO_SHOW_LIMIT < 0 or CLINIC_NO_SHOW_LOOKBACK_DAYS < 1 or CLINIC_NO_SHOW_BLOCK_DAYS < 1:
+    raise ImproperlyConfigured(
+        "CLINIC_NO_SHOW_LIMIT must be 0 or more, the look-back and block days at least 1."
+    )
 # E-mail: EMAIL_URL as django-environ reads it (smtp+tls://user:password@host:587), the
 # console when unset; the sender is DEFAULT_FROM_EMAIL.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
