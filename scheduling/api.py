@@ -163,13 +163,9 @@ class ScheduleWindowsView(ClinicAPIView):
             data = {"windows": data}
         serializer = WindowQuotasInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        current = dict(schedule.windows.values_list("id", "desk_only"))
         quotas = [
-            WindowQuota(
-                window_id=item["id"],
-                quota=item["quota"],
-                desk_only=item.get("desk_only", current.get(item["id"], False)),
-            )
+            # Without desk_only, the window keeps its own (read by the service, locked).
+            WindowQuota(window_id=item["id"], quota=item["quota"], desk_only=item.get("desk_only"))
             for item in serializer.validated_data["windows"]
         ]
         try:

@@ -23,9 +23,10 @@ from scheduling.models import (
     TimeSlot,
 )
 from scheduling.selectors import booking_horizon_end
+from scheduling.services import MAX_SCHEDULE_PLACES
 
 # A schedule's capacity: far above a day's patients, far below any integer limit.
-MAX_PATIENTS_LIMIT = 1000
+MAX_PATIENTS_LIMIT = MAX_SCHEDULE_PLACES
 
 
 class ScheduleSerializer(ModelSerializer):

@@ -43,6 +43,9 @@ SCHEDULE_FIELDS = (
     "max_patients",
 )
 WINDOW_SHAPE = ("start_time", "end_time", "window_minutes")
+# The most places a schedule may have (its quotas added up), as the API's limit on a
+# schedule's maximum.
+MAX_SCHEDULE_PLACES = 1000
 
 
 def _write_schedule(schedule: Schedule) -> tuple[dict[str, object], dict[str, object]]:
@@ -135,9 +138,12 @@ def _resize_windows(schedule: Schedule, before: int, after: int) -> None:
 
 @dataclass(frozen=True)
 class WindowQuota:
+    """A window's new quota, and whether it is kept for the desk (None: as it is, read
+    under the lock)."""
+
     window_id: int
     quota: int
-    desk_only: bool = False
+    desk_only: bool | None = None
 
 
 @atomic_with_retry
@@ -167,16 +173,22 @@ def set_window_quotas(*, schedule: Schedule, quotas: Iterable[WindowQuota], by: 
                 % {"held": window.used, "window": window.label}
             ]
             continue
-        if (wanted.quota, wanted.desk_only) != (window.quota, window.desk_only):
+        desk_only = window.desk_only if wanted.desk_only is None else wanted.desk_only
+        if (wanted.quota, desk_only) != (window.quota, window.desk_only):
             old[window.label] = {"quota": window.quota, "desk_only": window.desk_only}
-            new[window.label] = {"quota": wanted.quota, "desk_only": wanted.desk_only}
-            window.quota, window.desk_only = wanted.quota, wanted.desk_only
+            new[window.label] = {"quota": wanted.quota, "desk_only": desk_only}
+            window.quota, window.desk_only = wanted.quota, desk_only
             changed.append(window)
+    total = sum(window.quota for window in windows.values())
+    if total > MAX_SCHEDULE_PLACES:
+        errors.setdefault(NON_FIELD_ERRORS, []).append(
+            _("A schedule has at most %(limit)d places; these quotas add up to %(total)d.")
+            % {"limit": MAX_SCHEDULE_PLACES, "total": total}
+        )
     if errors:
         raise ValidationError(errors)
     if changed:
         ScheduleWindow.objects.bulk_update(changed, ["quota", "desk_only"])
-        total = sum(window.quota for window in windows.values())
         old["max_patients"], new["max_patients"] = locked.max_patients, total
         Schedule.objects.filter(pk=locked.pk).update(max_patients=total)
         locked.max_patients = total

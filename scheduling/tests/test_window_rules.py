@@ -15,9 +15,14 @@ from appointments.services import book_appointment
 from appointments.tests.factories import AppointmentFactory
 from billing.invariants import find_problems
 from clinic.tests.factories import DoctorFactory, RoomFactory
-from scheduling.models import Schedule, TimeSlot, window_times
+from scheduling.models import Schedule, ScheduleWindow, TimeSlot, window_times
 from scheduling.selectors import slot_availability
-from scheduling.services import WindowQuota, save_schedule, set_window_quotas
+from scheduling.services import (
+    MAX_SCHEDULE_PLACES,
+    WindowQuota,
+    save_schedule,
+    set_window_quotas,
+)
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, clinic_time
 from visits.services import walk_in_window
@@ -206,3 +211,20 @@ def test_a_slots_places_are_its_open_windows_for_whom_asks(two_hours):
         return slot.remaining
 
     assert (remaining(True), remaining(False)) == (6, 9)
+
+
+def test_a_window_left_without_desk_only_keeps_its_own_read_under_the_lock(two_hours, admin_user):
+    first = two_hours.windows.order_by("start_time").first()
+    ScheduleWindow.objects.filter(pk=first.pk).update(desk_only=True)  # set meanwhile
+    set_window_quotas(schedule=two_hours, quotas=[WindowQuota(first.pk, 5)], by=admin_user)
+    first.refresh_from_db()
+    assert (first.quota, first.desk_only) == (5, True)
+
+
+def test_quotas_never_add_up_past_a_schedules_limit(two_hours, admin_user):
+    first = two_hours.windows.order_by("start_time").first()
+    with pytest.raises(ValidationError):
+        set_window_quotas(
+            schedule=two_hours, quotas=[WindowQuota(first.pk, MAX_SCHEDULE_PLACES)], by=admin_user
+        )
+    assert Schedule.objects.get(pk=two_hours.pk).max_patients == 12
