@@ -281,6 +281,8 @@ class EmployeeFilterSerializer(serializers.Serializer):
 
 
 class PatientSerializer(ModelSerializer):
+    # Blank when nobody recorded it (a walk-in, a phone booking).
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
     gender_label = LabelField(source="gender")
     id_type_label = LabelField(source="id_type")
     age = serializers.IntegerField(read_only=True, allow_null=True)
