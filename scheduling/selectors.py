@@ -46,24 +46,12 @@ def window_places(window: ScheduleWindow, *, for_patient: bool) -> int:
     return 0 if for_patient and window.desk_only else window.remaining
 
 
-@dataclass(frozen=True)
-class DoctorWindowPlaces:
+@dataclass(frozen=True, kw_only=True)
+class DoctorWindowPlaces(DoctorPlaces):
     """One doctor's window (of one schedule) with the places it offers."""
 
-    schedule_id: int
     window_id: int
-    doctor_id: int
-    emp_id: str
-    doctor_name: str
-    title: str
-    room_number: str
-    remaining: int
     desk_only: bool
-    title_en: str = ""
-
-    @property
-    def display_title(self) -> str:
-        return self.title_en if self.title_en and english_page() else self.title
 
 
 @dataclass
