@@ -158,6 +158,13 @@ def _blocked_today(patient):
         no_show(patient, timezone.localdate() - dt.timedelta(days=n))
 
 
+def blocked_patient():
+    """A patient blocked from booking online today (also for the API's permission matrix)."""
+    patient = PatientFactory()
+    _blocked_today(patient)
+    return patient
+
+
 def test_lifting_resets_the_count_and_is_audited(receptionist):
     patient = PatientFactory()
     _blocked_today(patient)
