@@ -87,8 +87,8 @@ def queue_reminders(now: dt.datetime | None = None) -> int:
 
     Safe to run twice, or twice at once: the keys already written are skipped, each batch
     locks its appointments (Appointment is first in the lock order; a booking cancelled
-    meanwhile is skipped, one cancelled later cancels its reminder), and a key written by a
-    concurrent run in the meantime fails its unique index and is skipped.
+    meanwhile is skipped, one cancelled later cancels its reminder), and the key's unique
+    index is the last line of defence (_write_batch).
     """
     now = now or timezone.now()
     if not reminders_open(now):
@@ -108,19 +108,35 @@ def queue_reminders(now: dt.datetime | None = None) -> int:
     todo = [a for a in appointments if reminder_key(a.pk) not in written]
     count = 0
     for start in range(0, len(todo), BATCH_SIZE):
-        batch = todo[start : start + BATCH_SIZE]
-        with transaction.atomic():
-            live = set(
-                Appointment.objects.select_for_update()
-                .filter(pk__in=[a.pk for a in batch], status__in=LIVE_STATUSES)
-                .values_list("pk", flat=True)
-            )
-            for appointment in batch:
-                if appointment.pk not in live:
-                    continue
-                try:
-                    with transaction.atomic():
-                        count += write_reminder(appointment) is not None
-                except IntegrityError:
-                    pass  # a concurrent run wrote this key first
+        count += _write_batch(todo[start : start + BATCH_SIZE])
     return count
+
+
+def _write_batch(batch: list[Appointment], *, attempts: int = 3) -> int:
+    """One transaction: lock the batch's appointments, write the reminders of those still
+    live. The locks serialise concurrent runs (the second waits, then finds the keys
+    written); should a key still collide (unique index), the batch is re-run without the
+    keys written meanwhile, rather than a savepoint per reminder (two statements each)."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                live = set(
+                    Appointment.objects.select_for_update()
+                    .filter(pk__in=[a.pk for a in batch], status__in=LIVE_STATUSES)
+                    .values_list("pk", flat=True)
+                )
+                return sum(
+                    write_reminder(appointment) is not None
+                    for appointment in batch
+                    if appointment.pk in live
+                )
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            written = set(
+                Notification.objects.filter(
+                    key__in=[reminder_key(a.pk) for a in batch]
+                ).values_list("key", flat=True)
+            )
+            batch = [a for a in batch if reminder_key(a.pk) not in written]
+    return 0
