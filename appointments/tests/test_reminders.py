@@ -218,3 +218,18 @@ def test_two_runs_at_once_write_one_reminder_each():
     keys = list(reminders().values_list("key", flat=True))
     assert sorted(keys) == sorted(reminder_key(a.pk) for a in appointments)
     assert Appointment.objects.count() == 30
+
+
+def test_the_sweep_sends_a_reminder_whose_task_was_lost():
+    """A worker killed while sending leaves its task RUNNING for good (django-tasks-db never
+    runs it again): the message itself stays pending, and the periodic sweep sends it."""
+    from notifications.tasks import send_due_notifications
+
+    appointment = booking()
+    queue_reminders(AT_THE_HOUR)  # its on-commit enqueue never runs in this test: lost
+    reminder = Notification.objects.get(key=reminder_key(appointment.pk))
+    assert reminder.status == NotificationStatus.PENDING
+    assert send_due_notifications.call() == 1
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (NotificationStatus.SENT, 1)
+    assert send_due_notifications.call() == 0
