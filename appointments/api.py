@@ -5,12 +5,14 @@ service's, exactly as on the pages."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.views import ClinicAPIView
 from appointments.models import Appointment, AppointmentStatus
+from appointments.no_shows import lift_no_show_block
 from appointments.search import appointment_filter
 from appointments.selectors import LIST_RELATIONS, appointments_visible_to, get_appointment_for
 from appointments.serializers import (
@@ -19,11 +21,13 @@ from appointments.serializers import (
     CancelQuerySerializer,
     DeskAppointmentsFilterSerializer,
     MyAppointmentsFilterSerializer,
+    NoShowBlockSerializer,
     PatientAppointmentSerializer,
     PatientBookingSerializer,
     PhoneBookingSerializer,
 )
 from appointments.services import book_appointment
+from clinic.models import Patient
 from clinic.roles import IsDesk, IsPatient
 from clinic.search import parse_term
 
@@ -154,3 +158,23 @@ class DeskAppointmentStatusView(ClinicAPIView):
         return self.object_response(
             _refetch(appointment), AppointmentSerializer, reveal_id_card=True
         )
+
+
+class LiftNoShowBlockView(ClinicAPIView):
+    """The desk lets a patient blocked by the no-show policy book online again (the same
+    service as the desk's patient page)."""
+
+    permission_classes = [IsDesk]
+
+    @extend_schema(
+        operation_id="receptionist_patients_lift_no_show_block",
+        request=None,
+        responses={200: NoShowBlockSerializer},
+        description="The patient's no-shows so far stop counting towards the online-booking "
+        "block; audited as patient.no_show_block_lifted. 409 no_block_to_lift when the "
+        "patient is not blocked.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        patient = get_object_or_404(Patient, pk=id)
+        patient = lift_no_show_block(patient=patient, by=request.user)
+        return self.object_response(patient, NoShowBlockSerializer)

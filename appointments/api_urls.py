@@ -22,4 +22,9 @@ urlpatterns = [
         api.DeskAppointmentStatusView.as_view(),
         name="receptionist-appointment-status",
     ),
+    path(
+        "receptionist/patients/<int:id>/lift-no-show-block",
+        api.LiftNoShowBlockView.as_view(),
+        name="receptionist-patient-lift-no-show-block",
+    ),
 ]

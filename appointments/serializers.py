@@ -10,6 +10,7 @@ from rest_framework import serializers
 from api.fields import BoundedDateField, BoundedDateTimeField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
 from appointments.models import DISPLAY_STATUS_CHOICES, Appointment, AppointmentStatus
+from appointments.no_shows import online_booking_blocked_until
 from clinic.fields import DepartmentField, DoctorField, IdCardField, PhoneInputField
 from clinic.search import validate_search_text
 from scheduling.models import TimeSlot, half_day_slot_at
@@ -172,3 +173,17 @@ DESK_STATUS_MOVES = (
 class AppointmentStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_STATUS_MOVES])
     reason = TextField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class NoShowBlockSerializer(serializers.Serializer):
+    """A patient's online-booking block (appointments.no_shows): the date online booking
+    opens again (null when open) and when the desk last lifted a block."""
+
+    patient_id = serializers.IntegerField(source="pk", read_only=True)
+    blocked_until = serializers.SerializerMethodField()
+    no_show_block_lifted_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_blocked_until(self, patient: object) -> str | None:
+        until = online_booking_blocked_until(patient, timezone.localdate())
+        return until.isoformat() if until else None

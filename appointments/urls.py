@@ -17,4 +17,9 @@ urlpatterns = [
     path("desk/confirm/", views.desk_confirm, name="desk-confirm"),
     path("desk/cancel/", views.desk_cancel, name="desk-cancel"),
     path("desk/no-show/", views.desk_no_show, name="desk-no-show"),
+    path(
+        "desk/patients/<int:pk>/lift-no-show-block/",
+        views.lift_no_show_block_view,
+        name="lift-no-show-block",
+    ),
 ]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from appointments.forms import (
     PhoneBookingForm,
 )
 from appointments.models import CHECKED_IN, Appointment
+from appointments.no_shows import lift_no_show_block, online_booking_blocked_until
 from appointments.selectors import appointments_visible_to, get_appointment_for
 from appointments.services import book_appointment
 from clinic.exceptions import ClinicError
@@ -177,8 +178,18 @@ def book(request: HttpRequest) -> HttpResponse:
             now=now,
         ),
         for_patient=True,
-        extra={"patient": Patient.objects.filter(user=request.user).first()},
+        extra=_own_booking_context(request),
     )
+
+
+def _own_booking_context(request: HttpRequest) -> dict:
+    """The patient's record, and the date online booking opens again for them (None when it
+    is open): the booking page and the list say so before the patient fills anything in."""
+    patient = Patient.objects.filter(user=request.user).first()
+    return {
+        "patient": patient,
+        "blocked_until": online_booking_blocked_until(patient, timezone.localdate()),
+    }
 
 
 @role_required(*DESK_ROLES)
@@ -223,7 +234,7 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
         request,
         "appointments/my_appointments.html",
         {
-            "patient": Patient.objects.filter(user=request.user).first(),
+            **_own_booking_context(request),
             "today_appointments": today_list,
             "upcoming": upcoming,
             "past": past,
@@ -408,3 +419,18 @@ def desk_cancel(request: HttpRequest) -> HttpResponse:
 @require_POST
 def desk_no_show(request: HttpRequest) -> HttpResponse:
     return _desk_move(request, lambda appointment: appointment.mark_no_show(by=request.user))
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def lift_no_show_block_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The desk lets a patient blocked by the no-show policy book online again (the button
+    of the desk's patient page, appointments/partials/no_show_history.html)."""
+    patient = get_object_or_404(Patient, pk=pk)
+    try:
+        lift_no_show_block(patient=patient, by=request.user)
+    except ClinicError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The patient can book online again."))
+    return redirect(reverse("visits:patient", args=[patient.pk]) + "#no-shows")

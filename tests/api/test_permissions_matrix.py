@@ -239,6 +239,12 @@ def _correct_patient(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.waiting.patient_id}, body={"name": "Corrected Name"})
 
 
+def _lift_no_show_block(day: ClinicDay, user: Any) -> Call:
+    from appointments.tests.test_no_show_policy import blocked_patient
+
+    return Call(kwargs={"id": blocked_patient().pk})
+
+
 def _call_next(day: ClinicDay, user: Any) -> Call:
     _send_to_payment(day)
     return Call()
@@ -472,6 +478,12 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "receptionist-payment-methods", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-patients", expect(200, DESK, ADMIN)),
     Row("PATCH", "receptionist-patient", expect(200, DESK, ADMIN), _correct_patient),
+    Row(
+        "POST",
+        "receptionist-patient-lift-no-show-block",
+        expect(200, DESK, ADMIN),
+        _lift_no_show_block,
+    ),
     Row("GET", "receptionist-bills", expect(200, DESK, ADMIN)),
     Row("GET", "receptionist-income-records", expect(200, DESK, ADMIN)),
     # The cashier's shifts: one's own at the desk; any for an administrator (a manager).
