@@ -50,9 +50,9 @@ class FileSmsBackend(SmsBackend):
         return self.directory / (key.replace(":", "-").replace("/", "-") + ".txt")
 
     def send(self, message: Message) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(message.key)
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             out = open(path, "x", encoding="utf-8")  # noqa: SIM115 (removed when it fails)
         except FileExistsError:
             return  # delivered before: once is enough
