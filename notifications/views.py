@@ -96,7 +96,9 @@ def _own_record(user: Any) -> Patient:
 def my_settings(request: HttpRequest) -> HttpResponse:
     """The signed-in patient's message settings."""
     record = _own_record(request.user)
-    form = MessageSettingsForm.for_patient(record, request.POST or None)
+    form = MessageSettingsForm.for_patient(
+        record, request.POST if request.method == "POST" else None
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -133,7 +135,9 @@ def patient_settings(request: HttpRequest, pk: int) -> HttpResponse:
     """The desk changes a patient's message settings (the panel of their record's page posts
     here; alone, it is the panel on a page of its own, where errors show without htmx)."""
     record = get_object_or_404(Patient, pk=pk)
-    form = MessageSettingsForm.for_patient(record, request.POST or None, prefix="messages")
+    form = MessageSettingsForm.for_patient(
+        record, request.POST if request.method == "POST" else None, prefix="messages"
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
