@@ -45,6 +45,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         reverse("appointments:book") + "?department=1",
         reverse("appointments:my-appointments"),
         reverse("visits:my-visits"),
+        reverse("notifications:my-settings"),
     ]
     if mine:
         patient += [
@@ -60,6 +61,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         reverse("visits:patients"),
         reverse("billing:reports"),
         reverse("billing:shift"),
+        reverse("notifications:log"),
     ]
     if waiting:
         desk += [
@@ -94,6 +96,8 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
             reverse("scheduling:copy-week"),
             "/admin/scheduling/schedule/",
             "/admin/clinic/auditevent/",
+            "/admin/notifications/notification/",
+            "/admin/django_tasks_database/dbtaskresult/",
             *([reverse("visits:record-correct", args=[record.pk])] if record else []),
         ],
     }
