@@ -57,6 +57,8 @@ def test_a_phone_search_too_short_is_a_field_error(desk_client):
     response = desk_client.get(LOG, {"patient": "13"})
     assert response.status_code == 200
     assert "patient" in response.context["form"].errors
+    partial = desk_client.get(LOG, {"patient": "13"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'role="alert"' in partial
 
 
 def test_the_log_is_paginated(desk_client):

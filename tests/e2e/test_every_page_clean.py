@@ -135,8 +135,8 @@ def test_every_main_page_loads_without_console_errors_or_failed_requests(
     call_command("seed_demo", stdout=StringIO())
     problems: dict[str, list[str]] = {}
     pages = main_pages()
-    assert len(pages[DESK]) >= 11 and len(pages[DOCTOR]) == 5, "the demo clinic has them all"
-    assert len(pages[PATIENT]) == 6, "the demo patient has a booking to show and cancel"
+    assert len(pages[DESK]) >= 12 and len(pages[DOCTOR]) == 5, "the demo clinic has them all"
+    assert len(pages[PATIENT]) == 7, "the demo patient has a booking to show and cancel"
     for account, paths in pages.items():
         context = browser.new_context(locale=locale)
         page = context.new_page()
