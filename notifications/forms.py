@@ -38,7 +38,7 @@ class MessageSettingsForm(forms.Form):
         label=_("Language of messages"), choices=settings.LANGUAGES, widget=LanguageSelect
     )
     reminders_enabled = forms.BooleanField(
-        label=_("Send me a reminder the day before an appointment"), required=False
+        label=_("Appointment reminders (the day before)"), required=False
     )
 
     @classmethod
