@@ -40,7 +40,7 @@ class NotificationAdmin(ReadOnlyModelAdmin):
         _("The beginning of the recipient (phone or e-mail), or a patient:"),
         PATIENT_SEARCH_HELP,
     )
-    date_hierarchy = "created_at"
+    # No date_hierarchy: on MySQL/MariaDB it needs the time-zone tables (ARCHITECTURE.md).
     actions = ("send_again",)
 
     def get_search_results(self, request, queryset, search_term):
