@@ -23,12 +23,14 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-# Quick start: SQLite, DEBUG on, demo data, http://127.0.0.1:8000
+# Quick start: SQLite, DEBUG on, demo data, http://127.0.0.1:8000, and the background
+# worker beside the server (scripts/run_dev.sh stops it with the server).
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --no-input -v0
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} TASKS_BACKEND=$${TASKS_BACKEND:-database} CLINIC_PYTHON=$(BIN)/python \
+		scripts/run_dev.sh $(HOST):$(PORT)
 
 migrate: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("appointments.api_urls")),
     path("", include("visits.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ answers with the JSON 404 body, not the site's HTML page.

@@ -38,6 +38,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "patient.id_card_withdrawn": _("ID number withdrawn"),
     "patient.details_corrected": _("Patient details corrected at the desk"),
     "patient.no_show_block_lifted": _("Online booking block lifted"),
+    "patient.message_settings_changed": _("Message settings changed"),
     "department.created": _("Department created"),
     "department.updated": _("Department changed"),
     "department.deleted": _("Department deleted"),

@@ -26,7 +26,7 @@ ADMINISTRATORS = "Clinic administrator"
 MANAGERS = "Clinic manager"
 # The charges' reference data (clinic.catalogue): administrators write it, managers read it.
 CATALOGUE_MODELS = ("feeitem", "insuranceplan", "registrationfee", "allergyclass")
-CLINIC_APPS = ("clinic", "scheduling", "appointments", "visits", "billing")
+CLINIC_APPS = ("clinic", "notifications", "scheduling", "appointments", "visits", "billing")
 # What a manager lacks: the records, the accounts that hold every right, and the groups
 # themselves (changing one's own group would give the rest back).
 ADMINISTRATORS_ONLY = (
@@ -47,7 +47,9 @@ def sync_groups(**kwargs: Any) -> None:
     """Create the two groups and set their permissions exactly. A post_migrate receiver for
     every app (each app's permissions exist only after its own post_migrate): idempotent."""
     everything = Permission.objects.filter(
-        Q(content_type__app_label__in=CLINIC_APPS) | Q(content_type__app_label__in=("auth", "axes"))
+        Q(content_type__app_label__in=CLINIC_APPS)
+        # django-tasks-db's task results (read only in its admin): what the worker did.
+        | Q(content_type__app_label__in=("auth", "axes", "django_tasks_database"))
     )
     administrators, _ = Group.objects.get_or_create(name=ADMINISTRATORS)
     administrators.permissions.set(everything)

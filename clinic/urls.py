@@ -18,6 +18,7 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("billing/", include("billing.urls")),
     path("scheduling/", include("scheduling.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/", include("api.urls")),
     path("display/", include("visits.display_urls")),
 ]

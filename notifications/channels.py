@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -49,16 +50,22 @@ class FileSmsBackend(SmsBackend):
         return self.directory / (key.replace(":", "-").replace("/", "-") + ".txt")
 
     def send(self, message: Message) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(message.key)
         try:
-            with open(path, "x", encoding="utf-8") as out:
-                out.write(f"To: {message.recipient}\n\n{message.body}\n")
-                out.flush()
-                os.fsync(out.fileno())
+            self.directory.mkdir(parents=True, exist_ok=True)
+            out = open(path, "x", encoding="utf-8")  # noqa: SIM115 (removed when it fails)
         except FileExistsError:
             return  # delivered before: once is enough
         except OSError as error:
+            raise DeliveryError(str(error)) from error
+        try:
+            with out:
+                out.write(f"To: {message.recipient}\n\n{message.body}\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as error:
+            # A half-written file would pass for a delivery on the next try: remove it.
+            path.unlink(missing_ok=True)
             raise DeliveryError(str(error)) from error
 
 
@@ -75,7 +82,11 @@ class HttpSmsBackend(SmsBackend):
         if not url.startswith(("http://", "https://")):
             raise DeliveryError("CLINIC_SMS_HTTP_URL must be an http(s) address.")
         values = {"to": message.recipient, "text": message.body, "key": message.key}
-        body = json.dumps(_fill(json.loads(settings.CLINIC_SMS_HTTP_BODY), values))
+        try:
+            template = json.loads(settings.CLINIC_SMS_HTTP_BODY)
+        except ValueError as error:
+            raise DeliveryError(f"CLINIC_SMS_HTTP_BODY is not JSON: {error}") from error
+        body = json.dumps(_fill(template, values))
         request = urllib.request.Request(  # noqa: S310 (http or https, checked above)
             url, data=body.encode(), method="POST", headers={"Content-Type": "application/json"}
         )
@@ -93,13 +104,15 @@ class HttpSmsBackend(SmsBackend):
             raise DeliveryError(f"The gateway could not be reached: {error}") from error
 
 
+_PLACEHOLDER = re.compile(r"\{(to|text|key)\}")
+
+
 def _fill(template: object, values: dict[str, str]) -> object:
     """The body template with {to}, {text} and {key} filled in its strings (JSON stays JSON:
-    a text with quotes or braces cannot break it)."""
+    a text with quotes or braces cannot break it). One pass over the template, so a text that
+    itself contains "{key}" is sent as written, never filled in again."""
     if isinstance(template, str):
-        for name, value in values.items():
-            template = template.replace("{" + name + "}", value)
-        return template
+        return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
     if isinstance(template, dict):
         return {key: _fill(value, values) for key, value in template.items()}
     if isinstance(template, list):

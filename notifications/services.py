@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
-from clinic.models import NotifyChannel, Patient, User
+from clinic.exceptions import InvalidInput, PermissionDenied
+from clinic.models import NotifyChannel, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
+from clinic.search import parse_term, patient_filter
 from notifications.background import enqueue_on_commit
 from notifications.channels import DeliveryError, send_email, sms_backend
 from notifications.exceptions import CannotResend
@@ -62,17 +67,26 @@ def notify(
         body = render_to_string(template, context).strip()
         subject_text = str(subject)
     now = timezone.now()
-    notification = Notification.objects.create(
-        key=key,
-        patient=patient,
-        channel=channel,
-        recipient=recipient,
-        kind=kind,
-        language=language,
-        subject=subject_text[:200],
-        body=body,
-        send_after=send_after or now,
-    )
+    try:
+        # A savepoint: two transactions writing the same key at once (a task retried while
+        # the first still runs) leave the caller's transaction usable; the first one wins.
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                key=key,
+                patient=patient,
+                channel=channel,
+                recipient=recipient,
+                kind=kind,
+                language=language,
+                subject=subject_text[:200],
+                body=body,
+                send_after=send_after or now,
+            )
+    except IntegrityError:
+        existing = Notification.objects.filter(key=key).first()
+        if existing is None:
+            raise
+        return existing
     if notification.send_after <= now:
         from notifications.tasks import send_notification
 
@@ -157,3 +171,93 @@ def resend(*, notification: Notification, by: User) -> Notification:
 
     enqueue_on_commit(send_notification, notification.pk)
     return notification
+
+
+def message_log(
+    *, patient_text: str = "", patient_id: int | None = None, kind: str = "", status: str = ""
+) -> QuerySet[Notification]:
+    """The desk's message log, newest first: by patient (the one search rule of clinic.search:
+    a name, phone or ID number as typed, or a record's id), kind and status."""
+    messages = Notification.objects.select_related("patient").order_by("-created_at", "-id")
+    if patient_text:
+        messages = messages.filter(patient_filter(parse_term(patient_text), prefix="patient__"))
+    if patient_id is not None:
+        messages = messages.filter(patient_id=patient_id)
+    if kind:
+        messages = messages.filter(kind=kind)
+    if status:
+        messages = messages.filter(status=status)
+    return messages
+
+
+def recent_messages(patient: Patient, *, limit: int = 10) -> list[Notification]:
+    """A patient's latest messages (their desk page)."""
+    return list(message_log(patient_id=patient.pk)[:limit])
+
+
+# What a patient chooses about their messages (Patient's fields), in the order forms show them.
+MESSAGE_SETTINGS = ("notify_channel", "email", "language", "reminders_enabled")
+
+
+def _ensure_may_change_settings(patient: Patient, by: User) -> None:
+    """The patient themself (the record their account acts for), or the desk."""
+    if by is not None and by.is_authenticated and by.role == Role.PATIENT:
+        if patient.user_id != by.pk:
+            raise PermissionDenied()
+        ensure_role(by, Role.PATIENT)
+        return
+    ensure_role(by, *DESK_ROLES)
+
+
+def validate_message_settings(*, notify_channel: str, email: str) -> None:
+    """E-mail is chosen only with an address to send to (InvalidInput otherwise)."""
+    if notify_channel == NotifyChannel.EMAIL and not email:
+        raise InvalidInput(
+            details={"email": [_("Give an e-mail address to receive messages by e-mail.")]}
+        )
+
+
+@atomic_with_retry
+def change_message_settings(
+    *,
+    patient: Patient,
+    by: User,
+    notify_channel: str,
+    email: str,
+    language: str,
+    reminders_enabled: bool,
+) -> Patient:
+    """How a patient receives messages: channel, e-mail address, language, reminders on/off.
+    The same rule for the patient's own page and API and for the desk; audited as
+    patient.message_settings_changed with the old and new values (nothing changed: nothing
+    written). Messages already written keep where they were going."""
+    _ensure_may_change_settings(patient, by)
+    email = (email or "").strip()
+    validate_message_settings(notify_channel=notify_channel, email=email)
+    if notify_channel not in NotifyChannel.values:
+        raise InvalidInput(details={"notify_channel": [_("Choose a valid channel.")]})
+    if language not in dict(Patient._meta.get_field("language").choices):
+        raise InvalidInput(details={"language": [_("Choose a valid language.")]})
+    record = Patient.objects.select_for_update().get(pk=patient.pk)
+    wanted = {
+        "notify_channel": notify_channel,
+        "email": email,
+        "language": language,
+        "reminders_enabled": bool(reminders_enabled),
+    }
+    old = {name: getattr(record, name) for name in MESSAGE_SETTINGS}
+    changed = [name for name in MESSAGE_SETTINGS if old[name] != wanted[name]]
+    if not changed:
+        return record
+    for name in changed:
+        setattr(record, name, wanted[name])
+    record.save(update_fields=changed)
+    record_event(
+        actor=by,
+        action="patient.message_settings_changed",
+        obj=record,
+        patient=record,
+        old={name: old[name] for name in changed},
+        new={name: wanted[name] for name in changed},
+    )
+    return record

@@ -29,6 +29,7 @@ from clinic.tests.factories import (
     PatientFactory,
     RoomFactory,
 )
+from notifications.tests.factories import NotificationFactory, PeriodicRunFactory
 from scheduling.tests.factories import ScheduleFactory
 from visits.models import DisplayToken
 from visits.tests.factories import (
@@ -87,6 +88,8 @@ ROW_MAKERS = {
     "billing.paymentmethod": PaymentMethodFactory,
     "billing.cashiershift": CashierShiftFactory,
     "billing.refund": RefundFactory,
+    "notifications.notification": NotificationFactory,
+    "notifications.periodicrun": PeriodicRunFactory,
 }
 
 READ_ONLY = {
@@ -99,6 +102,8 @@ READ_ONLY = {
     "billing.incomerecord",
     "billing.cashiershift",
     "billing.refund",
+    "notifications.notification",
+    "notifications.periodicrun",
 }
 
 
@@ -107,10 +112,24 @@ def changelist_url(label: str) -> str:
     return reverse(f"admin:{app_label}_{model_name}_changelist")
 
 
-PROJECT_APPS = {"clinic", "scheduling", "appointments", "visits", "billing", "demo"}
+PROJECT_APPS = {
+    "clinic",
+    "notifications",
+    "scheduling",
+    "appointments",
+    "visits",
+    "billing",
+    "demo",
+}
 # Third-party admin pages kept on purpose: django-axes' lockouts (deleting an attempt
-# unlocks the account). simplejwt's token tables are unregistered: tokens are credentials.
-THIRD_PARTY = {"axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
+# unlocks the account), django-tasks-db's task results (read only, as it ships).
+# simplejwt's token tables are unregistered: tokens are credentials.
+THIRD_PARTY = {
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+    "django_tasks_database.dbtaskresult",
+}
 
 
 def test_every_registered_model_is_covered():

@@ -147,6 +147,7 @@ def clinic_day():
         "visits:check-in": [appointment.pk],
         "visits:slip": [waiting.pk],
         "visits:patient": [patient.pk],
+        "notifications:patient-settings": [patient.pk],
         "visits:consultation": [seen.pk],
         "visits:order-quantity": [seen.pk],
         "visits:record-detail": [record.pk],

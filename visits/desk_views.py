@@ -23,6 +23,7 @@ from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from clinic.templatetags.clinic_format import duration_since
+from notifications.views import patient_message_panel
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits import arrival
 from visits.exceptions import AlreadyInQueue
@@ -527,6 +528,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
             "history": AuditEvent.objects.filter(
                 patient=record, action__startswith="patient."
             ).select_related("actor__employee", "actor__patient")[:20],
+            "message_panel": patient_message_panel(record),
         },
         status=status,
     )

@@ -245,6 +245,16 @@ def _lift_no_show_block(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": blocked_patient().pk})
 
 
+def _failed_message(day: ClinicDay, user: Any) -> Call:
+    from notifications.tests.factories import NotificationFactory
+
+    return Call(kwargs={"id": NotificationFactory(status="failed", attempts=3).pk})
+
+
+def _message_settings(day: ClinicDay, user: Any) -> Call:
+    return Call(body={"reminders_enabled": False})
+
+
 def _call_next(day: ClinicDay, user: Any) -> Call:
     _send_to_payment(day)
     return Call()
@@ -465,6 +475,8 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "patient-appointments", expect(201, PAT, OPAT), _book),
     Row("DELETE", "patient-appointment", expect(200, PAT, **{OPAT: 404}), _own_booking),
     Row("GET", "patient-visits", expect(200, PAT, OPAT)),
+    Row("GET", "patient-message-settings", expect(200, PAT, OPAT)),
+    Row("PATCH", "patient-message-settings", expect(200, PAT, OPAT), _message_settings),
     # Front desk (administrators too, as on the pages).
     Row("GET", "receptionist-appointments", expect(200, DESK, ADMIN)),
     Row("POST", "receptionist-appointments", expect(201, DESK, ADMIN), _phone_book),
@@ -472,6 +484,8 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "receptionist-checkin", expect(201, DESK, ADMIN), _check_in),
     Row("POST", "receptionist-register", expect(201, DESK, ADMIN), _walk_in),
     Row("GET", "receptionist-visits", expect(200, DESK, ADMIN)),
+    Row("GET", "receptionist-notifications", expect(200, DESK, ADMIN)),
+    Row("POST", "receptionist-notification-resend", expect(200, DESK, ADMIN), _failed_message),
     Row("PUT", "receptionist-visit-status", expect(200, DESK, ADMIN), _start_waiting),
     Row("POST", "receptionist-payment", expect(201, DESK, ADMIN), _pay),
     Row("GET", "receptionist-bill-preview", expect(200, DESK, ADMIN), _bill_preview),

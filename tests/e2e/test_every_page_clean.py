@@ -45,6 +45,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         reverse("appointments:book") + "?department=1",
         reverse("appointments:my-appointments"),
         reverse("visits:my-visits"),
+        reverse("notifications:my-settings"),
     ]
     if mine:
         patient += [
@@ -60,6 +61,7 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
         reverse("visits:patients"),
         reverse("billing:reports"),
         reverse("billing:shift"),
+        reverse("notifications:log"),
     ]
     if waiting:
         desk += [
@@ -94,6 +96,8 @@ def main_pages() -> dict[tuple[str, str] | None, list[str]]:
             reverse("scheduling:copy-week"),
             "/admin/scheduling/schedule/",
             "/admin/clinic/auditevent/",
+            "/admin/notifications/notification/",
+            "/admin/django_tasks_database/dbtaskresult/",
             *([reverse("visits:record-correct", args=[record.pk])] if record else []),
         ],
     }
@@ -131,8 +135,8 @@ def test_every_main_page_loads_without_console_errors_or_failed_requests(
     call_command("seed_demo", stdout=StringIO())
     problems: dict[str, list[str]] = {}
     pages = main_pages()
-    assert len(pages[DESK]) >= 11 and len(pages[DOCTOR]) == 5, "the demo clinic has them all"
-    assert len(pages[PATIENT]) == 6, "the demo patient has a booking to show and cancel"
+    assert len(pages[DESK]) >= 12 and len(pages[DOCTOR]) == 5, "the demo clinic has them all"
+    assert len(pages[PATIENT]) == 7, "the demo patient has a booking to show and cancel"
     for account, paths in pages.items():
         context = browser.new_context(locale=locale)
         page = context.new_page()

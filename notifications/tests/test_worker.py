@@ -1,0 +1,95 @@
+"""The database task backend end to end: notify() writes a task row once the transaction
+commits, and `run_worker --batch` runs it and sends the message (SQLite, and MariaDB with
+DATABASE_URL=mysql://…)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
+
+from clinic.tests.factories import PatientFactory
+from notifications.models import Notification, NotificationKind, NotificationStatus
+from notifications.services import notify
+from notifications.tests import tasks_for_tests
+from notifications.tests.conftest import TEST_TEMPLATES
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def templates(settings):
+    templates = [dict(settings.TEMPLATES[0])]
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], TEST_TEMPLATES]
+    settings.TEMPLATES = templates
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_message_is_queued_on_commit_and_the_worker_sends_it(settings, templates):
+    patient = PatientFactory(phone="13912345678", language="en")
+    with transaction.atomic():
+        notification = notify(
+            key="worker:1",
+            kind=NotificationKind.REMINDER,
+            subject="Reminder",
+            template="notifications_test/greeting.txt",
+            context={"name": "Wang"},
+            patient=patient,
+        )
+        assert not DBTaskResult.objects.exists()  # not before the commit
+    (queued,) = DBTaskResult.objects.all()
+    assert queued.task_path == "notifications.tasks.send_notification"
+    assert queued.args_kwargs["args"] == [notification.pk]
+    assert queued.status == "READY"
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.PENDING
+
+    call_command("run_worker", batch=True, verbosity=0)
+
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"
+    assert queued.return_value == "sent"
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    (sent,) = Path(settings.CLINIC_SMS_FILE_DIR).glob("*.txt")
+    assert "Confirmed: Wang" in sent.read_text(encoding="utf-8")
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_rolled_back_decision_queues_nothing(templates):
+    patient = PatientFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notify(
+            key="worker:2",
+            kind=NotificationKind.REMINDER,
+            subject="Reminder",
+            template="notifications_test/greeting.txt",
+            context={"name": "Wang"},
+            patient=patient,
+        )
+        raise RuntimeError("the booking failed")
+    assert not Notification.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(
+    TASKS=DATABASE_TASKS,
+    CLINIC_PERIODIC_TASKS={"notifications.tests.tasks_for_tests.count_run": 60},
+)
+def test_the_scheduler_queues_a_periodic_task_once_and_the_worker_runs_it():
+    from notifications.periodic import enqueue_due
+
+    tasks_for_tests.RUNS.clear()
+    enqueue_due()
+    enqueue_due()
+    assert DBTaskResult.objects.count() == 1
+    call_command("run_worker", batch=True, verbosity=0)
+    assert tasks_for_tests.RUNS == [1]
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
