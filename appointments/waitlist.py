@@ -516,11 +516,16 @@ def offer_free_places_in(
     return offered
 
 
-def entries_visible_to(user: User) -> QuerySet[WaitlistEntry]:
-    """A patient sees their own entries; the desk all; anyone else none."""
-    entries = WaitlistEntry.objects.select_related(
+def with_relations() -> QuerySet[WaitlistEntry]:
+    """Entries with what their pages and the API show (one query for a list)."""
+    return WaitlistEntry.objects.select_related(
         "department", "doctor", "offered_schedule__doctor", "offered_window", "appointment"
     )
+
+
+def entries_visible_to(user: User) -> QuerySet[WaitlistEntry]:
+    """A patient sees their own entries; the desk all; anyone else none."""
+    entries = with_relations()
     if user.role == Role.PATIENT:
         return entries.filter(patient__user=user)
     if user.role in DESK_ROLES:
