@@ -388,3 +388,25 @@ def test_an_offer_hold_missing_from_the_counters_is_a_problem(
     ScheduleWindow.objects.filter(schedule=schedule).update(used=0)
     problems = find_problems()
     assert any("1 waitlist offers held" in problem for problem in problems)
+
+
+def test_a_visit_left_unseen_offers_its_place(receptionist, other_patient_user):
+    from clinic.tests.factories import make_resident_id
+    from visits.services import register_walk_in
+
+    schedule = schedule_in(max_patients=1)
+    visit = register_walk_in(
+        by=receptionist,
+        department=schedule.department,
+        name="Walk In",
+        phone="13566660000",
+        id_card=make_resident_id(seed=904_001),
+        gender="female",
+        now=clinic_time(8, 40),
+    )
+    entry = join(other_patient_user, schedule)
+    visit.leave_unseen(by=receptionist)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    assert counters(schedule) == (1, 1)
+    assert find_problems() == []

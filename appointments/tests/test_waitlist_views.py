@@ -293,3 +293,31 @@ class TestApi:
     def test_a_patient_cannot_use_the_desk_routes(self, client, patient_user):
         client.force_login(patient_user)
         assert client.get(f"{API}receptionist/waitlist").status_code == 403
+
+
+class TestAdmin:
+    def test_the_list_and_the_take_off_action(self, client, admin_user, receptionist, schedule):
+        client.force_login(receptionist)
+        client.post(
+            reverse("appointments:desk-waitlist-join"),
+            booking_data(schedule, patient_name="Caller Zhao", phone="13800003333", id_card=""),
+        )
+        entry = WaitlistEntry.objects.get()
+        client.force_login(admin_user)
+        url = reverse("admin:appointments_waitlistentry_changelist")
+        page = client.get(url)
+        assert page.status_code == 200
+        assert b"Caller Zhao" in page.content
+        response = client.post(
+            url,
+            {"action": "take_off_the_waitlist", "_selected_action": [entry.pk]},
+        )
+        assert response.status_code == 302
+        entry.refresh_from_db()
+        assert entry.status == WaitlistStatus.CANCELLED
+        assert (
+            client.get(
+                reverse("admin:appointments_waitlistentry_change", args=[entry.pk])
+            ).status_code
+            == 200
+        )
