@@ -257,15 +257,21 @@ class PatientWaitlistJoinSerializer(serializers.Serializer):
         help_text=_("Wait for the window containing this time (clinic-local when without offset)."),
     )
     date = BoundedDateField(required=False)
+    # TimeSlot's enum, as elsewhere in the API; full_day is refused (a half-day is waited for).
     time_slot = serializers.ChoiceField(
-        choices=[(slot.value, slot.label) for slot in TimeSlot if slot in HALF_DAY_SLOTS],
+        choices=TimeSlot.choices,
         required=False,
+        help_text=_("morning or afternoon (any time in that half-day)."),
     )
     doctor_id = DoctorField(
         required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
     )
 
     def validate(self, attrs: dict) -> dict:
+        if attrs.get("time_slot") not in (None, *HALF_DAY_SLOTS):
+            raise serializers.ValidationError(
+                {"time_slot": [_("Choose the morning or the afternoon.")]}
+            )
         if "expected_time" not in attrs and not ("date" in attrs and "time_slot" in attrs):
             raise serializers.ValidationError(
                 {"expected_time": [_("Give expected_time, or date and time_slot.")]}
@@ -281,8 +287,5 @@ class PhoneWaitlistJoinSerializer(PatientWaitlistJoinSerializer):
 class DeskWaitlistFilterSerializer(serializers.Serializer):
     date = BoundedDateField(required=False, help_text=_("The date waited for."))
     dept_id = IdField(required=False)
-    time_slot = serializers.ChoiceField(
-        choices=[(slot.value, slot.label) for slot in TimeSlot if slot in HALF_DAY_SLOTS],
-        required=False,
-    )
+    time_slot = serializers.ChoiceField(choices=TimeSlot.choices, required=False)
     status = serializers.ChoiceField(choices=WaitlistStatus.choices, required=False)

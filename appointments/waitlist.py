@@ -206,6 +206,8 @@ def join(
     if not schedules:
         raise NoSchedule()
     if not windows:
+        if window_start is not None and not _windows_containing(schedules, window_start):
+            raise NoSchedule()  # no window of theirs at that time (the midday break)
         raise SlotEnded(details={"expected_time": [_("This time has already ended.")]})
     if any(window_places(w, for_patient=not via_desk) > 0 for w in windows):
         raise PlacesFree()
@@ -249,6 +251,12 @@ def join(
         ),
     )
     return entry
+
+
+def _windows_containing(schedules: list[Schedule], time: dt.time) -> bool:
+    return ScheduleWindow.objects.filter(
+        schedule_id__in=[s.pk for s in schedules], start_time__lte=time, end_time__gt=time
+    ).exists()
 
 
 def offer_minutes(work_date: dt.date, now: dt.datetime) -> int:
@@ -346,7 +354,8 @@ def _offer(
             "window": window.label,
             "doctor": schedule.doctor.name,
             "expires_at": f"{timezone.localtime(expires_at):%Y-%m-%d %H:%M}",
-            "online": entry.patient_id is not None,
+            # Only a patient with an account can accept online.
+            "online": entry.patient is not None and entry.patient.user_id is not None,
         },
         patient=entry.patient,
         phone=entry.phone,

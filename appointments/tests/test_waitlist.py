@@ -17,6 +17,7 @@ from clinic.exceptions import InvalidTransition, PermissionDenied
 from clinic.models import AuditEvent
 from clinic.tests.factories import DoctorFactory, PatientUserFactory, RoomFactory
 from notifications.models import Notification, NotificationKind
+from scheduling.exceptions import NoSchedule
 from scheduling.models import Schedule, ScheduleWindow
 from scheduling.tests.factories import ScheduleFactory
 from tests.support import WORK_DAY, assert_db_rejects, clinic_time
@@ -410,3 +411,22 @@ def test_a_visit_left_unseen_offers_its_place(receptionist, other_patient_user):
     assert entry.status == WaitlistStatus.OFFERED
     assert counters(schedule) == (1, 1)
     assert find_problems() == []
+
+
+def test_join_when_nobody_works_then_is_refused(full, other_patient_user):
+    schedule, _ = full
+    with pytest.raises(NoSchedule):
+        join(other_patient_user, schedule, hour=14)
+
+
+def test_the_offer_message_says_how_to_accept(full, patient_user, other_patient_user, receptionist):
+    schedule, appointment = full
+    entry = join(other_patient_user, schedule)
+    caller = join(receptionist, schedule, patient_name="Caller Four", phone="13800000004")
+    appointment.cancel(by=patient_user)
+    message = Notification.objects.get(key=f"waitlist-offer:{entry.pk}:1")
+    assert schedule.department.name in message.body
+    waitlist.leave(by=other_patient_user, entry=entry)
+    to_caller = Notification.objects.get(key=f"waitlist-offer:{caller.pk}:1")
+    assert to_caller.recipient == "13800000004"
+    assert message.body != to_caller.body  # online: sign in; a caller: call the desk
