@@ -321,3 +321,30 @@ class TestAdmin:
             ).status_code
             == 200
         )
+
+
+def test_the_desk_list_reads_in_a_fixed_number_of_queries(client, receptionist, schedule):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(receptionist)
+    url = (
+        f"{reverse('appointments:desk-waitlist')}?department={schedule.department_id}"
+        f"&date={schedule.work_date.isoformat()}&slot=morning"
+    )
+
+    def queries_with(callers: int) -> int:
+        for n in range(WaitlistEntry.objects.count(), WaitlistEntry.objects.count() + callers):
+            client.post(
+                reverse("appointments:desk-waitlist-join"),
+                booking_data(
+                    schedule, patient_name=f"Caller {n}", phone=f"1380000{n:04d}", id_card=""
+                ),
+            )
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        return len(context.captured_queries)
+
+    one = queries_with(1)
+    assert queries_with(3) == one
+    assert WaitlistEntry.objects.count() == 4
