@@ -311,10 +311,11 @@ def offer_freed_place(
     if window.remaining <= 0 or window.ends_at(schedule.work_date) <= now:
         return None
     for pk in waiting_for(schedule, window, now).values_list("pk", flat=True)[:CANDIDATES]:
+        # The entry's row alone: FOR UPDATE with a join would lock the Patient row too,
+        # after the Schedule (against the lock order).
         entry = (
             WaitlistEntry.objects.select_for_update()
             .filter(pk=pk, status=WaitlistStatus.WAITING)
-            .select_related("department", "patient")
             .first()
         )
         if entry is None or _holds_booking(entry):
@@ -458,12 +459,7 @@ def expire_offer(*, entry_id: int, now: dt.datetime | None = None) -> bool:
     """One offer past its time (the periodic task): its place released and offered to the
     next in line, the person told. False when it was accepted, declined or is not due."""
     now = now or timezone.now()
-    entry = (
-        WaitlistEntry.objects.select_for_update()
-        .select_related("department", "patient")
-        .filter(pk=entry_id)
-        .first()
-    )
+    entry = WaitlistEntry.objects.select_for_update().filter(pk=entry_id).first()
     if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at > now:
         return False
     count = entry.offer_count
