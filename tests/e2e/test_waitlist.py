@@ -15,6 +15,13 @@ from appointments.services import book_appointment
 from clinic.tests.factories import TEST_PASSWORD, PatientUserFactory, ReceptionistFactory
 from scheduling.tests.factories import ScheduleFactory
 from tests.e2e.conftest import log_in, wait_for_settled
+from tests.e2e.test_accessibility import violations
+
+
+def assert_accessible(page) -> None:
+    found = violations(page, strict=True)
+    assert not found, [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -61,6 +68,7 @@ def test_a_patient_waits_is_offered_a_freed_place_and_accepts_it(browser, live_s
     join = page.locator("#join-waitlist")
     expect(join).to_be_visible()
     page.screenshot(path=results_dir / "waitlist-join.png", full_page=True)
+    assert_accessible(page)
     join.click()
     expect(page.locator("#waitlist")).to_contain_text("09:00–09:30")
     entry = WaitlistEntry.objects.get(patient__user=waiting_user)
@@ -82,6 +90,7 @@ def test_a_patient_waits_is_offered_a_freed_place_and_accepts_it(browser, live_s
         f"&date={schedule.work_date.isoformat()}&slot=morning"
     )
     expect(desk_page.locator(f"#waitlist-entry-{entry.pk}")).to_contain_text("Place offered")
+    assert_accessible(desk_page)
     desk.close()
 
     # The patient sees the offer and takes it.
@@ -89,6 +98,7 @@ def test_a_patient_waits_is_offered_a_freed_place_and_accepts_it(browser, live_s
     offer = page.locator(f"#waitlist-entry-{entry.pk}")
     expect(offer).to_contain_text("A place is held for you")
     page.screenshot(path=results_dir / "waitlist-offer.png", full_page=True)
+    assert_accessible(page)
     page.locator(f"#accept-offer-{entry.pk}").click()
     expect(page.locator("h1")).to_have_text("Appointment")
     expect(page.locator(".window-label")).to_have_text("09:00–09:30")
