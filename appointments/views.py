@@ -115,7 +115,7 @@ def _booking_page(
     now = timezone.now()
     status = 200
     alternatives: list[dict] = []
-    waitlist_join = False  # a full window: offer to wait for a place there
+    waitlist_join = ""  # a full window ("2030-03-04 09:30–10:00"): offer to wait there
     if request.method == "POST" and "show" in request.POST:
         data = request.POST
         form = form_class(initial=data.dict(), now=now)
@@ -128,7 +128,9 @@ def _booking_page(
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 if isinstance(error, NoCapacity):
                     alternatives = error.details.get("alternatives", [])
-                    waitlist_join = True
+                    waitlist_join = " ".join(
+                        str(error.details.get(key, "")) for key in ("date", "window")
+                    ).strip()
                 status = error.status
             else:
                 messages.success(

@@ -59,6 +59,7 @@ class TestPatientPages:
         response = client.post(BOOK, booking_data(schedule))
         assert response.status_code == 409
         assert b'id="join-waitlist"' in response.content
+        assert schedule.work_date.isoformat().encode() + " 08:00–12:00".encode() in response.content
         assert reverse("appointments:waitlist-join").encode() in response.content
 
     def test_joining_puts_the_patient_on_the_list(self, client, patient_user, schedule):
