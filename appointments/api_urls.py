@@ -12,6 +12,33 @@ urlpatterns = [
         api.MyAppointmentDetailView.as_view(),
         name="patient-appointment",
     ),
+    path("patient/waitlist", api.MyWaitlistView.as_view(), name="patient-waitlist"),
+    path(
+        "patient/waitlist/<int:id>",
+        api.MyWaitlistEntryView.as_view(),
+        name="patient-waitlist-entry",
+    ),
+    path(
+        "patient/waitlist/<int:id>/accept",
+        api.MyWaitlistAcceptView.as_view(),
+        name="patient-waitlist-accept",
+    ),
+    path(
+        "patient/waitlist/<int:id>/decline",
+        api.MyWaitlistDeclineView.as_view(),
+        name="patient-waitlist-decline",
+    ),
+    path("receptionist/waitlist", api.DeskWaitlistView.as_view(), name="receptionist-waitlist"),
+    path(
+        "receptionist/waitlist/<int:id>/accept",
+        api.DeskWaitlistAcceptView.as_view(),
+        name="receptionist-waitlist-accept",
+    ),
+    path(
+        "receptionist/waitlist/<int:id>/cancel",
+        api.DeskWaitlistCancelView.as_view(),
+        name="receptionist-waitlist-cancel",
+    ),
     path(
         "receptionist/appointments",
         api.DeskAppointmentsView.as_view(),

@@ -48,3 +48,23 @@ class NoBlockToLift(ClinicError):
     code = "no_block_to_lift"
     status = 409
     default_message = _("This patient may book online: there is no block to lift.")
+
+
+class PlacesFree(ClinicError):
+    code = "places_free"
+    status = 409
+    default_message = _("Places are free at that time: book one instead of waiting.")
+
+
+class AlreadyWaiting(ClinicError):
+    code = "already_waiting"
+    status = 409
+    default_message = _(
+        "This person is already on the waitlist for this department, date and half-day."
+    )
+
+
+class OfferExpired(ClinicError):
+    code = "offer_expired"
+    status = 409
+    default_message = _("This offer has expired; the place has gone to the next person waiting.")

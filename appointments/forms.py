@@ -11,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import AppointmentStatus
 from clinic.forms import DateField, PhoneField, ResidentIdField
 from clinic.models import Department, Employee, EmployeeStatus, Position
-from scheduling.models import at_clinic_time, half_day_slot_at, slot_bounds
+from scheduling.models import (
+    HALF_DAY_SLOTS,
+    TimeSlot,
+    at_clinic_time,
+    half_day_slot_at,
+    slot_bounds,
+)
 from scheduling.selectors import booking_horizon_end
 
 # The booking service names the time it checks `expected_time`; on these forms it is the window.
@@ -142,4 +148,19 @@ class CancelForm(forms.Form):
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class DeskWaitlistFilterForm(forms.Form):
+    """Which slot's waitlist the desk looks at: a department, a date and a half-day."""
+
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.order_by("name"),
+        empty_label=_("Choose a department"),
+    )
+    date = DateField(label=_("Date"))
+    slot = forms.ChoiceField(
+        label=_("Half-day"),
+        choices=[(slot.value, slot.label) for slot in TimeSlot if slot in HALF_DAY_SLOTS],
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,11 +16,11 @@ from clinic.audit import audit_event, record_event
 from clinic.codes import random_code
 from clinic.db import atomic_with_retry
 from clinic.exceptions import PermissionDenied
-from clinic.models import AuditEvent, Department, Patient, Role, User
+from clinic.models import AuditEvent, Department, Employee, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.state import StateMachineMixin
 from notifications.services import cancel_pending
-from scheduling.models import Schedule, ScheduleWindow, window_at
+from scheduling.models import Schedule, ScheduleWindow, TimeSlot, window_at
 
 
 class AppointmentStatus(models.TextChoices):
@@ -309,3 +309,199 @@ class Appointment(StateMachineMixin, models.Model):
         )
 
     complete_by_check_in.alters_data = True
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    OFFERED = "offered", _("Place offered")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Offer expired")
+    CANCELLED = "cancelled", _("Left the waitlist")
+
+
+# The statuses of a person still on the waitlist (one such entry per department, date and
+# half-day slot); an offered entry holds a place on the offered schedule.
+LIVE_WAITLIST_STATUSES = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+class WaitlistEntry(StateMachineMixin, models.Model):
+    """A person waiting for a place in a full window (or anywhere in a full half-day slot) of
+    a department on a date, optionally with one doctor.
+
+    A freed place that matches goes to the first entry waiting (FIFO: created_at, id) and is
+    held for it (it counts in the window's and the schedule's counters) until the offer is
+    accepted (it becomes `appointment`), declined or expires (the place goes to the next).
+    Moves are appointments.waitlist's services; only they assign `status`.
+    """
+
+    Status = WaitlistStatus
+    ALLOWED = {
+        WaitlistStatus.WAITING: frozenset({WaitlistStatus.OFFERED, WaitlistStatus.CANCELLED}),
+        WaitlistStatus.OFFERED: frozenset(
+            {
+                WaitlistStatus.ACCEPTED,
+                WaitlistStatus.DECLINED,
+                WaitlistStatus.EXPIRED,
+                WaitlistStatus.CANCELLED,
+            }
+        ),
+        WaitlistStatus.ACCEPTED: _FINAL,
+        WaitlistStatus.DECLINED: _FINAL,
+        WaitlistStatus.EXPIRED: _FINAL,
+        WaitlistStatus.CANCELLED: _FINAL,
+    }
+
+    # A patient record, or (patient NULL) a caller the desk put on the list by name and phone.
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+    )
+    patient_name = models.CharField(_("patient name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+    )
+    work_date = models.DateField(_("date"))
+    time_slot = models.CharField(_("time slot"), max_length=16, choices=TimeSlot.choices)
+    # The wished-for time (clinic-local): a freed place in a window containing it matches.
+    # NULL: any time in the half-day slot. window_end is what the pages show.
+    window_start = models.TimeField(_("from"), null=True, blank=True)
+    window_end = models.TimeField(_("until"), null=True, blank=True)
+    # NULL: any doctor of the department.
+    doctor = models.ForeignKey(
+        Employee,
+        verbose_name=_("doctor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Put on the list by the desk: a window kept for the desk may be offered too.
+    via_desk = models.BooleanField(_("added by the desk"), default=False)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=WaitlistStatus.choices,
+        default=WaitlistStatus.WAITING,
+    )
+    # The place held while offered (all three set exactly then).
+    offered_schedule = models.ForeignKey(
+        Schedule,
+        verbose_name=_("offered schedule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_offers",
+    )
+    offered_window = models.ForeignKey(
+        ScheduleWindow,
+        verbose_name=_("offered window"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_offers",
+    )
+    offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
+    # How many offers were made to this entry: numbers the offer's message key.
+    offer_count = models.PositiveSmallIntegerField(_("offers made"), default=0, editable=False)
+    # What an accepted offer became.
+    appointment = models.OneToOneField(
+        Appointment,
+        verbose_name=_("appointment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_entry",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
+        indexes = [
+            # The first waiting for a department's date and slot (FIFO), and the desk's list.
+            models.Index(
+                fields=["department", "work_date", "time_slot", "status", "created_at", "id"],
+                name="waitlist_fifo_idx",
+            ),
+            # The expiry sweep: offers past their time.
+            models.Index(fields=["status", "offer_expires_at"], name="waitlist_offer_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=WaitlistStatus.values), name="waitlist_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(time_slot__in=[TimeSlot.MORNING, TimeSlot.AFTERNOON]),
+                name="waitlist_half_day_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True, window_end__isnull=True)
+                | Q(
+                    window_start__isnull=False,
+                    window_end__isnull=False,
+                    window_start__lt=F("window_end"),
+                ),
+                name="waitlist_window_times",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status=WaitlistStatus.OFFERED,
+                    offered_schedule__isnull=False,
+                    offered_window__isnull=False,
+                    offer_expires_at__isnull=False,
+                )
+                | (
+                    ~Q(status=WaitlistStatus.OFFERED)
+                    & Q(
+                        offered_schedule__isnull=True,
+                        offered_window__isnull=True,
+                        offer_expires_at__isnull=True,
+                    )
+                ),
+                name="waitlist_offered_holds_place",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=WaitlistStatus.ACCEPTED, appointment__isnull=False)
+                | (~Q(status=WaitlistStatus.ACCEPTED) & Q(appointment__isnull=True)),
+                name="waitlist_accepted_has_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_name} · {self.work_date} {self.get_time_slot_display()}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_WAITLIST_STATUSES
+
+    @property
+    def window_label(self) -> str:
+        """The wished-for window ("09:30–10:00"), or the half-day slot when any time will do."""
+        if self.window_start is None:
+            return str(self.get_time_slot_display())
+        return f"{self.window_start:%H:%M}–{self.window_end:%H:%M}"
+
+    def offer_is_open(self, now: dt.datetime | None = None) -> bool:
+        return (
+            self.status == WaitlistStatus.OFFERED
+            and self.offer_expires_at is not None
+            and (now or timezone.now()) < self.offer_expires_at
+        )

@@ -9,11 +9,17 @@ from rest_framework import serializers
 
 from api.fields import BoundedDateField, BoundedDateTimeField, IdField, LabelField, TextField
 from api.serializers import ModelSerializer
-from appointments.models import DISPLAY_STATUS_CHOICES, Appointment, AppointmentStatus
+from appointments.models import (
+    DISPLAY_STATUS_CHOICES,
+    Appointment,
+    AppointmentStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from appointments.no_shows import online_booking_blocked_until
 from clinic.fields import DepartmentField, DoctorField, IdCardField, PhoneInputField
 from clinic.search import validate_search_text
-from scheduling.models import TimeSlot, half_day_slot_at
+from scheduling.models import HALF_DAY_SLOTS, TimeSlot, half_day_slot_at
 
 
 class WindowSerializer(serializers.Serializer):
@@ -187,3 +193,114 @@ class NoShowBlockSerializer(serializers.Serializer):
     def get_blocked_until(self, patient: object) -> str | None:
         until = online_booking_blocked_until(patient, timezone.localdate())
         return until.isoformat() if until else None
+
+
+# --- The waitlist -------------------------------------------------------------------------
+
+
+class OfferSerializer(serializers.Serializer):
+    """The place held for an offered entry, until `expires_at`."""
+
+    schedule_id = serializers.IntegerField(source="offered_schedule_id", read_only=True)
+    doctor_id = TextField(source="offered_schedule.doctor.emp_id", read_only=True)
+    doctor_name = TextField(source="offered_schedule.doctor.name", read_only=True)
+    window = WindowSerializer(source="offered_window", read_only=True)
+    expires_at = serializers.DateTimeField(source="offer_expires_at", read_only=True)
+
+
+class WaitlistEntrySerializer(ModelSerializer):
+    dept_id = serializers.IntegerField(source="department_id", read_only=True)
+    dept_name = TextField(source="department.name", read_only=True)
+    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
+    doctor_id = TextField(
+        source="doctor.emp_id",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Staff code of the doctor waited for; null: any doctor."),
+    )
+    window_start = serializers.TimeField(
+        format="%H:%M",
+        read_only=True,
+        allow_null=True,
+        help_text=_("The wished-for time (clinic-local); null: any time in the half-day."),
+    )
+    window_end = serializers.TimeField(format="%H:%M", read_only=True, allow_null=True)
+    status_label = LabelField(source="status")
+    offer = serializers.SerializerMethodField()
+    appointment_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("The appointment an accepted offer became."),
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = [
+            "id",
+            "patient_id",
+            "patient_name",
+            "phone",
+            "dept_id",
+            "dept_name",
+            "work_date",
+            "time_slot",
+            "window_start",
+            "window_end",
+            "doctor_id",
+            "status",
+            "status_label",
+            "offer",
+            "appointment_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OfferSerializer(allow_null=True))
+    def get_offer(self, entry: WaitlistEntry) -> dict | None:
+        if entry.status != WaitlistStatus.OFFERED:
+            return None
+        return OfferSerializer(entry).data
+
+
+class PatientWaitlistJoinSerializer(serializers.Serializer):
+    """Either `expected_time` (the window containing it), or `date` and `time_slot` (any time
+    in that half-day)."""
+
+    dept_id = DepartmentField()
+    expected_time = BoundedDateTimeField(
+        required=False,
+        help_text=_("Wait for the window containing this time (clinic-local when without offset)."),
+    )
+    date = BoundedDateField(required=False)
+    # TimeSlot's enum, as elsewhere in the API; full_day is refused (a half-day is waited for).
+    time_slot = serializers.ChoiceField(
+        choices=TimeSlot.choices,
+        required=False,
+        help_text=_("morning or afternoon (any time in that half-day)."),
+    )
+    doctor_id = DoctorField(
+        required=False, allow_null=True, help_text=_("Staff code; any doctor when left out.")
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("time_slot") not in (None, *HALF_DAY_SLOTS):
+            raise serializers.ValidationError(
+                {"time_slot": [_("Choose the morning or the afternoon.")]}
+            )
+        if "expected_time" not in attrs and not ("date" in attrs and "time_slot" in attrs):
+            raise serializers.ValidationError(
+                {"expected_time": [_("Give expected_time, or date and time_slot.")]}
+            )
+        return attrs
+
+
+class PhoneWaitlistJoinSerializer(PatientWaitlistJoinSerializer):
+    patient_name = TextField(max_length=50)
+    phone = PhoneInputField()
+
+
+class DeskWaitlistFilterSerializer(serializers.Serializer):
+    date = BoundedDateField(required=False, help_text=_("The date waited for."))
+    dept_id = IdField(required=False)
+    time_slot = serializers.ChoiceField(choices=TimeSlot.choices, required=False)
+    status = serializers.ChoiceField(choices=WaitlistStatus.choices, required=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,24 +17,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from appointments import waitlist
 from appointments.forms import (
     SERVICE_ERROR_FIELDS,
     BookingForm,
     CancelForm,
     DeskFilterForm,
+    DeskWaitlistFilterForm,
     PhoneBookingForm,
 )
-from appointments.models import CHECKED_IN, Appointment
+from appointments.models import CHECKED_IN, Appointment, WaitlistEntry
 from appointments.no_shows import lift_no_show_block, online_booking_blocked_until
 from appointments.selectors import appointments_visible_to, get_appointment_for
 from appointments.services import book_appointment
 from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
-from clinic.models import Patient, Role
+from clinic.models import Patient, Role, User
 from clinic.roles import DESK_ROLES, role_required
 from clinic.urls_utils import safe_next_url
 from scheduling.exceptions import NoCapacity
-from scheduling.models import Schedule, TimeSlot
+from scheduling.models import Schedule, TimeSlot, half_day_slot_at
 from scheduling.selectors import WindowAvailability, window_availability
 
 # What a desk row reads of a booking (the rest stays in the database).
@@ -113,6 +116,7 @@ def _booking_page(
     now = timezone.now()
     status = 200
     alternatives: list[dict] = []
+    waitlist_join = ""  # a full window ("2030-03-04 09:30–10:00"): offer to wait there
     if request.method == "POST" and "show" in request.POST:
         data = request.POST
         form = form_class(initial=data.dict(), now=now)
@@ -125,6 +129,9 @@ def _booking_page(
                 apply_clinic_error(form, error, SERVICE_ERROR_FIELDS)
                 if isinstance(error, NoCapacity):
                     alternatives = error.details.get("alternatives", [])
+                    waitlist_join = " ".join(
+                        str(error.details.get(key, "")) for key in ("date", "window")
+                    ).strip()
                 status = error.status
             else:
                 messages.success(
@@ -155,6 +162,8 @@ def _booking_page(
             for name in form.fields
             if name not in ("department", "date", "window", "doctor")
         ],
+        "waitlist_join": waitlist_join,
+        "waitlist_carry": [(name, data.get(name, "")) for name in form.fields],
         **(extra or {}),
     }
     if request.htmx and request.method == "GET":
@@ -178,7 +187,10 @@ def book(request: HttpRequest) -> HttpResponse:
             now=now,
         ),
         for_patient=True,
-        extra=_own_booking_context(request),
+        extra={
+            **_own_booking_context(request),
+            "waitlist_join_url": reverse("appointments:waitlist-join"),
+        },
     )
 
 
@@ -211,6 +223,7 @@ def phone_booking(request: HttpRequest) -> HttpResponse:
             now=now,
         ),
         for_patient=False,
+        extra={"waitlist_join_url": reverse("appointments:desk-waitlist-join")},
     )
 
 
@@ -238,6 +251,7 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
             "today_appointments": today_list,
             "upcoming": upcoming,
             "past": past,
+            "waitlist_entries": _my_waitlist(request.user),
         },
     )
 
@@ -434,3 +448,232 @@ def lift_no_show_block_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The patient can book online again."))
     return redirect(reverse("visits:patient", args=[patient.pk]) + "#no-shows")
+
+
+# --- The waitlist -------------------------------------------------------------------------
+
+
+def _my_waitlist(user: User) -> list[WaitlistEntry]:
+    """A patient's waitlist entries from today on: offers and waiting first, then the rest."""
+    entries = waitlist.entries_visible_to(user).filter(work_date__gte=timezone.localdate())
+    return sorted(entries, key=lambda entry: (not entry.is_live, entry.work_date, entry.pk))
+
+
+def _booking_again(name: str, data: dict) -> str:
+    """The booking page for the department and date a join came from."""
+    query = urlencode({key: data.get(key, "") for key in ("department", "date")})
+    return f"{reverse(name)}?{query}"
+
+
+def _join(
+    request: HttpRequest,
+    *,
+    form_class: type[BookingForm],
+    page: str,
+    join: Callable[[BookingForm], WaitlistEntry],
+    done: Callable[[WaitlistEntry], str],
+) -> HttpResponse:
+    """Join the waitlist of the window a booking found full (the booking page's form, sent
+    again with the "Join the waitlist" button); back to the booking page with the reason
+    when it cannot be done."""
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            entry = join(form)
+        except ClinicError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("You are on the waitlist for %(date)s %(window)s.")
+                % {"date": entry.work_date.isoformat(), "window": entry.window_label},
+            )
+            return redirect(done(entry))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(_booking_again(page, request.POST))
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def waitlist_join(request: HttpRequest) -> HttpResponse:
+    """A patient waits for a place in the window their booking found full."""
+    return _join(
+        request,
+        form_class=BookingForm,
+        page="appointments:book",
+        join=lambda form: waitlist.join(
+            by=request.user,
+            department=form.cleaned_data["department"],
+            expected_time=form.expected_time,
+            doctor=form.cleaned_data["doctor"],
+        ),
+        done=lambda entry: reverse("appointments:my-appointments") + "#waitlist",
+    )
+
+
+def _waitlist_move(
+    request: HttpRequest, pk: int, move: Callable[[WaitlistEntry], object], success: str
+) -> tuple[WaitlistEntry, ClinicError | None, object]:
+    entry = waitlist.get_entry_for(request.user, pk)
+    try:
+        result = move(entry)
+    except ClinicError as error:
+        return entry, error, None
+    messages.success(request, success)
+    return entry, None, result
+
+
+def _my_waitlist_answer(request: HttpRequest, error: ClinicError | None) -> HttpResponse:
+    """htmx: the patient's waitlist section again (with the error); else back to the page."""
+    if request.htmx:
+        return render(
+            request,
+            "appointments/partials/waitlist_entries.html",
+            {"waitlist_entries": _my_waitlist(request.user), "waitlist_error": error},
+            status=error.status if error is not None else 200,
+        )
+    if error is not None:
+        messages.error(request, error.message)
+    return redirect(reverse("appointments:my-appointments") + "#waitlist")
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """The offered place taken: it is the patient's appointment now."""
+    _entry, error, appointment = _waitlist_move(
+        request,
+        pk,
+        lambda entry: waitlist.accept(by=request.user, entry=entry),
+        _("The place is yours: it is booked."),
+    )
+    if error is not None:
+        return _my_waitlist_answer(request, error)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("appointments:detail", args=[appointment.pk])
+        return response
+    return redirect("appointments:detail", pk=appointment.pk)
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def waitlist_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    _entry, error, _result = _waitlist_move(
+        request,
+        pk,
+        lambda entry: waitlist.decline(by=request.user, entry=entry),
+        _("Offer declined: the place goes to the next person waiting."),
+    )
+    return _my_waitlist_answer(request, error)
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    _entry, error, _result = _waitlist_move(
+        request,
+        pk,
+        lambda entry: waitlist.leave(by=request.user, entry=entry),
+        _("You have left the waitlist."),
+    )
+    return _my_waitlist_answer(request, error)
+
+
+def _desk_waitlist_url(entry: WaitlistEntry) -> str:
+    query = urlencode(
+        {
+            "department": entry.department_id,
+            "date": entry.work_date.isoformat(),
+            "slot": entry.time_slot,
+        }
+    )
+    return f"{reverse('appointments:desk-waitlist')}?{query}"
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_waitlist_join(request: HttpRequest) -> HttpResponse:
+    """The desk puts a caller on the waitlist of the window their phone booking found full."""
+    return _join(
+        request,
+        form_class=PhoneBookingForm,
+        page="appointments:phone-booking",
+        join=lambda form: waitlist.join(
+            by=request.user,
+            department=form.cleaned_data["department"],
+            expected_time=form.expected_time,
+            doctor=form.cleaned_data["doctor"],
+            patient_name=form.cleaned_data["patient_name"],
+            phone=form.cleaned_data["phone"],
+        ),
+        done=_desk_waitlist_url,
+    )
+
+
+def _slot_entries(department: object, work_date: dt.date, slot: str) -> list[WaitlistEntry]:
+    return list(
+        WaitlistEntry.objects.filter(department=department, work_date=work_date, time_slot=slot)
+        .select_related("doctor", "offered_schedule__doctor", "offered_window", "appointment")
+        .order_by("created_at", "id")
+    )
+
+
+@role_required(*DESK_ROLES)
+def desk_waitlist(request: HttpRequest) -> HttpResponse:
+    """A slot's waitlist in order (first come first), with its offers and their expiry:
+    accept for a caller on the phone, or take someone off the list."""
+    data = request.GET.copy()
+    data.setdefault("date", timezone.localdate().isoformat())
+    data.setdefault("slot", half_day_slot_at(timezone.localtime().time()) or TimeSlot.MORNING)
+    filters = DeskWaitlistFilterForm(data)
+    entries: list[WaitlistEntry] = []
+    if filters.is_valid():
+        chosen = filters.cleaned_data
+        entries = _slot_entries(chosen["department"], chosen["date"], chosen["slot"])
+    return render(
+        request,
+        "appointments/desk_waitlist.html",
+        {
+            "filters": filters,
+            "entries": entries,
+            "now": timezone.now(),
+            "next_url": request.get_full_path(),
+        },
+    )
+
+
+def _desk_waitlist_move(
+    request: HttpRequest, pk: int, move: Callable[[WaitlistEntry], object], success: str
+) -> HttpResponse:
+    entry, error, _result = _waitlist_move(request, pk, move, success)
+    if error is not None:
+        messages.error(request, error.message)
+    return redirect(safe_next_url(request, default=_desk_waitlist_url(entry)))
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """A caller on the phone takes the place offered to them."""
+    return _desk_waitlist_move(
+        request,
+        pk,
+        lambda entry: waitlist.accept(by=request.user, entry=entry),
+        _("Offer accepted: the place is booked."),
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def desk_waitlist_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Off the waitlist; a place held for them goes to the next in line."""
+    return _desk_waitlist_move(
+        request,
+        pk,
+        lambda entry: waitlist.leave(by=request.user, entry=entry),
+        _("Taken off the waitlist."),
+    )

@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Round
 
-from appointments.models import LIVE_STATUSES, Appointment
+from appointments.models import LIVE_STATUSES, Appointment, WaitlistEntry, WaitlistStatus
 from billing.models import (
     Bill,
     BillLine,
@@ -56,6 +56,12 @@ def _gap(left: str, right: str) -> Round:
     return Round((F(left) - F(right)) * 100)
 
 
+def _offers_held(relation: str) -> Count:
+    """The places held for waitlist offers (an offer holds one until accepted or expired)."""
+    offered = Q(**{f"{relation}__status": WaitlistStatus.OFFERED})
+    return Count(relation, filter=offered, distinct=True)
+
+
 def _window_problems() -> list[str]:
     """Time-sliced booking: each window counts the live bookings and visits held in it, and
     a schedule's counter and maximum are the sums of its windows'."""
@@ -63,12 +69,19 @@ def _window_problems() -> list[str]:
     windows = ScheduleWindow.objects.annotate(
         live=Count("appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True),
         seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
-    ).filter(~Q(used=F("live") + F("seen")))
-    for window in windows.values("pk", "schedule_id", "used", "live", "seen")[:20]:
+        held=_offers_held("waitlist_offers"),
+    ).filter(~Q(used=F("live") + F("seen") + F("held")))
+    for window in windows.values("pk", "schedule_id", "used", "live", "seen", "held")[:20]:
         problems.append(
             "window {pk} of schedule {schedule_id}: {used} places counted, {live} live "
-            "bookings + {seen} visits held".format(**window)
+            "bookings + {seen} visits + {held} waitlist offers held".format(**window)
         )
+    for pk in (
+        WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED)
+        .exclude(offered_window__schedule_id=F("offered_schedule_id"))
+        .values_list("pk", flat=True)[:20]
+    ):
+        problems.append(f"waitlist entry {pk}: its offered window is not one of its schedule's")
     for model, name in ((Appointment, "booking"), (Visit, "visit")):
         for pk in model.objects.exclude(window__schedule_id=F("schedule_id")).values_list(
             "pk", flat=True
@@ -91,14 +104,21 @@ def _window_problems() -> list[str]:
 
 def find_problems() -> list[str]:
     problems: list[str] = []
+    # Places used: live bookings, visits not cancelled, and places held for waitlist offers.
     schedules = Schedule.objects.annotate(
         live=Count("appointments", filter=Q(appointments__status__in=LIVE_STATUSES), distinct=True),
         seen=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED), distinct=True),
-    ).filter(~Q(current_patients=F("live") + F("seen")) | Q(current_patients__gt=F("max_patients")))
-    for schedule in schedules.values("pk", "current_patients", "max_patients", "live", "seen")[:20]:
+        held=_offers_held("waitlist_offers"),
+    ).filter(
+        ~Q(current_patients=F("live") + F("seen") + F("held"))
+        | Q(current_patients__gt=F("max_patients"))
+    )
+    for schedule in schedules.values(
+        "pk", "current_patients", "max_patients", "live", "seen", "held"
+    )[:20]:
         problems.append(
             "schedule {pk}: {current_patients} places counted, {live} live bookings + {seen} "
-            "visits held, capacity {max_patients}".format(**schedule)
+            "visits + {held} waitlist offers held, capacity {max_patients}".format(**schedule)
         )
     problems += _window_problems()
     # In whole cents, as the bill's CHECK compares them (SQLite sums decimals as floats).

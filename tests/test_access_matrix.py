@@ -12,6 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from appointments.models import WaitlistEntry
 from appointments.tests.factories import AppointmentFactory
 from billing.refunds import refund_bill
 from billing.services import settle_visit
@@ -77,6 +78,14 @@ POLICY: dict[str, dict[str, object]] = {
     "appointments:desk-cancel": only(*DESK, allowed_gets=POST_ONLY),
     "appointments:desk-no-show": only(*DESK, allowed_gets=POST_ONLY),
     "appointments:lift-no-show-block": only(*DESK, allowed_gets=POST_ONLY),
+    "appointments:waitlist-join": only(*PATIENTS, allowed_gets=POST_ONLY),
+    "appointments:waitlist-accept": only(*PATIENTS, allowed_gets=POST_ONLY),
+    "appointments:waitlist-decline": only(*PATIENTS, allowed_gets=POST_ONLY),
+    "appointments:waitlist-leave": only(*PATIENTS, allowed_gets=POST_ONLY),
+    "appointments:desk-waitlist": only(*DESK),
+    "appointments:desk-waitlist-join": only(*DESK, allowed_gets=POST_ONLY),
+    "appointments:desk-waitlist-accept": only(*DESK, allowed_gets=POST_ONLY),
+    "appointments:desk-waitlist-cancel": only(*DESK, allowed_gets=POST_ONLY),
     "visits:search": only(*DESK),
     "visits:check-in": only(*DESK),
     "visits:walk-in": only(*DESK),
@@ -199,7 +208,25 @@ def world():
     paying = VisitFactory(schedule=schedule, status=VisitStatus.AWAITING_PAYMENT)
     bill = BillFactory()
     refund = _a_refund(users["receptionist"], schedule)
+    entry = WaitlistEntry.objects.create(
+        patient=users["patient"].patient,
+        patient_name=users["patient"].patient.name,
+        phone=users["patient"].patient.phone,
+        department=schedule.department,
+        work_date=schedule.work_date,
+        time_slot="morning",
+    )
     args = {
+        **{
+            f"appointments:{name}": [entry.pk]
+            for name in (
+                "waitlist-accept",
+                "waitlist-decline",
+                "waitlist-leave",
+                "desk-waitlist-accept",
+                "desk-waitlist-cancel",
+            )
+        },
         "appointments:detail": [appointment.pk],
         "appointments:cancel": [appointment.pk],
         "visits:check-in": [appointment.pk],

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appointments.tests.factories import AppointmentFactory
+from appointments.tests.factories import AppointmentFactory, WaitlistEntryFactory
 from billing.tests.factories import (
     BillFactory,
     CashierShiftFactory,
@@ -77,6 +77,7 @@ ROW_MAKERS = {
     "clinic.allergyclass": AllergyClassFactory,
     "scheduling.schedule": ScheduleFactory,
     "appointments.appointment": AppointmentFactory,
+    "appointments.waitlistentry": WaitlistEntryFactory,
     "visits.visit": VisitFactory,
     "visits.medicalrecord": MedicalRecordFactory,
     "visits.displaytoken": make_display_token,
@@ -95,6 +96,7 @@ ROW_MAKERS = {
 READ_ONLY = {
     "clinic.auditevent",
     "appointments.appointment",
+    "appointments.waitlistentry",
     "visits.visit",
     "visits.medicalrecord",
     "visits.patientallergy",

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from appointments.models import Appointment
+from appointments.waitlist import offer_freed_place
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry, insert_or_add
 from clinic.exceptions import PermissionDenied
@@ -310,6 +311,8 @@ class Visit(StateMachineMixin, models.Model):
         self.schedule.release_place(self.window_id)
         self._audit(by, "left_unseen", *changes)
         self._count_move(changes[0]["status"])
+        # The freed place goes to the waitlist (appointments sit below visits).
+        offer_freed_place(schedule=self.schedule, window_id=self.window_id)
 
     leave_unseen.alters_data = True
 

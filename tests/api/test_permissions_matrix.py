@@ -127,6 +127,85 @@ def _confirm(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"id": day.booking.pk}, body={"status": "confirmed"})
 
 
+# The waitlist: the afternoon's first window made full, so that joining it is allowed.
+WAITLIST_HOUR = 14
+WAITLIST_TIME = f"2030-03-04T{WAITLIST_HOUR}:00:00"
+
+
+def _full_window(day: ClinicDay) -> Any:
+    from django.db.models import F
+
+    from scheduling.models import Schedule, ScheduleWindow
+
+    window = ScheduleWindow.objects.get(
+        schedule=day.afternoon,
+        start_time__lte=f"{WAITLIST_HOUR}:00",
+        end_time__gt=f"{WAITLIST_HOUR}:00",
+    )
+    ScheduleWindow.objects.filter(pk=window.pk).update(used=F("quota"))
+    Schedule.objects.filter(pk=day.afternoon.pk).update(
+        current_patients=F("current_patients") + window.quota
+    )
+    return window
+
+
+def _join_waitlist(day: ClinicDay, user: Any) -> Call:
+    _full_window(day)
+    return Call(body={"dept_id": day.department.pk, "expected_time": WAITLIST_TIME})
+
+
+def _join_waitlist_by_phone(day: ClinicDay, user: Any) -> Call:
+    _full_window(day)
+    return Call(
+        body={
+            "dept_id": day.department.pk,
+            "expected_time": WAITLIST_TIME,
+            "patient_name": "Waiting Caller",
+            "phone": "13899990000",
+        }
+    )
+
+
+def _waiting_entry(day: ClinicDay, *, caller: bool = False, offered: bool = False) -> Any:
+    """The patient persona (or a caller) on a full window's waitlist, offered a place."""
+    from django.db import transaction
+
+    from appointments import waitlist
+    from scheduling.services import lock_schedule
+
+    window = _full_window(day)
+    person = (
+        {"by": day.users[DESK], "patient_name": "Waiting Caller", "phone": "13899990000"}
+        if caller
+        else {"by": day.users[PAT]}
+    )
+    entry = waitlist.join(
+        department=day.department, expected_time=clinic_time(WAITLIST_HOUR, 0), **person
+    )
+    if offered:
+        with transaction.atomic():
+            schedule = lock_schedule(day.afternoon.pk)
+            schedule.release_place(window.pk)
+            waitlist.offer_freed_place(schedule=schedule, window_id=window.pk)
+    return entry
+
+
+def _own_entry(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _waiting_entry(day).pk})
+
+
+def _own_offer(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _waiting_entry(day, offered=True).pk})
+
+
+def _caller_offer(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _waiting_entry(day, caller=True, offered=True).pk})
+
+
+def _caller_entry(day: ClinicDay, user: Any) -> Call:
+    return Call(kwargs={"id": _waiting_entry(day, caller=True).pk})
+
+
 def _check_in(day: ClinicDay, user: Any) -> Call:
     return Call(kwargs={"appt_id": day.phone_booking.pk}, body={"phone": "13712345678"})
 
@@ -477,10 +556,19 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "patient-visits", expect(200, PAT, OPAT)),
     Row("GET", "patient-message-settings", expect(200, PAT, OPAT)),
     Row("PATCH", "patient-message-settings", expect(200, PAT, OPAT), _message_settings),
+    Row("GET", "patient-waitlist", expect(200, PAT, OPAT)),
+    Row("POST", "patient-waitlist", expect(201, PAT, OPAT), _join_waitlist),
+    Row("DELETE", "patient-waitlist-entry", expect(200, PAT, **{OPAT: 404}), _own_entry),
+    Row("POST", "patient-waitlist-accept", expect(201, PAT, **{OPAT: 404}), _own_offer),
+    Row("POST", "patient-waitlist-decline", expect(200, PAT, **{OPAT: 404}), _own_offer),
     # Front desk (administrators too, as on the pages).
     Row("GET", "receptionist-appointments", expect(200, DESK, ADMIN)),
     Row("POST", "receptionist-appointments", expect(201, DESK, ADMIN), _phone_book),
     Row("PUT", "receptionist-appointment-status", expect(200, DESK, ADMIN), _confirm),
+    Row("GET", "receptionist-waitlist", expect(200, DESK, ADMIN)),
+    Row("POST", "receptionist-waitlist", expect(201, DESK, ADMIN), _join_waitlist_by_phone),
+    Row("POST", "receptionist-waitlist-accept", expect(201, DESK, ADMIN), _caller_offer),
+    Row("POST", "receptionist-waitlist-cancel", expect(200, DESK, ADMIN), _caller_entry),
     Row("POST", "receptionist-checkin", expect(201, DESK, ADMIN), _check_in),
     Row("POST", "receptionist-register", expect(201, DESK, ADMIN), _walk_in),
     Row("GET", "receptionist-visits", expect(200, DESK, ADMIN)),
