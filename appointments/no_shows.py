@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from appointments.exceptions import NoBlockToLift
+from appointments.exceptions import BookingBlocked, NoBlockToLift
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
@@ -96,6 +96,14 @@ def online_booking_blocked_until(patient: Patient | None, today: dt.date) -> dt.
         return None
     until = no_shows[0].schedule.work_date + dt.timedelta(days=settings.CLINIC_NO_SHOW_BLOCK_DAYS)
     return until if until > today else None
+
+
+def ensure_may_book_online(patient: Patient, now: dt.datetime) -> None:
+    """BookingBlocked while the policy stops this patient booking online (booking, joining a
+    waitlist, taking an offer by themselves); the desk still books for them."""
+    blocked_until = online_booking_blocked_until(patient, timezone.localdate(now))
+    if blocked_until is not None:
+        raise BookingBlocked.until(blocked_until.isoformat())
 
 
 def no_show_history(patient: Patient) -> list[Appointment]:

@@ -22,8 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from appointments.models import LIVE_STATUSES, Appointment, reminder_key
+from notifications.background import enqueue_on_commit
 from notifications.models import Notification, NotificationKind
 from notifications.services import notify
+from notifications.tasks import send_due_notifications
 
 REMINDER_TEMPLATE = "appointments/messages/reminder.txt"
 REMINDER_SUBJECT = gettext_lazy("Reminder: your appointment tomorrow")
@@ -54,7 +56,7 @@ def reminder_context(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def write_reminder(appointment: Appointment) -> Notification | None:
+def write_reminder(appointment: Appointment, *, enqueue: bool = True) -> Notification | None:
     """The appointment's reminder, written now and sent at once (inside the caller's
     transaction, with the appointment locked or just created). Nothing for a patient who
     turned reminders off; the existing one if it was written before."""
@@ -69,6 +71,7 @@ def write_reminder(appointment: Appointment) -> Notification | None:
         context=reminder_context(appointment),
         patient=patient,
         phone=appointment.phone,
+        enqueue=enqueue,
     )
 
 
@@ -82,8 +85,9 @@ def remind_if_late_booking(appointment: Appointment, *, now: dt.datetime) -> Non
 
 def queue_reminders(now: dt.datetime | None = None) -> int:
     """Write the reminders of tomorrow's live appointments that have none yet (from the
-    reminder hour on; nothing before); returns how many were written. Each is sent once its
-    batch commits (notify's on-commit enqueue; the periodic sweep catches any left behind).
+    reminder hour on; nothing before); returns how many were written. One
+    send_due_notifications task, enqueued after the last batch, sends them all (and the
+    periodic sweep anything left behind).
 
     Safe to run twice, or twice at once: the keys already written are skipped, each batch
     locks its appointments (Appointment is first in the lock order; a booking cancelled
@@ -109,6 +113,10 @@ def queue_reminders(now: dt.datetime | None = None) -> int:
     count = 0
     for start in range(0, len(todo), BATCH_SIZE):
         count += _write_batch(todo[start : start + BATCH_SIZE])
+    if count:
+        # One task sends the day's reminders (one message each, in their order), rather than
+        # a task per message: a worker claims one task instead of thousands.
+        enqueue_on_commit(send_due_notifications)
     return count
 
 
@@ -126,7 +134,7 @@ def _write_batch(batch: list[Appointment], *, attempts: int = 3) -> int:
                     .values_list("pk", flat=True)
                 )
                 return sum(
-                    write_reminder(appointment) is not None
+                    write_reminder(appointment, enqueue=False) is not None
                     for appointment in batch
                     if appointment.pk in live
                 )

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.exceptions import BookingBlocked, DuplicateBooking
+from appointments.exceptions import DuplicateBooking
 from appointments.models import LIVE_STATUSES, Appointment
-from appointments.no_shows import online_booking_blocked_until
+from appointments.no_shows import ensure_may_book_online
 from appointments.reminders import remind_if_late_booking
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
@@ -217,10 +217,7 @@ def book_appointment(
     now = now or timezone.now()
     if by.role == Role.PATIENT:
         own = _own_record(by, patient)
-        # The no-show policy stops online booking only; the desk still books for them.
-        blocked_until = online_booking_blocked_until(own, timezone.localdate(now))
-        if blocked_until is not None:
-            raise BookingBlocked.until(blocked_until.isoformat())
+        ensure_may_book_online(own, now)
     else:
         ensure_role(by, *DESK_ROLES)
     if not department.is_active:

@@ -33,6 +33,8 @@ from appointments.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from appointments.no_shows import ensure_may_book_online
+from appointments.reminders import remind_if_late_booking
 from appointments.services import Booker, _booker, _own_record, requested_slot
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
@@ -168,6 +170,7 @@ def join(
     now = now or timezone.now()
     if by.role == Role.PATIENT:
         own = _own_record(by, patient)
+        ensure_may_book_online(own, now)
         booker = Booker(own, own.name, own.phone, own.id_card or "")
     else:
         ensure_role(by, *DESK_ROLES)
@@ -390,6 +393,8 @@ def accept(*, by: User, entry: WaitlistEntry, now: dt.datetime | None = None) ->
     if now >= entry.offer_expires_at:
         raise OfferExpired(details={"expired_at": entry.offer_expires_at.isoformat()})
     patient = lock_patient(entry.patient_id) if entry.patient_id is not None else None
+    if by.role == Role.PATIENT:
+        ensure_may_book_online(patient, now)
     schedule = lock_schedule(entry.offered_schedule_id)
     window = ScheduleWindow.objects.get(pk=entry.offered_window_id)
     if _holds_booking(entry):
@@ -419,6 +424,7 @@ def accept(*, by: User, entry: WaitlistEntry, now: dt.datetime | None = None) ->
             "waitlist_entry": entry.pk,
         },
     )
+    remind_if_late_booking(appointment, now=now)
     _move(
         entry,
         WaitlistStatus.ACCEPTED,

@@ -49,11 +49,13 @@ def notify(
     phone: str = "",
     language: str | None = None,
     send_after: dt.datetime | None = None,
+    enqueue: bool = True,
 ) -> Notification | None:
     """Write one message (inside the caller's transaction) and have it sent once that commits
     (at `send_after`, or at once). `key` names what the message is about: a second call with
     the same key returns the first message and writes nothing. `subject` (lazy text) and
     the template are rendered in the patient's language. None when there is nowhere to send.
+    `enqueue=False`: the caller writing many has them sent by one `send_due_notifications`.
     """
     existing = Notification.objects.filter(key=key).first()
     if existing is not None:
@@ -87,7 +89,7 @@ def notify(
         if existing is None:
             raise
         return existing
-    if notification.send_after <= now:
+    if enqueue and notification.send_after <= now:
         from notifications.tasks import send_notification
 
         enqueue_on_commit(send_notification, notification.pk)

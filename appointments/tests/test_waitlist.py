@@ -430,3 +430,58 @@ def test_the_offer_message_says_how_to_accept(full, patient_user, other_patient_
     to_caller = Notification.objects.get(key=f"waitlist-offer:{caller.pk}:1")
     assert to_caller.recipient == "13800000004"
     assert message.body != to_caller.body  # online: sign in; a caller: call the desk
+
+
+def held_until_after(moment, entry):
+    """The offer made at the real time, held past `moment` (the test's clock)."""
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        offer_expires_at=moment + dt.timedelta(minutes=30)
+    )
+    entry.refresh_from_db()
+    return entry
+
+
+def test_a_patient_blocked_by_the_no_show_policy_cannot_join_or_accept_online(
+    full, patient_user, other_patient_user, receptionist
+):
+    """The policy stops online booking, and a waitlist is booking by other means: the
+    patient may neither join nor take an offer by themselves; the desk still can for them."""
+    from appointments.exceptions import BookingBlocked
+    from appointments.tests.test_no_show_policy import no_show
+
+    schedule, appointment = full
+    entry = held_until_after(
+        CLOCK, offered(schedule, patient_user, appointment, other_patient_user)
+    )
+    blocked = other_patient_user.patient
+    for days in (3, 2, 1):
+        no_show(blocked, CLOCK.date() - dt.timedelta(days=days))
+    with pytest.raises(BookingBlocked):
+        waitlist.accept(by=other_patient_user, entry=entry, now=CLOCK)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    booked = waitlist.accept(by=receptionist, entry=entry, now=CLOCK)
+    assert booked.patient == blocked
+    booked.cancel(by=receptionist)  # the place offered on: nobody waits, so it is free again
+    third = PatientUserFactory()
+    book(third, schedule)
+    with pytest.raises(BookingBlocked):
+        join(other_patient_user, schedule)
+    assert not WaitlistEntry.objects.filter(patient=blocked, status=WaitlistStatus.WAITING)
+
+
+def test_an_offer_taken_for_tomorrow_after_the_reminder_hour_is_reminded_at_once(
+    full, patient_user, other_patient_user
+):
+    """A booking for tomorrow made after the reminder hour is reminded at once: so is an
+    offer taken then (the periodic run for tomorrow may be over)."""
+    from appointments.models import reminder_key
+
+    schedule, appointment = full
+    entry = held_until_after(
+        CLOCK, offered(schedule, patient_user, appointment, other_patient_user)
+    )
+    booked = waitlist.accept(by=other_patient_user, entry=entry, now=CLOCK)
+    reminder = Notification.objects.get(key=reminder_key(booked.pk))
+    assert reminder.kind == NotificationKind.REMINDER
+    assert booked.reference in reminder.body
