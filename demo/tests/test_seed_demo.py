@@ -22,7 +22,7 @@ from visits.models import Visit, VisitStatus
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = ("clinic", "scheduling", "appointments", "visits", "billing")
+PROJECT_APPS = ("clinic", "notifications", "scheduling", "appointments", "visits", "billing")
 
 
 def row_counts() -> dict[str, int]:
@@ -138,3 +138,18 @@ def test_seed_demo_leaves_a_shift_the_desk_closed_today_alone():
     seed()
     assert current_shift(reception) is None
     assert CashierShift.objects.filter(cashier=reception).count() == 1
+
+
+def test_seed_demo_writes_tomorrows_reminders_once():
+    """The desk's message log has the evening's reminders to show: one per live booking of
+    tomorrow, pending for the worker (a second seed writes none)."""
+    from appointments.models import Appointment, reminder_key
+    from notifications.models import Notification, NotificationStatus
+
+    seed()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    live = Appointment.objects.filter(schedule__work_date=tomorrow, status__in=LIVE_STATUSES)
+    assert live.exists()
+    reminders = Notification.objects.filter(key__in=[reminder_key(a.pk) for a in live])
+    assert reminders.count() == live.count()
+    assert set(reminders.values_list("status", flat=True)) == {NotificationStatus.PENDING}

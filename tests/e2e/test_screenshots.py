@@ -30,6 +30,7 @@ PAGES = [
     (DESK, "/visits/walk-in/", "desk-walk-in", 1280),
     (DESK, "/billing/reports/", "desk-takings", 1280),
     (DESK, "/billing/shift/", "desk-shift", 1280),
+    (DESK, "/notifications/", "desk-messages", 1280),
     (DOCTOR, "/visits/queue/", "doctor-queue", 1280),
     (ADMIN, "/billing/statistics/", "admin-statistics", 1280),
     (ADMIN, "/admin/", "admin-index", 1280),

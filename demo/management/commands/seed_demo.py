@@ -20,6 +20,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from appointments.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from appointments.reminders import REMINDER_RELATIONS, write_reminder
 from billing.cashier import TenderInput, current_shift, open_shift, write_tenders
 from billing.models import (
     Bill,
@@ -200,6 +201,7 @@ class Command(BaseCommand):
             self._insurance(patients)
             self._desk_shift(today)
             self._activity(today, patients)
+            self._reminders(today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Department.objects.count()} departments, "
@@ -523,6 +525,15 @@ class Command(BaseCommand):
         DailyIncomeSummary.rebuild(start_date=today, end_date=today)
         DailyCategoryIncome.rebuild(start_date=today, end_date=today)
         VisitDailySummary.rebuild(start_date=today, end_date=today)
+
+    def _reminders(self, today: dt.date) -> None:
+        """Tomorrow's bookings' reminders, written as the evening's task writes them (the
+        worker `make run` starts sends them; the desk's message log lists them)."""
+        bookings = Appointment.objects.filter(
+            schedule__work_date=today + dt.timedelta(days=1), status__in=LIVE_STATUSES
+        ).select_related(*REMINDER_RELATIONS)
+        for appointment in bookings:
+            write_reminder(appointment, enqueue=False)
 
     def _recount(self, schedules) -> None:
         """Set each window's and schedule's counters to the places its bookings and visits
