@@ -94,6 +94,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Messages to patients are plain text (text messages, e-mails): the same templates,
+    # rendered without HTML escaping ("Ear, Nose & Throat", not "&amp;").
+    {
+        "NAME": "plain_text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -305,6 +314,7 @@ CLINIC_PERIODIC_TASKS = {
     "appointments.tasks.mark_due_no_shows": 300,
     "appointments.tasks.expire_offers": 60,
     "appointments.tasks.offer_free_places": 120,
+    "notifications.tasks.prune_task_results": 24 * 3600,
 }
 # Reminders: sent from this hour (0-23, clinic time) the day before an appointment; a booking
 # made later than that for the next day is reminded at once.

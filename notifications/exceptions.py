@@ -6,4 +6,4 @@ from clinic.exceptions import ClinicError
 class CannotResend(ClinicError):
     code = "cannot_resend"
     status = 409
-    default_message = _("Only a message that failed or was not sent can be sent again.")
+    default_message = _("Only a message that failed can be sent again.")

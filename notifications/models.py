@@ -19,7 +19,6 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", _("Appointment reminder")
     WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
     WAITLIST_OFFER_EXPIRED = "offer_expired", _("Waitlist offer expired")
-    BOOKING_BLOCKED = "booking_blocked", _("Online booking paused")
 
 
 class NotificationStatus(models.TextChoices):

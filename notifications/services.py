@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,9 +19,14 @@ from clinic.models import NotifyChannel, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.search import parse_term, patient_filter
 from notifications.background import enqueue_on_commit
-from notifications.channels import DeliveryError, send_email, sms_backend
+from notifications.channels import send_email, sms_backend
 from notifications.exceptions import CannotResend
 from notifications.models import Notification, NotificationStatus
+
+logger = logging.getLogger(__name__)
+
+# What the desk may send again (the message log's button, Django Admin's action, the API).
+RESENDABLE = (NotificationStatus.FAILED,)
 
 # A message that fails is tried again after 1, then 5 minutes; the third failure is final
 # (the desk can resend it from the message log).
@@ -66,7 +72,7 @@ def notify(
     language = language or (patient.language if patient is not None else None)
     language = language or translation.get_language() or "zh-hans"
     with translation.override(language):
-        body = render_to_string(template, context).strip()
+        body = render_to_string(template, context, using="plain_text").strip()
         subject_text = str(subject)
     now = timezone.now()
     try:
@@ -111,31 +117,66 @@ def _deliver(notification: Notification) -> None:
         sms_backend().send(notification)
 
 
+# A message is claimed for CLAIM_TIMEOUT while a worker delivers it (outside any transaction:
+# a slow channel holds no lock). A worker that dies before recording the outcome leaves it to
+# be sent again after that: at least once, and once where the channel drops a repeat of the
+# key (the file backend, a gateway given {key}).
+CLAIM_TIMEOUT = dt.timedelta(minutes=10)
+
+
 @atomic_with_retry
-def send(notification_id: int, *, now: dt.datetime | None = None) -> str:
-    """Send one message if it is due and not sent yet; returns its status after. Its row is
-    locked while it is delivered, so two workers never deliver it both."""
-    now = now or timezone.now()
-    notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
+    """Take a due message for delivery (one short transaction): its attempt counted and its
+    next due time pushed past the claim. None when it is not due, not pending, or another
+    worker holds its row."""
+    notification = (
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(pk=notification_id, status=NotificationStatus.PENDING, send_after__lte=now)
+        .first()
+    )
     if notification is None:
-        return "missing"
-    if notification.status != NotificationStatus.PENDING or notification.send_after > now:
-        return notification.status
+        return None
     notification.attempts += 1
-    try:
-        _deliver(notification)
-    except DeliveryError as error:
-        notification.error = str(error)[:500]
-        if notification.attempts >= MAX_ATTEMPTS:
-            notification.status = NotificationStatus.FAILED
-        else:
-            notification.send_after = now + RETRY_DELAYS[notification.attempts - 1]
-    else:
+    notification.send_after = now + CLAIM_TIMEOUT
+    notification.save(update_fields=["attempts", "send_after"])
+    return notification
+
+
+@atomic_with_retry
+def _record(notification_id: int, *, error: str | None, now: dt.datetime) -> str:
+    """The outcome of a delivery: sent, or tried again after its delay, or failed for good."""
+    notification = Notification.objects.select_for_update().get(pk=notification_id)
+    if error is None:
+        # Delivered: the truth, even if the message was cancelled while on its way.
         notification.status = NotificationStatus.SENT
         notification.sent_at = now
         notification.error = ""
-    notification.save(update_fields=["attempts", "error", "status", "send_after", "sent_at"])
+    else:
+        notification.error = error[:500]
+        if notification.status == NotificationStatus.PENDING:
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = NotificationStatus.FAILED
+            else:
+                notification.send_after = now + RETRY_DELAYS[notification.attempts - 1]
+    notification.save(update_fields=["error", "status", "send_after", "sent_at"])
     return notification.status
+
+
+def send(notification_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one message if it is due and not being sent; returns its status after. Claimed
+    in one transaction, delivered outside any, the outcome recorded in another: a retried
+    transaction never delivers twice, and a slow channel keeps no row locked."""
+    now = now or timezone.now()
+    claimed = _claim(notification_id, now)
+    if claimed is None:
+        status = Notification.objects.filter(pk=notification_id).values_list("status", flat=True)
+        return status.first() or "missing"
+    try:
+        _deliver(claimed)
+    except Exception as error:
+        logger.warning("message %s not delivered: %s", claimed.key, error)
+        return _record(claimed.pk, error=str(error) or type(error).__name__, now=now)
+    return _record(claimed.pk, error=None, now=now)
 
 
 def due_ids(now: dt.datetime | None = None, *, limit: int = 1000) -> list[int]:
@@ -151,10 +192,12 @@ def due_ids(now: dt.datetime | None = None, *, limit: int = 1000) -> list[int]:
 
 @atomic_with_retry
 def resend(*, notification: Notification, by: User) -> Notification:
-    """The desk sends a failed (or cancelled) message again, now, to where it went before."""
+    """The desk sends a failed message again, now, to where it went before. Not a cancelled
+    one: it was cancelled because it was no longer true (a reminder of a booking cancelled,
+    an offer over)."""
     ensure_role(by, *DESK_ROLES)
     notification = Notification.objects.select_for_update().get(pk=notification.pk)
-    if notification.status not in (NotificationStatus.FAILED, NotificationStatus.CANCELLED):
+    if notification.status not in RESENDABLE:
         raise CannotResend()
     old = {"status": notification.status, "attempts": notification.attempts}
     notification.status = NotificationStatus.PENDING

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.management import call_command
+
 from notifications import services
 from notifications.background import task
 
@@ -25,3 +27,9 @@ def send_due_notifications() -> int:
         if not progressed:
             break  # all of them failed and wait for their retry time
     return sent
+
+
+@task()
+def prune_task_results() -> None:
+    """Finished task results older than a week go (django-tasks-db keeps every one)."""
+    call_command("prune_db_task_results", min_age_days=7, queue_name="*", verbosity=0)

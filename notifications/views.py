@@ -18,9 +18,11 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Patient, Role
 from clinic.roles import DESK_ROLES, role_required
+from clinic.urls_utils import id_param
 from notifications.forms import MessageLogFilterForm, MessageSettingsForm
-from notifications.models import Notification, NotificationStatus
+from notifications.models import Notification
 from notifications.services import (
+    RESENDABLE,
     change_message_settings,
     message_log,
     recent_messages,
@@ -28,7 +30,6 @@ from notifications.services import (
 )
 
 LOG_PAGE_SIZE = 50
-RESENDABLE = (NotificationStatus.FAILED, NotificationStatus.CANCELLED)
 
 
 def _log_context(query: QueryDict) -> dict[str, Any]:
@@ -56,8 +57,8 @@ def log(request: HttpRequest) -> HttpResponse:
 @require_POST
 def resend_message(request: HttpRequest) -> HttpResponse:
     """A row's "Send again": the message is the button's value."""
-    pk = request.POST.get("message", "")
-    if not pk.isdigit():
+    pk = id_param(request.POST.get("message"))
+    if pk is None:
         raise Http404
     notification = get_object_or_404(Notification.objects.select_related("patient"), pk=pk)
     error: ClinicError | None = None

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('key', models.CharField(max_length=80, unique=True, verbose_name='key')),
                 ('channel', models.CharField(choices=[('sms', 'Text message'), ('email', 'E-mail')], max_length=8, verbose_name='channel')),
                 ('recipient', models.CharField(max_length=254, verbose_name='recipient')),
-                ('kind', models.CharField(choices=[('reminder', 'Appointment reminder'), ('waitlist_offer', 'Waitlist offer'), ('offer_expired', 'Waitlist offer expired'), ('booking_blocked', 'Online booking paused')], max_length=24, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('reminder', 'Appointment reminder'), ('waitlist_offer', 'Waitlist offer'), ('offer_expired', 'Waitlist offer expired')], max_length=24, verbose_name='kind')),
                 ('language', models.CharField(max_length=8, verbose_name='language')),
                 ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject')),
                 ('body', models.TextField(verbose_name='text')),
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'messages',
                 'ordering': ['-created_at', '-id'],
                 'indexes': [models.Index(fields=['status', 'send_after'], name='notification_due_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'failed', 'cancelled'])), name='notification_status_valid'), models.CheckConstraint(condition=models.Q(('channel__in', ['sms', 'email'])), name='notification_channel_valid'), models.CheckConstraint(condition=models.Q(('kind__in', ['reminder', 'waitlist_offer', 'offer_expired', 'booking_blocked'])), name='notification_kind_valid'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='notification_sent_has_time')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'failed', 'cancelled'])), name='notification_status_valid'), models.CheckConstraint(condition=models.Q(('channel__in', ['sms', 'email'])), name='notification_channel_valid'), models.CheckConstraint(condition=models.Q(('kind__in', ['reminder', 'waitlist_offer', 'offer_expired'])), name='notification_kind_valid'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='notification_sent_has_time')],
             },
         ),
     ]

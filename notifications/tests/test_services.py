@@ -206,10 +206,10 @@ def test_cancel_pending_cancels_only_messages_not_sent():
 # --- resend ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [NotificationStatus.FAILED, NotificationStatus.CANCELLED])
-def test_the_desk_resends_a_failed_or_cancelled_message(
-    status, receptionist, settings, django_capture_on_commit_callbacks
+def test_the_desk_resends_a_failed_message(
+    receptionist, settings, django_capture_on_commit_callbacks
 ):
+    status = NotificationStatus.FAILED
     notification = NotificationFactory(status=status, attempts=3, error="The gateway answered 503.")
     with django_capture_on_commit_callbacks(execute=True):
         services.resend(notification=notification, by=receptionist)
@@ -224,8 +224,11 @@ def test_the_desk_resends_a_failed_or_cancelled_message(
     assert len(sms_files(settings)) == 1
 
 
-@pytest.mark.parametrize("status", [NotificationStatus.PENDING, NotificationStatus.SENT])
-def test_a_pending_or_sent_message_cannot_be_resent(status, receptionist):
+@pytest.mark.parametrize(
+    "status",
+    [NotificationStatus.PENDING, NotificationStatus.SENT, NotificationStatus.CANCELLED],
+)
+def test_a_pending_sent_or_cancelled_message_cannot_be_resent(status, receptionist):
     notification = NotificationFactory(status=status)
     with pytest.raises(CannotResend):
         services.resend(notification=notification, by=receptionist)
@@ -331,3 +334,74 @@ def test_an_email_message_carries_its_key_in_its_message_id(settings):
     assert email.body == "Tomorrow at 9."
     assert email.extra_headers["Message-ID"] == "<reminder.42@clinic.example>"
     assert email.message()["Message-ID"] == "<reminder.42@clinic.example>"
+
+
+def test_any_channel_failure_is_a_failed_attempt_and_the_sweep_goes_on(monkeypatch, settings):
+    """A backend bug or a garbage answer (not a DeliveryError) is still one failed attempt,
+    retried later: the oldest message never blocks the ones behind it."""
+    from notifications.tasks import send_due_notifications
+
+    broken = NotificationFactory(send_after=NOW - dt.timedelta(minutes=2), recipient="13800000001")
+    fine = NotificationFactory(send_after=NOW - dt.timedelta(minutes=1), recipient="13800000002")
+    real_send = services.sms_backend().send
+
+    def send(message):
+        if message.key == broken.key:
+            raise RuntimeError("BadStatusLine: garbage")
+        real_send(message)
+
+    monkeypatch.setattr("notifications.channels.FileSmsBackend.send", lambda self, m: send(m))
+    monkeypatch.setattr(services.timezone, "now", lambda: NOW)
+    assert send_due_notifications.call() == 1
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.status, broken.attempts) == (NotificationStatus.PENDING, 1)
+    assert "garbage" in broken.error
+    assert broken.send_after == NOW + services.RETRY_DELAYS[0]
+    assert fine.status == NotificationStatus.SENT
+
+
+def test_a_claimed_message_is_not_delivered_by_a_second_worker(settings):
+    """Delivery happens outside any transaction: a message claimed by one worker is not due
+    for another until the claim runs out (then it is sent again: at least once)."""
+    message = NotificationFactory(send_after=NOW - dt.timedelta(minutes=1))
+    claimed = services._claim(message.pk, NOW)
+    assert claimed is not None and claimed.attempts == 1
+    assert services.send(message.pk, now=NOW) == NotificationStatus.PENDING
+    assert sms_files(settings) == []
+    later = NOW + services.CLAIM_TIMEOUT
+    assert services.send(message.pk, now=later) == NotificationStatus.SENT
+    assert len(sms_files(settings)) == 1
+
+
+def test_a_message_is_plain_text_never_html_escaped(tmp_path, settings):
+    """Names with & or ' reach the patient as written (a text message is not HTML)."""
+    patient = PatientFactory(name="O'Brien")
+    message = services.notify(
+        key="test:plain",
+        kind=NotificationKind.REMINDER,
+        subject="Reminder",
+        template="appointments/waitlist/offer_expired_message.txt",
+        context={"department": "Ear, Nose & Throat", "entry": None, "name": patient.name},
+        patient=patient,
+    )
+    assert "&amp;" not in message.body and "&#x27;" not in message.body
+    assert "Ear, Nose & Throat" in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_finished_task_results_are_pruned(settings):
+    """django-tasks-db keeps every task's result: a daily task drops those finished over a
+    week ago."""
+    from django_tasks_db.models import DBTaskResult
+
+    from notifications.tasks import prune_task_results, send_due_notifications
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    old = send_due_notifications.using(backend="default").enqueue()
+    DBTaskResult.objects.filter(pk=old.id).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - dt.timedelta(days=8)
+    )
+    fresh = send_due_notifications.using(backend="default").enqueue()
+    prune_task_results.call()
+    assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [fresh.db_result.pk]

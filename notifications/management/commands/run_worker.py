@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import close_old_connections, connection
 
 from notifications.periodic import enqueue_due
 
@@ -25,7 +25,7 @@ def _schedule_forever(every: float) -> None:
         close_old_connections()
         try:
             enqueue_due()
-        except DatabaseError:  # the database away for a moment: try again next round
+        except Exception:  # the database away for a moment, or a bug: log it, go on
             logger.exception("periodic tasks could not be enqueued")
             connection.close()
         time.sleep(every)
