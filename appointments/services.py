@@ -126,7 +126,7 @@ class Booker:
         return {"patient__isnull": True, "phone": self.phone, "patient_name": self.name}
 
 
-def _own_record(by: User, patient: Patient | None) -> Patient:
+def own_booking_record(by: User, patient: Patient | None) -> Patient:
     """A patient books for their own record only; it is locked (Patient comes before
     Schedule in the lock order), which serialises this person's bookings."""
     own = lock_own_patient(by)
@@ -135,7 +135,7 @@ def _own_record(by: User, patient: Patient | None) -> Patient:
     return own
 
 
-def _booker(*, patient: Patient | None, patient_name: str, phone: str, id_card: str) -> Booker:
+def booker_for(*, patient: Patient | None, patient_name: str, phone: str, id_card: str) -> Booker:
     """The desk books for a patient record (locked) or for a caller on the phone."""
     if patient is not None:
         patient = lock_patient(patient.pk)
@@ -216,7 +216,7 @@ def book_appointment(
     """
     now = now or timezone.now()
     if by.role == Role.PATIENT:
-        own = _own_record(by, patient)
+        own = own_booking_record(by, patient)
         ensure_may_book_online(own, now)
     else:
         ensure_role(by, *DESK_ROLES)
@@ -226,7 +226,9 @@ def book_appointment(
     if by.role == Role.PATIENT:
         booker = Booker(own, own.name, own.phone, own.id_card or "")
     else:
-        booker = _booker(patient=patient, patient_name=patient_name, phone=phone, id_card=id_card)
+        booker = booker_for(
+            patient=patient, patient_name=patient_name, phone=phone, id_card=id_card
+        )
 
     # Lock order: the department's schedules for the slot by id, then (reserve_place) the
     # chosen window's row.

@@ -34,7 +34,7 @@ from clinic.exceptions import ClinicError
 from clinic.forms import apply_clinic_error
 from clinic.models import Patient, Role, User
 from clinic.roles import DESK_ROLES, role_required
-from clinic.urls_utils import safe_next_url
+from clinic.urls_utils import id_param, safe_next_url
 from scheduling.exceptions import NoCapacity
 from scheduling.models import Schedule, TimeSlot, half_day_slot_at
 from scheduling.selectors import WindowAvailability, window_availability
@@ -383,10 +383,10 @@ def _desk_move(request: HttpRequest, move: Callable[[Appointment], None]) -> Htt
     """Run one desk move on the appointment the button names; htmx gets the re-rendered row
     (with the error, if any, and its 4xx status), a plain form post is redirected back to the
     list."""
-    pk = request.POST.get("appointment", "")
-    if not pk.isdigit():
+    pk = id_param(request.POST.get("appointment"))
+    if pk is None:
         raise Http404
-    appointment = get_appointment_for(request.user, int(pk))
+    appointment = get_appointment_for(request.user, pk)
     error: ClinicError | None = None
     try:
         move(appointment)

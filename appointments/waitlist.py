@@ -33,9 +33,9 @@ from appointments.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from appointments.no_shows import ensure_may_book_online
+from appointments.no_shows import ensure_may_book_online, online_booking_blocked_until
 from appointments.reminders import remind_if_late_booking
-from appointments.services import Booker, _booker, _own_record, requested_slot
+from appointments.services import Booker, booker_for, own_booking_record, requested_slot
 from clinic.audit import record_event
 from clinic.db import atomic_with_retry
 from clinic.exceptions import InvalidInput, PermissionDenied
@@ -43,7 +43,7 @@ from clinic.models import Department, Employee, Patient, Role, User
 from clinic.roles import DESK_ROLES, ensure_role
 from clinic.services import lock_patient
 from notifications.models import NotificationKind
-from notifications.services import notify
+from notifications.services import cancel_pending, notify
 from scheduling.exceptions import NoSchedule, SlotEnded
 from scheduling.models import (
     HALF_DAY_SLOTS,
@@ -169,12 +169,12 @@ def join(
     (AlreadyWaiting). Lock order: Patient, the slot's Schedules by id, then the insert."""
     now = now or timezone.now()
     if by.role == Role.PATIENT:
-        own = _own_record(by, patient)
+        own = own_booking_record(by, patient)
         ensure_may_book_online(own, now)
         booker = Booker(own, own.name, own.phone, own.id_card or "")
     else:
         ensure_role(by, *DESK_ROLES)
-        booker = _booker(patient=patient, patient_name=patient_name, phone=phone, id_card="")
+        booker = booker_for(patient=patient, patient_name=patient_name, phone=phone, id_card="")
     via_desk = by.role != Role.PATIENT
     if not department.is_active:
         raise NoSchedule(details={"department": [_("This department is not taking bookings.")]})
@@ -323,9 +323,24 @@ def offer_freed_place(
         )
         if entry is None or _holds_booking(entry):
             continue  # taken by another offer meanwhile, or booked elsewhere in that slot
+        if not entry.via_desk and _blocked_online(entry, now):
+            continue  # they could not take it by themselves: the next in line gets it
         _offer(entry, schedule, window, now)
         return entry
     return None
+
+
+def _blocked_online(entry: WaitlistEntry, now: dt.datetime) -> bool:
+    """Whether the no-show policy stops this entry's patient booking online now."""
+    patient = entry.patient
+    return patient is not None and (
+        online_booking_blocked_until(patient, timezone.localdate(now)) is not None
+    )
+
+
+def offer_message_key(entry: WaitlistEntry) -> str:
+    """The key of the message of an entry's current offer (one per offer)."""
+    return f"waitlist-offer:{entry.pk}:{entry.offer_count}"
 
 
 def _offer(
@@ -347,7 +362,7 @@ def _offer(
         offer_count=entry.offer_count + 1,
     )
     notify(
-        key=f"waitlist-offer:{entry.pk}:{entry.offer_count}",
+        key=offer_message_key(entry),
         kind=NotificationKind.WAITLIST_OFFER,
         subject=gettext_lazy("A place is free for you"),
         template="appointments/waitlist/offer_message.txt",
@@ -372,6 +387,7 @@ def _release_offer(entry: WaitlistEntry, to: str, *, by: User | None, action: st
     schedule = lock_schedule(entry.offered_schedule_id)
     window_id = entry.offered_window_id
     schedule.release_place(window_id)
+    cancel_pending(offer_message_key(entry))  # not sent yet (a retry): the offer is over
     _move(entry, to, by=by, action=action, **dict.fromkeys(OFFER_FIELDS))
     offer_freed_place(schedule=schedule, window_id=window_id)
 
@@ -425,6 +441,7 @@ def accept(*, by: User, entry: WaitlistEntry, now: dt.datetime | None = None) ->
         },
     )
     remind_if_late_booking(appointment, now=now)
+    cancel_pending(offer_message_key(entry))
     _move(
         entry,
         WaitlistStatus.ACCEPTED,

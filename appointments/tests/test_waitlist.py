@@ -485,3 +485,31 @@ def test_an_offer_taken_for_tomorrow_after_the_reminder_hour_is_reminded_at_once
     reminder = Notification.objects.get(key=reminder_key(booked.pk))
     assert reminder.kind == NotificationKind.REMINDER
     assert booked.reference in reminder.body
+
+
+def test_an_offer_over_cancels_its_message_not_yet_sent(full, patient_user, other_patient_user):
+    """A message waiting for its retry (the first delivery failed) is not sent once the offer
+    is over: declined here, the place passing on."""
+    schedule, appointment = full
+    entry = offered(schedule, patient_user, appointment, other_patient_user)
+    message = Notification.objects.get(key=waitlist.offer_message_key(entry))
+    Notification.objects.filter(pk=message.pk).update(status="pending", attempts=1)
+    waitlist.decline(by=other_patient_user, entry=entry)
+    message.refresh_from_db()
+    assert message.status == "cancelled"
+
+
+def test_a_patient_blocked_online_is_passed_over_for_the_next(full, patient_user, receptionist):
+    """An offer the patient could not take by themselves (the no-show policy) goes to the
+    next in line rather than being held for nobody."""
+    from appointments.tests.test_no_show_policy import no_show
+
+    schedule, appointment = full
+    first, second = PatientUserFactory(), PatientUserFactory()
+    join(first, schedule)
+    join(second, schedule)
+    for days in (3, 2, 1):
+        no_show(first.patient, timezone.localdate() - dt.timedelta(days=days))
+    appointment.cancel(by=patient_user)
+    statuses = dict(WaitlistEntry.objects.values_list("patient__user", "status"))
+    assert statuses == {first.pk: WaitlistStatus.WAITING, second.pk: WaitlistStatus.OFFERED}
