@@ -24,6 +24,7 @@ from billing.exceptions import InvalidTenders
 from billing.models import PaymentMethod
 from billing.refunds import REASON_LENGTH
 from clinic.forms import DateField
+from clinic.urls_utils import id_param
 
 ZERO = Decimal("0.00")
 # Rows for methods other than cash on the payment page: enough for a split payment, few
@@ -67,9 +68,9 @@ class TenderPlan:
 
     def field_for(self, key: str) -> str | None:
         parts = key.split(".")
-        if len(parts) != 3 or parts[0] != "tenders" or not parts[1].isdigit():
+        index = id_param(parts[1]) if len(parts) == 3 and parts[0] == "tenders" else None
+        if index is None:
             return None
-        index = int(parts[1])
         if index >= len(self.fields):
             return None
         return self.fields[index].get(parts[2])
@@ -400,8 +401,8 @@ def add_refund_errors(form: RefundForm, error: Any, names: list[str]) -> None:
     for key, messages in error.details.items():
         field = key if key in form.fields else None
         parts = key.split(".")
-        if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit():
-            index = int(parts[1])
+        index = id_param(parts[1]) if parts[0] == "lines" and len(parts) >= 2 else None
+        if index is not None:
             field = names[index] if index < len(names) else None
         for message in messages if isinstance(messages, list) else [messages]:
             if field:

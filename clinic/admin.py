@@ -77,6 +77,7 @@ from clinic.staff import (
     save_room,
 )
 from clinic.templatetags.clinic_format import money
+from clinic.urls_utils import id_param
 
 admin.site.site_header = _("Clinic Flow administration")
 admin.site.site_title = _("Clinic Flow")
@@ -392,7 +393,7 @@ class AuditActorFilter(admin.SimpleListFilter):
         )
         choices = [(str(user.pk), self._label(user)) for user in staff]
         value = self.value()
-        if value and value.isdigit() and value not in {pk for pk, _label in choices}:
+        if id_param(value) is not None and value not in {pk for pk, _label in choices}:
             chosen = User.objects.select_related("employee").filter(pk=value).first()
             if chosen is not None:
                 choices.insert(0, (value, self._label(chosen)))
@@ -410,7 +411,7 @@ class AuditActorFilter(admin.SimpleListFilter):
             return queryset
         if value == self.SYSTEM:
             return queryset.filter(actor__isnull=True)
-        if not value.isdigit():
+        if id_param(value) is None:
             raise IncorrectLookupParameters
         return queryset.filter(actor_id=value)
 
@@ -424,7 +425,7 @@ class AuditPatientFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         value = self.value()
-        if not value or not value.isdigit():
+        if id_param(value) is None:
             return []
         patient = Patient.objects.filter(pk=value).only("name").first()
         return [(value, patient.name if patient is not None else value)]
@@ -433,7 +434,7 @@ class AuditPatientFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        if id_param(value) is None:
             raise IncorrectLookupParameters
         return queryset.filter(patient_id=value)
 

@@ -23,6 +23,7 @@ from clinic.privacy import mask_id_card, mask_phone
 from clinic.roles import DESK_ROLES, role_required
 from clinic.search import field_terms, matching_patients, parse_term
 from clinic.templatetags.clinic_format import duration_since
+from clinic.urls_utils import id_param
 from notifications.views import patient_message_panel
 from scheduling.models import OVERLAPPING_SLOTS, Schedule
 from visits import arrival
@@ -254,8 +255,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         department = form.cleaned_data.get("department")
     else:
         chosen_patient = None
-        if request.GET.get("patient", "").isdigit():
-            chosen_patient = Patient.objects.filter(pk=request.GET["patient"]).first()
+        if (patient_id := id_param(request.GET.get("patient"))) is not None:
+            chosen_patient = Patient.objects.filter(pk=patient_id).first()
         initial = {"patient": chosen_patient.pk if chosen_patient else None}
         if chosen_patient is not None:
             # Shown, not sent (the record is used as it is): masked, so that stepping
@@ -271,7 +272,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         form = WalkInForm(initial=initial)
         department = (
             Department.objects.filter(pk=initial["department"]).first()
-            if (str(initial["department"] or "").isdigit())
+            if id_param(str(initial["department"] or "")) is not None
             else None
         )
     # The cursor where the desk types first: the phone (it finds a record on file), or the
@@ -369,7 +370,7 @@ def _board_context(request: HttpRequest, params: QueryDict | None = None) -> dic
     today = timezone.localdate()
     visits = Visit.objects.filter(visit_date=today)
     department_id = params.get("department", "")
-    if department_id.isdigit():
+    if id_param(department_id) is not None:
         visits = visits.filter(department_id=department_id)
     show_all_left = params.get("left") == "all"
     by_status = _board_visits(visits)
