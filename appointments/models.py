@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appointments.exceptions import NoShowTooEarly
 from clinic.audit import audit_event, record_event
@@ -312,7 +313,7 @@ class Appointment(StateMachineMixin, models.Model):
 
 
 class WaitlistStatus(models.TextChoices):
-    WAITING = "waiting", _("Waiting")
+    WAITING = "waiting", pgettext_lazy("waitlist status", "Waiting")
     OFFERED = "offered", _("Place offered")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
