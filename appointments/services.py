@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.exceptions import DuplicateBooking
-from appointments.models import LIVE_STATUSES, Appointment
+from appointments.models import LIVE_STATUSES, Appointment, WaitlistEntry, WaitlistStatus
 from appointments.no_shows import ensure_may_book_online
 from appointments.reminders import remind_if_late_booking
 from clinic.audit import record_event
@@ -50,6 +50,18 @@ def _holds_live_booking(*, department: Department, slot: RequestedSlot, **person
         status__in=LIVE_STATUSES,
         expected_time__gte=slot.starts_at,
         expected_time__lt=slot.ends_at,
+        **person,
+    ).exists()
+
+
+def _holds_offer(*, department: Department, slot: RequestedSlot, **person: object) -> bool:
+    """Whether a place is held for the person in this department and half-day (a waitlist
+    offer): with a booking besides, they would hold two."""
+    return WaitlistEntry.objects.filter(
+        department=department,
+        work_date=slot.work_date,
+        time_slot=slot.time_slot,
+        status=WaitlistStatus.OFFERED,
         **person,
     ).exists()
 
@@ -239,6 +251,13 @@ def book_appointment(
         raise NoSchedule(details={"alternatives": _alternatives(department, slot, now)})
     if _holds_live_booking(department=department, slot=slot, **booker.live_booking_lookup()):
         raise DuplicateBooking()
+    if _holds_offer(department=department, slot=slot, **booker.live_booking_lookup()):
+        raise DuplicateBooking(
+            _(
+                "A place is already held for this person in this half-day (a waitlist offer): "
+                "take it on My appointments, or decline it first."
+            )
+        )
     chosen, window = _place_to_take(
         schedules,
         doctor=doctor,

@@ -513,3 +513,19 @@ def test_a_patient_blocked_online_is_passed_over_for_the_next(full, patient_user
     appointment.cancel(by=patient_user)
     statuses = dict(WaitlistEntry.objects.values_list("patient__user", "status"))
     assert statuses == {first.pk: WaitlistStatus.WAITING, second.pk: WaitlistStatus.OFFERED}
+
+
+def test_a_person_holding_an_offer_cannot_book_a_second_place_there(
+    full, patient_user, other_patient_user
+):
+    """An offer holds a place for them: a booking besides would be two places for one
+    person in one half-day (as two bookings would)."""
+    schedule, appointment = full
+    entry = offered(schedule, patient_user, appointment, other_patient_user)
+    # A second place added after the offer: free, and still they may not take it too.
+    ScheduleWindow.objects.filter(schedule=schedule).update(quota=2)
+    Schedule.objects.filter(pk=schedule.pk).update(max_patients=2)
+    with pytest.raises(DuplicateBooking):
+        book(other_patient_user, schedule)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
