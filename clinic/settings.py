@@ -485,6 +485,7 @@ SPECTACULAR_SETTINGS = {
         "VisitMoveEnum": ["in_consultation", "awaiting_payment", "cancelled", "left"],
         "ChargeKindEnum": "visits.models.ChargeKind",
         "FrequencyEnum": "visits.models.Frequency",
+        "NotifyChannelEnum": "clinic.models.NotifyChannel",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
