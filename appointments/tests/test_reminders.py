@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from appointments.models import Appointment, AppointmentStatus, reminder_key
 from appointments.reminders import queue_reminders
@@ -101,8 +102,11 @@ def test_an_email_patient_is_reminded_by_email():
 
 
 def test_a_phone_booking_without_a_record_is_texted_to_the_bookings_phone():
+    """Without a record there is no language chosen: the text is in the language active
+    where it is written (the clinic's default in the worker; English here)."""
     appointment = booking(patient=None, phone="13912345678")
-    queue_reminders(AT_THE_HOUR)
+    with translation.override("en"):
+        queue_reminders(AT_THE_HOUR)
     reminder = Notification.objects.get(key=reminder_key(appointment.pk))
     assert (reminder.channel, reminder.recipient) == (NotifyChannel.SMS, "13912345678")
     assert reminder.patient is None
