@@ -293,3 +293,36 @@ class TestDatabaseRefuses:
                 self_pay_amount=0,
             )
         )
+
+
+def test_the_summary_equals_sums_that_sqlite_adds_in_floating_point(monkeypatch):
+    """SQLite sums DECIMAL columns in binary floating point: a payment of 1.15 and a refund
+    of 1.05 came back as 0.0999999999999999 (the cashier's stateful test drew such a day).
+    The comparison takes the detail's sums as the summary's columns hold them, to the cent."""
+    schedule = ScheduleFactory()
+    record = IncomeRecordFactory(
+        bill__visit__schedule=schedule,
+        amount=Decimal("0.10"),
+        insurance_amount=0,
+        self_pay_amount=Decimal("0.10"),
+    )
+    DailyIncomeSummary.rebuild()
+    as_sqlite_sums = [
+        {
+            "record_date": record.record_date,
+            "department_id": record.department_id,
+            "doctor_id": record.doctor_id,
+            "payments": 1,
+            "refunds": 1,
+            "total_amount": Decimal("0.0999999999999999"),
+            "insurance_amount": Decimal("0"),
+            "self_pay_amount": Decimal("0.0999999999999999"),
+        }
+    ]
+    DailyIncomeSummary.objects.update(payments=1, refunds=1)
+    monkeypatch.setattr(
+        DailyIncomeSummary, "detail_totals", classmethod(lambda cls, **_dates: as_sqlite_sums)
+    )
+    assert DailyIncomeSummary.differences() == []
+    as_sqlite_sums[0]["total_amount"] = Decimal("0.11")
+    assert len(DailyIncomeSummary.differences()) == 1
