@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from api.fields import IdField, LabelField, StrictBooleanField
+from api.fields import IdField, LabelField, StrictBooleanField, TextField
 from api.serializers import ModelSerializer
 from clinic.models import NotifyChannel, Patient
 from notifications.models import Notification, NotificationKind, NotificationStatus
@@ -55,6 +55,9 @@ class MessageSettingsSerializer(ModelSerializer):
     """A patient's message settings; PATCH changes the fields given."""
 
     notify_channel_label = LabelField(source="notify_channel")
+    # Blank when the patient gave none: plain text in the schema (its "email" format refuses
+    # the blank).
+    email = TextField(read_only=True, help_text=_("The patient's e-mail address; empty: none."))
     language_label = LabelField(source="language")
 
     class Meta:
