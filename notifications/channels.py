@@ -34,9 +34,10 @@ class Message(Protocol):
     body: str
 
 
-class SmsBackend:
-    def send(self, message: Message) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+class SmsBackend(Protocol):
+    """What a text-message backend does: deliver one message, or raise DeliveryError."""
+
+    def send(self, message: Message) -> None: ...
 
 
 class FileSmsBackend(SmsBackend):

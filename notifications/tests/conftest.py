@@ -12,7 +12,8 @@ TEST_TEMPLATES = Path(__file__).parent / "templates"
 def test_templates(settings):
     """The tests' own message template (notifications_test/greeting.txt) can be rendered."""
     templates = copy.deepcopy(settings.TEMPLATES)
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], TEST_TEMPLATES]
+    for engine in templates:  # the pages' engine and the messages' plain-text one
+        engine["DIRS"] = [*engine["DIRS"], TEST_TEMPLATES]
     settings.TEMPLATES = templates
     return "notifications_test/greeting.txt"
 

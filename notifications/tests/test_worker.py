@@ -16,16 +16,13 @@ from clinic.tests.factories import PatientFactory
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notify
 from notifications.tests import tasks_for_tests
-from notifications.tests.conftest import TEST_TEMPLATES
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture
-def templates(settings):
-    templates = [dict(settings.TEMPLATES[0])]
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], TEST_TEMPLATES]
-    settings.TEMPLATES = templates
+def templates(test_templates):
+    """The tests' own message template, for every engine (notifications/tests/conftest.py)."""
 
 
 @pytest.mark.django_db(transaction=True)
