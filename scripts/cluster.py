@@ -58,7 +58,7 @@ GALERA_PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
 
 HOST = "127.0.0.1"
 DB_NAME = "clinic_cluster"
-DB_USER = DB_PASSWORD = "clinic"
+DB_USER = DB_PASSWORD = "clinic"  # noqa: S105 (a local cluster on loopback)
 HTTP_PORT = 8100
 DB_LISTENERS = {"a": 3310, "b": 3311}
 REDIS_PORT = 6379
@@ -183,7 +183,7 @@ def alive(pid: int) -> bool:
 def spawn(command: list[str], *, log: Path, pid_file: Path, env: dict | None = None) -> int:
     """Start a long-running process in a session (and process group) of its own."""
     with log.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             command,
             cwd=ROOT,
             env=env,
@@ -257,8 +257,8 @@ def ensure_packages() -> None:
         sys.exit(f"[cluster] missing packages: {' '.join(missing)} (apt-get install them as root)")
     say(f"installing {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)  # noqa: S607
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)  # noqa: S607
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
 # --- Galera nodes --------------------------------------------------------------------------
@@ -330,8 +330,13 @@ def recovered_position(node: Node) -> str | None:
     if not (node.datadir / "grastate.dat").exists():
         return None
     result = subprocess.run(
-        ["/usr/sbin/mariadbd", f"--defaults-file={node.config}", *mariadbd_user()]
-        + ["--wsrep-recover", "--disable-log-error"],
+        [
+            "/usr/sbin/mariadbd",
+            f"--defaults-file={node.config}",
+            *mariadbd_user(),
+            "--wsrep-recover",
+            "--disable-log-error",
+        ],
         capture_output=True,
         text=True,
     )
@@ -348,8 +353,18 @@ def node_status(node: Node) -> dict[str, str]:
         "'wsrep_local_bf_aborts')"
     )
     result = subprocess.run(
-        ["mariadb", "--connect-timeout=2", "--protocol=tcp", f"-h{HOST}", f"-P{node.port}"]  # noqa: S607
-        + ["-uclinic_check", "-N", "-B", "-e", query],
+        [
+            "mariadb",
+            "--connect-timeout=2",
+            "--protocol=tcp",
+            f"-h{HOST}",
+            f"-P{node.port}",
+            "-uclinic_check",
+            "-N",
+            "-B",
+            "-e",
+            query,
+        ],
         capture_output=True,
         text=True,
     )
@@ -364,7 +379,7 @@ def node_synced(node: Node) -> bool:
 
 def as_root(node: Node, sql: str) -> None:
     subprocess.run(
-        ["mariadb", f"--socket={node.socket}", "-uroot", "-e", sql],  # noqa: S607
+        ["mariadb", f"--socket={node.socket}", "-uroot", "-e", sql],
         check=True,
     )
 
@@ -372,8 +387,13 @@ def as_root(node: Node, sql: str) -> None:
 def bootstrap_first_node(node: Node) -> None:
     prepare_node_files(node)
     subprocess.run(
-        ["mariadb-install-db", f"--defaults-file={node.config}", *mariadbd_user()]  # noqa: S607
-        + ["--auth-root-authentication-method=socket", "--skip-test-db"],
+        [
+            "mariadb-install-db",
+            f"--defaults-file={node.config}",
+            *mariadbd_user(),
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+        ],
         check=True,
         stdout=(LOGS / "install-db.log").open("ab"),
         stderr=subprocess.STDOUT,
@@ -381,8 +401,12 @@ def bootstrap_first_node(node: Node) -> None:
     # The check account is created first, on the bootstrapped node alone: node_synced() logs
     # in with it. Accounts and the database replicate to the nodes that join.
     spawn(
-        ["/usr/sbin/mariadbd", f"--defaults-file={node.config}", *mariadbd_user()]
-        + ["--wsrep-new-cluster"],
+        [
+            "/usr/sbin/mariadbd",
+            f"--defaults-file={node.config}",
+            *mariadbd_user(),
+            "--wsrep-new-cluster",
+        ],
         log=LOGS / f"{node.name}.out",
         pid_file=node.pid_file,
     )
@@ -401,7 +425,7 @@ def bootstrap_first_node(node: Node) -> None:
 
 def _root_answers(node: Node) -> bool:
     result = subprocess.run(
-        ["mariadb", f"--socket={node.socket}", "-uroot", "-e", "SELECT 1"],  # noqa: S607
+        ["mariadb", f"--socket={node.socket}", "-uroot", "-e", "SELECT 1"],
         capture_output=True,
     )
     return result.returncode == 0
@@ -421,7 +445,7 @@ def kill_node(node: Node) -> None:
 
 def redis_answers() -> bool:
     result = subprocess.run(
-        ["redis-cli", "-h", HOST, "-p", str(REDIS_PORT), "ping"],  # noqa: S607
+        ["redis-cli", "-h", HOST, "-p", str(REDIS_PORT), "ping"],
         capture_output=True,
         text=True,
     )
@@ -433,8 +457,17 @@ def start_redis() -> None:
         say(f"Redis already answers on {REDIS_PORT}: using it")
         return
     spawn(
-        ["redis-server", "--bind", HOST, "--port", str(REDIS_PORT), "--save", ""]
-        + ["--appendonly", "no"],
+        [
+            "redis-server",
+            "--bind",
+            HOST,
+            "--port",
+            str(REDIS_PORT),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         log=LOGS / "redis.log",
         pid_file=STATE / "redis.pid",
     )
@@ -474,7 +507,7 @@ def write_haproxy_config() -> Path:
 
 def start_haproxy() -> None:
     config = write_haproxy_config()
-    subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)  # noqa: S607
+    subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
     spawn(
         ["haproxy", "-db", "-f", str(config)],
         log=LOGS / "haproxy.log",
@@ -617,10 +650,14 @@ def kill_app(app: App) -> None:
 def prepare_standalone() -> None:
     """The machine's MariaDB as the benchmark's reference: the same schema, migrated."""
     subprocess.run(
-        ["mariadb", f"-h{HOST}", "-P3306", "-uroot", "-e"]  # noqa: S607
-        + [
+        [
+            "mariadb",
+            f"-h{HOST}",
+            "-P3306",
+            "-uroot",
+            "-e",
             f"CREATE DATABASE IF NOT EXISTS `{DB_NAME}` "
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         ],
         check=True,
     )
@@ -637,7 +674,10 @@ def set_mode(mode: str) -> None:
     for app in APPS.values():
         start_app(app)
     (STATE / "mode").write_text(mode)
-    say(f"mode {mode}: " + ", ".join(f"app-{a.name} → {database_url(a, mode)}" for a in APPS.values()))
+    say(
+        f"mode {mode}: "
+        + ", ".join(f"app-{a.name} → {database_url(a, mode)}" for a in APPS.values())
+    )
 
 
 # --- Commands ------------------------------------------------------------------------------
@@ -709,7 +749,8 @@ def status() -> int:
         pid = read_pid(app.pid_file)
         ok = healthy(app.port)
         problems += not ok
-        print(f"app-{app.name}  port {app.port}  pid {pid or '-':>7}  /healthz {'ok' if ok else 'failing'}")
+        health = "ok" if ok else "failing"
+        print(f"app-{app.name}  port {app.port}  pid {pid or '-':>7}  /healthz {health}")
     print(f"redis  {'ok' if redis_answers() else 'down'}  {REDIS_URL}")
     servers = haproxy_servers()
     print(f"haproxy  http {HTTP_PORT}, database {DB_LISTENERS['a']} and {DB_LISTENERS['b']}")
