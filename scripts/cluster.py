@@ -149,6 +149,12 @@ class App:
 
 
 APPS = {name: App(name) for name in ("a", "b")}
+ALL_PORTS = [
+    *(port for n in NODES.values() for port in (n.port, n.gcomm_port, n.ist_port, n.sst_port)),
+    *(app.port for app in APPS.values()),
+    HTTP_PORT,
+    *DB_LISTENERS.values(),
+]
 
 
 def say(message: str) -> None:
@@ -688,6 +694,9 @@ def up(mode: str, seed: bool) -> None:
     if STATE.exists():
         down(quiet=True)
         shutil.rmtree(STATE)
+    taken = [port for port in ALL_PORTS if port_open(port)]
+    if taken:
+        sys.exit(f"[cluster] ports in use by something else: {taken} (another cluster?)")
     LOGS.mkdir(parents=True)
     (STATE / "sms").mkdir()
     started = time.monotonic()
