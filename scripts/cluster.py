@@ -270,8 +270,45 @@ def ensure_packages() -> None:
 # --- Galera nodes --------------------------------------------------------------------------
 
 
-def render(template: Path, target: Path, **fields) -> None:
-    target.write_text(string.Template(template.read_text()).substitute(fields))
+def fill(template: Path, **fields) -> str:
+    return string.Template(template.read_text()).substitute(fields)
+
+
+def galera_config(
+    *,
+    node_name: str,
+    address: str,
+    peers: list[str],
+    port: int = 3306,
+    gcomm_port: int = 4567,
+    ist_port: int = 4568,
+    sst_port: int = 4444,
+    datadir: Path = Path("/var/lib/mysql"),
+    socket: Path = Path("/run/mysqld/mysqld.sock"),
+    pid_file: Path = Path("/run/mysqld/mysqld.pid"),
+    log_error: Path = Path("/var/log/mysql/error.log"),
+    buffer_pool: str = "1G",
+    gcache_size: str = "1G",
+) -> str:
+    """deploy/galera/clinic-galera.cnf.in filled in; the defaults are a machine's own (Debian's
+    paths and MariaDB's and Galera's usual ports). `peers` are every node's host:gcomm_port."""
+    return fill(
+        DEPLOY / "galera" / "clinic-galera.cnf.in",
+        datadir=datadir,
+        socket=socket,
+        pid_file=pid_file,
+        log_error=log_error,
+        bind_address=address,
+        port=port,
+        buffer_pool=buffer_pool,
+        gcache_size=gcache_size,
+        cluster_address=",".join(peers),
+        node_name=node_name,
+        node_address=address,
+        gcomm_port=gcomm_port,
+        ist_port=ist_port,
+        sst_port=sst_port,
+    )
 
 
 def mariadbd_user() -> list[str]:
@@ -290,23 +327,22 @@ def prepare_node_files(node: Node) -> None:
 
 
 def write_node_config(node: Node) -> None:
-    render(
-        DEPLOY / "galera" / "clinic-galera.cnf.in",
-        node.config,
-        datadir=node.datadir,
-        socket=node.socket,
-        pid_file=node.home / "mariadbd.pid",
-        log_error=node.error_log,
-        bind_address=HOST,
-        port=node.port,
-        buffer_pool="96M",
-        gcache_size="128M",
-        cluster_address=",".join(f"{HOST}:{n.gcomm_port}" for n in NODES.values()),
-        node_name=node.name,
-        node_address=HOST,
-        gcomm_port=node.gcomm_port,
-        ist_port=node.ist_port,
-        sst_port=node.sst_port,
+    node.config.write_text(
+        galera_config(
+            node_name=node.name,
+            address=HOST,
+            peers=[f"{HOST}:{n.gcomm_port}" for n in NODES.values()],
+            port=node.port,
+            gcomm_port=node.gcomm_port,
+            ist_port=node.ist_port,
+            sst_port=node.sst_port,
+            datadir=node.datadir,
+            socket=node.socket,
+            pid_file=node.home / "mariadbd.pid",
+            log_error=node.error_log,
+            buffer_pool="96M",
+            gcache_size="128M",
+        )
     )
 
 
@@ -480,33 +516,57 @@ def start_redis() -> None:
     wait_for("Redis", redis_answers, 30)
 
 
-def write_haproxy_config() -> Path:
-    config = STATE / "haproxy.cfg"
+def haproxy_config(
+    *,
+    apps: list[tuple[str, str]],
+    nodes: list[tuple[str, str]],
+    http_bind: str,
+    db_binds: tuple[str, str],
+    health_host: str,
+    pid_file: Path,
+    stats_socket: Path,
+    etc: Path,
+) -> str:
+    """deploy/haproxy/haproxy.cfg.in filled in: `apps` and `nodes` are (name, host:port); the
+    first database listener writes to the first node, the second to the second, each with the
+    other nodes as backups. `etc` holds galera-check and errors/."""
 
     def galera_servers(writer: int) -> str:
-        order = [writer, *(n for n in NODES if n != writer)]
+        order = [nodes[writer], *(node for i, node in enumerate(nodes) if i != writer)]
         return "\n".join(
-            f"    server {NODES[n].name} {HOST}:{NODES[n].port} check"
-            + ("" if n == writer else " backup")
-            for n in order
+            f"    server {name} {address} check" + ("" if i == 0 else " backup")
+            for i, (name, address) in enumerate(order)
         )
 
-    render(
+    return fill(
         DEPLOY / "haproxy" / "haproxy.cfg.in",
-        config,
-        pid_file=STATE / "haproxy.pid.cfg",
-        stats_socket=STATE / "haproxy.sock",
-        http_bind=f"{HOST}:{HTTP_PORT}",
-        errors_dir=DEPLOY / "haproxy" / "errors",
-        health_host=HOST,
-        app_servers="\n".join(
-            f"    server app-{app.name} {HOST}:{app.port} check" for app in APPS.values()
-        ),
-        galera_bind_a=f"{HOST}:{DB_LISTENERS['a']}",
-        galera_bind_b=f"{HOST}:{DB_LISTENERS['b']}",
-        galera_check=DEPLOY / "haproxy" / "galera-check",
-        galera_servers_a=galera_servers(1),
-        galera_servers_b=galera_servers(2),
+        pid_file=pid_file,
+        stats_socket=stats_socket,
+        http_bind=http_bind,
+        errors_dir=etc / "errors",
+        health_host=health_host,
+        app_servers="\n".join(f"    server {name} {address} check" for name, address in apps),
+        galera_bind_a=db_binds[0],
+        galera_bind_b=db_binds[1],
+        galera_check=etc / "galera-check",
+        galera_servers_a=galera_servers(0),
+        galera_servers_b=galera_servers(1),
+    )
+
+
+def write_haproxy_config() -> Path:
+    config = STATE / "haproxy.cfg"
+    config.write_text(
+        haproxy_config(
+            apps=[(f"app-{app.name}", f"{HOST}:{app.port}") for app in APPS.values()],
+            nodes=[(node.name, f"{HOST}:{node.port}") for node in NODES.values()],
+            http_bind=f"{HOST}:{HTTP_PORT}",
+            db_binds=(f"{HOST}:{DB_LISTENERS['a']}", f"{HOST}:{DB_LISTENERS['b']}"),
+            health_host=HOST,
+            pid_file=STATE / "haproxy.pid.cfg",
+            stats_socket=STATE / "haproxy.sock",
+            etc=DEPLOY / "haproxy",
+        )
     )
     return config
 
@@ -783,6 +843,21 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(verb).add_argument("node", type=int, choices=sorted(NODES))
     for verb in ("kill-app", "start-app"):
         commands.add_parser(verb).add_argument("app", choices=sorted(APPS))
+    galera = commands.add_parser(
+        "render-galera", help="print one machine's Galera configuration (three machines)"
+    )
+    galera.add_argument("--name", required=True, help="node name, e.g. db1")
+    galera.add_argument("--address", required=True, help="this machine's address")
+    galera.add_argument("--peers", required=True, help="every node's address, comma-separated")
+    galera.add_argument("--buffer-pool", default="1G", help="innodb_buffer_pool_size (1G)")
+    haproxy = commands.add_parser(
+        "render-haproxy", help="print a machine's HAProxy configuration (three machines)"
+    )
+    haproxy.add_argument("--apps", required=True, help="app servers' host:port, comma-separated")
+    haproxy.add_argument("--nodes", required=True, help="Galera nodes' host:port, in order")
+    haproxy.add_argument("--http-bind", default="*:80", help="the clinic's address (*:80)")
+    haproxy.add_argument("--health-host", required=True, help="a name in ALLOWED_HOSTS")
+    haproxy.add_argument("--etc", default="/etc/haproxy", help="where galera-check and errors/ are")
     args = parser.parse_args(argv)
 
     if args.command == "up":
@@ -793,6 +868,30 @@ def main(argv: list[str] | None = None) -> int:
         return status()
     elif args.command == "mode":
         set_mode(args.mode)
+    elif args.command == "render-galera":
+        peers = [f"{peer}:4567" for peer in args.peers.split(",")]
+        print(
+            galera_config(
+                node_name=args.name, address=args.address, peers=peers, buffer_pool=args.buffer_pool
+            ),
+            end="",
+        )
+    elif args.command == "render-haproxy":
+        apps = args.apps.split(",")
+        nodes = args.nodes.split(",")
+        print(
+            haproxy_config(
+                apps=[(f"app{i}", address) for i, address in enumerate(apps, 1)],
+                nodes=[(f"db{i}", address) for i, address in enumerate(nodes, 1)],
+                http_bind=args.http_bind,
+                db_binds=("127.0.0.1:3310", "127.0.0.1:3311"),
+                health_host=args.health_host,
+                pid_file=Path("/run/haproxy.pid"),
+                stats_socket=Path("/run/haproxy/admin.sock"),
+                etc=Path(args.etc),
+            ),
+            end="",
+        )
     elif args.command == "kill-node":
         kill_node(NODES[args.node])
     elif args.command == "start-node":
