@@ -1,5 +1,5 @@
 """The API's EXCEPTION_HANDLER: the clinic's domain errors answer with their own code, status,
-message and details; a database or cache that cannot be reached answers 503 "unavailable";
+message and details; a database or cache that cannot be reached answers 503 "service_unavailable";
 everything else as `api.exceptions` maps it, in the same body."""
 
 from __future__ import annotations

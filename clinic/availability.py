@@ -3,7 +3,7 @@
 A Galera node killed under a running request, a server restarting, a connection killed, a
 Redis server gone: the request cannot vouch for what it did, and the same request through
 another node, a moment later, will most likely work. So it is never a 500: pages answer a
-short 503 page and the API its error body with the code "unavailable" (both in
+short 503 page and the API its error body with the code "service_unavailable" (both in
 `clinic.views.server_error`, the API's views also in `clinic.api_errors`), and `/healthz`
 tells the load balancer to send requests elsewhere.
 """
@@ -25,8 +25,8 @@ from clinic.db import is_database_unreachable
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_CODE = "unavailable"
-UNAVAILABLE_MESSAGE = _("The clinic system is unavailable for a moment; please try again.")
+UNAVAILABLE_CODE = "service_unavailable"
+UNAVAILABLE_MESSAGE = _("The clinic system is briefly unavailable. Please try again in a minute.")
 RETRY_AFTER_SECONDS = "30"
 
 

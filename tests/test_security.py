@@ -194,7 +194,7 @@ class TestDatabaseDown:
         )
         response = client.get("/api/auth/profile")
         assert response.status_code == 503
-        assert response.json()["error"]["code"] == "unavailable"
+        assert response.json()["error"]["code"] == "service_unavailable"
 
     def test_other_errors_stay_a_plain_500_without_details(self, receptionist, monkeypatch):
         client = Client(raise_request_exception=False)

@@ -18,8 +18,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from appointments.models import Appointment
 from clinic.availability import is_unavailable
 
-MESSAGE = "The clinic system is unavailable for a moment; please try again."
-UNAVAILABLE = {"error": {"code": "unavailable", "message": MESSAGE, "details": {}}}
+MESSAGE = "The clinic system is briefly unavailable. Please try again in a minute."
+UNAVAILABLE = {"error": {"code": "service_unavailable", "message": MESSAGE, "details": {}}}
 
 
 def lost_connection_on(table: str) -> contextlib.AbstractContextManager:

@@ -19,12 +19,12 @@ from clinic.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 OK = {"status": "ok", "database": "ok", "cache": "ok"}
-MESSAGE = "The clinic system is unavailable for a moment; please try again."
+MESSAGE = "The clinic system is briefly unavailable. Please try again in a minute."
 
 
 def unavailable(database: str, cache: str) -> dict:
     details = {"database": database, "cache": cache}
-    return {"error": {"code": "unavailable", "message": MESSAGE, "details": details}}
+    return {"error": {"code": "service_unavailable", "message": MESSAGE, "details": details}}
 
 
 @pytest.fixture
