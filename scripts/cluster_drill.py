@@ -188,8 +188,16 @@ def open_slot(now: dt.datetime) -> str | None:
     return None
 
 
-def seed(rng: random.Random) -> Plan:
-    """Bulk-inserted like bench/load.py's clinic (its helpers keep the counters exact)."""
+def seed(
+    rng: random.Random,
+    *,
+    load_accounts: int = LOAD_ACCOUNTS,
+    check_ins: int = CHECK_INS,
+    awaiting_payment: int = AWAITING_PAYMENT,
+) -> Plan:
+    """Bulk-inserted like bench/load.py's clinic (its helpers keep the counters exact).
+    The sizes: accounts for the load's bookings, bookings to check in today, visits awaiting
+    payment."""
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
@@ -256,7 +264,7 @@ def seed(rng: random.Random) -> Plan:
         open_shift(by=desk, opening_float="500.00", now=at(today, slot_hours(TimeSlot.MORNING)[0]))
 
     # Accounts: the load's bookings, the storm's, the causal reads' (one booking each).
-    accounts = LOAD_ACCOUNTS + STORM_REQUESTS + CAUSAL_READS
+    accounts = load_accounts + STORM_REQUESTS + CAUSAL_READS
     users = User.objects.bulk_create(
         (
             User(username=f"drill-{tag}-p{i}", role=Role.PATIENT, password="!")  # noqa: S106
@@ -266,7 +274,7 @@ def seed(rng: random.Random) -> Plan:
     )
     if any(user.pk is None for user in users):  # MySQL cannot return new ids
         users = list(User.objects.filter(username__startswith=f"drill-{tag}-p").order_by("pk"))
-    on_file = CHECK_INS + AWAITING_PAYMENT
+    on_file = check_ins + awaiting_payment
     Patient.objects.bulk_create(
         (
             Patient(
@@ -300,7 +308,9 @@ def seed(rng: random.Random) -> Plan:
             ]
         )
 
-    schedules_today = schedules(today, slot or TimeSlot.MORNING, 1000)
+    # Each window's quota holds the bookings and visits seeded in it.
+    places = max(1000, 4 * (check_ins + awaiting_payment))
+    schedules_today = schedules(today, slot or TimeSlot.MORNING, places)
     booking = [
         schedule
         for day in range(1, BOOKING_DAYS + 1)
@@ -326,7 +336,7 @@ def seed(rng: random.Random) -> Plan:
 
     windows = windows_of(schedules_today)
     appointments, visits = [], []
-    for i in range(CHECK_INS if slot else 0):
+    for i in range(check_ins if slot else 0):
         patient = patients[accounts + i]
         schedule = schedules_today[i % len(schedules_today)]
         open_windows = [
@@ -349,8 +359,8 @@ def seed(rng: random.Random) -> Plan:
                 status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
             )
         )
-    for n in range(AWAITING_PAYMENT):
-        patient = patients[accounts + CHECK_INS + n]
+    for n in range(awaiting_payment):
+        patient = patients[accounts + check_ins + n]
         schedule = schedules_today[n % len(schedules_today)]
         turn = n // len(schedules_today)
         window = windows[schedule.pk][turn % len(windows[schedule.pk])]
@@ -397,9 +407,9 @@ def seed(rng: random.Random) -> Plan:
         today=today,
         departments=[department.pk for department in departments],
         desk_tokens=[str(AccessToken.for_user(desk)) for desk in desks],
-        load_tokens=tokens[:LOAD_ACCOUNTS],
-        storm_tokens=tokens[LOAD_ACCOUNTS : LOAD_ACCOUNTS + STORM_REQUESTS],
-        causal_tokens=tokens[LOAD_ACCOUNTS + STORM_REQUESTS :],
+        load_tokens=tokens[:load_accounts],
+        storm_tokens=tokens[load_accounts : load_accounts + STORM_REQUESTS],
+        causal_tokens=tokens[load_accounts + STORM_REQUESTS :],
         storm_department=storm_department.pk,
         storm_time=f"{storm_day:%Y-%m-%d}T{one_hour_in:%H:%M}:00",
         storm_schedule=storm.pk,
