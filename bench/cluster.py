@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,8 @@ def seed_into(args: argparse.Namespace) -> int:
     return 0
 
 
-def seed_database(args: argparse.Namespace, url: str) -> dict:
+def seed_database(args: argparse.Namespace, url: str) -> types.SimpleNamespace:
+    """The drill's seed in a child process; its plan, as bench/load.py's Work reads one."""
     with tempfile.NamedTemporaryFile(suffix=".json") as plan_file:
         subprocess.run(
             [
@@ -121,7 +123,8 @@ def seed_database(args: argparse.Namespace, url: str) -> dict:
             ],
             check=True,
         )
-        return json.loads(Path(plan_file.name).read_text())
+        plan = json.loads(Path(plan_file.name).read_text())
+    return types.SimpleNamespace(**{**plan, "walk_ins": []})
 
 
 # --- CPU from /proc ----------------------------------------------------------------------------
@@ -203,39 +206,14 @@ def snapshot(args: argparse.Namespace, mode: str) -> dict[str, float]:
 # --- The load -----------------------------------------------------------------------------------
 
 
-class Work:
-    """What bench/load.py's run_alone asks of its work: the next booking or arrival."""
-
-    def __init__(self, plan: dict):
-        self.plan = plan
-        self.tokens = iter(plan["load_tokens"])
-        self.arrivals = iter(plan["check_ins"])
-        self.count = 0
-
-    def next_item(self, operation: str, n: int):
-        if operation == "book":
-            token = next(self.tokens, None)
-            if token is None:
-                return None
-            departments, times = self.plan["departments"], self.plan["booking_times"]
-            self.count += 1
-            body = {
-                "dept_id": departments[self.count % len(departments)],
-                "expected_time": times[(self.count // len(departments)) % len(times)],
-            }
-            return token, body
-        arrival = next(self.arrivals, None)
-        return None if arrival is None else (arrival[0], arrival[1], "")
-
-
-def run(args, plan: dict, work: Work, operation: str, requests: int, clients: int):
+def run(args, plan, work, operation: str, requests: int, clients: int):
+    """bench/load.py's operation alone: `requests` of it, `clients` at once."""
     from bench._http import Tally
     from bench.load import run_alone
 
     options = argparse.Namespace(port=args.port, alone=requests, clients=clients)
-    desks = argparse.Namespace(desk_tokens=plan["desk_tokens"])
     tally = Tally()
-    asyncio.run(run_alone(options, desks, work, operation, tally, requests, clients))
+    asyncio.run(run_alone(options, plan, work, operation, tally, requests, clients))
     return tally
 
 
@@ -272,9 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     set_mode(args, "standalone")
     plans = {"standalone": seed_database(args, args.standalone_url)}
     plans["single"] = plans["multi"] = seed_database(args, HAPROXY_URL)
+    from bench.load import Work
+
     works = {"standalone": Work(plans["standalone"])}
     works["single"] = works["multi"] = Work(plans["single"])
-    operations = OPERATIONS if plans["single"]["check_in_open"] else ("book",)
+    operations = OPERATIONS if plans["single"].check_in_open else ("book",)
     # Per mode and operation: latencies, seconds, ok, errors, retries, CPU by process group.
     figures: dict = {
         (mode, op): {"latencies": [], "elapsed": 0.0, "ok": 0, "errors": 0, "retries": 0, "cpu": {}}
@@ -341,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "its three nodes, each applying every write) per successful operation; busiest: the "
         "node that spent most."
     )
-    if not plans["single"]["check_in_open"]:
+    if not plans["single"].check_in_open:
         print("no slot open now in the clinic's hours: check-in not measured")
     return 1 if failed else 0
 

@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
-import itertools
 import os
 import random
 import re
@@ -153,9 +152,11 @@ class CannotRun(Exception):
 class Plan:
     tag: str
     today: dt.date
-    departments: list[int]
+    # The names bench/load.py's Work reads: it hands out the load's bookings, arrivals and
+    # walk-ins.
+    departments: list[tuple[int, str]]  # (id, code)
     desk_tokens: list[str]
-    load_tokens: list[str]
+    patient_tokens: list[str]  # one booking each
     storm_tokens: list[str]
     causal_tokens: list[str]
     storm_department: int
@@ -164,13 +165,14 @@ class Plan:
     causal_department: int
     causal_time: str
     booking_times: list[str]
-    check_ins: list[tuple[int, str]]  # (appointment id, phone)
+    check_ins: list[tuple[int, str, str]]  # (appointment id, phone, ID number)
     awaiting_payment: list[int]
-    walk_in_phones: list[str]
+    walk_ins: list  # bench.load.Person
     login_user: str
     login_password: str
     check_in_open: bool
     phone_prefix: str
+    itemised_visits: list[int] = field(default_factory=list)  # none (Work reads it)
 
 
 def open_slot(now: dt.datetime) -> str | None:
@@ -204,8 +206,17 @@ def seed(
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from appointments.models import Appointment, AppointmentStatus
-    from bench.load import count_places, create_schedules, windows_of
+    from appointments.models import Appointment
+    from bench.load import (
+        Person,
+        bookings_to_check_in,
+        count_places,
+        create_schedules,
+        windows_of,
+    )
+    from bench.load import (
+        awaiting_payment as awaiting_payment_visits,
+    )
     from billing.cashier import open_shift
     from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
     from scheduling.models import Schedule, TimeSlot, slot_hours
@@ -334,51 +345,31 @@ def seed(
     morning_start = slot_hours(TimeSlot.MORNING)[0]
     one_hour_in = (dt.datetime.combine(today, morning_start) + dt.timedelta(hours=1)).time()
 
-    windows = windows_of(schedules_today)
-    appointments, visits = [], []
-    for i in range(check_ins if slot else 0):
-        patient = patients[accounts + i]
-        schedule = schedules_today[i % len(schedules_today)]
-        open_windows = [
+    # Today's bookings wait in the windows whose check-in is open now or in the next half
+    # hour; the visits awaiting payment take turns in every window.
+    open_windows = {
+        schedule_id: [
             window
-            for window in windows[schedule.pk]
+            for window in windows
             if now - dt.timedelta(hours=1) < window.ends_at(today)
             and window.starts_at(today) <= now + dt.timedelta(minutes=30)
-        ] or windows[schedule.pk][:1]
-        window = open_windows[(i // len(schedules_today)) % len(open_windows)]
-        appointments.append(
-            Appointment(
-                patient_name=patient.name,
-                phone=patient.phone,
-                department_id=schedule.department_id,
-                schedule=schedule,
-                window=window,
-                expected_time=window.starts_at(today) + dt.timedelta(minutes=5),
-                patient=patient,
-                created_by=desks[i % DESKS],
-                status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
-            )
-        )
-    for n in range(awaiting_payment):
-        patient = patients[accounts + check_ins + n]
-        schedule = schedules_today[n % len(schedules_today)]
-        turn = n // len(schedules_today)
-        window = windows[schedule.pk][turn % len(windows[schedule.pk])]
-        visits.append(
-            Visit(
-                patient=patient,
-                department_id=schedule.department_id,
-                schedule=schedule,
-                window=window,
-                queued_from=window.start_time,
-                queue_number=turn + 1,
-                status=VisitStatus.AWAITING_PAYMENT,
-                visit_date=today,
-                check_in_time=now - dt.timedelta(hours=1),
-                called_at=now - dt.timedelta(minutes=50),
-                finished_at=now - dt.timedelta(minutes=40),
-            )
-        )
+        ]
+        or windows[:1]
+        for schedule_id, windows in windows_of(schedules_today).items()
+    }
+    appointments = bookings_to_check_in(
+        patients[accounts : accounts + (check_ins if slot else 0)],
+        schedules_today,
+        open_windows,
+        today,
+        desks,
+    )
+    visits = awaiting_payment_visits(
+        patients[accounts + check_ins : accounts + check_ins + awaiting_payment],
+        schedules_today,
+        today,
+        lambda day, hour: at(day, dt.time(hour)),
+    )
     Appointment.objects.bulk_create(appointments, batch_size=2000)
     Visit.objects.bulk_create(visits, batch_size=2000)
     count_places([schedule.pk for schedule in schedules_today])
@@ -386,7 +377,7 @@ def seed(
     check_ins = list(
         Appointment.objects.filter(schedule__in=schedules_today)
         .order_by("pk")
-        .values_list("pk", "phone")
+        .values_list("pk", "phone", "id_card")
     )
     rng.shuffle(check_ins)
     awaiting = list(
@@ -405,9 +396,9 @@ def seed(
     plan = Plan(
         tag=tag,
         today=today,
-        departments=[department.pk for department in departments],
+        departments=[(department.pk, department.code) for department in departments],
         desk_tokens=[str(AccessToken.for_user(desk)) for desk in desks],
-        load_tokens=tokens[:load_accounts],
+        patient_tokens=tokens[:load_accounts],
         storm_tokens=tokens[load_accounts : load_accounts + STORM_REQUESTS],
         causal_tokens=tokens[load_accounts + STORM_REQUESTS :],
         storm_department=storm_department.pk,
@@ -418,7 +409,7 @@ def seed(
         booking_times=booking_times,
         check_ins=check_ins,
         awaiting_payment=awaiting,
-        walk_in_phones=[f"137{tag}{i:04d}" for i in range(WALK_INS)],
+        walk_ins=[Person("演练散客", f"137{tag}{i:04d}", "") for i in range(WALK_INS)],
         login_user=f"drill-{tag}-signin",
         login_password=login_password,
         check_in_open=slot is not None,
@@ -756,15 +747,23 @@ async def causal_reads(args: argparse.Namespace, plan: Plan, record: Record) -> 
     return seen
 
 
-def throttle_limit(app_env: dict[str, str]) -> int:
-    """How many sign-in requests API_AUTH_THROTTLE_RATE allows in its period."""
-    from django.conf import settings
+async def in_turn(urls: list[str], address: str | None, requests: list[tuple[str, dict]]):
+    """POST each request to the next app server in turn, from one client address (sent as
+    X-Forwarded-For when the app servers read it); stops after the first 429. The answers."""
+    servers = [client_for(url, {"X-Forwarded-For": address} if address else None) for url in urls]
+    answers = []
+    try:
+        for n, (path, body) in enumerate(requests):
+            answers.append(await servers[n % len(servers)].request("POST", path, json_body=body))
+            if answers[-1].status == 429:
+                break
+    finally:
+        for server in servers:
+            await server.close()
+    return answers
 
-    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth"]
-    return int(rate.split("/")[0])
 
-
-async def limits(args: argparse.Namespace, plan: Plan, app_env: dict[str, str]) -> list[Check]:
+async def limits(args: argparse.Namespace, plan: Plan) -> list[Check]:
     """The sign-in lockout and the sign-in throttle, each counted across both servers."""
     from django.conf import settings
     from django.core.cache import cache
@@ -772,114 +771,71 @@ async def limits(args: argparse.Namespace, plan: Plan, app_env: dict[str, str]) 
     from clinic.client_address import AuthRateThrottle
 
     rng = random.Random()
-    # Behind a proxy the client's address is the forwarded one: a fresh address for each
-    # limit, so that neither an earlier run nor the other limit has used any of it.
-    proxied = settings.CLINIC_NUM_PROXIES > 0
 
-    def address() -> str:
+    def address() -> str | None:
+        """Behind a proxy the client's address is the forwarded one: a fresh one for each
+        limit, so that neither an earlier run nor the other limit has used any of it."""
+        if settings.CLINIC_NUM_PROXIES == 0:
+            return None
         return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
-    checks = []
-    lockout_address = address() if proxied else "127.0.0.1"
-    servers = [
-        client_for(url, {"X-Forwarded-For": lockout_address} if proxied else None)
-        for url in args.app_urls
-    ]
     limit = settings.AXES_FAILURE_LIMIT
-    answers = []
-    try:
-        for attempt in range(2 * limit):
-            server = servers[attempt % len(servers)]
-            response = await server.request(
-                "POST",
-                "/api/auth/login",
-                json_body={"username": plan.login_user, "password": "wrong-password-0"},
-            )
-            answers.append(response.status)
-            if response.status == 429:
-                break
-        # Locked: the right password is refused too, on the other server.
-        right = await servers[len(answers) % len(servers)].request(
-            "POST",
-            "/api/auth/login",
-            json_body={"username": plan.login_user, "password": plan.login_password},
-        )
-    finally:
-        for server in servers:
-            await server.close()
-    first_lock = answers.index(429) + 1 if 429 in answers else None
-    checks.append(
+    lockout_address = address()
+    wrong = {"username": plan.login_user, "password": "wrong-password-0"}
+    answers = await in_turn(
+        args.app_urls, lockout_address, [("/api/auth/login", wrong)] * 2 * limit
+    )
+    statuses = [answer.status for answer in answers]
+    # Locked: the right password is refused too, on the other server.
+    right = {"username": plan.login_user, "password": plan.login_password}
+    (then,) = await in_turn(
+        args.app_urls[len(answers) % 2 :] + args.app_urls,
+        lockout_address,
+        [("/api/auth/login", right)],
+    )
+    first_lock = statuses.index(429) + 1 if 429 in statuses else None
+    checks = [
         Check(
             f"sign-in lockout after {limit} failures in total across both app servers",
             first_lock in (limit, limit + 1)
-            and set(answers[: limit - 1]) == {401}
-            and right.status == 429
-            and right.error_code == "login_locked",
-            f"answers {answers}, then the right password: {right.status} {right.error_code}",
+            and set(statuses[: limit - 1]) == {401}
+            and then.status == 429
+            and then.error_code == "login_locked",
+            f"answers {statuses}, then the right password: {then.status} {then.error_code}",
         )
-    )
-
-    allowed = throttle_limit(app_env)
-    throttle_address = address() if proxied else "127.0.0.1"
-    # What an earlier run (or the lockout above) left in the shared cache for this address.
-    cache.delete(AuthRateThrottle.cache_format % {"scope": "auth", "ident": throttle_address})
-    servers = [
-        client_for(url, {"X-Forwarded-For": throttle_address} if proxied else None)
-        for url in args.app_urls
     ]
-    statuses = []
-    try:
-        for attempt in range(2 * allowed + 2):
-            response = await servers[attempt % len(servers)].request(
-                "POST", "/api/auth/refresh", json_body={"refresh": "not-a-token"}
-            )
-            statuses.append(response.status)
-            if response.status == 429:
-                code = response.error_code
-                break
-        else:
-            code = ""
-    finally:
-        for server in servers:
-            await server.close()
+
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth"]
+    allowed = int(rate.split("/")[0])
+    throttle_address = address()
+    # What an earlier run (or the lockout above) left in the shared cache for this address.
+    ident = throttle_address or "127.0.0.1"
+    cache.delete(AuthRateThrottle.cache_format % {"scope": "auth", "ident": ident})
+    refresh = ("/api/auth/refresh", {"refresh": "not-a-token"})
+    answers = await in_turn(args.app_urls, throttle_address, [refresh] * (2 * allowed + 2))
+    statuses = [answer.status for answer in answers]
     first = statuses.index(429) + 1 if 429 in statuses else None
+    code = answers[-1].error_code if first else ""
     checks.append(
         Check(
-            f"sign-in throttle: 429 after {allowed} requests in total across both app servers",
+            f"sign-in throttle ({rate}): 429 after {allowed} requests in total across both app "
+            "servers",
             first == allowed + 1 and code == "throttled",
             f"first 429 at request {first} ({code or 'none'}), "
-            f"answers before it: {collections.Counter(statuses[:-1])}",
+            f"answers before it: {dict(collections.Counter(statuses[: (first or 0) - 1 or None]))}",
         )
     )
     return checks
-
-
-class Work:
-    """What the load's clients act on, each item used once."""
-
-    def __init__(self, plan: Plan):
-        self.plan = plan
-        self.tokens = iter(plan.load_tokens)
-        self.check_ins = iter(plan.check_ins)
-        self.awaiting = iter(plan.awaiting_payment)
-        self.walk_ins = iter(plan.walk_in_phones)
-        self.bookings = itertools.count()
-
-    def booking(self) -> tuple[str, dict] | None:
-        token = next(self.tokens, None)
-        if token is None:
-            return None
-        n = next(self.bookings)
-        departments = self.plan.departments
-        when = self.plan.booking_times[(n // len(departments)) % len(self.plan.booking_times)]
-        return token, {"dept_id": departments[n % len(departments)], "expected_time": when}
 
 
 async def mixed_load(args, plan: Plan, record: Record, deadline: float) -> None:
     """Patients book (and now and then cancel), desks check in, register walk-ins, settle
     and search, all through HAProxy; a short pause between requests."""
     rng = random.Random(args.seed)
+    from bench.load import Work
+
     work = Work(plan)
+    awaiting = iter(plan.awaiting_payment)
 
     async def patient(client, index: int) -> None:
         while time.monotonic() < deadline:
@@ -921,20 +877,20 @@ async def mixed_load(args, plan: Plan, record: Record, deadline: float) -> None:
             roll = rng.random()
             item = None
             if roll < 0.4 and plan.check_in_open:
-                item = next(work.check_ins, None)
+                item = work.next_item("check_in", index)
                 if item is not None:
-                    appointment, phone = item
+                    appointment, phone, id_card = item
                     await record.call(
                         "check-in",
                         client,
                         "POST",
                         f"/api/receptionist/checkin/{appointment}",
                         token=token,
-                        body={"phone": phone, "id_card": ""},
+                        body={"phone": phone, "id_card": id_card},
                         ack=[("visit", "id")],
                     )
             elif roll < 0.75:
-                item = next(work.awaiting, None)
+                item = next(awaiting, None)
                 if item is not None:
                     await record.call(
                         "payment",
@@ -946,7 +902,7 @@ async def mixed_load(args, plan: Plan, record: Record, deadline: float) -> None:
                         ack=[("bill", "id")],
                     )
             elif roll < 0.85 and plan.check_in_open:
-                item = next(work.walk_ins, None)
+                item = work.next_item("walk_in", index)
                 if item is not None:
                     await record.call(
                         "walk-in",
@@ -954,11 +910,7 @@ async def mixed_load(args, plan: Plan, record: Record, deadline: float) -> None:
                         "POST",
                         "/api/receptionist/register",
                         token=token,
-                        body={
-                            "name": "演练散客",
-                            "phone": item,
-                            "dept_id": plan.departments[index % len(plan.departments)],
-                        },
+                        body=item,
                         ack=[("visit", "id")],
                     )
             if item is None:
@@ -1268,7 +1220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     drill_started = time.monotonic()
     try:
-        app_env = setup_django(args)
+        setup_django(args)
         galera = is_galera(args.node_urls[0])
         if not galera:
             args.skip.append("faults")
@@ -1282,7 +1234,7 @@ def main(argv: list[str] | None = None) -> int:
     checks: list[Check] = []
     if "limits" not in args.skip:
         log("the sign-in lockout and throttle across both app servers …")
-        checks += asyncio.run(limits(args, plan, app_env))
+        checks += asyncio.run(limits(args, plan))
     if not {"storm", "causal"} <= set(args.skip):
         set_mode(args, "multi")
     if "storm" not in args.skip:
