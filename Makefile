@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e screenshots lint format migrate seed install install-dev messages clean bench
+.PHONY: run test e2e screenshots lint format migrate seed install install-dev messages clean bench \
+	cluster-up cluster-down cluster-status cluster-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,25 @@ bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/booking.py --replace
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/cashier.py --replace
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/reminders.py --replace
+
+# A local multi-node deployment (scripts/cluster.py, templates in deploy/): three MariaDB
+# Galera nodes, Redis, HAProxy on 127.0.0.1:8100 and two app servers. Installs galera-4,
+# haproxy, rsync and redis-server when missing (as root). CLUSTER_MODE=multi for two writers.
+CLUSTER_MODE ?= single
+cluster-up: install
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	$(BIN)/python scripts/cluster.py up --mode $(CLUSTER_MODE)
+
+cluster-down:
+	$(BIN)/python scripts/cluster.py down
+
+cluster-status:
+	$(BIN)/python scripts/cluster.py status
+
+# Mixed load through HAProxy while a Galera node and an app server are killed and restarted,
+# then every check on every node (needs `make cluster-up`).
+cluster-drill: install-dev
+	$(BIN)/python scripts/cluster_drill.py $(DRILL_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

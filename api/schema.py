@@ -17,6 +17,7 @@ ERROR_STATUSES = {
     "409": "Conflict: an invalid transition, no capacity, a duplicate, already settled.",
     "415": "The body is not JSON.",
     "429": "Too many attempts; details.wait says how many seconds to wait.",
+    "503": "Try again in a moment: the database is busy (busy) or unreachable (unavailable).",
 }
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY, session_expired
@@ -19,9 +18,6 @@ logger = logging.getLogger(__name__)
 # Requests that poll (the visit board, the doctor's queue, the waiting-room display) send
 # this header: they are not a person at the keyboard, so they do not keep a session alive.
 POLL_HEADER = "HTTP_X_CLINIC_POLL"
-
-# Server gone away, lost connection, cannot connect, too many connections, unknown host...
-UNREACHABLE_MYSQL_ERRORS = {1040, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
 
 
 class NoStoreMiddleware:
@@ -67,12 +63,3 @@ class SessionLimitsMiddleware:
             if not polling and (LAST_ACTIVITY_KEY not in session or now - last > 60):
                 session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
-
-
-def is_database_unreachable(error: Exception) -> bool:
-    if isinstance(error, InterfaceError):
-        return True
-    if isinstance(error, OperationalError):
-        code = error.args[0] if error.args else None
-        return code in UNREACHABLE_MYSQL_ERRORS or "unable to open database" in str(error)
-    return False

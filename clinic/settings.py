@@ -115,20 +115,58 @@ DATABASES = {
 _db = DATABASES["default"]
 _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 _db["CONN_HEALTH_CHECKS"] = True
+# Galera: causal reads. With DATABASE_WSREP_SYNC_WAIT=1 every read waits until the node has
+# applied every write the cluster had committed when the read began, so a page reloaded
+# right after a POST answered by another node shows that POST (a bitmask, 0-15: 1 covers
+# SELECT and SHOW; see MariaDB's wsrep_sync_wait). Unset, the server's own setting stands.
+# Single-writer mode (every request through one node) reads its own writes without it.
+DATABASE_WSREP_SYNC_WAIT = env.int("DATABASE_WSREP_SYNC_WAIT", default=None)
+if DATABASE_WSREP_SYNC_WAIT is not None and not 0 <= DATABASE_WSREP_SYNC_WAIT <= 15:
+    raise ImproperlyConfigured("DATABASE_WSREP_SYNC_WAIT must be between 0 and 15.")
 if _db["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 for full Unicode (names), strict mode so that bad data is an error, never
     # silently truncated. Django itself sets READ COMMITTED on MySQL connections: keep it.
+    # One statement (init_command cannot hold several).
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("charset", "utf8mb4")
-    _db["OPTIONS"].setdefault(
-        "init_command", "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE'"
-    )
+    _init = "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE'"
+    if DATABASE_WSREP_SYNC_WAIT is not None:
+        if "init_command" in _db["OPTIONS"]:
+            raise ImproperlyConfigured(
+                "DATABASE_WSREP_SYNC_WAIT cannot be added to an init_command given in "
+                "DATABASE_URL: put SESSION wsrep_sync_wait in that command instead."
+            )
+        _init += f", SESSION wsrep_sync_wait={DATABASE_WSREP_SYNC_WAIT}"
+    _db["OPTIONS"].setdefault("init_command", _init)
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     _db.setdefault("OPTIONS", {}).setdefault("timeout", 20)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------
+# Several app servers share one Redis (REDIS_URL=redis://host:6379/0): the API's sign-in
+# throttle and the registration page's rate limit (clinic.client_address.AuthRateThrottle)
+# count per client across all of them. Without it, each process keeps its own local-memory
+# cache (make run, the test suite). Sessions stay in the database either way.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "clinic",
+            # Passed to redis-py's connection pool: a Redis that does not answer fails a
+            # request (503, clinic.availability) or a health check within a second instead
+            # of redis-py's default of 5.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "clinic.User"
 LOGIN_URL = "login"
@@ -140,6 +178,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# The database handler (axes' default, named here on purpose): failed sign-ins are rows of
+# AccessAttempt, so a lockout holds across every app server; axes then uses no cache.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 # axes' default cool-off is a permanent lock; a clinic wants the user back after a while.
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
@@ -175,6 +216,8 @@ CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# The load balancer checks each app server over plain HTTP (clinic.views.healthz).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

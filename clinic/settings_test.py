@@ -16,3 +16,6 @@ STATIC_ROOT = None  # files come from the finders; nothing is collected for test
 # Tasks run at once, in the test's own process (a test of the worker chooses the database).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Each test starts from an empty local cache whatever REDIS_URL says (a shared Redis would
+# carry throttle counts from test to test); tests of the Redis cache configure it themselves.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,4 +1,5 @@
-"""Core pages: the role-based home redirect, sign-in and patient registration."""
+"""Core pages: the role-based home redirect, sign-in and patient registration; the error
+handler and the load balancer's health check."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.availability import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    cache_ready,
+    database_ready,
+    is_unavailable,
+    unavailable_body,
+)
 from clinic.client_address import AuthRateThrottle
 from clinic.exceptions import ClinicError
 from clinic.forms import LoginForm, RegistrationForm, apply_clinic_error
-from clinic.middleware import is_database_unreachable
 from clinic.roles import HOME_URL_NAMES
 from clinic.services import register_patient_account
 
@@ -108,22 +117,26 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500. While the database cannot be reached, answer 503 (the page, or the API's
-    JSON error) instead of 500: the request may simply be retried in a moment."""
+    """handler500. While the database or the cache cannot be reached, answer 503 (the page,
+    or the API's error body) instead of 500: the request may simply be tried again.
+
+    Django calls this handler from inside its `except` around every middleware layer and
+    the view, so `sys.exc_info()` holds the error wherever it was raised: in a view, in a
+    middleware before the view (a session that cannot be loaded), or in one after it. A
+    middleware's `process_exception` would see the view's errors only. (With DEBUG on,
+    Django shows its technical page instead.)"""
     error = sys.exc_info()[1]
-    if error is not None and is_database_unreachable(error):
-        logger.error("database unreachable during %s %s", request.method, request.path)
-        message = _("The clinic system is briefly unavailable. Please try again in a minute.")
+    if error is not None and is_unavailable(error):
+        logger.error("unavailable during %s %s: %r", request.method, request.path, error)
         if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"error": {"code": "service_unavailable", "message": message, "details": {}}},
+            response: HttpResponse = JsonResponse(unavailable_body(), status=503)
+        else:
+            # Rendered without the request: nothing (the user, the session) reads the database.
+            response = HttpResponse(
+                loader.render_to_string("503.html", {"message": UNAVAILABLE_MESSAGE}),
                 status=503,
             )
-        else:
-            response = HttpResponse(
-                loader.render_to_string("503.html", {"message": message}), status=503
-            )
-        response["Retry-After"] = "30"
+        response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
     if request.path.startswith("/api/"):
         return JsonResponse(
@@ -137,6 +150,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
         )
     return defaults.server_error(request)
+
+
+@csrf_exempt  # every other method is a 405, a POST too, token or not: it changes nothing
+@require_http_methods(["GET", "HEAD"])
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For the load balancer: 200 when this app server can use the database (on Galera, a
+    node that is ready) and the cache, 503 with the unified error body otherwise. No sign-in,
+    no audit, no session written, no cookie; exempt from the HTTPS redirect (settings)."""
+    checks = {
+        "database": "ok" if database_ready() else "error",
+        "cache": "ok" if cache_ready() else "error",
+    }
+    if all(value == "ok" for value in checks.values()):
+        return JsonResponse({"status": "ok", **checks})
+    return JsonResponse(unavailable_body(checks), status=503)
 
 
 def locked_out(

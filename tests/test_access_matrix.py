@@ -64,6 +64,8 @@ POLICY: dict[str, dict[str, object]] = {
     "register": {**only(*PERSONAS, allowed_gets=MOVED), "anonymous": OK},
     "set_language": {persona: MOVED for persona in PERSONAS},
     "favicon": {persona: MOVED for persona in PERSONAS},
+    # The load balancer's health check: no sign-in (clinic.views.healthz)
+    "healthz": {persona: OK for persona in PERSONAS},
     # Patients
     "appointments:book": only(*PATIENTS),
     "appointments:my-appointments": only(*PATIENTS),
