@@ -1,5 +1,5 @@
-"""Booking and check-in on one MariaDB, on the Galera cluster single-writer and multi-writer,
-measured side by side in one run (the README's cluster figures).
+"""Booking, check-in and payment on one MariaDB, on the Galera cluster single-writer and
+multi-writer, measured side by side in one run (the README's cluster figures).
 
     .venv/bin/python scripts/cluster.py up
     .venv/bin/python bench/cluster.py [--rounds 3] [--requests 300] [--clients 16]
@@ -11,9 +11,10 @@ multi, standalone, …), so that a drift of this machine's speed touches them al
 - single: both app servers write through HAProxy to node1 (the recommended mode);
 - multi: app-a writes through node1, app-b through node2 (the worst case for conflicts).
 In each mode and round, after a short warm-up: `--requests` bookings, then as many check-ins,
-`--clients` at once through HAProxy (http://127.0.0.1:8100), each request a new patient's
-booking or a new arrival (scripts/cluster_drill.py's seed: one clinic in the standalone
-database, one in the cluster's, both used by single and multi).
+then as many payments, `--clients` at once through HAProxy (http://127.0.0.1:8100), each
+request a new patient's booking, a new arrival or a visit awaiting payment
+(scripts/cluster_drill.py's seed: one clinic in the standalone database, one in the
+cluster's, both used by single and multi).
 
 Prints one table: per mode and operation, requests, throughput, p50/p95, errors, the retries
 the app servers logged ("db retry:"), and CPU milliseconds per successful operation: of the
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 MODES = ("standalone", "single", "multi")
-OPERATIONS = ("book", "check_in")
+OPERATIONS = ("book", "check_in", "payment")
 WARM_UP = 20  # requests per operation, unmeasured, after each mode switch
 HAPROXY_URL = "mysql://clinic:clinic@127.0.0.1:3310/clinic_cluster"
 STANDALONE_URL = "mysql://root@127.0.0.1:3306/clinic_cluster"
@@ -97,7 +98,7 @@ def seed_into(args: argparse.Namespace) -> int:
         random.Random(),
         load_accounts=share * per_mode + 100,
         check_ins=share * per_mode + 100,
-        awaiting_payment=0,
+        awaiting_payment=share * per_mode + 100,
     )
     args.plan_file.write_text(json.dumps(dataclasses.asdict(plan), default=str))
     return 0
@@ -206,6 +207,41 @@ def snapshot(args: argparse.Namespace, mode: str) -> dict[str, float]:
 # --- The load -----------------------------------------------------------------------------------
 
 
+async def pay(tally, client, desk: str, visit_id: int):
+    """The desk settles a visit awaiting payment (no charges: the amounts typed)."""
+    from bench.load import api
+
+    return await tally.call(
+        "payment",
+        client,
+        "POST",
+        f"/api/receptionist/payment/{visit_id}",
+        json_body={"total_amount": "128.50", "insurance_amount": "60.00"},
+        headers=api(desk),
+        expect=(201,),
+    )
+
+
+def cluster_work(plan):
+    """bench/load.py's Work, which also hands out the visits awaiting payment; its
+    run_alone() finds the payment among its operations."""
+    import bench.load
+
+    bench.load.OPERATIONS.setdefault("payment", pay)
+
+    class ClusterWork(bench.load.Work):
+        def __init__(self, plan):
+            super().__init__(plan)
+            self.awaiting = iter(plan.awaiting_payment)
+
+        def next_item(self, operation: str, n: int):
+            if operation == "payment":
+                return next(self.awaiting, None)
+            return super().next_item(operation, n)
+
+    return ClusterWork(plan)
+
+
 def run(args, plan, work, operation: str, requests: int, clients: int):
     """bench/load.py's operation alone: `requests` of it, `clients` at once."""
     from bench._http import Tally
@@ -250,11 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     set_mode(args, "standalone")
     plans = {"standalone": seed_database(args, args.standalone_url)}
     plans["single"] = plans["multi"] = seed_database(args, HAPROXY_URL)
-    from bench.load import Work
-
-    works = {"standalone": Work(plans["standalone"])}
-    works["single"] = works["multi"] = Work(plans["single"])
-    operations = OPERATIONS if plans["single"].check_in_open else ("book",)
+    works = {"standalone": cluster_work(plans["standalone"])}
+    works["single"] = works["multi"] = cluster_work(plans["single"])
+    operations = [
+        operation
+        for operation in OPERATIONS
+        if operation != "check_in" or plans["single"].check_in_open
+    ]
     # Per mode and operation: latencies, seconds, ok, errors, retries, CPU by process group.
     figures: dict = {
         (mode, op): {"latencies": [], "elapsed": 0.0, "ok": 0, "errors": 0, "retries": 0, "cpu": {}}
