@@ -56,7 +56,8 @@ HAPROXY_URL = "mysql://clinic:clinic@127.0.0.1:3310/clinic_cluster"
 NODE_URLS = [
     f"mysql://clinic:clinic@127.0.0.1:{port}/clinic_cluster" for port in (3307, 3308, 3309)
 ]
-DEPARTMENTS, DOCTORS_PER_DEPARTMENT, DESKS = 3, 2, 4
+# One cashier (with an open shift) per client at most: a desk settles one visit at a time.
+DEPARTMENTS, DOCTORS_PER_DEPARTMENT, DESKS = 3, 2, 16
 STORM_REQUESTS, STORM_PLACES, CAUSAL_READS = 200, 10, 50
 BOOKING_DAYS = 2
 # What the mixed load may use up: one booking per account, each booking a check-in, each
