@@ -1306,6 +1306,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.duration:.0f} s through {args.url}"
     )
     print_record(record, elapsed)
+    if not plan.check_in_open:
+        print(
+            "no slot of the clinic's hours open now (TIME_ZONE, CLINIC_*_HOURS of the app "
+            "servers): no check-ins or walk-ins in this run"
+        )
     print(f"retries (db retry: lines in the app servers' logs during the load): {retries}")
     if "storm" not in args.skip:
         print(f"retries during the multi-writer storm: {storm_retries}")
