@@ -340,6 +340,65 @@ def count_places(schedule_ids: list[int]) -> None:
         Schedule.objects.filter(pk=schedule_id).update(current_patients=used)
 
 
+def awaiting_payment(patients: list, schedules: list, today: dt.date, at) -> list:
+    """Unsaved visits of today awaiting payment, one per patient: the schedules take turns,
+    and each schedule's visits take turns in its windows. `at(day, hour)`: an aware time."""
+    from visits.models import Visit, VisitStatus
+
+    windows = windows_of(schedules)
+    visits = []
+    for n, patient in enumerate(patients):
+        schedule = schedules[n % len(schedules)]
+        turn = n // len(schedules)
+        window = windows[schedule.pk][turn % len(windows[schedule.pk])]
+        visits.append(
+            Visit(
+                patient=patient,
+                department_id=schedule.department_id,
+                schedule=schedule,
+                window=window,
+                queued_from=window.start_time,
+                queue_number=turn + 1,
+                status=VisitStatus.AWAITING_PAYMENT,
+                visit_date=today,
+                check_in_time=at(today, 5),
+                called_at=at(today, 5),
+                finished_at=at(today, 6),
+            )
+        )
+    return visits
+
+
+def bookings_to_check_in(
+    patients: list, schedules: list, open_windows: dict[int, list], today: dt.date, desks: list
+) -> list:
+    """Unsaved bookings of today, one per patient, 5 minutes into the windows whose check-in
+    is open (`open_windows`, by schedule id): the schedules take turns, and so do their open
+    windows; made by the desks in turn, every other one confirmed."""
+    from appointments.models import Appointment, AppointmentStatus
+
+    booked = []
+    for i, patient in enumerate(patients):
+        schedule = schedules[i % len(schedules)]
+        windows = open_windows[schedule.pk]
+        window = windows[(i // len(schedules)) % len(windows)]
+        booked.append(
+            Appointment(
+                patient_name=patient.name,
+                phone=patient.phone,
+                id_card=patient.id_card or "",
+                department_id=schedule.department_id,
+                schedule=schedule,
+                window=window,
+                expected_time=window.starts_at(today) + dt.timedelta(minutes=5),
+                patient=patient,
+                created_by=desks[i % len(desks)],
+                status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
+            )
+        )
+    return booked
+
+
 ITEMISED_LINES = 10
 
 
@@ -351,7 +410,7 @@ def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
 
     from clinic.models import FeeCategory, FeeItem, InsuranceClass, InsurancePlan, Patient
     from scheduling.models import Schedule, TimeSlot
-    from visits.models import Charge, ChargeKind, Visit, VisitDailySummary, VisitStatus
+    from visits.models import Charge, ChargeKind, Visit, VisitDailySummary
 
     if not patients:
         return []
@@ -387,28 +446,8 @@ def seed_itemised_visits(args, today, posts, patients, at) -> list[int]:
             for department, doctor, room in posts
         ]
     )
-    windows = windows_of(schedules)
-    visits = []
-    for n, patient in enumerate(patients):
-        schedule = schedules[n % len(schedules)]
-        # The schedule's visits take turns in its windows (each holds a tenth of them).
-        turn = n // len(schedules)
-        window = windows[schedule.pk][turn % len(windows[schedule.pk])]
-        visits.append(
-            Visit(
-                patient=patient,
-                department_id=schedule.department_id,
-                schedule=schedule,
-                window=window,
-                queued_from=window.start_time,
-                queue_number=turn + 1,
-                status=VisitStatus.AWAITING_PAYMENT,
-                visit_date=today,
-                check_in_time=at(today, 5),
-                called_at=at(today, 5),
-                finished_at=at(today, 6),
-            )
-        )
+    # The schedule's visits take turns in its windows (each holds a tenth of them).
+    visits = awaiting_payment(patients, schedules, today, at)
     Visit.objects.bulk_create(visits, batch_size=2000)
     Charge.objects.bulk_create(
         (
@@ -440,7 +479,7 @@ def seed(args: argparse.Namespace) -> Plan:
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from appointments.models import Appointment, AppointmentStatus
+    from appointments.models import Appointment
     from clinic.models import Department, Employee, Gender, Patient, Position, Role, Room, User
     from clinic.sessions import LAST_ACTIVITY_KEY, SIGNED_IN_AT_KEY
     from scheduling.models import Schedule, TimeSlot
@@ -637,26 +676,9 @@ def seed(args: argparse.Namespace) -> Plan:
         ]
         for schedule_id, windows in windows_of(schedules_today).items()
     }
-    booked: list[Appointment] = []
-    for i in range(check_in_count):
-        patient = on_file[i]
-        schedule = schedules_today[i % len(schedules_today)]
-        open_windows = today_windows[schedule.pk]
-        window = open_windows[(i // len(schedules_today)) % len(open_windows)]
-        booked.append(
-            Appointment(
-                patient_name=patient.name,
-                phone=patient.phone,
-                id_card=patient.id_card or "",
-                department_id=schedule.department_id,
-                schedule=schedule,
-                window=window,
-                expected_time=window.starts_at(today) + dt.timedelta(minutes=5),
-                patient=patient,
-                created_by=desk_users[i % RECEPTIONISTS],
-                status=AppointmentStatus.CONFIRMED if i % 2 else AppointmentStatus.PENDING,
-            )
-        )
+    booked: list[Appointment] = bookings_to_check_in(
+        on_file[:check_in_count], schedules_today, today_windows, today, desk_users
+    )
     for i in range(STORM_TAKEN):
         patient = on_file[check_in_count + i]
         booked.append(
