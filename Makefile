@@ -69,7 +69,7 @@ bench: install-dev
 CLUSTER_MODE ?= single
 cluster-up: install
 	$(BIN)/pip install --quiet -r requirements-mysql.txt
-	$(BIN)/python scripts/cluster.py up --mode $(CLUSTER_MODE)
+	$(BIN)/python scripts/cluster.py up --mode $(CLUSTER_MODE) $(CLUSTER_ARGS)
 
 cluster-down:
 	$(BIN)/python scripts/cluster.py down
