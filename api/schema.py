@@ -17,7 +17,10 @@ ERROR_STATUSES = {
     "409": "Conflict: an invalid transition, no capacity, a duplicate, already settled.",
     "415": "The body is not JSON.",
     "429": "Too many attempts; details.wait says how many seconds to wait.",
-    "503": "Try again in a moment: the database is busy (busy) or unreachable (service_unavailable).",
+    "503": (
+        "Try again in a moment: the database is busy (busy) or unreachable "
+        "(service_unavailable)."
+    ),
 }
 
 
