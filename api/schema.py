@@ -18,8 +18,7 @@ ERROR_STATUSES = {
     "415": "The body is not JSON.",
     "429": "Too many attempts; details.wait says how many seconds to wait.",
     "503": (
-        "Try again in a moment: the database is busy (busy) or unreachable "
-        "(service_unavailable)."
+        "Try again in a moment: the database is busy (busy) or unreachable (service_unavailable)."
     ),
 }
 
