@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from clinic.tests.factories import PatientFactory
+from notifications.management.commands import run_worker
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notify
 from notifications.tests import tasks_for_tests
@@ -90,3 +91,38 @@ def test_the_scheduler_queues_a_periodic_task_once_and_the_worker_runs_it():
     call_command("run_worker", batch=True, verbosity=0)
     assert tasks_for_tests.RUNS == [1]
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_the_worker_starts_again_after_losing_its_database(monkeypatch):
+    """A Galera node killed under the worker: db_worker stops on the lost connection, and
+    run_worker starts it again instead of exiting (it leaves only on a signal)."""
+    runs = []
+
+    def db_worker(name, **options):
+        runs.append(name)
+        if len(runs) == 1:
+            raise OperationalError(2013, "Lost connection to server during query")
+
+    monkeypatch.setattr(run_worker, "call_command", db_worker)
+    monkeypatch.setattr(run_worker.time, "sleep", lambda seconds: None)
+    call_command("run_worker", no_scheduler=True, verbosity=0)
+    assert runs == ["db_worker", "db_worker"]
+
+
+@pytest.mark.parametrize(
+    ("options", "error_code"),
+    [({"no_scheduler": True}, 1064), ({"batch": True}, 2013)],
+    ids=["a database error that is not a lost connection", "a batch"],
+)
+def test_the_worker_stops_on_other_errors(monkeypatch, options, error_code):
+    runs = []
+
+    def db_worker(name, **kwargs):
+        runs.append(name)
+        raise OperationalError(error_code, "error")
+
+    monkeypatch.setattr(run_worker, "call_command", db_worker)
+    monkeypatch.setattr(run_worker.time, "sleep", lambda seconds: None)
+    with pytest.raises(OperationalError):
+        call_command("run_worker", verbosity=0, **options)
+    assert runs == ["db_worker"]

@@ -13,11 +13,16 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
+from clinic.db import is_database_unreachable
 from notifications.periodic import enqueue_due
 
 logger = logging.getLogger(__name__)
+
+# After losing its database (a Galera node killed, a server restarting), the worker starts
+# again this many seconds later, through whatever node the load balancer then offers.
+RESTART_SECONDS = 5.0
 
 
 def _schedule_forever(every: float) -> None:
@@ -52,12 +57,28 @@ class Command(BaseCommand):
             threading.Thread(
                 target=_schedule_forever, args=(5.0,), name="periodic-tasks", daemon=True
             ).start()
-        call_command(
-            "db_worker",
-            queue_name="*",
-            interval=options["interval"],
-            batch=options["batch"],
-            reload=False,
-            startup_delay=False,
-            verbosity=options["verbosity"],
-        )
+        while True:
+            try:
+                call_command(
+                    "db_worker",
+                    queue_name="*",
+                    interval=options["interval"],
+                    batch=options["batch"],
+                    reload=False,
+                    startup_delay=False,
+                    verbosity=options["verbosity"],
+                )
+            except DatabaseError as error:
+                # db_worker stops on any database error; a lost connection is worth another
+                # try (a task it was running stays RUNNING: the periodic sweeps redo its work).
+                if options["batch"] or not is_database_unreachable(error):
+                    raise
+                logger.warning(
+                    "the worker lost its database (%r); starting again in %.0f s",
+                    error,
+                    RESTART_SECONDS,
+                )
+                connection.close()
+                time.sleep(RESTART_SECONDS)
+            else:
+                return  # stopped by a signal (SIGTERM, SIGINT), or its batch is done
