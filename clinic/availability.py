@@ -15,13 +15,12 @@ import uuid
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils.translation import gettext_lazy as _
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from api.exceptions import error_body
-from clinic.db import is_database_unreachable
+from clinic.db import is_database_unreachable, is_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +30,14 @@ RETRY_AFTER_SECONDS = "30"
 
 
 def is_unavailable(error: BaseException) -> bool:
-    """The database or the cache cannot be reached, or the connection to it was lost."""
-    return is_database_unreachable(error) or isinstance(
-        error, RedisConnectionError | RedisTimeoutError
-    )
+    """The database or the cache cannot be reached, or the connection to it was lost; or a
+    lock error (a deadlock, a Galera certification conflict) in a write that no retry wrapper
+    ran (a sign-in's last_login, a session's save): tried again, it will most likely pass.
+    Any error of the Redis client too (a lost server, one out of memory, a read-only replica
+    after a failover): the cache holds nothing a request could finish without."""
+    if isinstance(error, OperationalError) and is_retryable(error):
+        return True
+    return is_database_unreachable(error) or isinstance(error, RedisError)
 
 
 def unavailable_body(details: dict[str, Any] | None = None) -> dict[str, Any]:

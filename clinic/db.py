@@ -60,6 +60,7 @@ UNREACHABLE_MYSQL_ERRORS = {
     1040,  # too many connections
     1047,  # Galera: WSREP has not yet prepared node for application use (not in the primary)
     1053,  # server shutdown in progress
+    1180,  # Galera: the node left the primary component during COMMIT (outcome unknown)
     1927,  # connection was killed (MariaDB)
     2002,  # cannot connect through the socket
     2003,  # cannot connect to the server (TCP)

@@ -211,6 +211,8 @@ PASSWORD_HASHERS = [
 CLINIC_STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=30)
 CLINIC_PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=120)
 SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600
+# Sessions in the database (shared by every app server); a lost database answers 503.
+SESSION_ENGINE = "clinic.session_store"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -14,6 +14,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError as RedisReadOnlyError
+from redis.exceptions import ResponseError as RedisResponseError
 
 from appointments.models import Appointment
 from clinic.availability import is_unavailable
@@ -118,14 +120,64 @@ def test_a_cache_that_cannot_be_reached_answers_503_json(patient_user):
         (OperationalError(1927, "Connection was killed"), True),
         (InterfaceError(0, ""), True),
         (OperationalError("unable to open database file"), True),
+        (OperationalError(1180, "Got error 6 during COMMIT"), True),
         (RedisConnectionError("Connection refused"), True),
-        # Lock errors are retried, then Busy (503 by itself); the others are bugs (500).
-        (OperationalError(1213, "Deadlock found"), False),
-        (OperationalError(1205, "Lock wait timeout exceeded"), False),
+        (RedisResponseError("OOM command not allowed"), True),
+        (RedisReadOnlyError("You can't write against a read only replica."), True),
+        # Lock errors in a write no retry wrapper runs (a sign-in's, a session's): tried again,
+        # they pass. (Inside atomic_with_retry they are retried, then Busy, 503 by itself.)
+        (OperationalError(1213, "Deadlock found"), True),
+        (OperationalError(1205, "Lock wait timeout exceeded"), True),
+        (OperationalError("database is locked"), True),
+        # Bugs: 500.
         (OperationalError(4031, "Referenced trigger does not exist"), False),
-        (OperationalError("database is locked"), False),
+        (OperationalError(1054, "Unknown column"), False),
         (RuntimeError("boom"), False),
     ],
 )
 def test_which_errors_mean_unavailable(error, unavailable):
     assert is_unavailable(error) is unavailable
+
+
+def update_fails_on(table: str, code: int) -> contextlib.AbstractContextManager:
+    """Every UPDATE of `table` fails with MySQL error `code`."""
+
+    def wrapper(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("UPDATE") and table in sql:
+            raise OperationalError(code, "the session's row could not be written")
+        return execute(sql, params, many, context)
+
+    return connection.execute_wrapper(wrapper)
+
+
+@pytest.mark.django_db
+class TestSessionSave:
+    """Saving a session (here: its last activity, refreshed after a minute) while the database
+    is lost answers 503; Django's own engine would answer 400 "session interrupted"."""
+
+    @pytest.fixture
+    def stale_client(self, receptionist):
+        client = client_for(receptionist)
+        client.get(reverse("home"))  # the sign-in's timestamps are in the session now
+        session = client.session
+        session["clinic_last_activity"] -= 120
+        session.save()
+        return client
+
+    @pytest.mark.parametrize("code", [2013, 1213], ids=["lost connection", "deadlock"])
+    def test_a_session_that_cannot_be_saved_answers_503(self, stale_client, code):
+        with update_fails_on(Session._meta.db_table, code):
+            response = stale_client.get(reverse("appointments:desk"))
+        assert_unavailable_page(response)
+
+    def test_a_session_deleted_meanwhile_still_answers_400(self, stale_client):
+        """The case Django's answer is for: another request signed out meanwhile."""
+
+        def delete_first(execute, sql, params, many, context):
+            if sql.lstrip().upper().startswith("UPDATE") and Session._meta.db_table in sql:
+                Session.objects.all().delete()
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(delete_first):
+            response = stale_client.get(reverse("appointments:desk"))
+        assert response.status_code == 400
