@@ -145,6 +145,15 @@ def test_an_unclear_answer_fails(answer):
     assert not checks[CLEAR]
 
 
+def test_a_load_answered_mostly_503_fails():
+    """A 503 is a fair answer during the faults, but a run of them is not a pass."""
+    few = [Response(201, b'{"id": %d}' % n) for n in range(40)] + [error(503, "unavailable")]
+    many = [Response(201, b'{"id": 7}')] + [error(503, "unavailable")] * 10
+    name = f"at most {drill.MAX_UNAVAILABLE:.0%} of the answers a 503"
+    assert checks_of(record_of(*few))[name]
+    assert not checks_of(record_of(*many))[name]
+
+
 def test_a_load_without_acknowledged_writes_fails():
     checks = checks_of(record_of(error(409, "no_capacity")))
     assert not checks["the load wrote: each write operation acknowledged"]
