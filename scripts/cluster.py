@@ -166,11 +166,15 @@ def say(message: str) -> None:
 
 
 def read_pid(path: Path) -> int | None:
+    """The pid in `path` while that process still runs the program the file names (a pid
+    file left from before a reboot may name someone else's process by now)."""
     try:
-        pid = int(path.read_text().strip())
+        pid_text, program = path.read_text().split()
+        pid = int(pid_text)
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if alive(pid) else None
+    return pid if program.encode() in command_line and alive(pid) else None
 
 
 def alive(pid: int) -> bool:
@@ -199,7 +203,7 @@ def spawn(command: list[str], *, log: Path, pid_file: Path, env: dict | None = N
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    pid_file.write_text(f"{process.pid}\n")
+    pid_file.write_text(f"{process.pid} {Path(command[0]).name}\n")
     return process.pid
 
 
@@ -457,7 +461,7 @@ def bootstrap_first_node(node: Node) -> None:
     wait_for(f"{node.name} to answer", lambda: _root_answers(node), 60)
     as_root(
         node,
-        f"CREATE USER IF NOT EXISTS 'clinic_check'@'%';"
+        f"CREATE USER IF NOT EXISTS 'clinic_check'@'{HOST}' WITH MAX_USER_CONNECTIONS 10;"
         f"CREATE USER IF NOT EXISTS '{DB_USER}'@'%' IDENTIFIED BY '{DB_PASSWORD}';"
         f"CREATE DATABASE IF NOT EXISTS `{DB_NAME}` "
         f"CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
@@ -478,7 +482,8 @@ def kill_node(node: Node) -> None:
     pid = read_pid(node.pid_file)
     if pid is None:
         sys.exit(f"[cluster] {node.name} is not running")
-    os.kill(pid, signal.SIGKILL)
+    # The whole process group: a state transfer's rsync, when one runs, dies with the node.
+    signal_process(pid, signal.SIGKILL, group=True)
     wait_for(f"{node.name} to die", lambda: not alive(pid), 10)
     say(f"{node.name} killed (SIGKILL, pid {pid})")
 
@@ -527,6 +532,7 @@ def haproxy_config(
     pid_file: Path,
     stats_socket: Path,
     etc: Path,
+    run_as: str | None = None,
 ) -> str:
     """deploy/haproxy/haproxy.cfg.in filled in: `apps` and `nodes` are (name, host:port); the
     first database listener writes to the first node, the second to the second, each with the
@@ -541,6 +547,7 @@ def haproxy_config(
 
     return fill(
         DEPLOY / "haproxy" / "haproxy.cfg.in",
+        run_as=f"    user {run_as}\n    group {run_as}" if run_as else "",
         pid_file=pid_file,
         stats_socket=stats_socket,
         http_bind=http_bind,
@@ -692,17 +699,7 @@ def healthy(port: int) -> bool:
 
 
 def start_app(app: App, timeout: float = 60) -> float:
-    if read_pid(app.pid_file):
-        say(f"app-{app.name} is already running")
-        return 0.0
     env = {**os.environ, **read_app_env(app)}
-    started = time.monotonic()
-    pid = spawn(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "clinic.wsgi"],
-        log=app.log,
-        pid_file=app.pid_file,
-        env=env,
-    )
     if not read_pid(app.worker_pid_file):
         spawn(
             [str(PYTHON), "manage.py", "run_worker"],
@@ -710,6 +707,16 @@ def start_app(app: App, timeout: float = 60) -> float:
             pid_file=app.worker_pid_file,
             env=env,
         )
+    if read_pid(app.pid_file):
+        say(f"app-{app.name} is already running")
+        return 0.0
+    started = time.monotonic()
+    pid = spawn(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "clinic.wsgi"],
+        log=app.log,
+        pid_file=app.pid_file,
+        env=env,
+    )
     wait_for(f"app-{app.name} /healthz", lambda: healthy(app.port), timeout, pid=pid)
     return time.monotonic() - started
 
@@ -807,7 +814,7 @@ def down(quiet: bool = False) -> None:
     stop(STATE / "haproxy.pid")
     # The last node to stop is the one to bootstrap from; they stop one after another.
     for node in reversed(NODES.values()):
-        stop(node.pid_file, timeout=60)
+        stop(node.pid_file, group=True, timeout=60)
     stop(STATE / "redis.pid")
     if not quiet:
         say("down")
@@ -836,8 +843,13 @@ def status() -> int:
         pid = read_pid(app.pid_file)
         ok = healthy(app.port)
         problems += not ok
+        worker = read_pid(app.worker_pid_file)
+        problems += worker is None
         health = "ok" if ok else "failing"
-        print(f"app-{app.name}  port {app.port}  pid {pid or '-':>7}  /healthz {health}")
+        print(
+            f"app-{app.name}  port {app.port}  pid {pid or '-':>7}  /healthz {health}"
+            f"  worker {worker or 'down'}"
+        )
     print(f"redis  {'ok' if redis_answers() else 'down'}  {REDIS_URL}")
     servers = haproxy_servers()
     print(f"haproxy  http {HTTP_PORT}, database {DB_LISTENERS['a']} and {DB_LISTENERS['b']}")
@@ -910,6 +922,7 @@ def main(argv: list[str] | None = None) -> int:
                 pid_file=Path("/run/haproxy.pid"),
                 stats_socket=Path("/run/haproxy/admin.sock"),
                 etc=Path(args.etc),
+                run_as="haproxy",
             ),
             end="",
         )
