@@ -776,10 +776,10 @@ def up(mode: str, seed: bool, open_now: bool = False) -> None:
     ensure_packages()
     if STATE.exists():
         down(quiet=True)
-        shutil.rmtree(STATE)
     taken = [port for port in ALL_PORTS if port_open(port)]
     if taken:
         sys.exit(f"[cluster] ports in use by something else: {taken} (another cluster?)")
+    shutil.rmtree(STATE, ignore_errors=True)
     LOGS.mkdir(parents=True)
     (STATE / "sms").mkdir()
     if open_now:
