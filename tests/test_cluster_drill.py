@@ -9,6 +9,7 @@ whole snapshot instead of an incremental transfer.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import sys
@@ -102,7 +103,9 @@ def record_of(*answers) -> drill.Record:
         for _answer in answers:
             await record.call("book", client, "POST", "/x", ack=[("appointment", "id")])
 
-    asyncio.run(send())
+    # In a thread of its own: the browser tests leave an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, send()).result()
     return record
 
 
