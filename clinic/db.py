@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
@@ -101,26 +100,6 @@ def is_database_unreachable(error: BaseException) -> bool:
     return False
 
 
-class _RetryCounter:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.value = 0
-
-    def add(self) -> None:
-        with self.lock:
-            self.value += 1
-
-
-# This process's retries, for tests and benchmarks; the cluster drill counts the
-# "db retry:" log lines of every app server instead.
-_retries = _RetryCounter()
-
-
-def retry_count() -> int:
-    """How many transactions this process has run again since it started."""
-    return _retries.value
-
-
 def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in `transaction.atomic()`; at the outermost level, retry on lock errors
     (a statement's or the COMMIT's) with jittered exponential backoff, then raise Busy."""
@@ -153,7 +132,6 @@ def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
                     attempt,
                     code,
                 )
-                _retries.add()
                 # Jitter so that the transactions that collided do not collide again.
                 time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
