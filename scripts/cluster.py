@@ -351,17 +351,21 @@ def write_node_config(node: Node) -> None:
     )
 
 
-def start_node(node: Node, *, bootstrap: bool = False, timeout: float = 180) -> float:
+def mariadbd(node: Node, *options: str) -> list[str]:
+    """The command line of the node's server, with `options` added."""
+    return ["/usr/sbin/mariadbd", f"--defaults-file={node.config}", *mariadbd_user(), *options]
+
+
+def start_node(node: Node, *, timeout: float = 180) -> float:
+    """Start a node that joins the running cluster; the seconds until it is Synced."""
     if read_pid(node.pid_file):
         say(f"{node.name} is already running")
         return 0.0
     write_node_config(node)
     prepare_node_files(node)
     started = time.monotonic()
-    command = ["/usr/sbin/mariadbd", f"--defaults-file={node.config}", *mariadbd_user()]
-    if bootstrap:
-        command.append("--wsrep-new-cluster")
-    elif position := recovered_position(node):
+    command = mariadbd(node)
+    if position := recovered_position(node):
         # Told where it stopped, the node asks for what it missed only (IST, from a donor's
         # gcache) instead of a full copy (SST).
         command.append(f"--wsrep-start-position={position}")
@@ -377,13 +381,7 @@ def recovered_position(node: Node) -> str | None:
     if not (node.datadir / "grastate.dat").exists():
         return None
     result = subprocess.run(
-        [
-            "/usr/sbin/mariadbd",
-            f"--defaults-file={node.config}",
-            *mariadbd_user(),
-            "--wsrep-recover",
-            "--disable-log-error",
-        ],
+        mariadbd(node, "--wsrep-recover", "--disable-log-error"),
         capture_output=True,
         text=True,
     )
@@ -448,12 +446,7 @@ def bootstrap_first_node(node: Node) -> None:
     # The check account is created first, on the bootstrapped node alone: node_synced() logs
     # in with it. Accounts and the database replicate to the nodes that join.
     spawn(
-        [
-            "/usr/sbin/mariadbd",
-            f"--defaults-file={node.config}",
-            *mariadbd_user(),
-            "--wsrep-new-cluster",
-        ],
+        mariadbd(node, "--wsrep-new-cluster"),
         log=LOGS / f"{node.name}.out",
         pid_file=node.pid_file,
     )
