@@ -63,6 +63,9 @@ def book_window(page, live_server, *, department_id: int, date: dt.date, window:
     page.select_option("#id_department", str(department_id))
     wait_for_settled(page, "#availability")
     page.fill("#id_date", date.isoformat())
+    # The date's own request must have come back: the window's text may already be there from
+    # the department's answer, and a late answer would replace the chosen radio button.
+    expect(page.locator(".htmx-request")).to_have_count(0)
     expect(page.locator("#availability")).to_contain_text(window.replace("-", "–"))
     wait_for_settled(page, "#availability")
     choice = page.locator(f"#availability input[name=window][value='{window}']")
